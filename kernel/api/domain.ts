@@ -1,0 +1,91 @@
+/** Plain shapes that cross the kernel/plugin boundary. Entities stay inside kernel/core. */
+
+export type Role = 'user' | 'admin';
+export type InstanceKind = 'game' | 'dev';
+export type InstanceState =
+  | 'provisioning' | 'running' | 'stopped' | 'crashed' | 'error' | 'deleting' | 'deleted';
+
+export interface AccountView {
+  id: string;
+  email: string;
+  role: Role;
+  billingExempt: boolean;
+}
+
+export interface PortBinding {
+  name: string;        // e.g. "game", "query", "ide"
+  port: number;        // host-side port allocated from the configured range
+  protocol: 'tcp' | 'udp';
+}
+
+export interface InstanceView {
+  id: string;
+  ownerId: string;
+  kind: InstanceKind;
+  type: string;
+  name: string;
+  state: InstanceState;
+  vmid: number | null;
+  node: string | null;
+  address: string | null;
+  ports: PortBinding[];
+  /** Sections owned by plugins (proxy, edge, crash …); each plugin writes only its own key. */
+  payload: Record<string, unknown>;
+  createdAt: Date;
+}
+
+/** What beforeProvision taps fill in; the provision worker executes it. */
+export interface ProvisionPlan {
+  account: AccountView;
+  kind: InstanceKind;
+  type: string;
+  name: string;
+  options: Record<string, unknown>;
+  template?: string;
+  memoryMb?: number;
+  cores?: number;
+  diskGb?: number;
+  /** Named ports the instance needs; the kernel allocates host ports for each. */
+  portNeeds: Array<{ name: string; protocol: 'tcp' | 'udp' }>;
+  /** Handed to the in-container agent at provision time. */
+  agentPayload: Record<string, unknown>;
+}
+
+export type CrashClass =
+  | 'oom' | 'mod_or_plugin_error' | 'missing_dependency' | 'nonzero_exit' | 'unexpected_exit';
+
+export interface CrashInfo {
+  at: Date;
+  exitCode: number | null;
+  signal: string | null;
+  uptimeSeconds: number;
+  logTail: string[];
+  classification?: CrashClass;
+}
+
+export type StepOutcome = 'done' | 'already_gone' | 'skipped' | 'failed';
+export interface TeardownStep {
+  step: string;
+  outcome: StepOutcome;
+  error?: string;
+  at: string;
+}
+/** Each onTeardown tap appends its step; the report is stored on the delete operation. */
+export interface TeardownReport {
+  steps: TeardownStep[];
+  record(step: string, outcome: StepOutcome, error?: string): void;
+}
+
+export type EnforcementState = 'active' | 'warning' | 'final_warning' | 'suspended';
+
+export interface Drift {
+  kind: string;            // e.g. "stale_operation", "edge_missing", "proxy_missing"
+  instanceId?: string;
+  operationId?: string;
+  detail: Record<string, unknown>;
+}
+export interface RepairResult {
+  action: string;
+  ok: boolean;
+  detail?: Record<string, unknown>;
+}

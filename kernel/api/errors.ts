@@ -1,0 +1,121 @@
+/**
+ * Every failure the API can answer with, one class per stable code.
+ * The HTTP layer maps these to the envelope of API.md once; nothing else builds error bodies.
+ */
+export type ErrorDetails = Record<string, unknown>;
+
+export class ZpackError extends Error {
+  constructor(
+    readonly code: string,
+    readonly status: number,
+    message: string,
+    readonly details: ErrorDetails = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class InvalidRequestError extends ZpackError {
+  constructor(message = 'The request is invalid', details: ErrorDetails = {}) {
+    super('invalid_request', 400, message, details);
+  }
+}
+export class UnauthenticatedError extends ZpackError {
+  constructor(message = 'Authentication required') {
+    super('unauthenticated', 401, message);
+  }
+}
+export class BillingSuspendedError extends ZpackError {
+  constructor(message = 'The account is suspended for non-payment', details: ErrorDetails = {}) {
+    super('billing_suspended', 402, message, details);
+  }
+}
+export class ForbiddenError extends ZpackError {
+  constructor(message = 'Not allowed') {
+    super('forbidden', 403, message);
+  }
+}
+export class QuotaExceededError extends ZpackError {
+  constructor(message = 'Instance quota reached', details: ErrorDetails = {}) {
+    super('quota_exceeded', 403, message, details);
+  }
+}
+export class NotFoundError extends ZpackError {
+  constructor(what = 'Resource') {
+    super('not_found', 404, `${what} not found`);
+  }
+}
+export class ConflictError extends ZpackError {
+  constructor(message = 'Conflict', details: ErrorDetails = {}) {
+    super('conflict', 409, message, details);
+  }
+}
+export class OperationInProgressError extends ZpackError {
+  constructor(operationId: string) {
+    super('operation_in_progress', 409, 'Another operation is running on this instance', { operationId });
+  }
+}
+export class PayloadTooLargeError extends ZpackError {
+  constructor(limitBytes: number) {
+    super('payload_too_large', 413, `Body exceeds ${limitBytes} bytes`, { limitBytes });
+  }
+}
+export class UnsupportedMediaTypeError extends ZpackError {
+  constructor(expected: string) {
+    super('unsupported_media_type', 415, `Content-Type must be ${expected}`, { expected });
+  }
+}
+export class IdempotencyKeyReusedError extends ZpackError {
+  constructor() {
+    super('idempotency_key_reused', 422, 'This Idempotency-Key was used with a different request body');
+  }
+}
+export class LockedError extends ZpackError {
+  constructor(message = 'The resource is locked', details: ErrorDetails = {}) {
+    super('locked', 423, message, details);
+  }
+}
+export class RateLimitedError extends ZpackError {
+  constructor(readonly retryAfterSeconds: number) {
+    super('rate_limited', 429, 'Too many requests', { retryAfterSeconds });
+  }
+}
+/** A remote system (Proxmox, Cloudflare, …) failed; details keep its status and body. */
+export class ProviderError extends ZpackError {
+  constructor(remote: string, operation: string, message: string, details: ErrorDetails = {}, cause?: unknown) {
+    super('provider_error', 502, `${remote} ${operation}: ${message}`, { remote, operation, ...details }, { cause });
+  }
+}
+/** The in-container agent failed; its status and body stay under details.agent. */
+export class AgentError extends ZpackError {
+  constructor(message: string, agent: { status?: number; body?: unknown }) {
+    super('agent_error', 502, message, { agent });
+  }
+}
+export class UnavailableError extends ZpackError {
+  constructor(message = 'Service unavailable', details: ErrorDetails = {}) {
+    super('unavailable', 503, message, details);
+  }
+}
+/** Thrown by a beforeProvision tap to refuse a plan (quota, billing, plan limits). */
+export class VetoError extends ZpackError {
+  constructor(code: string, message: string, status = 403, details: ErrorDetails = {}) {
+    super(code, status, message, details);
+  }
+}
+/** A hook tap failed with a non-domain error; names the hook and the plugin that tapped it. */
+export class HookError extends ZpackError {
+  constructor(hook: string, plugin: string, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super('hook_failed', 500, `${hook} tap "${plugin}" failed: ${reason}`, { hook, plugin }, { cause });
+  }
+}
+/** Boot-time problems: bad config, missing plugin dependency, dependency cycle. */
+export class BootError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BootError';
+  }
+}

@@ -1,0 +1,10 @@
+/** The only module plugins import. Everything here is a contract; implementations live in kernel/core. */
+export * from './errors';
+export * from './domain';
+export * from './hooks';
+export * from './http';
+export * from './plugin';
+export * from './services';
+export * from './tokens';
+export * from './entity';
+export * from './providers';

@@ -1,0 +1,17 @@
+import type { InstanceView } from '../domain';
+
+export interface EdgeRecord {
+  id: string;
+  name: string;
+  target: string;
+  port: number;
+}
+
+/** Player-facing names (Cloudflare SRV records in production). */
+export abstract class EdgeProvider {
+  static readonly port = 'EdgeProvider';
+  /** Upsert by name: publishing twice leaves one record. */
+  abstract publish(instance: InstanceView): Promise<EdgeRecord>;
+  abstract unpublish(instance: InstanceView): Promise<'done' | 'already_gone'>;
+  abstract list(): Promise<EdgeRecord[]>;
+}

@@ -1,0 +1,13 @@
+export interface ProxyBackend {
+  name: string;
+  address: string;
+  port: number;
+}
+
+/** The player proxy's backend registry (Velocity bridge in production). */
+export abstract class ProxyRegistry {
+  static readonly port = 'ProxyRegistry';
+  abstract register(backend: ProxyBackend): Promise<void>;
+  abstract unregister(name: string): Promise<'done' | 'already_gone'>;
+  abstract list(): Promise<ProxyBackend[]>;
+}

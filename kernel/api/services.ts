@@ -1,0 +1,34 @@
+import type { NotificationMessage } from './providers/notifier';
+
+/** Names of the kernel's queues; each process role runs the workers of some of them. */
+export type QueueName = 'provisioning' | 'repair' | 'billing' | 'notifications';
+
+export interface JobContext {
+  id: string;
+  name: string;
+  attempt: number;
+}
+export type JobHandler<D = any> = (data: D, job: JobContext) => Promise<unknown>;
+
+export interface EnqueueOptions {
+  /** Deduplicates while the job is retained: use the operation id for provisioning work. */
+  jobId?: string;
+  delayMs?: number;
+  attempts?: number;
+}
+
+/** The job registry as plugins see it. */
+export interface JobQueues {
+  define<D>(name: string, queue: QueueName, handler: JobHandler<D>): void;
+  enqueue<D>(queue: QueueName, name: string, data: D, options?: EnqueueOptions): Promise<string>;
+}
+
+/** Durable notifications: stored in the outbox first, then delivered by the channel's Notifier. */
+export interface Notifications {
+  send(channel: string, message: NotificationMessage): Promise<void>;
+}
+
+/** Time source; tests replace it. */
+export interface Clock {
+  now(): Date;
+}

@@ -1,0 +1,24 @@
+import type { DataSource } from 'typeorm';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { KernelHooks } from './hooks';
+import type { Clock, JobQueues, Notifications } from './services';
+
+/** A typed DI token: a symbol that remembers the type it resolves to. */
+export type Token<T> = symbol & { readonly __resolves?: T };
+const token = <T>(id: string): Token<T> => Symbol.for(`zpack.${id}`) as Token<T>;
+
+/** Services every plugin may resolve. Ports (HostingProvider …) are their own tokens. */
+export const Tokens = {
+  Logger: token<Logger>('core.logger'),
+  DataSource: token<DataSource>('core.database'),
+  Redis: token<Redis>('core.redis'),
+  Hooks: token<KernelHooks>('core.hooks'),
+  Queues: token<JobQueues>('core.queues'),
+  Notifications: token<Notifications>('core.notifications'),
+  Clock: token<Clock>('core.clock'),
+  Metrics: token<Registry>('core.metrics'),
+  /** The validated options of the plugin doing the resolving. */
+  PluginConfig: token<unknown>('plugin.config'),
+} as const;

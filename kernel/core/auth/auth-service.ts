@@ -1,0 +1,184 @@
+import type { Context } from 'koa';
+import type { DataSource } from 'typeorm';
+import type { Logger } from 'pino';
+import { ConflictError, InvalidRequestError, UnauthenticatedError } from '../../api';
+import type { AccountView, Clock, Notifications } from '../../api';
+import { Account, PasswordReset, Session, accountView } from '../entities';
+import type { KernelConfig } from '../config';
+import { dummyHash, hashPassword, verifyPassword } from './passwords';
+import { RateLimiter } from './rate-limit';
+import { AccessTokens, makeRefreshToken, parseRefreshToken, randomToken, sha256 } from './tokens';
+
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  expiresIn: number;
+  user: AccountView;
+}
+
+export const normaliseEmail = (email: string): string => email.trim().toLowerCase();
+
+/** Accounts, sessions and password resets. Every check reads the session row: revocation is immediate. */
+export class AuthService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly tokens: AccessTokens,
+    private readonly limiter: RateLimiter,
+    private readonly notifications: Notifications,
+    private readonly clock: Clock,
+    private readonly config: KernelConfig,
+    private readonly logger: Logger,
+  ) {}
+
+  async register(email: string, password: string, role: 'user' | 'admin' = 'user'): Promise<Account> {
+    this.checkPasswordStrength(password);
+    const repo = this.ds.getRepository(Account);
+    try {
+      return await repo.save(repo.create({ email: normaliseEmail(email), passwordHash: await hashPassword(password), role }));
+    } catch (err: any) {
+      if (err?.driverError?.code === '23505') throw new ConflictError('An account with this email exists', { field: 'email' });
+      throw err;
+    }
+  }
+
+  async login(email: string, password: string, address: string): Promise<TokenPair> {
+    const limits = this.config.auth.loginLimit;
+    const who = normaliseEmail(email);
+    await this.limiter.hit('login-addr', address, limits.perAddress);
+    await this.limiter.check('login-acct', who, limits.perAccount);
+    const account = await this.ds.getRepository(Account).findOneBy({ email: who });
+    const ok = await verifyPassword(account?.passwordHash ?? (await dummyHash()), password);
+    if (!account || !ok) {
+      await this.limiter.hit('login-acct', who, limits.perAccount).catch(() => undefined);
+      throw new UnauthenticatedError('Wrong email or password');
+    }
+    await this.limiter.reset('login-acct', who);
+    return this.openSession(account, address);
+  }
+
+  private async openSession(account: Account, address: string): Promise<TokenPair> {
+    const repo = this.ds.getRepository(Session);
+    const session = await repo.save(repo.create({
+      accountId: account.id,
+      refreshHash: 'pending',
+      expiresAt: new Date(this.clock.now().getTime() + this.config.auth.refreshTtlSeconds * 1000),
+      createdFrom: address,
+    }));
+    const refreshToken = makeRefreshToken(session.id, 0);
+    await repo.update(session.id, { refreshHash: sha256(refreshToken) });
+    return this.pair(account, session.id, refreshToken);
+  }
+
+  private async pair(account: Account, sessionId: string, refreshToken: string): Promise<TokenPair> {
+    const accessToken = await this.tokens.sign({ accountId: account.id, sessionId });
+    return { accessToken, refreshToken, expiresIn: this.tokens.ttlSeconds, user: accountView(account) };
+  }
+
+  /** Rotates the refresh token; presenting an already-rotated one revokes the whole session. */
+  async refresh(token: string): Promise<TokenPair> {
+    const parsed = parseRefreshToken(token);
+    if (!parsed) throw new UnauthenticatedError('Invalid refresh token');
+    const outcome = await this.ds.transaction(async (m) => {
+      const s = await m.getRepository(Session).findOne({ where: { id: parsed.sessionId }, lock: { mode: 'pessimistic_write' } });
+      if (!s || s.revokedAt || s.expiresAt <= this.clock.now()) return { kind: 'invalid' as const };
+      if (s.refreshHash !== sha256(token)) {
+        await m.getRepository(Session).update(s.id, { revokedAt: this.clock.now(), revokedReason: 'refresh_token_reused' });
+        return { kind: 'reused' as const, sessionId: s.id };
+      }
+      const next = makeRefreshToken(s.id, s.generation + 1);
+      await m.getRepository(Session).update(s.id, { refreshHash: sha256(next), generation: s.generation + 1 });
+      const account = await m.getRepository(Account).findOneByOrFail({ id: s.accountId });
+      return { kind: 'ok' as const, account, next, sessionId: s.id };
+    });
+    if (outcome.kind === 'reused') {
+      this.logger.warn({ sessionId: outcome.sessionId }, 'refresh token reused: session revoked');
+      throw new UnauthenticatedError('Refresh token already used; the session is revoked');
+    }
+    if (outcome.kind === 'invalid') throw new UnauthenticatedError('Session expired or revoked');
+    return this.pair(outcome.account, outcome.sessionId, outcome.next);
+  }
+
+  async logout(sessionId: string): Promise<void> {
+    await this.ds.getRepository(Session).update({ id: sessionId }, { revokedAt: this.clock.now(), revokedReason: 'logout' });
+  }
+
+  async revokeAll(accountId: string, reason: string): Promise<void> {
+    await this.ds.createQueryBuilder().update(Session)
+      .set({ revokedAt: this.clock.now(), revokedReason: reason })
+      .where('account_id = :accountId AND revoked_at IS NULL', { accountId }).execute();
+  }
+
+  /** Bearer access token → account, checked against the live session row. */
+  async authenticate(ctx: Context): Promise<{ account: AccountView; sessionId: string }> {
+    const header = ctx.get('authorization');
+    const m = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!m) throw new UnauthenticatedError();
+    const claims = await this.tokens.verify(m[1]);
+    if (!claims) throw new UnauthenticatedError('Invalid or expired access token');
+    const rows: Array<{ id: string; email: string; role: 'user' | 'admin'; billing_exempt: boolean }> = await this.ds.query(
+      `SELECT a.id, a.email, a.role, a.billing_exempt FROM session s JOIN account a ON a.id = s.account_id
+        WHERE s.id = $1 AND s.account_id = $2 AND s.revoked_at IS NULL AND s.expires_at > now()`,
+      [claims.sessionId, claims.accountId],
+    );
+    if (rows.length === 0) throw new UnauthenticatedError('Session expired or revoked');
+    const a = rows[0];
+    return { account: { id: a.id, email: a.email, role: a.role, billingExempt: a.billing_exempt }, sessionId: claims.sessionId };
+  }
+
+  /** Always succeeds from the caller's view, so it cannot be used to probe for accounts. */
+  async requestPasswordReset(email: string, address: string): Promise<void> {
+    const who = normaliseEmail(email);
+    try {
+      await this.limiter.hit('reset-acct', who, { max: 5, windowSeconds: 3600 });
+      await this.limiter.hit('reset-addr', address, this.config.auth.loginLimit.perAddress);
+    } catch {
+      this.logger.warn({ address }, 'password reset rate limited');
+      return;
+    }
+    const account = await this.ds.getRepository(Account).findOneBy({ email: who });
+    if (!account) return;
+    const token = randomToken();
+    await this.ds.getRepository(PasswordReset).insert({
+      accountId: account.id,
+      tokenHash: sha256(token),
+      expiresAt: new Date(this.clock.now().getTime() + this.config.auth.resetTtlSeconds * 1000),
+      usedAt: null,
+    });
+    const base = this.config.server.publicUrl || `http://${this.config.server.host}:${this.config.server.port}`;
+    await this.notifications.send('email', {
+      to: account.email,
+      template: 'password_reset',
+      subject: 'Reset your zpack password',
+      text: `Someone asked to reset the password of ${account.email}.\n\n` +
+        `Reset it here within ${Math.round(this.config.auth.resetTtlSeconds / 60)} minutes:\n${base}/reset-password?token=${token}\n\n` +
+        `If it was not you, ignore this message.`,
+      data: { token },
+    });
+  }
+
+  /** Consumes the token atomically (single use), sets the password, revokes every session. */
+  async confirmPasswordReset(token: string, password: string): Promise<void> {
+    this.checkPasswordStrength(password);
+    const passwordHash = await hashPassword(password);
+    await this.ds.transaction(async (m) => {
+      const rows: Array<{ account_id: string }> = await m.query(
+        `UPDATE password_reset SET used_at = now() WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING account_id`,
+        [sha256(token), this.clock.now()],
+      );
+      const hit = Array.isArray(rows[0]) ? (rows[0] as any)[0] : rows[0];
+      if (!hit) throw new InvalidRequestError('The reset token is invalid, expired or already used', { field: 'token' });
+      await m.getRepository(Account).update(hit.account_id, { passwordHash });
+      await m.createQueryBuilder().update(Session)
+        .set({ revokedAt: this.clock.now(), revokedReason: 'password_reset' })
+        .where('account_id = :id AND revoked_at IS NULL', { id: hit.account_id }).execute();
+    });
+  }
+
+  private checkPasswordStrength(password: string): void {
+    if (password.length < this.config.auth.passwordMinLength) {
+      throw new InvalidRequestError(`Password must be at least ${this.config.auth.passwordMinLength} characters`, {
+        fields: [{ path: 'body.password', message: 'too short' }],
+      });
+    }
+  }
+}

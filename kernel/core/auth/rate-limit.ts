@@ -1,0 +1,36 @@
+import type { Redis } from 'ioredis';
+import { RateLimitedError } from '../../api';
+
+export interface Window {
+  max: number;
+  windowSeconds: number;
+}
+
+/** Fixed-window counters in Redis, shared by every API process. */
+export class RateLimiter {
+  constructor(private readonly redis: Redis, private readonly prefix: string) {}
+
+  /** Counts one hit; throws RateLimitedError (with Retry-After) once over the limit. */
+  async hit(bucket: string, id: string, w: Window): Promise<void> {
+    const key = this.key(bucket, id);
+    const res = await this.redis.multi().incr(key).expire(key, w.windowSeconds, 'NX').ttl(key).exec();
+    const count = Number(res?.[0]?.[1] ?? 0);
+    const ttl = Number(res?.[2]?.[1] ?? w.windowSeconds);
+    if (count > w.max) throw new RateLimitedError(Math.max(1, ttl));
+  }
+
+  /** Throws if the bucket is already over the limit, without counting. */
+  async check(bucket: string, id: string, w: Window): Promise<void> {
+    const key = this.key(bucket, id);
+    const [count, ttl] = await Promise.all([this.redis.get(key), this.redis.ttl(key)]);
+    if (Number(count ?? 0) >= w.max) throw new RateLimitedError(Math.max(1, ttl));
+  }
+
+  async reset(bucket: string, id: string): Promise<void> {
+    await this.redis.del(this.key(bucket, id));
+  }
+
+  private key(bucket: string, id: string): string {
+    return `${this.prefix}:rl:${bucket}:${id}`;
+  }
+}

@@ -1,0 +1,52 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { SignJWT, jwtVerify, errors } from 'jose';
+
+export const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+export const randomToken = (bytes = 32): string => randomBytes(bytes).toString('base64url');
+
+export interface AccessClaims {
+  accountId: string;
+  sessionId: string;
+}
+
+/**
+ * Short-lived HS256 access tokens. `pur` pins the purpose so a token minted for something
+ * else (console ticket, IDE) can never pass as an access token.
+ */
+export class AccessTokens {
+  private readonly key: Uint8Array;
+  constructor(secret: string, readonly ttlSeconds: number) {
+    this.key = new TextEncoder().encode(secret);
+  }
+
+  sign(c: AccessClaims, purpose = 'access', ttl = this.ttlSeconds): Promise<string> {
+    return new SignJWT({ sid: c.sessionId, pur: purpose })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(c.accountId)
+      .setIssuedAt()
+      .setExpirationTime(`${ttl}s`)
+      .setIssuer('zpack')
+      .sign(this.key);
+  }
+
+  /** Returns the claims, or null for anything invalid, expired or of another purpose. */
+  async verify(token: string, purpose = 'access'): Promise<AccessClaims | null> {
+    try {
+      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], issuer: 'zpack' });
+      if (payload.pur !== purpose || typeof payload.sid !== 'string' || typeof payload.sub !== 'string') return null;
+      return { accountId: payload.sub, sessionId: payload.sid };
+    } catch (err) {
+      if (err instanceof errors.JOSEError) return null;
+      throw err;
+    }
+  }
+}
+
+/** Refresh token = "<sessionId>.<generation>.<random>"; only its hash is stored. */
+export function makeRefreshToken(sessionId: string, generation: number): string {
+  return `${sessionId}.${generation}.${randomToken()}`;
+}
+export function parseRefreshToken(token: string): { sessionId: string; generation: number } | null {
+  const m = /^([0-9a-f-]{36})\.(\d{1,9})\.[A-Za-z0-9_-]{20,}$/.exec(token);
+  return m ? { sessionId: m[1], generation: Number(m[2]) } : null;
+}

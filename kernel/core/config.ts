@@ -1,0 +1,132 @@
+import { readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { BootError } from '../api';
+
+const pluginEntry = z.object({
+  enabled: z.boolean().default(true),
+  /** Where the plugin lives when not under plugins/<name>: an npm package or a path. */
+  module: z.string().optional(),
+  options: z.record(z.string(), z.unknown()).default({}),
+});
+
+const rateWindow = z.object({ max: z.number().int().positive(), windowSeconds: z.number().int().positive() });
+
+export const kernelConfigSchema = z.object({
+  role: z.enum(['api', 'provision-worker', 'repair-worker', 'billing-worker', 'controller', 'all']).default('all'),
+  server: z.object({
+    host: z.string().default('127.0.0.1'),
+    port: z.coerce.number().int().min(0).max(65535).default(3000),
+    publicUrl: z.string().default(''),
+    bodyLimitBytes: z.number().int().positive().default(1024 * 1024),
+    trustProxy: z.boolean().default(false),
+  }).prefault({}),
+  database: z.object({
+    /** Empty: the embedded Postgres under embedded.dir. */
+    url: z.string().default(''),
+    schema: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('public'),
+    /** Drop the schema on stop (test runs only). */
+    dropSchemaOnStop: z.boolean().default(false),
+    embedded: z.object({ dir: z.string().default('./data/pg'), port: z.number().int().default(54329) }).prefault({}),
+  }).prefault({}),
+  redis: z.object({
+    url: z.string().default(''),
+    /** Every key this kernel writes (BullMQ and its own) starts with it. */
+    prefix: z.string().default('zpack'),
+    embedded: z.object({ dir: z.string().default('./data/redis'), port: z.number().int().default(6380) }).prefault({}),
+  }).prefault({}),
+  auth: z.object({
+    /** Empty: a random secret is generated once and kept in the database (embedded default only). */
+    jwtSecret: z.string().default(''),
+    accessTtlSeconds: z.number().int().positive().default(900),
+    refreshTtlSeconds: z.number().int().positive().default(30 * 24 * 3600),
+    resetTtlSeconds: z.number().int().positive().default(3600),
+    loginLimit: z.object({
+      perAccount: rateWindow.default({ max: 5, windowSeconds: 900 }),
+      perAddress: rateWindow.default({ max: 30, windowSeconds: 60 }),
+    }).prefault({}),
+    passwordMinLength: z.number().int().min(8).default(10),
+  }).prefault({}),
+  quota: z.object({ defaultMaxInstances: z.number().int().min(0).default(3) }).prefault({}),
+  logging: z.object({ level: z.string().default('info') }).prefault({}),
+  plugins: z.record(z.string(), pluginEntry).default({}),
+});
+
+export type KernelConfig = z.infer<typeof kernelConfigSchema>;
+export type PluginEntry = z.infer<typeof pluginEntry>;
+
+/** `${NAME}` and `${NAME:-fallback}` in any string value, resolved from the environment. */
+export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, where = ''): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Z0-9_]+)(?::-([^}]*))?\}/g, (_m, name: string, fallback?: string) => {
+      const v = env[name];
+      if (v !== undefined && v !== '') return v;
+      if (fallback !== undefined) return fallback;
+      throw new BootError(`config ${where || '(root)'}: environment variable ${name} is not set`);
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, env, `${where}[${i}]`));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, env, where ? `${where}.${k}` : k)]));
+  }
+  return value;
+}
+
+export function deepMerge(base: any, over: any): any {
+  if (over === undefined) return base;
+  if (!isPlain(base) || !isPlain(over)) return over;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = deepMerge(base[k], v);
+  return out;
+}
+const isPlain = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+
+function readYaml(file: string): unknown {
+  try {
+    return parse(readFileSync(file, 'utf8')) ?? {};
+  } catch (err) {
+    throw new BootError(`config ${file}: ${(err as Error).message}`);
+  }
+}
+
+/** Environment variables an operator always has; they win over files. */
+function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const o: any = {};
+  if (env.PORT) (o.server ??= {}).port = Number(env.PORT);
+  if (env.HOST) (o.server ??= {}).host = env.HOST;
+  if (env.DATABASE_URL) (o.database ??= {}).url = env.DATABASE_URL;
+  if (env.REDIS_URL) (o.redis ??= {}).url = env.REDIS_URL;
+  if (env.LOG_LEVEL) (o.logging ??= {}).level = env.LOG_LEVEL;
+  if (env.ZPACK_ROLE) o.role = env.ZPACK_ROLE;
+  return o;
+}
+
+export interface LoadConfigOptions {
+  root: string;
+  env?: NodeJS.ProcessEnv;
+  /** Merged last, before env overrides (tests, CLI flags). */
+  overrides?: Record<string, unknown>;
+}
+
+/** config/default.yaml ← $ZPACK_CONFIG ← overrides ← env; then validated. */
+export function loadConfig({ root, env = process.env, overrides }: LoadConfigOptions): KernelConfig {
+  let raw: any = readYaml(path.join(root, 'config', 'default.yaml'));
+  if (env.ZPACK_CONFIG) {
+    const extra = path.resolve(root, env.ZPACK_CONFIG);
+    if (!existsSync(extra)) throw new BootError(`ZPACK_CONFIG names ${extra}, which does not exist`);
+    raw = deepMerge(raw, readYaml(extra));
+  }
+  raw = deepMerge(raw, overrides ?? {});
+  raw = deepMerge(raw, envOverrides(env));
+  return parseKernelConfig(interpolateEnv(raw, env));
+}
+
+export function parseKernelConfig(raw: unknown): KernelConfig {
+  const parsed = kernelConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new BootError(`config ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  return parsed.data;
+}

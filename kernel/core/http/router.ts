@@ -1,0 +1,92 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
+import { z, type ZodType } from 'zod';
+import { ForbiddenError, InvalidRequestError } from '../../api';
+import type { AccountView, ApiRouter, Reply, RouteSpec } from '../../api';
+import { readJsonBody } from './body';
+
+export type Authenticator = (ctx: Context) => Promise<{ account: AccountView; sessionId: string }>;
+
+/**
+ * The one router of a kernel. Each route is declared with zod schemas that both validate the
+ * request and feed the OpenAPI document, so the contract cannot drift from the code.
+ */
+export class KernelRouter {
+  readonly router = new Router();
+  readonly openapi = new OpenAPIRegistry();
+  private readonly seen = new Map<string, string>();
+
+  constructor(private readonly authenticate: Authenticator, private readonly bodyLimit: number) {
+    this.openapi.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+  }
+
+  /** The view a plugin (or kernel module) registers through; duplicates across owners fail boot. */
+  for(owner: string): ApiRouter {
+    return { route: (spec) => this.add(owner, spec as RouteSpec<any, any, any>) };
+  }
+
+  private add(owner: string, spec: RouteSpec<any, any, any>): void {
+    const key = `${spec.method.toUpperCase()} ${spec.path}`;
+    const prior = this.seen.get(key);
+    if (prior) throw new Error(`route ${key} is declared by both "${prior}" and "${owner}"`);
+    this.seen.set(key, owner);
+    this.document(owner, spec);
+    const limit = spec.bodyLimit ?? this.bodyLimit;
+    this.router[spec.method](spec.path, async (ctx: Context) => {
+      let account: AccountView | undefined;
+      let sessionId = '';
+      if (spec.auth !== 'none') {
+        ({ account, sessionId } = await this.authenticate(ctx));
+        if (spec.auth === 'admin' && account.role !== 'admin') throw new ForbiddenError('Admin role required');
+      }
+      const params = parse('params', spec.params, ctx.params);
+      const query = parse('query', spec.query, ctx.query);
+      const body = spec.body ? parse('body', spec.body, await readJsonBody(ctx, limit)) : undefined;
+      const reply = await spec.handler({
+        body, query, params, account: account as AccountView, sessionId,
+        requestId: ctx.state.requestId, logger: ctx.state.log, koa: ctx,
+      });
+      if (reply) applyReply(ctx, reply);
+    });
+  }
+
+  private document(owner: string, spec: RouteSpec<any, any, any>): void {
+    const names = [...spec.path.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1]);
+    const params = spec.params ?? (names.length ? z.object(Object.fromEntries(names.map((n) => [n, z.string()]))) : undefined);
+    this.openapi.registerPath({
+      method: spec.method,
+      path: spec.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}'),
+      summary: spec.summary,
+      tags: spec.tags ?? [owner],
+      security: spec.auth === 'none' ? [] : [{ bearer: [] }],
+      request: {
+        params: params as any,
+        query: spec.query as any,
+        body: spec.body ? { content: { 'application/json': { schema: spec.body } } } : undefined,
+      },
+      responses: {
+        200: {
+          description: 'Success',
+          content: spec.response ? { 'application/json': { schema: spec.response } } : undefined,
+        },
+        default: { description: 'Error envelope: { error: { code, message, details, requestId } }' },
+      },
+    });
+  }
+}
+
+function parse(where: string, schema: ZodType | undefined, value: unknown): any {
+  if (!schema) return value;
+  const r = schema.safeParse(value ?? (where === 'body' ? undefined : {}));
+  if (r.success) return r.data;
+  throw new InvalidRequestError(`Invalid ${where}`, {
+    fields: r.error.issues.map((i) => ({ path: [where, ...i.path.map(String)].join('.'), message: i.message })),
+  });
+}
+
+function applyReply(ctx: Context, reply: Reply): void {
+  for (const [k, v] of Object.entries(reply.headers ?? {})) ctx.set(k, v);
+  if (reply.body !== undefined) ctx.body = reply.body;
+  ctx.status = reply.status ?? (reply.body === undefined ? 204 : 200);
+}

@@ -1,0 +1,206 @@
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import type { DataSource } from 'typeorm';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { Notifier, Tokens } from '../api';
+import type { Clock, KernelHooks, PluginDefinition, PortRef } from '../api';
+import type { KernelConfig } from './config';
+import { dropSchema, openDatabase, runMigrations } from './database';
+import { Setting } from './entities';
+import { createHookBus } from './hook-bus';
+import { createApp } from './http/app';
+import { KernelRouter } from './http/router';
+import { createLogger } from './logger';
+import { KernelMetrics } from './metrics';
+import { NotificationOutbox } from './notifications';
+import { PluginHost, type PluginContributions } from './plugin-host';
+import { modulePluginSource, resolvePlugins } from './plugin-loader';
+import { KernelQueues } from './queues';
+import { connectRedis } from './redis';
+import { roleSpec } from './roles';
+import { AuthService } from './auth/auth-service';
+import { RateLimiter } from './auth/rate-limit';
+import { AccessTokens } from './auth/tokens';
+import { accountRoutes } from './routes/accounts';
+import { authRoutes } from './routes/auth';
+import { healthRoutes } from './routes/health';
+import { registerQueueMetrics } from './queue-metrics';
+
+export interface KernelOptions {
+  config: KernelConfig;
+  /** Folder holding dist/plugins (for config-enabled plugins that are not handed in). */
+  distRoot: string;
+  /** Plugin definitions offered directly (tests); config still decides which are enabled. */
+  plugins?: PluginDefinition[];
+  /** Replace ports or services after plugins registered (tests swap in fakes). */
+  overrides?: Array<{ token: PortRef<any>; value: unknown }>;
+  logger?: Logger;
+  /** Skip process-wide default metrics (several kernels in one process). */
+  processMetrics?: boolean;
+}
+
+const systemClock: Clock = { now: () => new Date() };
+
+/**
+ * One kernel = one DI container, one database schema, one Redis prefix. Several can live in a
+ * process (tests); none shares state with another.
+ */
+export class Kernel {
+  readonly container: DependencyContainer = rootContainer.createChildContainer();
+  readonly logger: Logger;
+  readonly metrics: KernelMetrics;
+  readonly hooks: KernelHooks;
+  readonly router: KernelRouter;
+  ds!: DataSource;
+  redis!: Redis;
+  queues!: KernelQueues;
+  auth!: AuthService;
+  private hosts: PluginHost[] = [];
+  private server?: Server;
+  private readonly extraRedis: Redis[] = [];
+  private started = false;
+
+  constructor(private readonly options: KernelOptions) {
+    const { config } = options;
+    this.logger = options.logger ?? createLogger(config.logging.level, { role: config.role });
+    this.metrics = new KernelMetrics(options.processMetrics ?? true);
+    this.hooks = createHookBus(this.logger, this.metrics);
+    this.router = new KernelRouter((ctx) => this.auth.authenticate(ctx), config.server.bodyLimitBytes);
+  }
+
+  get config(): KernelConfig {
+    return this.options.config;
+  }
+
+  /** Port of the HTTP server once listening (0 when this role serves no HTTP). */
+  get port(): number {
+    return (this.server?.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  resolve<T>(token: PortRef<T>): T {
+    return this.container.resolve(token as any);
+  }
+
+  /** register → migrations → start, then workers and HTTP as the role says. */
+  async start(): Promise<void> {
+    await this.boot();
+    this.started = true;
+    for (const host of this.hosts) {
+      await host.plugin.definition.start?.(host.runtime);
+      this.logger.debug({ plugin: host.plugin.definition.name }, 'plugin started');
+    }
+    const spec = roleSpec[this.config.role];
+    this.queues.startWorkers(spec.queues);
+    if (spec.http) await this.listen();
+    this.logger.info({ plugins: this.hosts.map((h) => h.plugin.definition.name), port: this.port }, 'zpack started');
+  }
+
+  /** Plugins registered, database migrated, services wired; nothing started (migrate, create-admin). */
+  async boot(): Promise<void> {
+    const { config } = this.options;
+    const c = this.container;
+    c.register(Tokens.Logger, { useValue: this.logger });
+    c.register(Tokens.Hooks, { useValue: this.hooks });
+    c.register(Tokens.Metrics, { useValue: this.metrics.registry });
+    c.register(Tokens.Clock, { useValue: systemClock });
+
+    this.redis = connectRedis(config.redis.url, 'command');
+    this.redis.on('error', (err) => this.logger.debug({ err: err.message }, 'redis connection error'));
+    this.queues = new KernelQueues(this.redis, () => this.workerRedis(), `${config.redis.prefix}:q`, this.logger, this.metrics);
+    c.register(Tokens.Redis, { useValue: this.redis });
+    c.register(Tokens.Queues, { useValue: this.queues });
+
+    const loaded = resolvePlugins(config.plugins, modulePluginSource(this.options.distRoot, this.options.plugins));
+    const contributions: PluginContributions = { entities: [], migrations: [] };
+    const providedBy = new Map<string, string>();
+    for (const plugin of loaded) {
+      const host = new PluginHost(plugin, c, providedBy, this.logger);
+      host.register(this.hooks, this.router, this.queues, contributions);
+      this.hosts.push(host);
+    }
+    for (const o of this.options.overrides ?? []) c.register(o.token as any, { useValue: o.value });
+
+    this.ds = await openDatabase({ url: config.database.url, schema: config.database.schema, ...contributions, logger: this.logger });
+    c.register(Tokens.DataSource, { useValue: this.ds });
+    await runMigrations(this.ds, this.logger);
+
+    const notifications = new NotificationOutbox(this.ds, this.queues, () => this.resolveAll(Notifier), this.logger);
+    c.register(Tokens.Notifications, { useValue: notifications });
+    const clock = this.resolve(Tokens.Clock);
+    const tokens = new AccessTokens(await this.signingSecret(), config.auth.accessTtlSeconds);
+    this.auth = new AuthService(this.ds, tokens, new RateLimiter(this.redis, config.redis.prefix), notifications, clock, config, this.logger);
+
+    const kernelRoutes = this.router.for('kernel');
+    healthRoutes(kernelRoutes, { ds: this.ds, redis: this.redis, metrics: this.metrics, queues: this.queues, router: this.router });
+    authRoutes(kernelRoutes, this.auth);
+    accountRoutes(kernelRoutes, { ds: this.ds, config, optional: (p) => this.optional(p) });
+    registerQueueMetrics(this.metrics, this.queues);
+  }
+
+  resolveAll<T>(port: PortRef<T>): T[] {
+    return this.container.isRegistered(port as any, true) ? this.container.resolveAll(port as any) : [];
+  }
+
+  optional<T>(port: PortRef<T>): T | undefined {
+    return this.container.isRegistered(port as any, true) ? this.container.resolve(port as any) : undefined;
+  }
+
+  private async listen(): Promise<void> {
+    const app = createApp(this.router, this.logger, this.metrics, this.config.server.trustProxy);
+    const server = app.listen(this.config.server.port, this.config.server.host);
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', reject);
+    });
+    this.server = server;
+  }
+
+  /** Reverse of start: HTTP → workers → plugins → queues → database → Redis. */
+  async stop(): Promise<void> {
+    if (this.server) {
+      const server = this.server;
+      this.server = undefined;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+    }
+    await this.queues?.closeWorkers();
+    if (this.started) {
+      for (const host of [...this.hosts].reverse()) {
+        await host.plugin.definition.stop?.(host.runtime).catch((err) => this.logger.error({ err, plugin: host.plugin.definition.name }, 'plugin stop failed'));
+      }
+    }
+    await this.queues?.close();
+    if (this.ds?.isInitialized) await this.ds.destroy();
+    if (this.config.database.dropSchemaOnStop) await dropSchema(this.config.database.url, this.config.database.schema);
+    for (const r of [...this.extraRedis.splice(0), this.redis].filter(Boolean)) {
+      await r.quit().catch(() => r.disconnect());
+    }
+    this.started = false;
+  }
+
+  private workerRedis(): Redis {
+    const r = connectRedis(this.config.redis.url, 'worker');
+    r.on('error', (err) => this.logger.debug({ err: err.message }, 'redis worker connection error'));
+    this.extraRedis.push(r);
+    return r;
+  }
+
+  /** The configured secret, or one generated once and shared through the database. */
+  private async signingSecret(): Promise<string> {
+    if (this.config.auth.jwtSecret) {
+      if (this.config.auth.jwtSecret.length < 32) this.logger.warn('auth.jwtSecret is shorter than 32 characters');
+      return this.config.auth.jwtSecret;
+    }
+    const repo = this.ds.getRepository(Setting);
+    await repo.createQueryBuilder().insert().values({ key: 'auth.jwtSecret', value: randomBytes(48).toString('base64url') }).orIgnore().execute();
+    return (await repo.findOneByOrFail({ key: 'auth.jwtSecret' })).value;
+  }
+}

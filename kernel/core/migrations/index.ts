@@ -1,0 +1,4 @@
+import { KernelAccounts1700000000000 } from './1700000000000-kernel-accounts';
+import { KernelInstances1700000001000 } from './1700000001000-kernel-instances';
+
+export const kernelMigrations: Function[] = [KernelAccounts1700000000000, KernelInstances1700000001000];

@@ -1,0 +1,49 @@
+import type { DataSource } from 'typeorm';
+import type { Logger } from 'pino';
+import type { Notifications, NotificationMessage, Notifier } from '../api';
+import { Notification } from './entities';
+import type { KernelQueues } from './queues';
+
+export const DELIVER_JOB = 'notification.deliver';
+
+/**
+ * Outbox first, delivery second: a message is a row before any mail server is touched, and a
+ * queued job delivers it with retries. No notifier for the channel → the row says so.
+ */
+export class NotificationOutbox implements Notifications {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly queues: KernelQueues,
+    private readonly notifiers: () => Notifier[],
+    private readonly logger: Logger,
+  ) {
+    queues.define<{ id: string }>(DELIVER_JOB, 'notifications', (data) => this.deliver(data.id));
+  }
+
+  async send(channel: string, message: NotificationMessage): Promise<void> {
+    const row = await this.ds.getRepository(Notification).save({
+      channel, recipient: message.to, template: message.template, subject: message.subject,
+      body: message.text, data: message.data ?? {}, state: 'pending',
+    });
+    await this.queues.enqueue('notifications', DELIVER_JOB, { id: row.id }, { jobId: `notify-${row.id}`, attempts: 5 });
+  }
+
+  async deliver(id: string): Promise<void> {
+    const repo = this.ds.getRepository(Notification);
+    const row = await repo.findOneBy({ id });
+    if (!row || row.state === 'sent') return;
+    const notifier = this.notifiers().find((n) => n.channel === row.channel);
+    if (!notifier) {
+      await repo.update(id, { state: 'undeliverable', lastError: `no notifier for channel "${row.channel}"` });
+      this.logger.warn({ id, channel: row.channel }, 'notification undeliverable: no notifier enabled for its channel');
+      return;
+    }
+    try {
+      await notifier.send({ to: row.recipient, subject: row.subject, text: row.body, template: row.template, data: row.data });
+      await repo.update(id, { state: 'sent', attempts: row.attempts + 1, lastError: null });
+    } catch (err) {
+      await repo.update(id, { state: 'failed', attempts: row.attempts + 1, lastError: (err as Error).message });
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,123 @@
+import { Queue, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { EnqueueOptions, JobHandler, JobQueues, QueueName } from '../api';
+import type { KernelMetrics } from './metrics';
+
+export const ALL_QUEUES: QueueName[] = ['provisioning', 'repair', 'billing', 'notifications'];
+
+export interface QueueStats {
+  queue: QueueName;
+  waiting: number;
+  active: number;
+  delayed: number;
+  failed: number;
+  /** Age of the oldest job still waiting; 0 when none waits. The controller alerts on it. */
+  oldestWaitingSeconds: number;
+}
+
+/**
+ * BullMQ behind the JobQueues port. Jobs are dispatched by name to the handler a plugin (or
+ * the kernel) defined; delivery is at-least-once, so handlers must be idempotent.
+ */
+export class KernelQueues implements JobQueues {
+  private readonly handlers = new Map<string, { queue: QueueName; handler: JobHandler }>();
+  private readonly queues = new Map<QueueName, Queue>();
+  private readonly workers: Worker[] = [];
+
+  constructor(
+    private readonly connection: Redis,
+    private readonly workerConnection: () => Redis,
+    private readonly prefix: string,
+    private readonly logger: Logger,
+    private readonly metrics: KernelMetrics,
+  ) {}
+
+  define<D>(name: string, queue: QueueName, handler: JobHandler<D>): void {
+    if (this.handlers.has(name)) throw new Error(`job "${name}" is defined twice`);
+    this.handlers.set(name, { queue, handler: handler as JobHandler });
+  }
+
+  definedJobs(): string[] {
+    return [...this.handlers.keys()];
+  }
+
+  queue(name: QueueName): Queue {
+    let q = this.queues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: this.connection, prefix: this.prefix });
+      q.on('error', (err) => this.logger.warn({ err, queue: name }, 'queue error'));
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  async enqueue<D>(queue: QueueName, name: string, data: D, options: EnqueueOptions = {}): Promise<string> {
+    const def = this.handlers.get(name);
+    if (!def) throw new Error(`job "${name}" is not defined`);
+    if (def.queue !== queue) throw new Error(`job "${name}" belongs to queue ${def.queue}, not ${queue}`);
+    const job = await this.queue(queue).add(name, data, {
+      jobId: options.jobId,
+      delay: options.delayMs,
+      attempts: options.attempts ?? 1,
+      backoff: { type: 'exponential', delay: 1000 },
+      removeOnComplete: { age: 3600, count: 5000 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    });
+    return job.id!;
+  }
+
+  startWorkers(names: QueueName[], concurrency: Partial<Record<QueueName, number>> = {}): void {
+    for (const name of names) {
+      const worker = new Worker(
+        name,
+        async (job) => {
+          const def = this.handlers.get(job.name);
+          if (!def) throw new UnrecoverableError(`no handler for job "${job.name}" (is its plugin enabled?)`);
+          try {
+            const out = await def.handler(job.data, { id: job.id!, name: job.name, attempt: job.attemptsMade + 1 });
+            this.metrics.jobsProcessed.inc({ queue: name, name: job.name, outcome: 'ok' });
+            return out;
+          } catch (err) {
+            this.metrics.jobsProcessed.inc({ queue: name, name: job.name, outcome: 'error' });
+            this.logger.warn({ err, queue: name, job: job.name, jobId: job.id }, 'job failed');
+            throw err;
+          }
+        },
+        { connection: this.workerConnection(), prefix: this.prefix, concurrency: concurrency[name] ?? 4 },
+      );
+      worker.on('error', (err) => this.logger.warn({ err, queue: name }, 'worker error'));
+      this.workers.push(worker);
+    }
+  }
+
+  async stats(): Promise<QueueStats[]> {
+    return Promise.all(
+      ALL_QUEUES.map(async (name) => {
+        const q = this.queue(name);
+        const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'failed');
+        const [oldest] = await q.getJobs(['waiting'], -1, -1, true);
+        const waitingSince = oldest ? oldest.timestamp + (oldest.opts.delay ?? 0) : 0;
+        return {
+          queue: name,
+          waiting: counts.waiting ?? 0,
+          active: counts.active ?? 0,
+          delayed: counts.delayed ?? 0,
+          failed: counts.failed ?? 0,
+          oldestWaitingSeconds: oldest ? Math.max(0, (Date.now() - waitingSince) / 1000) : 0,
+        };
+      }),
+    );
+  }
+
+  /** Workers first (they finish their current job), then queues. */
+  async closeWorkers(): Promise<void> {
+    await Promise.all(this.workers.splice(0).map((w) => w.close()));
+  }
+
+  async close(): Promise<void> {
+    await this.closeWorkers();
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    this.queues.clear();
+  }
+}

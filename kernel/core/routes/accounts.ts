@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import type { DataSource } from 'typeorm';
+import { BillingGate, NotFoundError } from '../../api';
+import type { ApiRouter, PortRef } from '../../api';
+import { Account, accountView } from '../entities';
+import { audit } from '../audit';
+import type { KernelConfig } from '../config';
+import { quotaOf } from '../quota';
+
+interface Deps {
+  ds: DataSource;
+  config: KernelConfig;
+  /** The billing plugin's gate when one is enabled. */
+  optional<T>(port: PortRef<T>): T | undefined;
+}
+
+export function accountRoutes(r: ApiRouter, { ds, config, optional }: Deps): void {
+  r.route({
+    method: 'get', path: '/api/me', summary: 'The caller, their quota and billing state', auth: 'user', tags: ['accounts'],
+    handler: async ({ account }) => {
+      const quota = await quotaOf(ds.manager, config, account.id);
+      const gate = optional(BillingGate);
+      const state = account.billingExempt || account.role === 'admin' || !gate ? 'active' : await gate.stateOf(account.id);
+      return { body: { user: account, quota, billing: { state, exempt: account.billingExempt || account.role === 'admin' } } };
+    },
+  });
+
+  r.route({
+    method: 'get', path: '/api/admin/users', summary: 'All accounts', auth: 'admin', tags: ['admin'],
+    query: z.object({ limit: z.coerce.number().int().min(1).max(500).default(100), offset: z.coerce.number().int().min(0).default(0) }),
+    handler: async ({ query }) => {
+      const rows = await ds.getRepository(Account).find({ order: { createdAt: 'ASC' }, take: query.limit, skip: query.offset });
+      return { body: { users: rows.map((a) => ({ ...accountView(a), maxInstances: a.maxInstances, createdAt: a.createdAt })) } };
+    },
+  });
+
+  r.route({
+    method: 'patch', path: '/api/admin/users/:id', summary: 'Change role, billing exemption or quota', auth: 'admin', tags: ['admin'],
+    params: z.object({ id: z.uuid() }),
+    body: z.object({
+      role: z.enum(['user', 'admin']).optional(),
+      billingExempt: z.boolean().optional(),
+      maxInstances: z.number().int().min(0).max(10_000).nullable().optional(),
+    }).strict(),
+    handler: async ({ params, body, account }) => {
+      const repo = ds.getRepository(Account);
+      const target = await repo.findOneBy({ id: params.id });
+      if (!target) throw new NotFoundError('User');
+      Object.assign(target, Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)));
+      await repo.save(target);
+      await audit(ds.manager, account.id, 'admin.user.update', target.id, body);
+      return { body: { user: { ...accountView(target), maxInstances: target.maxInstances } } };
+    },
+  });
+}

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import type { ApiRouter } from '../../api';
+import type { AuthService } from '../auth/auth-service';
+
+const credentials = z.object({ email: z.email().max(254), password: z.string().min(1).max(1024) });
+const user = z.object({ id: z.uuid(), email: z.string(), role: z.enum(['user', 'admin']), billingExempt: z.boolean() });
+const tokenPair = z.object({ accessToken: z.string(), refreshToken: z.string(), expiresIn: z.number(), user });
+
+export function authRoutes(r: ApiRouter, auth: AuthService): void {
+  r.route({
+    method: 'post', path: '/api/auth/register', summary: 'Create an account', auth: 'none', tags: ['auth'],
+    body: credentials, response: z.object({ user }),
+    handler: async ({ body }) => {
+      const a = await auth.register(body.email, body.password);
+      return { status: 201, body: { user: { id: a.id, email: a.email, role: a.role, billingExempt: a.billingExempt } } };
+    },
+  });
+  r.route({
+    method: 'post', path: '/api/auth/login', summary: 'Log in; returns an access and a refresh token', auth: 'none', tags: ['auth'],
+    body: credentials, response: tokenPair,
+    handler: async ({ body, koa }) => ({ body: await auth.login(body.email, body.password, koa.ip) }),
+  });
+  r.route({
+    method: 'post', path: '/api/auth/refresh', summary: 'Rotate the refresh token', auth: 'none', tags: ['auth'],
+    body: z.object({ refreshToken: z.string().min(1).max(512) }), response: tokenPair,
+    handler: async ({ body }) => ({ body: await auth.refresh(body.refreshToken) }),
+  });
+  r.route({
+    method: 'post', path: '/api/auth/logout', summary: 'End this session at once', auth: 'user', tags: ['auth'],
+    handler: async ({ sessionId }) => {
+      await auth.logout(sessionId);
+      return { status: 204 };
+    },
+  });
+  r.route({
+    method: 'post', path: '/api/auth/password-reset/request', summary: 'Email a reset link (202 whatever the email)', auth: 'none', tags: ['auth'],
+    body: z.object({ email: z.email().max(254) }),
+    handler: async ({ body, koa }) => {
+      await auth.requestPasswordReset(body.email, koa.ip);
+      return { status: 202, body: { accepted: true } };
+    },
+  });
+  r.route({
+    method: 'post', path: '/api/auth/password-reset/confirm', summary: 'Set a new password with a reset token; revokes every session', auth: 'none', tags: ['auth'],
+    body: z.object({ token: z.string().min(1).max(256), password: z.string().min(1).max(1024) }),
+    handler: async ({ body }) => {
+      await auth.confirmPasswordReset(body.token, body.password);
+      return { status: 204 };
+    },
+  });
+}

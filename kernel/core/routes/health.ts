@@ -1,0 +1,44 @@
+import type { DataSource } from 'typeorm';
+import type { Redis } from 'ioredis';
+import { createDocument } from '../http/openapi';
+import type { ApiRouter } from '../../api';
+import { UnavailableError } from '../../api';
+import type { KernelRouter } from '../http/router';
+import type { KernelMetrics } from '../metrics';
+import type { KernelQueues } from '../queues';
+
+const within = <T>(p: Promise<T>, ms: number): Promise<T> =>
+  Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms).unref())]);
+
+export function healthRoutes(r: ApiRouter, deps: { ds: DataSource; redis: Redis; metrics: KernelMetrics; queues: KernelQueues; router: KernelRouter }): void {
+  r.route({
+    method: 'get', path: '/healthz', summary: 'The process is alive', auth: 'none', tags: ['health'],
+    handler: async () => ({ body: { ok: true } }),
+  });
+  r.route({
+    method: 'get', path: '/readyz', summary: 'Postgres and Redis are reachable', auth: 'none', tags: ['health'],
+    handler: async () => {
+      const [pg, rd] = await Promise.allSettled([within(deps.ds.query('SELECT 1'), 2000), within(deps.redis.ping(), 2000)]);
+      const checks = { postgres: pg.status === 'fulfilled' ? 'ok' : 'down', redis: rd.status === 'fulfilled' ? 'ok' : 'down' };
+      const down = Object.entries(checks).filter(([, v]) => v === 'down').map(([k]) => k);
+      if (down.length) throw new UnavailableError(`${down.join(' and ')} unreachable`, { checks });
+      return { body: { ok: true, checks } };
+    },
+  });
+  r.route({
+    method: 'get', path: '/metrics', summary: 'Prometheus metrics', auth: 'none', tags: ['health'],
+    handler: async () => ({
+      body: await deps.metrics.registry.metrics(),
+      headers: { 'Content-Type': deps.metrics.registry.contentType },
+    }),
+  });
+  let document: unknown;
+  r.route({
+    method: 'get', path: '/api/openapi.json', summary: 'This contract as OpenAPI 3.1', auth: 'none', tags: ['health'],
+    handler: async () => ({ body: (document ??= createDocument(deps.router)) }),
+  });
+  r.route({
+    method: 'get', path: '/api/admin/queues', summary: 'Depth and oldest waiting job per queue', auth: 'admin', tags: ['admin'],
+    handler: async () => ({ body: { queues: await deps.queues.stats() } }),
+  });
+}

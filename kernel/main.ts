@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { BootError, ConflictError } from './api';
+import { loadConfig, type KernelConfig } from './core/config';
+import { startEmbedded } from './core/embedded';
+import { Kernel } from './core/kernel';
+import { createLogger } from './core/logger';
+import { ROLES, type Role } from './core/roles';
+import { Account } from './core/entities';
+
+const distRoot = path.resolve(__dirname, '..');
+const root = path.resolve(distRoot, '..');
+
+const USAGE = `usage: zpack [role]            run a role: ${ROLES.join(', ')} (default: all, or $ZPACK_ROLE)
+       zpack migrate             apply database migrations and exit
+       zpack create-admin --email E [--password P]   create (or promote) an admin account`;
+
+async function main(): Promise<void> {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: { email: { type: 'string' }, password: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help) return void console.log(USAGE);
+  const command = positionals[0] ?? process.env.ZPACK_ROLE ?? 'all';
+  const config = loadConfig({ root });
+  const logger = createLogger(config.logging.level);
+  const embedded = await startEmbedded(config, root, logger);
+  try {
+    if (command === 'migrate') return await migrate(config, logger);
+    if (command === 'create-admin') return await createAdmin(config, logger, values.email, values.password);
+    if (!ROLES.includes(command as Role)) throw new BootError(`unknown command "${command}"\n${USAGE}`);
+    config.role = command as Role;
+    await serve(config, embedded.stop);
+  } finally {
+    if (command === 'migrate' || command === 'create-admin') await embedded.stop();
+  }
+}
+
+async function serve(config: KernelConfig, stopEmbedded: () => Promise<void>): Promise<void> {
+  const kernel = new Kernel({ config, distRoot });
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    kernel.logger.info({ signal }, 'draining');
+    const force = setTimeout(() => process.exit(1), 30_000).unref();
+    await kernel.stop();
+    await stopEmbedded();
+    clearTimeout(force);
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  await kernel.start();
+  if (kernel.port) {
+    const url = `http://${config.server.host}:${kernel.port}`;
+    console.log(`\nzpack (${config.role}) is listening on ${url}\n` +
+      `  register: curl -s ${url}/api/auth/register -H 'content-type: application/json' -d '{"email":"you@example.com","password":"a-long-password"}'\n` +
+      `  log in:   curl -s ${url}/api/auth/login    -H 'content-type: application/json' -d '{"email":"you@example.com","password":"a-long-password"}'\n` +
+      `  admin:    npm run zpack -- create-admin --email admin@example.com\n` +
+      `  API:      ${url}/api/openapi.json   health: ${url}/readyz\n`);
+  }
+}
+
+/** Boot registers every enabled plugin and applies kernel and plugin migrations. */
+async function migrate(config: KernelConfig, logger: ReturnType<typeof createLogger>): Promise<void> {
+  const kernel = new Kernel({ config, distRoot, logger });
+  await kernel.boot();
+  await kernel.stop();
+  console.log('database is up to date');
+}
+
+async function createAdmin(config: KernelConfig, logger: ReturnType<typeof createLogger>, email?: string, password?: string): Promise<void> {
+  if (!email) throw new BootError(`create-admin needs --email\n${USAGE}`);
+  const kernel = new Kernel({ config, distRoot, logger });
+  await kernel.boot();
+  try {
+    const generated = !password;
+    const pw = password ?? randomBytes(12).toString('base64url');
+    try {
+      await kernel.auth.register(email, pw, 'admin');
+      console.log(`admin ${email} created${generated ? ` with password ${pw}` : ''}`);
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+      await kernel.ds.getRepository(Account).update({ email: email.trim().toLowerCase() }, { role: 'admin' });
+      console.log(`${email} already existed and is now an admin (password unchanged)`);
+    }
+  } finally {
+    await kernel.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err instanceof BootError ? `zpack: ${err.message}` : err);
+  process.exit(1);
+});

@@ -1,0 +1,17 @@
+import { z } from 'zod';
+
+export const emailConfig = z.object({
+  from: z.string().min(3),
+  transport: z.enum(['outbox', 'smtp']).default('outbox'),
+  /** Where the outbox transport writes .eml files. */
+  outboxDir: z.string().default('./data/outbox'),
+  smtp: z.object({
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(1).max(65535).default(587),
+    secure: z.boolean().default(false),
+    user: z.string().default(''),
+    password: z.string().default(''),
+    timeoutMs: z.number().int().positive().default(10_000),
+  }).prefault({}),
+});
+export type EmailConfig = z.infer<typeof emailConfig>;

@@ -1,0 +1,42 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import nodemailer, { type Transporter } from 'nodemailer';
+import { Notifier, ProviderError } from '../../kernel/api';
+import type { NotificationMessage } from '../../kernel/api';
+import type { EmailConfig } from './config';
+
+/** Email over SMTP, or into an outbox folder of .eml files on the embedded default. */
+export class EmailNotifier extends Notifier {
+  readonly channel = 'email';
+  private readonly transporter: Transporter;
+
+  constructor(private readonly config: EmailConfig) {
+    super();
+    const smtp = config.smtp;
+    this.transporter = config.transport === 'smtp'
+      ? nodemailer.createTransport({
+          host: smtp.host, port: smtp.port, secure: smtp.secure,
+          auth: smtp.user ? { user: smtp.user, pass: smtp.password } : undefined,
+          connectionTimeout: smtp.timeoutMs, greetingTimeout: smtp.timeoutMs, socketTimeout: smtp.timeoutMs,
+          tls: { rejectUnauthorized: smtp.host !== '127.0.0.1' && smtp.host !== 'localhost' },
+        })
+      : nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  }
+
+  async send(message: NotificationMessage): Promise<void> {
+    let info: { message?: unknown };
+    try {
+      info = await this.transporter.sendMail({
+        from: this.config.from, to: message.to, subject: message.subject, text: message.text,
+        headers: { 'X-Zpack-Template': message.template },
+      });
+    } catch (err) {
+      throw new ProviderError('smtp', 'send', (err as Error).message, {}, err);
+    }
+    if (this.config.transport === 'outbox') {
+      await mkdir(this.config.outboxDir, { recursive: true });
+      const file = `${new Date().toISOString().replace(/[:.]/g, '-')}-${message.template}.eml`;
+      await writeFile(path.join(this.config.outboxDir, file), info.message as Buffer);
+    }
+  }
+}
