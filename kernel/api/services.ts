@@ -32,3 +32,14 @@ export interface Notifications {
 export interface Clock {
   now(): Date;
 }
+
+/**
+ * Per-instance agent credentials. The token is derived (HMAC of a kernel secret and the
+ * instance id), so the database never holds it; the agent receives it in its provision payload
+ * and uses it on both sides: control plane → agent calls and agent → control plane events.
+ */
+export interface AgentTokens {
+  tokenFor(instanceId: string): string;
+  /** Constant-time check of a presented token for this instance. */
+  verify(instanceId: string, presented: string): boolean;
+}

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { KernelHooks } from './hooks';
-import type { Clock, JobQueues, Notifications } from './services';
+import type { AgentTokens, Clock, JobQueues, Notifications } from './services';
 
 /** A typed DI token: a symbol that remembers the type it resolves to. */
 export type Token<T> = symbol & { readonly __resolves?: T };
@@ -18,6 +18,7 @@ export const Tokens = {
   Queues: token<JobQueues>('core.queues'),
   Notifications: token<Notifications>('core.notifications'),
   Clock: token<Clock>('core.clock'),
+  AgentTokens: token<AgentTokens>('core.agent-tokens'),
   Metrics: token<Registry>('core.metrics'),
   /** The validated options of the plugin doing the resolving. */
   PluginConfig: token<unknown>('plugin.config'),

@@ -1,5 +1,6 @@
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
+import { EntityNotFoundError } from 'typeorm';
 import { RateLimitedError, ZpackError } from '../../api';
 
 export interface ErrorEnvelope {
@@ -21,6 +22,10 @@ export function errorEnvelope(logger: Logger) {
         if (err instanceof RateLimitedError) ctx.set('Retry-After', String(err.retryAfterSeconds));
         if (err.status >= 500) ctx.state.log?.error({ err }, err.message);
         send(ctx, err.status, err.code, err.message, err.details);
+        return;
+      }
+      if (err instanceof EntityNotFoundError) {
+        send(ctx, 404, 'not_found', 'Resource not found', {});
         return;
       }
       const status = typeof (err as any)?.status === 'number' ? (err as any).status : 500;

@@ -1,0 +1,72 @@
+import type { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
+
+export interface ReceivedMail {
+  from: string;
+  to: string[];
+  raw: string;
+  /** The body, decoded from quoted-printable when sent that way. */
+  text: string;
+  subject: string;
+  template: string;
+}
+
+/** A real SMTP server on loopback that keeps what it receives; for tests and benchmarks. */
+export class SmtpSink {
+  readonly messages: ReceivedMail[] = [];
+  private server?: SMTPServer;
+  private waiters: Array<() => void> = [];
+  port = 0;
+
+  async start(): Promise<this> {
+    this.server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onData: (stream, session, done) => {
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', () => {
+          const raw = Buffer.concat(chunks).toString('utf8');
+          const header = (name: string) => new RegExp(`^${name}: (.*)$`, 'mi').exec(raw)?.[1]?.trim() ?? '';
+          this.messages.push({
+            from: session.envelope.mailFrom ? (session.envelope.mailFrom as { address: string }).address : '',
+            to: session.envelope.rcptTo.map((r) => r.address),
+            raw, text: decodeBody(raw), subject: header('Subject'), template: header('X-Zpack-Template'),
+          });
+          for (const w of this.waiters.splice(0)) w();
+          done();
+        });
+      },
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.server.address() as AddressInfo).port;
+    return this;
+  }
+
+  /** Resolves with the first message to `to` (and template) received so far or within the timeout. */
+  async waitFor(to: string, template?: string, timeoutMs = 10_000): Promise<ReceivedMail> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = this.messages.find((m) => m.to.includes(to) && (!template || m.template === template));
+      if (hit) return hit;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no mail to ${to}${template ? ` (${template})` : ''} within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => { clearTimeout(t); resolve(); });
+      });
+    }
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
+
+function decodeBody(raw: string): string {
+  const split = raw.search(/\r?\n\r?\n/);
+  const body = split < 0 ? '' : raw.slice(split).trim();
+  if (!/^Content-Transfer-Encoding: quoted-printable/mi.test(raw.slice(0, split))) return body;
+  return body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
+}
