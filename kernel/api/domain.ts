@@ -27,6 +27,7 @@ export interface InstanceView {
   state: InstanceState;
   vmid: number | null;
   node: string | null;
+  /** Base URL of the in-container agent, from HostingProvider.address(). */
   address: string | null;
   ports: PortBinding[];
   /** Sections owned by plugins (proxy, edge, crash …); each plugin writes only its own key. */

@@ -29,6 +29,6 @@ export abstract class HostingProvider {
   /** Which node holds this VMID right now, or null. */
   abstract locate(vmid: number): Promise<string | null>;
   abstract status(ref: ContainerRef): Promise<ContainerStatus>;
-  /** Address the control plane uses to reach the container's agent. */
+  /** Base URL of the container's agent (e.g. http://10.0.0.12:7070), built from the live container IP. */
   abstract address(ref: ContainerRef): Promise<string>;
 }
