@@ -39,6 +39,8 @@ export const kernelConfigSchema = z.object({
   auth: z.object({
     /** Empty: a random secret is generated once and kept in the database (embedded default only). */
     jwtSecret: z.string().default(''),
+    /** Derives per-instance agent tokens. Empty: generated once and kept in the database. */
+    agentTokenSecret: z.string().default(''),
     accessTtlSeconds: z.number().int().positive().default(900),
     refreshTtlSeconds: z.number().int().positive().default(30 * 24 * 3600),
     resetTtlSeconds: z.number().int().positive().default(3600),

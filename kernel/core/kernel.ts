@@ -29,6 +29,7 @@ import { accountRoutes } from './routes/accounts';
 import { authRoutes } from './routes/auth';
 import { healthRoutes } from './routes/health';
 import { registerQueueMetrics } from './queue-metrics';
+import { DerivedAgentTokens } from './agent-tokens';
 
 export interface KernelOptions {
   config: KernelConfig;
@@ -131,7 +132,8 @@ export class Kernel {
     const notifications = new NotificationOutbox(this.ds, this.queues, () => this.resolveAll(Notifier), this.logger);
     c.register(Tokens.Notifications, { useValue: notifications });
     const clock = this.resolve(Tokens.Clock);
-    const tokens = new AccessTokens(await this.signingSecret(), config.auth.accessTtlSeconds);
+    const tokens = new AccessTokens(await this.secret('auth.jwtSecret', config.auth.jwtSecret), config.auth.accessTtlSeconds);
+    c.register(Tokens.AgentTokens, { useValue: new DerivedAgentTokens(await this.secret('agents.tokenSecret', config.auth.agentTokenSecret)) });
     this.auth = new AuthService(this.ds, tokens, new RateLimiter(this.redis, config.redis.prefix), notifications, clock, config, this.logger);
 
     const kernelRoutes = this.router.for('kernel');
@@ -181,7 +183,8 @@ export class Kernel {
     if (this.ds?.isInitialized) await this.ds.destroy();
     if (this.config.database.dropSchemaOnStop) await dropSchema(this.config.database.url, this.config.database.schema);
     for (const r of [...this.extraRedis.splice(0), this.redis].filter(Boolean)) {
-      await r.quit().catch(() => r.disconnect());
+      if (r.status === 'ready') await r.quit().catch(() => r.disconnect());
+      else r.disconnect();
     }
     this.started = false;
   }
@@ -193,14 +196,14 @@ export class Kernel {
     return r;
   }
 
-  /** The configured secret, or one generated once and shared through the database. */
-  private async signingSecret(): Promise<string> {
-    if (this.config.auth.jwtSecret) {
-      if (this.config.auth.jwtSecret.length < 32) this.logger.warn('auth.jwtSecret is shorter than 32 characters');
-      return this.config.auth.jwtSecret;
+  /** The configured secret, or one generated once and shared by every process through the database. */
+  private async secret(key: string, configured: string): Promise<string> {
+    if (configured) {
+      if (configured.length < 32) this.logger.warn({ key }, 'secret is shorter than 32 characters');
+      return configured;
     }
     const repo = this.ds.getRepository(Setting);
-    await repo.createQueryBuilder().insert().values({ key: 'auth.jwtSecret', value: randomBytes(48).toString('base64url') }).orIgnore().execute();
-    return (await repo.findOneByOrFail({ key: 'auth.jwtSecret' })).value;
+    await repo.createQueryBuilder().insert().values({ key, value: randomBytes(48).toString('base64url') }).orIgnore().execute();
+    return (await repo.findOneByOrFail({ key })).value;
   }
 }

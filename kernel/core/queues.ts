@@ -110,14 +110,27 @@ export class KernelQueues implements JobQueues {
     );
   }
 
-  /** Workers first (they finish their current job), then queues. */
-  async closeWorkers(): Promise<void> {
-    await Promise.all(this.workers.splice(0).map((w) => w.close()));
+  /**
+   * Workers first: each finishes its current job within the grace period, else it is closed
+   * forcibly (its job stalls and is handed out again: handlers are idempotent).
+   */
+  async closeWorkers(graceMs = 10_000): Promise<void> {
+    if (this.connection.status !== 'ready') graceMs = 0;
+    await Promise.all(this.workers.splice(0).map((w) => bounded(w.close(), graceMs, () => w.close(true))));
   }
 
-  async close(): Promise<void> {
-    await this.closeWorkers();
-    await Promise.all([...this.queues.values()].map((q) => q.close()));
+  async close(graceMs = 10_000): Promise<void> {
+    await this.closeWorkers(graceMs);
+    await Promise.all([...this.queues.values()].map((q) => bounded(q.close(), 2000, () => q.disconnect())));
     this.queues.clear();
   }
+}
+
+/** Waits for `p` at most `ms`, then runs `fallback` (a dead Redis must not hang shutdown). */
+async function bounded(p: Promise<unknown>, ms: number, fallback: () => Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), ms); });
+  const outcome = await Promise.race([p.then(() => 'done' as const, () => 'done' as const), timedOut]);
+  clearTimeout(timer);
+  if (outcome === 'timeout') await Promise.race([fallback().catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
 }

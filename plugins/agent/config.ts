@@ -1,0 +1,21 @@
+import { z } from 'zod';
+
+export const agentConfig = z.object({
+  /** Deadline of every call to an agent (provision, status, power). */
+  timeoutMs: z.number().int().positive().default(5_000),
+  /** Readiness is polled, so a probe gives up sooner than other calls. */
+  readyTimeoutMs: z.number().int().positive().default(2_000),
+  /** Runs the loopback agent simulator (the embedded default has no real containers). */
+  simulate: z.boolean().default(false),
+  simulator: z.object({
+    host: z.string().default('127.0.0.1'),
+    /** 0 = ephemeral; the hosting simulator must then learn the port some other way. */
+    port: z.number().int().min(0).max(65535).default(7071),
+    /** Added before every simulated answer. */
+    latencyMs: z.number().int().min(0).default(0),
+    /** How long after provision (or start/restart) a simulated server becomes ready. */
+    bootMs: z.number().int().min(0).default(300),
+  }).prefault({}),
+});
+export type AgentConfig = z.infer<typeof agentConfig>;
+export type SimulatorOptions = AgentConfig['simulator'];
