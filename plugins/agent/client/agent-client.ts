@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { AgentError } from '../../../kernel/api';
+import type { AgentReadiness, PowerAction } from '../../../kernel/api';
+import { exchange, joinAgentUrl, type AgentAnswer } from './wire';
+
+export interface AgentClientOptions {
+  /** Base URL of one agent; may carry a path, e.g. http://127.0.0.1:7071/ct/1234. */
+  baseUrl: string;
+  /** The instance's agent token, sent as a bearer on every call. */
+  token: string;
+  timeoutMs: number;
+  /** Deadline of a readiness probe; defaults to timeoutMs. */
+  readyTimeoutMs?: number;
+}
+
+const readyAnswer = z.looseObject({ ready: z.boolean() });
+const statusAnswer = z.record(z.string(), z.unknown());
+
+/** Typed wire client of one in-container agent. Calls are never retried: POSTs are not safe to repeat blindly. */
+export class AgentClient {
+  constructor(private readonly options: AgentClientOptions) {
+    if (!URL.canParse(options.baseUrl)) {
+      throw new AgentError('agent address is not a URL', { status: 0, body: { reason: 'invalid_address' } });
+    }
+  }
+
+  /** POST /provision {payload}: hands the agent its payload (which carries its token). */
+  async provision(payload: Record<string, unknown>): Promise<void> {
+    const answer = await this.send('provision', 'POST', 'provision', { payload });
+    if (!isSuccess(answer)) throw failure('provision', answer);
+  }
+
+  /** GET /ready: semantic readiness. A 503 saying {ready:false} is an answer, not a failure. */
+  async ready(): Promise<AgentReadiness> {
+    const answer = await this.send('ready', 'GET', 'ready', undefined, this.options.readyTimeoutMs);
+    const parsed = readyAnswer.safeParse(answer.body);
+    const understood = parsed.success && (isSuccess(answer) || (answer.status === 503 && !parsed.data.ready));
+    if (!understood) throw failure('ready', answer);
+    const { ready, ...detail } = parsed.data;
+    return { ready, detail };
+  }
+
+  /** GET /status: the server process as the agent sees it. */
+  async status(): Promise<Record<string, unknown>> {
+    const answer = await this.send('status', 'GET', 'status');
+    const parsed = statusAnswer.safeParse(answer.body);
+    if (!isSuccess(answer) || !parsed.success) throw failure('status', answer);
+    return parsed.data;
+  }
+
+  /** POST /power {action}. */
+  async power(action: PowerAction): Promise<void> {
+    const answer = await this.send('power', 'POST', 'power', { action });
+    if (!isSuccess(answer)) throw failure('power', answer);
+  }
+
+  private send(operation: string, method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs?: number): Promise<AgentAnswer> {
+    return exchange({
+      operation, method, body,
+      url: joinAgentUrl(this.options.baseUrl, path),
+      token: this.options.token,
+      timeoutMs: timeoutMs ?? this.options.timeoutMs,
+    });
+  }
+}
+
+const isSuccess = (answer: AgentAnswer): boolean => answer.status >= 200 && answer.status < 300;
+
+function failure(operation: string, answer: AgentAnswer): AgentError {
+  const why = isSuccess(answer) ? 'an unexpected body' : `HTTP ${answer.status}`;
+  return new AgentError(`agent ${operation} failed: answered ${why}`, { status: answer.status, body: answer.body });
+}
