@@ -11,6 +11,8 @@ const pluginEntry = z.object({
   options: z.record(z.string(), z.unknown()).default({}),
 });
 
+const range = z.object({ min: z.number().int().min(1), max: z.number().int().min(1) })
+  .refine((r) => r.max >= r.min, 'max must be ≥ min');
 const rateWindow = z.object({ max: z.number().int().positive(), windowSeconds: z.number().int().positive() });
 
 export const kernelConfigSchema = z.object({
@@ -51,6 +53,23 @@ export const kernelConfigSchema = z.object({
     passwordMinLength: z.number().int().min(8).default(10),
   }).prefault({}),
   quota: z.object({ defaultMaxInstances: z.number().int().min(0).default(3) }).prefault({}),
+  provisioning: z.object({
+    vmidRange: range.default({ min: 5000, max: 5999 }),
+    portRange: range.default({ min: 25565, max: 27564 }),
+    /** How long a new instance may take to become semantically ready. */
+    readyTimeoutSeconds: z.number().positive().default(300),
+    readyPollMs: z.number().int().positive().default(1000),
+    /** Past this an unfinished operation is stale (the controller marks it). */
+    deadlineSeconds: z.number().int().positive().default(900),
+    /** A worker's hold on an operation; renewed at every phase and poll. */
+    leaseSeconds: z.number().positive().default(60),
+    concurrency: z.number().int().min(1).default(4),
+  }).prefault({}),
+  queues: z.object({
+    /** BullMQ job lock; a worker that dies loses its job after this and another takes it. */
+    lockDurationMs: z.number().int().positive().default(30_000),
+    stalledIntervalMs: z.number().int().positive().default(30_000),
+  }).prefault({}),
   logging: z.object({ level: z.string().default('info') }).prefault({}),
   plugins: z.record(z.string(), pluginEntry).default({}),
 });

@@ -1,12 +1,13 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import type { DataSource } from 'typeorm';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { Notifier, Tokens } from '../api';
+import { HostingProvider, InstanceAgent, InstanceType, Notifier, Tokens, UnavailableError } from '../api';
 import type { Clock, KernelHooks, PluginDefinition, PortRef } from '../api';
 import type { KernelConfig } from './config';
 import { dropSchema, openDatabase, runMigrations } from './database';
@@ -30,6 +31,13 @@ import { authRoutes } from './routes/auth';
 import { healthRoutes } from './routes/health';
 import { registerQueueMetrics } from './queue-metrics';
 import { DerivedAgentTokens } from './agent-tokens';
+import { InstanceService, PROVISION_JOB, TEARDOWN_JOB } from './operations/instances';
+import { OperationLease } from './operations/lease';
+import type { WorkerDeps } from './operations/phases';
+import { ProvisionWorker } from './operations/provision';
+import { ReadinessCache } from './operations/readiness-cache';
+import { TeardownWorker } from './operations/teardown';
+import { instanceRoutes } from './routes/instances';
 
 export interface KernelOptions {
   config: KernelConfig;
@@ -60,6 +68,8 @@ export class Kernel {
   redis!: Redis;
   queues!: KernelQueues;
   auth!: AuthService;
+  instances!: InstanceService;
+  private sweeper?: NodeJS.Timeout;
   private hosts: PluginHost[] = [];
   private server?: Server;
   private readonly extraRedis: Redis[] = [];
@@ -95,7 +105,15 @@ export class Kernel {
       this.logger.debug({ plugin: host.plugin.definition.name }, 'plugin started');
     }
     const spec = roleSpec[this.config.role];
-    this.queues.startWorkers(spec.queues);
+    this.queues.startWorkers(spec.queues, {
+      concurrency: { provisioning: this.config.provisioning.concurrency },
+      lockDurationMs: this.config.queues.lockDurationMs,
+      stalledIntervalMs: this.config.queues.stalledIntervalMs,
+    });
+    if (spec.queues.includes('provisioning')) {
+      this.sweeper = setInterval(() => void this.instances.sweepQueued().catch((err) => this.logger.warn({ err }, 'sweep failed')), 15_000);
+      this.sweeper.unref();
+    }
     if (spec.http) await this.listen();
     this.logger.info({ plugins: this.hosts.map((h) => h.plugin.definition.name), port: this.port }, 'zpack started');
   }
@@ -140,7 +158,35 @@ export class Kernel {
     healthRoutes(kernelRoutes, { ds: this.ds, redis: this.redis, metrics: this.metrics, queues: this.queues, router: this.router });
     authRoutes(kernelRoutes, this.auth);
     accountRoutes(kernelRoutes, { ds: this.ds, config, optional: (p) => this.optional(p) });
+    this.instances = new InstanceService(this.ds, config, this.hooks, this.queues, () => this.resolveAll(InstanceType), this.logger);
+    instanceRoutes(kernelRoutes, { ds: this.ds, instances: this.instances, readiness: new ReadinessCache(2000), optional: (p) => this.optional(p) });
+    this.defineOperationJobs();
     registerQueueMetrics(this.metrics, this.queues);
+  }
+
+  /** Create and delete operations run on the provisioning queue. */
+  private defineOperationJobs(): void {
+    const deps: WorkerDeps = {
+      ds: this.ds, config: this.config, hooks: this.hooks, logger: this.logger,
+      hosting: () => this.required(HostingProvider), agent: () => this.required(InstanceAgent),
+      agentTokens: this.resolve(Tokens.AgentTokens),
+      lease: new OperationLease(this.ds, `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`, this.config.provisioning.leaseSeconds),
+      controlPlaneUrl: this.config.server.publicUrl || `http://${this.config.server.host}:${this.config.server.port}`,
+    };
+    const provision = new ProvisionWorker(deps);
+    const teardown = new TeardownWorker(deps);
+    this.queues.define<{ operationId: string }>(PROVISION_JOB, 'provisioning', (d) => provision.run(d.operationId));
+    this.queues.define<{ operationId: string }>(TEARDOWN_JOB, 'provisioning', (d) => teardown.run(d.operationId));
+  }
+
+  /** A port some plugin must provide; says which when none does. */
+  required<T>(port: PortRef<T>): T {
+    const found = this.optional(port);
+    if (found === undefined) {
+      const name = typeof port === 'function' ? ((port as any).port ?? port.name) : String(port.description);
+      throw new UnavailableError(`No enabled plugin provides ${name}`, { port: name });
+    }
+    return found;
   }
 
   resolveAll<T>(port: PortRef<T>): T[] {
@@ -165,6 +211,7 @@ export class Kernel {
 
   /** Reverse of start: HTTP → workers → plugins → queues → database → Redis. */
   async stop(): Promise<void> {
+    clearInterval(this.sweeper);
     if (this.server) {
       const server = this.server;
       this.server = undefined;

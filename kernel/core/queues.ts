@@ -6,6 +6,12 @@ import type { KernelMetrics } from './metrics';
 
 export const ALL_QUEUES: QueueName[] = ['provisioning', 'repair', 'billing', 'notifications'];
 
+export interface WorkerSettings {
+  concurrency: Partial<Record<QueueName, number>>;
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+}
+
 export interface QueueStats {
   queue: QueueName;
   waiting: number;
@@ -67,7 +73,7 @@ export class KernelQueues implements JobQueues {
     return job.id!;
   }
 
-  startWorkers(names: QueueName[], concurrency: Partial<Record<QueueName, number>> = {}): void {
+  startWorkers(names: QueueName[], settings: WorkerSettings): void {
     for (const name of names) {
       const worker = new Worker(
         name,
@@ -84,7 +90,10 @@ export class KernelQueues implements JobQueues {
             throw err;
           }
         },
-        { connection: this.workerConnection(), prefix: this.prefix, concurrency: concurrency[name] ?? 4 },
+        {
+          connection: this.workerConnection(), prefix: this.prefix, concurrency: settings.concurrency[name] ?? 4,
+          lockDuration: settings.lockDurationMs, stalledInterval: settings.stalledIntervalMs, maxStalledCount: 5,
+        },
       );
       worker.on('error', (err) => this.logger.warn({ err, queue: name }, 'worker error'));
       this.workers.push(worker);

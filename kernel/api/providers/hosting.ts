@@ -3,6 +3,7 @@ export interface ContainerSpec {
   vmid: number;
   node: string;
   hostname: string;
+  /** A template name from the plan (e.g. the flavor "paper"); the provider maps it to its image. */
   template: string;
   memoryMb: number;
   cores: number;
@@ -18,6 +19,8 @@ export type ContainerStatus = 'running' | 'stopped' | 'missing';
 
 export abstract class HostingProvider {
   static readonly port = 'HostingProvider';
+  /** The node a new container should go on (placement policy is the provider's). */
+  abstract pickNode(): Promise<string>;
   /** Create (and wait for the create task); throws ProviderError on failure. */
   abstract create(spec: ContainerSpec): Promise<ContainerRef>;
   abstract start(ref: ContainerRef): Promise<void>;

@@ -5,6 +5,7 @@ import { ConflictError, InvalidRequestError, UnauthenticatedError } from '../../
 import type { AccountView, Clock, Notifications } from '../../api';
 import { Account, PasswordReset, Session, accountView } from '../entities';
 import type { KernelConfig } from '../config';
+import { returnedRows } from '../database';
 import { dummyHash, hashPassword, verifyPassword } from './passwords';
 import { RateLimiter } from './rate-limit';
 import { AccessTokens, makeRefreshToken, parseRefreshToken, randomToken, sha256 } from './tokens';
@@ -161,11 +162,10 @@ export class AuthService {
     this.checkPasswordStrength(password);
     const passwordHash = await hashPassword(password);
     await this.ds.transaction(async (m) => {
-      const rows: Array<{ account_id: string }> = await m.query(
+      const [hit] = returnedRows<{ account_id: string }>(await m.query(
         `UPDATE password_reset SET used_at = now() WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING account_id`,
         [sha256(token), this.clock.now()],
-      );
-      const hit = Array.isArray(rows[0]) ? (rows[0] as any)[0] : rows[0];
+      ));
       if (!hit) throw new InvalidRequestError('The reset token is invalid, expired or already used', { field: 'token' });
       await m.getRepository(Account).update(hit.account_id, { passwordHash });
       await m.createQueryBuilder().update(Session)

@@ -1,12 +1,15 @@
 import { Account } from './account';
 import { AuditEvent } from './audit-event';
 import { Instance } from './instance';
+import { ProvisioningOperation } from './operation';
+import { PortAllocation, VmidAllocation } from './allocation';
 import { Notification } from './notification';
 import { PasswordReset } from './password-reset';
 import { Session } from './session';
 import { Setting } from './setting';
 
-export { Account, AuditEvent, Instance, Notification, PasswordReset, Session, Setting };
+export { Account, AuditEvent, Instance, ProvisioningOperation, PortAllocation, VmidAllocation, Notification, PasswordReset, Session, Setting };
 export { accountView } from './account';
 export { instanceView } from './instance';
-export const kernelEntities = [Account, Session, PasswordReset, AuditEvent, Notification, Setting, Instance];
+export const kernelEntities = [Account, Session, PasswordReset, AuditEvent, Notification, Setting, Instance, ProvisioningOperation, VmidAllocation, PortAllocation];
+export type { Checkpoint, OperationError, OperationKind, OperationState } from './operation';

@@ -1,4 +1,5 @@
 import { KernelAccounts1700000000000 } from './1700000000000-kernel-accounts';
 import { KernelInstances1700000001000 } from './1700000001000-kernel-instances';
+import { KernelOperations1700000002000 } from './1700000002000-kernel-operations';
 
-export const kernelMigrations: Function[] = [KernelAccounts1700000000000, KernelInstances1700000001000];
+export const kernelMigrations: Function[] = [KernelAccounts1700000000000, KernelInstances1700000001000, KernelOperations1700000002000];

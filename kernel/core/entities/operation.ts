@@ -1,0 +1,81 @@
+import { Column, Entity, Index } from 'typeorm';
+import { ZpackEntity } from '../../api';
+import type { PortBinding, TeardownStep } from '../../api';
+
+export type OperationKind = 'create' | 'delete';
+export type OperationState = 'queued' | 'running' | 'succeeded' | 'failed' | 'stale';
+
+/** What the provision worker has done so far; a re-run continues from here. */
+export interface Checkpoint {
+  vmid?: number;
+  node?: string;
+  ports?: PortBinding[];
+  containerCreated?: boolean;
+  adopted?: boolean;
+  started?: boolean;
+  address?: string;
+  agentProvisioned?: boolean;
+  ready?: boolean;
+  /** Teardown: steps done so far. */
+  steps?: TeardownStep[];
+}
+
+export interface OperationError {
+  code: string;
+  message: string;
+  phase: string;
+  /** Upstream status and body, hook and plugin names … (JSON). */
+  details?: { [key: string]: any };
+}
+
+/**
+ * A durable unit of work. Created with the request (idempotency key + request hash), executed
+ * by a worker that holds a lease on it, checkpointed after every phase.
+ */
+@Entity('provisioning_operation')
+export class ProvisioningOperation extends ZpackEntity {
+  @Index()
+  @Column('uuid', { name: 'account_id' })
+  accountId: string;
+
+  @Column('text', { name: 'idempotency_key', nullable: true })
+  idempotencyKey: string | null;
+
+  @Column('text', { name: 'request_hash', nullable: true })
+  requestHash: string | null;
+
+  @Column('text')
+  kind: OperationKind;
+
+  @Column('text', { default: 'queued' })
+  state: OperationState;
+
+  @Column('text', { default: 'queued' })
+  phase: string;
+
+  @Column('uuid', { name: 'instance_id', nullable: true })
+  instanceId: string | null;
+
+  /** The validated request and the plan the hooks produced. */
+  @Column('jsonb', { default: {} })
+  input: Record<string, unknown>;
+
+  @Column('jsonb', { default: {} })
+  checkpoint: Checkpoint;
+
+  @Column('jsonb', { nullable: true })
+  error: OperationError | null;
+
+  @Column('int', { default: 0 })
+  attempts: number;
+
+  @Column('text', { name: 'lease_owner', nullable: true })
+  leaseOwner: string | null;
+
+  @Column('timestamptz', { name: 'lease_until', nullable: true })
+  leaseUntil: Date | null;
+
+  /** Past this the controller marks a queued/running operation stale. */
+  @Column('timestamptz', { name: 'deadline_at' })
+  deadlineAt: Date;
+}

@@ -1,0 +1,153 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import type { Logger } from 'pino';
+import {
+  IdempotencyKeyReusedError, InvalidRequestError, NotFoundError, OperationInProgressError, QuotaExceededError,
+} from '../../api';
+import type { AccountView, InstanceType, KernelHooks, ProvisionPlan } from '../../api';
+import { Instance, ProvisioningOperation } from '../entities';
+import type { KernelConfig } from '../config';
+import type { KernelQueues } from '../queues';
+import { quotaOf } from '../quota';
+import { requestHash, type CreateInstanceBody } from './request';
+
+export const PROVISION_JOB = 'instance.provision';
+export const TEARDOWN_JOB = 'instance.teardown';
+
+const PG_UNIQUE = '23505';
+
+/**
+ * Accepting work: create and delete requests become durable operations first, jobs second.
+ * Nothing here talks to a remote system; the workers do.
+ */
+export class InstanceService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly config: KernelConfig,
+    private readonly hooks: KernelHooks,
+    private readonly queues: KernelQueues,
+    private readonly types: () => InstanceType[],
+    private readonly logger: Logger,
+  ) {}
+
+  /** Same key + same body → the same operation; same key + other body → 422; keys are per account. */
+  async requestCreate(account: AccountView, key: string, body: CreateInstanceBody): Promise<ProvisioningOperation> {
+    const hash = requestHash(body);
+    const prior = await this.ds.getRepository(ProvisioningOperation).findOneBy({ accountId: account.id, idempotencyKey: key });
+    if (prior) return replay(prior, hash);
+
+    const plan = await this.plan(account, body);
+    const outcome = await this.ds.transaction(async (m) => {
+      await m.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`zpack.account:${account.id}`]);
+      const again = await m.getRepository(ProvisioningOperation).findOneBy({ accountId: account.id, idempotencyKey: key });
+      if (again) return { op: again, fresh: false };
+      const quota = await quotaOf(m, this.config, account.id);
+      if (quota.used >= quota.maxInstances) {
+        throw new QuotaExceededError(`Your plan allows ${quota.maxInstances} instance(s)`, { ...quota });
+      }
+      const instance = await m.getRepository(Instance).save(m.getRepository(Instance).create({
+        ownerId: account.id, kind: plan.kind, type: plan.type, name: plan.name, state: 'provisioning', ports: [], payload: {},
+      }));
+      const op = await this.insertOperation(m, {
+        accountId: account.id, idempotencyKey: key, requestHash: hash, kind: 'create', instanceId: instance.id,
+        input: { request: body, plan: { ...plan, account: undefined } },
+      });
+      return { op, fresh: true };
+    });
+    if (!outcome.fresh) return replay(outcome.op, hash);
+    await this.dispatch(outcome.op);
+    return outcome.op;
+  }
+
+  /** A delete while one runs returns it; while a create runs → 409. */
+  async requestDelete(account: AccountView, instanceId: string): Promise<ProvisioningOperation> {
+    const instance = await this.owned(account, instanceId);
+    const active = await this.activeOperation(instance.id);
+    if (active) {
+      if (active.kind === 'delete') return active;
+      throw new OperationInProgressError(active.id);
+    }
+    let op: ProvisioningOperation;
+    try {
+      op = await this.ds.transaction(async (m) => {
+        const created = await this.insertOperation(m, { accountId: account.id, kind: 'delete', instanceId: instance.id, input: {} });
+        await m.getRepository(Instance).update(instance.id, { state: 'deleting' });
+        return created;
+      });
+    } catch (err: any) {
+      if (err?.driverError?.code !== PG_UNIQUE) throw err;
+      const winner = await this.activeOperation(instance.id);
+      if (winner?.kind === 'delete') return winner;
+      throw new OperationInProgressError(winner?.id ?? 'unknown');
+    }
+    await this.dispatch(op);
+    return op;
+  }
+
+  async owned(account: AccountView, id: string): Promise<Instance> {
+    const instance = await this.ds.getRepository(Instance).findOneBy({ id, ownerId: account.id });
+    if (!instance || instance.deletedAt) throw new NotFoundError('Server');
+    return instance;
+  }
+
+  activeOperation(instanceId: string): Promise<ProvisioningOperation | null> {
+    return this.ds.getRepository(ProvisioningOperation).createQueryBuilder('o')
+      .where('o.instance_id = :instanceId AND o.state IN (:...states)', { instanceId, states: ['queued', 'running'] })
+      .getOne();
+  }
+
+  /** Enqueue by operation id (the job id dedupes); a failure leaves the row queued for the sweeper. */
+  async dispatch(op: ProvisioningOperation): Promise<void> {
+    const job = op.kind === 'create' ? PROVISION_JOB : TEARDOWN_JOB;
+    try {
+      await this.queues.enqueue('provisioning', job, { operationId: op.id }, { jobId: op.id });
+    } catch (err) {
+      this.logger.warn({ err, operationId: op.id }, 'enqueue failed; the sweeper will retry');
+    }
+  }
+
+  /** Re-enqueues operations that never reached the queue (Redis was down at accept time). */
+  async sweepQueued(olderThanSeconds = 10): Promise<number> {
+    const ops = await this.ds.getRepository(ProvisioningOperation).createQueryBuilder('o')
+      .where(`o.state = 'queued' AND o.created_at < now() - make_interval(secs => :s)`, { s: olderThanSeconds })
+      .take(500).getMany();
+    for (const op of ops) await this.dispatch(op);
+    return ops.length;
+  }
+
+  private async plan(account: AccountView, body: CreateInstanceBody): Promise<ProvisionPlan> {
+    const candidates = this.types().filter((t) => t.kind === body.kind && (body.type === undefined || t.type === body.type));
+    const type = candidates[0];
+    if (!type) {
+      const known = this.types().filter((t) => t.kind === body.kind).map((t) => t.type);
+      throw new InvalidRequestError(`No ${body.kind} type "${body.type ?? ''}" is enabled`, {
+        fields: [{ path: 'body.type', message: known.length ? `one of: ${known.join(', ')}` : `no ${body.kind} types are enabled` }],
+      });
+    }
+    const raw = body.kind === 'game' ? body.options : { runtime: body.runtime, version: body.version, enableCodeServer: body.enableCodeServer };
+    const parsed = type.optionsSchema.safeParse(raw);
+    if (!parsed.success) {
+      const prefix = body.kind === 'game' ? 'body.options' : 'body';
+      throw new InvalidRequestError('Invalid options', {
+        fields: parsed.error.issues.map((i) => ({ path: [prefix, ...i.path.map(String)].join('.'), message: i.message })),
+      });
+    }
+    const base: ProvisionPlan = {
+      account, kind: body.kind, type: type.type, name: body.name, options: parsed.data as Record<string, unknown>,
+      portNeeds: [], agentPayload: {},
+    };
+    return this.hooks.beforeProvision.promise(await type.plan(base));
+  }
+
+  private insertOperation(m: EntityManager, fields: Partial<ProvisioningOperation>): Promise<ProvisioningOperation> {
+    const repo = m.getRepository(ProvisioningOperation);
+    return repo.save(repo.create({
+      ...fields, state: 'queued', phase: 'queued', checkpoint: {},
+      deadlineAt: new Date(Date.now() + this.config.provisioning.deadlineSeconds * 1000),
+    }));
+  }
+}
+
+function replay(op: ProvisioningOperation, hash: string): ProvisioningOperation {
+  if (op.requestHash !== hash) throw new IdempotencyKeyReusedError();
+  return op;
+}

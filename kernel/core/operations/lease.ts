@@ -1,0 +1,39 @@
+import type { DataSource } from 'typeorm';
+import { ProvisioningOperation } from '../entities';
+import { returnedRows } from '../database';
+
+/**
+ * A worker's exclusive hold on an operation. BullMQ delivers at least once; the lease makes
+ * the second delivery wait until the first holder is gone (its lease expired) before it adopts.
+ */
+export class OperationLease {
+  constructor(private readonly ds: DataSource, private readonly owner: string, private readonly seconds: number) {}
+
+  /** Takes the lease, waiting for a live holder's to expire; null if the operation is finished. */
+  async acquire(id: string): Promise<ProvisioningOperation | null> {
+    const deadline = Date.now() + (this.seconds + 5) * 1000;
+    for (;;) {
+      const rows = await this.ds.query(
+        `UPDATE provisioning_operation
+            SET lease_owner = $2, lease_until = now() + make_interval(secs => $3), state = 'running', attempts = attempts + 1, updated_at = now()
+          WHERE id = $1 AND state IN ('queued','running') AND (lease_until IS NULL OR lease_until < now() OR lease_owner = $2)
+        RETURNING id`,
+        [id, this.owner, this.seconds],
+      );
+      if (returnedRows(rows).length) return this.ds.getRepository(ProvisioningOperation).findOneByOrFail({ id });
+      const op = await this.ds.getRepository(ProvisioningOperation).findOneBy({ id });
+      if (!op || (op.state !== 'queued' && op.state !== 'running')) return null;
+      if (Date.now() > deadline) throw new Error(`operation ${id} is leased by ${op.leaseOwner}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+
+  /** Extends the lease; false when it was lost (another worker adopted the operation). */
+  async renew(id: string): Promise<boolean> {
+    const res = await this.ds.query(
+      `UPDATE provisioning_operation SET lease_until = now() + make_interval(secs => $3) WHERE id = $1 AND lease_owner = $2 AND state = 'running' RETURNING id`,
+      [id, this.owner, this.seconds],
+    );
+    return returnedRows(res).length > 0;
+  }
+}

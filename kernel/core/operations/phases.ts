@@ -1,0 +1,85 @@
+import type { DataSource } from 'typeorm';
+import type { Logger } from 'pino';
+import type { HostingProvider, InstanceAgent, KernelHooks, AgentTokens, InstanceView } from '../../api';
+import type { KernelConfig } from '../config';
+import { Instance, ProvisioningOperation, instanceView, type Checkpoint } from '../entities';
+import type { OperationLease } from './lease';
+
+/** Everything a worker needs; ports are resolved lazily so a disabled plugin fails clearly at use. */
+export interface WorkerDeps {
+  ds: DataSource;
+  config: KernelConfig;
+  hooks: KernelHooks;
+  hosting: () => HostingProvider;
+  agent: () => InstanceAgent;
+  agentTokens: AgentTokens;
+  lease: OperationLease;
+  logger: Logger;
+  controlPlaneUrl: string;
+}
+
+/** Thrown when this worker lost its lease: another worker owns the operation now; stop quietly. */
+export class LeaseLost extends Error {}
+
+/** Saves phase + checkpoint after each step and keeps the lease alive. */
+export class OperationRun {
+  constructor(readonly op: ProvisioningOperation, private readonly deps: WorkerDeps) {}
+
+  get cp(): Checkpoint {
+    return this.op.checkpoint;
+  }
+
+  async phase(name: string): Promise<void> {
+    if (!(await this.deps.lease.renew(this.op.id))) throw new LeaseLost(this.op.id);
+    this.op.phase = name;
+    await this.deps.ds.getRepository(ProvisioningOperation).update(this.op.id, { phase: name });
+  }
+
+  async checkpoint(patch: Partial<Checkpoint>): Promise<void> {
+    Object.assign(this.op.checkpoint, patch);
+    await this.deps.ds.getRepository(ProvisioningOperation).update(this.op.id, { checkpoint: this.op.checkpoint });
+  }
+
+  async renew(): Promise<void> {
+    if (!(await this.deps.lease.renew(this.op.id))) throw new LeaseLost(this.op.id);
+  }
+
+  async instance(): Promise<Instance> {
+    return this.deps.ds.getRepository(Instance).findOneByOrFail({ id: this.op.instanceId! });
+  }
+
+  async view(): Promise<InstanceView> {
+    return instanceView(await this.instance());
+  }
+
+  async finish(state: 'succeeded' | 'failed', error: ProvisioningOperation['error'] = null): Promise<void> {
+    await this.deps.ds.getRepository(ProvisioningOperation).update(this.op.id, {
+      state, error, checkpoint: this.op.checkpoint, leaseOwner: null, leaseUntil: null,
+      phase: state === 'succeeded' ? 'done' : this.op.phase,
+    });
+  }
+}
+
+/** Retries an idempotent remote step (start, destroy, status) a few times with backoff. */
+export async function retrySafe<T>(fn: () => Promise<T>, attempts = 5, baseMs = 200): Promise<T> {
+  let last: unknown;
+  for (let i = 0; i < attempts; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      last = err;
+      if (i < attempts - 1) await new Promise((r) => setTimeout(r, baseMs * 2 ** i));
+    }
+  }
+  throw last;
+}
+
+export function describeError(err: unknown, phase: string): NonNullable<ProvisioningOperation['error']> {
+  const e = err as { code?: string; message?: string; details?: Record<string, unknown> };
+  return {
+    code: typeof e?.code === 'string' ? e.code : 'internal',
+    message: e?.message ?? String(err),
+    phase,
+    details: e?.details,
+  };
+}

@@ -1,0 +1,37 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+const name = z.string().trim().min(1).max(40).regex(/^[A-Za-z0-9][A-Za-z0-9 _.-]*$/, 'letters, digits, space, _ . - only');
+
+export const createInstanceBody = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('game'),
+    type: z.string().min(1).max(40),
+    name,
+    options: z.record(z.string(), z.unknown()).default({}),
+  }).strict(),
+  z.object({
+    kind: z.literal('dev'),
+    type: z.string().min(1).max(40).optional(),
+    name,
+    runtime: z.string().min(1).max(40),
+    version: z.string().min(1).max(40),
+    enableCodeServer: z.boolean().default(false),
+  }).strict(),
+]);
+export type CreateInstanceBody = z.infer<typeof createInstanceBody>;
+
+export const idempotencyKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+
+/** Hash of the request as validated, with keys sorted: the same body in any key order hashes alike. */
+export function requestHash(body: unknown): string {
+  return createHash('sha256').update(canonical(body)).digest('hex');
+}
+
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v).sort().filter((k) => (v as any)[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonical((v as any)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}

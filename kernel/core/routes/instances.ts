@@ -1,0 +1,121 @@
+import { z } from 'zod';
+import type { DataSource } from 'typeorm';
+import { BillingGate, InstanceAgent, InvalidRequestError, NotFoundError } from '../../api';
+import type { ApiRouter, PortRef } from '../../api';
+import { Instance, ProvisioningOperation, instanceView } from '../entities';
+import type { InstanceService } from '../operations/instances';
+import { createInstanceBody, idempotencyKey } from '../operations/request';
+import type { ReadinessCache } from '../operations/readiness-cache';
+import { operationView, serverView } from '../operations/views';
+
+interface Deps {
+  ds: DataSource;
+  instances: InstanceService;
+  readiness: ReadinessCache;
+  optional<T>(port: PortRef<T>): T | undefined;
+}
+
+const idParam = z.object({ id: z.uuid() });
+const opStates = z.enum(['queued', 'running', 'succeeded', 'failed', 'stale']);
+const accepted = (op: ProvisioningOperation) => ({
+  status: 202, body: { operation: operationView(op) }, headers: { Location: `/api/operations/${op.id}` },
+});
+
+export function instanceRoutes(r: ApiRouter, { ds, instances, readiness, optional }: Deps): void {
+  r.route({
+    method: 'post', path: '/api/instances', summary: 'Create a game server or dev container (Idempotency-Key required)', auth: 'user', tags: ['instances'],
+    body: createInstanceBody,
+    handler: async ({ body, account, koa }) => {
+      const key = idempotencyKey.safeParse(koa.get('idempotency-key'));
+      if (!key.success) {
+        throw new InvalidRequestError('Idempotency-Key header is required', { fields: [{ path: 'header.Idempotency-Key', message: key.error.issues[0].message }] });
+      }
+      return accepted(await instances.requestCreate(account, key.data, body));
+    },
+  });
+
+  r.route({
+    method: 'get', path: '/api/operations/:id', summary: 'One of your operations', auth: 'user', tags: ['instances'],
+    params: idParam,
+    handler: async ({ params, account }) => {
+      const op = await ds.getRepository(ProvisioningOperation).findOneBy({ id: params.id, accountId: account.id });
+      if (!op) throw new NotFoundError('Operation');
+      return { body: operationView(op) };
+    },
+  });
+
+  r.route({
+    method: 'get', path: '/api/operations', summary: 'Your operations, newest first', auth: 'user', tags: ['instances'],
+    query: z.object({ state: opStates.optional(), limit: z.coerce.number().int().min(1).max(200).default(50) }),
+    handler: async ({ query, account }) => {
+      const ops = await ds.getRepository(ProvisioningOperation).find({
+        where: { accountId: account.id, ...(query.state ? { state: query.state } : {}) }, order: { createdAt: 'DESC' }, take: query.limit,
+      });
+      return { body: { operations: ops.map(operationView) } };
+    },
+  });
+
+  r.route({
+    method: 'get', path: '/api/servers', summary: 'Your servers and dev containers', auth: 'user', tags: ['instances'],
+    handler: async ({ account }) => {
+      const rows = await ds.getRepository(Instance).createQueryBuilder('i')
+        .where('i.owner_id = :id AND i.deleted_at IS NULL', { id: account.id }).orderBy('i.created_at', 'ASC').getMany();
+      return { body: { servers: rows.map(serverView) } };
+    },
+  });
+
+  r.route({
+    method: 'get', path: '/api/servers/:id', summary: 'One of your servers', auth: 'user', tags: ['instances'],
+    params: idParam,
+    handler: async ({ params, account }) => ({ body: { server: serverView(await instances.owned(account, params.id)) } }),
+  });
+
+  r.route({
+    method: 'delete', path: '/api/servers/:id', summary: 'Tear a server down (202 with the delete operation)', auth: 'user', tags: ['instances'],
+    params: idParam,
+    handler: async ({ params, account }) => accepted(await instances.requestDelete(account, params.id)),
+  });
+
+  r.route({
+    method: 'get', path: '/api/servers/:id/status', summary: 'Live status: DB state merged with the agent’s semantic readiness', auth: 'user', tags: ['instances'],
+    params: idParam,
+    handler: async ({ params, account }) => {
+      const instance = await instances.owned(account, params.id);
+      const agent = optional(InstanceAgent);
+      const view = instanceView(instance);
+      const probe = instance.address && agent && instance.state !== 'provisioning'
+        ? await readiness.get(instance.id, () => agent.ready(view))
+        : { ready: false };
+      const gate = optional(BillingGate);
+      const p = instance.payload as Record<string, any>;
+      return {
+        body: {
+          state: instance.state,
+          agentReady: probe.ready,
+          ready: instance.state === 'running' && probe.ready,
+          proxy: p.proxy ?? null,
+          edge: p.edge ?? { published: false, record: null },
+          crash: p.crash ?? null,
+          billing: { state: gate && !account.billingExempt && account.role !== 'admin' ? await gate.stateOf(account.id) : 'active' },
+        },
+      };
+    },
+  });
+
+  r.route({
+    method: 'get', path: '/api/admin/servers', summary: 'Every live instance', auth: 'admin', tags: ['admin'],
+    handler: async () => {
+      const rows = await ds.getRepository(Instance).createQueryBuilder('i').where('i.deleted_at IS NULL').orderBy('i.created_at', 'ASC').take(1000).getMany();
+      return { body: { servers: rows.map((i) => ({ ...serverView(i), ownerId: i.ownerId })) } };
+    },
+  });
+
+  r.route({
+    method: 'get', path: '/api/admin/operations', summary: 'Operations of every account', auth: 'admin', tags: ['admin'],
+    query: z.object({ state: opStates.optional(), limit: z.coerce.number().int().min(1).max(500).default(100) }),
+    handler: async ({ query }) => {
+      const ops = await ds.getRepository(ProvisioningOperation).find({ where: query.state ? { state: query.state } : {}, order: { createdAt: 'DESC' }, take: query.limit });
+      return { body: { operations: ops.map((o) => ({ ...operationView(o), accountId: o.accountId, attempts: o.attempts, checkpoint: o.checkpoint })) } };
+    },
+  });
+}

@@ -1,0 +1,27 @@
+import { BootError, InstanceAgent, Tokens, definePlugin } from '../../kernel/api';
+import { agentConfig } from './config';
+import { HttpInstanceAgent } from './provider';
+import { AgentSimulator } from './testing/simulator';
+
+export default definePlugin({
+  name: 'agent',
+  version: '1.0.0',
+  description: 'Client of the in-container agent (provision, readiness, status, power), with a loopback simulator',
+  config: agentConfig,
+  register(ctx) {
+    ctx.provide(InstanceAgent, (runtime) => new HttpInstanceAgent(runtime.resolve(Tokens.AgentTokens), ctx.config));
+  },
+  async start(ctx) {
+    if (!ctx.config.simulate) return;
+    const { host, port } = ctx.config.simulator;
+    const simulator = await new AgentSimulator(ctx.config.simulator).start().catch((err: Error) => {
+      throw new BootError(`agent simulator cannot listen on ${host}:${port}: ${err.message}`);
+    });
+    // Kept in this plugin's own container, so two kernels in one process each stop their own.
+    ctx.container.register(AgentSimulator, { useValue: simulator });
+    ctx.logger.info({ url: simulator.url, bootMs: ctx.config.simulator.bootMs }, 'agent simulator listening');
+  },
+  async stop(ctx) {
+    if (ctx.container.isRegistered(AgentSimulator)) await ctx.container.resolve(AgentSimulator).stop();
+  },
+});

@@ -1,0 +1,46 @@
+import { AgentError, InstanceAgent } from '../../kernel/api';
+import type { AgentReadiness, AgentTokens, InstanceView, PowerAction } from '../../kernel/api';
+import { AgentClient } from './client/agent-client';
+import type { AgentConfig } from './config';
+
+export type AgentTimeouts = Pick<AgentConfig, 'timeoutMs' | 'readyTimeoutMs'>;
+
+/** InstanceAgent over HTTP: each call goes to the instance's agent address with its derived token. */
+export class HttpInstanceAgent extends InstanceAgent {
+  constructor(
+    private readonly tokens: AgentTokens,
+    private readonly timeouts: AgentTimeouts,
+  ) {
+    super();
+  }
+
+  /**
+   * The agent trusts the first bearer that matches `payload.agentToken`, so the token in the
+   * payload is always the derived one, whatever the caller put there.
+   */
+  async provision(instance: InstanceView, payload: Record<string, unknown>): Promise<void> {
+    const token = this.tokens.tokenFor(instance.id);
+    await this.clientFor(instance, token).provision({ ...payload, agentToken: token });
+  }
+
+  async ready(instance: InstanceView): Promise<AgentReadiness> {
+    return this.clientFor(instance).ready();
+  }
+
+  async status(instance: InstanceView): Promise<Record<string, unknown>> {
+    return this.clientFor(instance).status();
+  }
+
+  async power(instance: InstanceView, action: PowerAction): Promise<void> {
+    await this.clientFor(instance).power(action);
+  }
+
+  /** Called inside the async methods, so a missing address rejects instead of throwing. */
+  private clientFor(instance: InstanceView, token = this.tokens.tokenFor(instance.id)): AgentClient {
+    if (!instance.address) {
+      throw new AgentError(`instance ${instance.id} has no agent address yet`, { status: 0, body: { reason: 'no_address' } });
+    }
+    const { timeoutMs, readyTimeoutMs } = this.timeouts;
+    return new AgentClient({ baseUrl: instance.address, token, timeoutMs, readyTimeoutMs });
+  }
+}

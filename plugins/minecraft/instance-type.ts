@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import { InstanceType } from '../../kernel/api';
+import type { CrashClass, CrashInfo, ProvisionPlan } from '../../kernel/api';
+import type { MinecraftConfig } from './config';
+import { classifyMinecraftCrash } from './crash-classifier';
+
+/** The `minecraft` game type: what a server needs, what its agent is told, why it crashed. */
+export class MinecraftType extends InstanceType {
+  readonly kind = 'game' as const;
+  readonly type = 'minecraft';
+  readonly optionsSchema;
+
+  constructor(private readonly config: MinecraftConfig) {
+    super();
+    const m = config.memory;
+    this.optionsSchema = z.object({
+      version: z.enum(config.versions as [string, ...string[]]).default(config.versions[0]),
+      flavor: z.enum(config.flavors as [string, ...string[]]).default(config.flavors.includes('paper') ? 'paper' : config.flavors[0]),
+      memoryMb: z.number().int().min(m.minMb).max(m.maxMb).default(Math.min(Math.max(m.defaultMb, m.minMb), m.maxMb)),
+    }).strict();
+  }
+
+  async plan(plan: ProvisionPlan): Promise<ProvisionPlan> {
+    const o = plan.options as { version: string; flavor: string; memoryMb: number };
+    return {
+      ...plan,
+      template: o.flavor,
+      memoryMb: o.memoryMb + this.config.memory.overheadMb,
+      cores: this.config.cores,
+      diskGb: this.config.diskGb,
+      portNeeds: [{ name: 'game', protocol: 'tcp' }],
+      agentPayload: {
+        ...plan.agentPayload,
+        game: 'minecraft', version: o.version, flavor: o.flavor, heapMb: o.memoryMb, eula: true, motd: plan.name,
+      },
+    };
+  }
+
+  classifyCrash(crash: CrashInfo): CrashClass {
+    return classifyMinecraftCrash(crash);
+  }
+}
