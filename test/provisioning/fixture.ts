@@ -1,0 +1,74 @@
+import { expect } from 'chai';
+import agentPlugin from '../../plugins/agent';
+import { AgentSimulator } from '../../plugins/agent/testing/simulator';
+import minecraftPlugin from '../../plugins/minecraft';
+import proxmoxPlugin from '../../plugins/proxmox';
+import { ProxmoxSimulator, SIMULATOR_TOKEN, type ProxmoxSimulatorOptions } from '../../plugins/proxmox/testing/simulator';
+import { deepMerge } from '../../kernel/core/config';
+import { startTestKernel, type TestKernel, type TestKernelOptions, type TestUser } from '../harness';
+
+export interface Fleet {
+  proxmox: ProxmoxSimulator;
+  agents: AgentSimulator;
+  stop(): Promise<void>;
+}
+
+/** Loopback simulators of Proxmox and the in-container agents, wired the way production is. */
+export async function startFleet(proxmox: ProxmoxSimulatorOptions = {}, agentBootMs = 30): Promise<Fleet> {
+  const px = new ProxmoxSimulator({ taskMs: 5, ...proxmox });
+  await px.start();
+  const agents = await new AgentSimulator({ bootMs: agentBootMs }).start();
+  return { proxmox: px, agents, stop: async () => { await px.stop(); await agents.stop(); } };
+}
+
+/** Config enabling the real proxmox, agent and minecraft plugins against a fleet of simulators. */
+export function fleetConfig(fleet: Fleet, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return deepMerge({
+    quota: { defaultMaxInstances: 100 },
+    provisioning: { readyPollMs: 25, readyTimeoutSeconds: 10, leaseSeconds: 3 },
+    queues: { lockDurationMs: 3000, stalledIntervalMs: 1000 },
+    plugins: {
+      proxmox: {
+        enabled: true,
+        options: {
+          baseUrl: fleet.proxmox.url, tokenId: SIMULATOR_TOKEN.id, tokenSecret: SIMULATOR_TOKEN.secret,
+          agentEndpoint: `${fleet.agents.url}/ct/{vmid}`, taskPollMs: 10, timeoutMs: 3000, retries: 2,
+        },
+      },
+      agent: { enabled: true, options: { timeoutMs: 2000, readyTimeoutMs: 1000 } },
+      minecraft: { enabled: true, options: {} },
+    },
+  }, extra);
+}
+
+export const fleetPlugins = [proxmoxPlugin, agentPlugin, minecraftPlugin];
+
+export async function startFleetKernel(fleet: Fleet, opts: Omit<TestKernelOptions, 'plugins'> & { config?: Record<string, unknown> } = {}): Promise<TestKernel> {
+  return startTestKernel({ ...opts, plugins: fleetPlugins, config: fleetConfig(fleet, opts.config ?? {}) });
+}
+
+export const gameBody = (name = 'Survival', options: Record<string, unknown> = { version: '1.21.4', flavor: 'paper', memoryMb: 2048 }) =>
+  ({ kind: 'game', type: 'minecraft', name, options });
+
+export async function create(user: TestUser, key: string, body: unknown = gameBody()) {
+  return user.http.post('/api/instances', body, { headers: { 'idempotency-key': key } });
+}
+
+/** Polls an operation until it leaves queued/running. */
+export async function settle(user: TestUser, operationId: string, timeoutMs = 20_000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await user.http.get(`/api/operations/${operationId}`);
+    expect(res.status).to.equal(200);
+    if (res.body.state !== 'queued' && res.body.state !== 'running') return res.body;
+    if (Date.now() > deadline) throw new Error(`operation ${operationId} still ${res.body.state} (${res.body.phase}) after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** What Postgres says is allocated, to compare with what the simulator holds. */
+export async function allocations(tk: TestKernel): Promise<{ vmids: number[]; ports: number[] }> {
+  const vmids = (await tk.kernel.ds.query(`SELECT vmid FROM vmid_allocation WHERE instance_id IS NOT NULL ORDER BY vmid`)).map((r: any) => r.vmid);
+  const ports = (await tk.kernel.ds.query(`SELECT port FROM port_allocation ORDER BY port`)).map((r: any) => r.port);
+  return { vmids, ports };
+}
