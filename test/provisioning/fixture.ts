@@ -15,9 +15,9 @@ export interface Fleet {
 
 /** Loopback simulators of Proxmox and the in-container agents, wired the way production is. */
 export async function startFleet(proxmox: ProxmoxSimulatorOptions = {}, agentBootMs = 30): Promise<Fleet> {
-  const px = new ProxmoxSimulator({ taskMs: 5, ...proxmox });
-  await px.start();
   const agents = await new AgentSimulator({ bootMs: agentBootMs }).start();
+  const px = new ProxmoxSimulator({ taskMs: 5, agentSimulatorUrl: agents.url, ...proxmox });
+  await px.start();
   return { proxmox: px, agents, stop: async () => { await px.stop(); await agents.stop(); } };
 }
 

@@ -85,6 +85,12 @@ export class AgentSimulator {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const control = SIM_CONTROL_PATH.exec(req.url ?? '');
+    if (control && req.method === 'DELETE') {
+      // The hosting simulator destroyed this container: its agent, files and token go with it.
+      this.sims.delete(Number(control[1]));
+      return reply(res, { status: 204, body: '' });
+    }
     const match = CONTAINER_PATH.exec(req.url ?? '');
     if (!match) return reply(res, { status: 404, body: { error: 'not_found' } });
     const vmid = Number(match[1]);
@@ -127,6 +133,9 @@ export class AgentSimulator {
     if (this.requests.length > REQUEST_LOG_LIMIT) this.requests.splice(0, this.requests.length - REQUEST_LOG_LIMIT);
   }
 }
+
+/** Control endpoint of the simulator itself (not part of the agent's API). */
+const SIM_CONTROL_PATH = /^\/__sim\/ct\/(\d+)$/;
 
 function reply(res: ServerResponse, { status, body }: SimReply): void {
   if (res.destroyed || res.headersSent) return;

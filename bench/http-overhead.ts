@@ -1,0 +1,134 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { Benchmark, BenchmarkReport, TargetCheck } from './lib/benchmark';
+import { targetMet } from './lib/benchmark';
+import { warmThenLoad, type LoadResult } from './lib/load';
+import { fixed, ms, step, table } from './lib/print';
+import { freePort, spawnServer, type ServerProcess } from './lib/server-process';
+import { mean, median } from './lib/stats';
+import { startZpack } from './lib/zpack-process';
+
+const CONNECTIONS = 100;
+const WARMUP_SECONDS = 2;
+const MEASURE_SECONDS = 8;
+const COLD_STARTS = 3;
+const TARGETS = { healthz: 0.6, me: 0.3 };
+
+interface Row {
+  label: string;
+  result: LoadResult;
+  minimum?: number;
+}
+
+async function startBareKoa(): Promise<ServerProcess> {
+  const port = await freePort();
+  return spawnServer({
+    name: 'bare koa', args: [path.join(__dirname, 'bare-koa.js'), String(port)],
+    env: { ...process.env }, port, readyPath: '/healthz',
+  });
+}
+
+/** Registers and logs in a fresh account through the public API; returns its access token. */
+async function accessToken(baseUrl: string): Promise<string> {
+  const credentials = { email: `bench-${randomBytes(4).toString('hex')}@example.test`, password: randomBytes(12).toString('base64url') };
+  const post = (p: string) => fetch(baseUrl + p, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(credentials), signal: AbortSignal.timeout(10_000),
+  });
+  const registered = await post('/api/auth/register');
+  if (registered.status !== 201) throw new Error(`register answered ${registered.status}: ${await registered.text()}`);
+  const login = await post('/api/auth/login');
+  if (login.status !== 200) throw new Error(`login answered ${login.status}: ${await login.text()}`);
+  const { accessToken: token } = (await login.json()) as { accessToken: string };
+  const me = await fetch(`${baseUrl}/api/me`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) });
+  if (me.status !== 200) throw new Error(`GET /api/me answered ${me.status}: ${await me.text()}`);
+  return token;
+}
+
+function measure(label: string, url: string, headers?: Record<string, string>): Promise<LoadResult> {
+  step(`${label}: ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up + ${MEASURE_SECONDS} s measured`);
+  return warmThenLoad({ url, headers, connections: CONNECTIONS, seconds: MEASURE_SECONDS, warmupSeconds: WARMUP_SECONDS });
+}
+
+/** Throughput of the API role against bare koa, measured before and after zpack so drift on a shared machine averages out. */
+async function throughput(): Promise<Row[]> {
+  const bare = await startBareKoa();
+  try {
+    const zpack = await startZpack({ role: 'api' });
+    try {
+      step(`bare koa pid ${bare.pid} on :${bare.port}; zpack api pid ${zpack.pid} on :${zpack.port} (schema ${zpack.schema})`);
+      const token = await accessToken(zpack.url);
+      const before = await measure('bare koa GET /healthz', `${bare.url}/healthz`);
+      const healthz = await measure('zpack GET /healthz', `${zpack.url}/healthz`);
+      const me = await measure('zpack GET /api/me', `${zpack.url}/api/me`, { authorization: `Bearer ${token}` });
+      const after = await measure('bare koa GET /healthz (again)', `${bare.url}/healthz`);
+      return [
+        { label: 'bare koa (before)', result: before },
+        { label: 'bare koa (after)', result: after },
+        { label: 'zpack /healthz', result: healthz, minimum: TARGETS.healthz },
+        { label: 'zpack /api/me', result: me, minimum: TARGETS.me },
+      ];
+    } finally {
+      await zpack.stop();
+    }
+  } finally {
+    await bare.stop();
+  }
+}
+
+/** Spawn of `zpack all` (fresh schema: migrations included) until /readyz answers 200. */
+async function coldStarts(): Promise<number[]> {
+  const samples: number[] = [];
+  for (let i = 0; i < COLD_STARTS; i++) {
+    const zpack = await startZpack({ role: 'all' });
+    samples.push(zpack.coldStartMs);
+    await zpack.stop();
+  }
+  step(`zpack all cold starts: ${samples.map((s) => ms(s, 0)).join(', ')}`);
+  return samples;
+}
+
+function invalidity(r: LoadResult): string {
+  const parts = [r.non2xx ? `${r.non2xx} non-2xx` : '', r.errors ? `${r.errors} errors` : ''].filter(Boolean);
+  return parts.join(', ');
+}
+
+async function run(): Promise<BenchmarkReport> {
+  const rows = await throughput();
+  const baseline = mean(rows.filter((r) => r.minimum === undefined).map((r) => r.result.requestsPerSecond));
+  const cold = await coldStarts();
+
+  const checks = rows.map((r): TargetCheck | undefined => r.minimum === undefined ? undefined : {
+    name: `${r.label} / bare koa`, ratio: r.result.requestsPerSecond / baseline, minimum: r.minimum, invalid: invalidity(r.result),
+  });
+  console.log();
+  table(
+    ['target', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx/err', 'vs bare koa', 'needed', 'result'],
+    rows.map((r, i) => {
+      const t = checks[i];
+      return [
+        r.label, fixed(r.result.requestsPerSecond), fixed(r.result.p50Ms, 1), fixed(r.result.p99Ms, 1),
+        `${r.result.non2xx}/${r.result.errors}`, fixed(r.result.requestsPerSecond / baseline, 2), t ? `>= ${fixed(t.minimum, 2)}` : '(baseline)',
+        t ? (targetMet(t) ? 'OK' : `MISS${t.invalid ? ` (${t.invalid})` : ''}`) : '',
+      ];
+    }),
+  );
+  console.log(`\n  bare koa baseline (mean of before/after): ${fixed(baseline)} req/s`);
+  console.log(`  cold start, zpack all → /readyz 200: median ${ms(median(cold), 0)} (min ${ms(Math.min(...cold), 0)}, max ${ms(Math.max(...cold), 0)}, n=${cold.length})`);
+
+  const byLabel = (label: string) => rows.find((r) => r.label === label)!.result;
+  return {
+    targets: checks.filter((t): t is TargetCheck => t !== undefined),
+    figures: [
+      { label: 'bare koa req/s', value: fixed(baseline) },
+      { label: '/healthz req/s, p99', value: `${fixed(byLabel('zpack /healthz').requestsPerSecond)}, ${ms(byLabel('zpack /healthz').p99Ms)}` },
+      { label: '/api/me req/s, p99', value: `${fixed(byLabel('zpack /api/me').requestsPerSecond)}, ${ms(byLabel('zpack /api/me').p99Ms)}` },
+      { label: 'cold start all (median)', value: ms(median(cold), 0) },
+    ],
+  };
+}
+
+export const httpOverhead: Benchmark = {
+  name: 'http-overhead',
+  summary: `zpack api GET /healthz and authenticated GET /api/me vs a bare koa app, ${CONNECTIONS} connections; cold start of zpack all`,
+  run,
+};

@@ -1,0 +1,167 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SimulatedCluster, SimulatedFailure, type SimulatedContainer } from './cluster';
+import { ProxmoxFaults } from './faults';
+
+export type { SimulatedContainer } from './cluster';
+
+/** The token the simulator accepts unless told otherwise. */
+export const SIMULATOR_TOKEN = { id: 'zpack@pve!simulator', secret: 'simulator-secret' } as const;
+
+export interface ProxmoxSimulatorOptions {
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** Delay before every answer (faults.latencyMs starts here and returns here on reset). */
+  latencyMs?: number;
+  /** How long each task runs before its status turns 'stopped'. */
+  taskMs?: number;
+  /** The only API token accepted; anything else is answered 401. */
+  tokenId?: string;
+  tokenSecret?: string;
+  nodes?: string[];
+  /**
+   * The agent simulator beside it (e.g. http://127.0.0.1:7071). A destroyed container's agent
+   * goes with it: the simulator tells the agent simulator with DELETE <url>/__sim/ct/{vmid}.
+   */
+  agentSimulatorUrl?: string;
+}
+
+export interface SimulatorRequest {
+  method: string;
+  /** Path under /api2/json, e.g. /nodes/pve1/lxc. */
+  path: string;
+}
+
+type Params = Record<string, string>;
+type Route = [method: string, pattern: RegExp, answer: (cluster: SimulatedCluster, args: string[], params: Params) => unknown];
+
+const PREFIX = '/api2/json';
+const CT = '/nodes/([^/]+)/lxc/(\\d+)';
+const ROUTES: Route[] = [
+  // Only guests are simulated: asking for nodes or storage finds none.
+  ['GET', /^\/cluster\/resources$/, (c, _, p) => (!p.type || p.type === 'vm' ? c.resources() : [])],
+  ['GET', /^\/cluster\/nextid$/, (c) => c.nextId()],
+  ['GET', /^\/nodes\/([^/]+)\/lxc$/, (c, [node]) => c.list(node)],
+  ['POST', /^\/nodes\/([^/]+)\/lxc$/, (c, [node], p) => c.create(node, p)],
+  ['GET', new RegExp(`^${CT}$`), (c, [node, vmid]) => c.index(node, +vmid)],
+  ['DELETE', new RegExp(`^${CT}$`), (c, [node, vmid], p) => c.destroy(node, +vmid, p.force === '1')],
+  ['GET', new RegExp(`^${CT}/config$`), (c, [node, vmid]) => c.config(node, +vmid)],
+  ['GET', new RegExp(`^${CT}/interfaces$`), (c, [node, vmid]) => c.interfaces(node, +vmid)],
+  ['GET', new RegExp(`^${CT}/status/current$`), (c, [node, vmid]) => c.current(node, +vmid)],
+  ['POST', new RegExp(`^${CT}/status/start$`), (c, [node, vmid]) => c.start(node, +vmid)],
+  ['POST', new RegExp(`^${CT}/status/shutdown$`), (c, [node, vmid]) => c.stop(node, +vmid, 'vzshutdown')],
+  ['POST', new RegExp(`^${CT}/status/stop$`), (c, [node, vmid]) => c.stop(node, +vmid, 'vzstop')],
+  ['GET', /^\/nodes\/([^/]+)\/tasks\/([^/]+)\/status$/, (c, [node, upid]) => c.taskStatus(node, upid)],
+];
+
+/**
+ * A Proxmox VE API on loopback for tests and the embedded default: the endpoints zpack uses,
+ * API-token auth, form bodies, `{data}` answers, tasks that take time, and injectable faults.
+ */
+export class ProxmoxSimulator {
+  readonly faults: ProxmoxFaults;
+  /** Every request received, in order, including the ones answered with an injected fault. */
+  readonly requests: SimulatorRequest[] = [];
+  url = '';
+  private readonly cluster: SimulatedCluster;
+  private readonly authorization: string;
+  private server?: http.Server;
+
+  constructor(private readonly options: ProxmoxSimulatorOptions = {}) {
+    const tokenId = options.tokenId ?? SIMULATOR_TOKEN.id;
+    this.authorization = `PVEAPIToken=${tokenId}=${options.tokenSecret ?? SIMULATOR_TOKEN.secret}`;
+    this.faults = new ProxmoxFaults(options.latencyMs ?? 0);
+    this.cluster = new SimulatedCluster(options.nodes ?? ['pve1'], this.faults, options.taskMs ?? 20, tokenId);
+    const agents = options.agentSimulatorUrl?.replace(/\/+$/, '');
+    if (agents) {
+      this.cluster.onDestroyed = (vmid) => void fetch(`${agents}/__sim/ct/${vmid}`, { method: 'DELETE', signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+    }
+  }
+
+  /** Listens; resolves with the API base URL, e.g. http://127.0.0.1:18006/api2/json. */
+  async start(): Promise<string> {
+    // A request whose client went away mid-body has no one left to answer.
+    const server = http.createServer((req, res) => void this.handle(req, res).catch(() => req.socket.destroy()));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => resolve());
+    });
+    const { address, port } = server.address() as AddressInfo;
+    this.url = `http://${address.includes(':') ? `[${address}]` : address}:${port}${PREFIX}`;
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  containers(): SimulatedContainer[] {
+    return this.cluster.containers();
+  }
+
+  /** Puts a container in place directly, e.g. one zpack did not create. */
+  addContainer(container: SimulatedContainer): void {
+    this.cluster.add(container);
+  }
+
+  /** Forgets containers, tasks and the request log, and clears every fault. */
+  reset(): void {
+    this.cluster.clear();
+    this.requests.length = 0;
+    this.faults.clear();
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://simulator');
+    const method = req.method ?? 'GET';
+    const path = url.pathname.startsWith(PREFIX) ? url.pathname.slice(PREFIX.length) : url.pathname;
+    this.requests.push({ method, path });
+    const params = { ...Object.fromEntries(url.searchParams), ...(await readForm(req)) };
+    if (this.faults.latencyMs > 0) await sleep(this.faults.latencyMs);
+    if (this.faults.take('dropConnections')) {
+      req.socket.destroy();
+      return;
+    }
+    if (req.headers.authorization !== this.authorization) return fail(res, new SimulatedFailure(401, 'invalid token value!'));
+    const injected = this.faults.takeFailure();
+    if (injected) return fail(res, new SimulatedFailure(injected, 'cluster not ready - no quorum?'));
+    if (Math.random() < this.faults.errorRatio) return fail(res, new SimulatedFailure(500, 'cluster not ready - no quorum?'));
+    this.cluster.settle();
+    const route = ROUTES.find(([m, pattern]) => m === method && pattern.test(path));
+    if (!route) return fail(res, new SimulatedFailure(501, `Method '${method} ${PREFIX}${path}' not implemented`));
+    const args = route[1].exec(path)!.slice(1).map(decodeURIComponent);
+    try {
+      send(res, 200, { data: route[2](this.cluster, args, params) });
+    } catch (err) {
+      fail(res, err instanceof SimulatedFailure ? err : new SimulatedFailure(500, (err as Error).message));
+    }
+  }
+}
+
+/** Proxmox puts the message in the status line (every release) and in the body (newer ones). */
+function fail(res: http.ServerResponse, failure: SimulatedFailure): void {
+  const body = { data: null, message: `${failure.message}\n`, ...(failure.errors ? { errors: failure.errors } : {}) };
+  send(res, failure.status, body, failure.message);
+}
+
+function send(res: http.ServerResponse, status: number, body: object, reason = http.STATUS_CODES[status] ?? ''): void {
+  const json = JSON.stringify(body);
+  res.writeHead(status, reason, { 'Content-Type': 'application/json;charset=UTF-8', 'Content-Length': Buffer.byteLength(json) });
+  res.end(json);
+}
+
+async function readForm(req: http.IncomingMessage): Promise<Params> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  if (!String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) return {};
+  return Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8')));
+}
