@@ -31,11 +31,11 @@ export function fleetConfig(fleet: Fleet, extra: Record<string, unknown> = {}): 
       proxmox: {
         enabled: true,
         options: {
-          baseUrl: fleet.proxmox.url, tokenId: SIMULATOR_TOKEN.id, tokenSecret: SIMULATOR_TOKEN.secret,
+          simulate: false, baseUrl: fleet.proxmox.url, tokenId: SIMULATOR_TOKEN.id, tokenSecret: SIMULATOR_TOKEN.secret,
           agentEndpoint: `${fleet.agents.url}/ct/{vmid}`, taskPollMs: 10, timeoutMs: 3000, retries: 2,
         },
       },
-      agent: { enabled: true, options: { timeoutMs: 2000, readyTimeoutMs: 1000 } },
+      agent: { enabled: true, options: { simulate: false, timeoutMs: 2000, readyTimeoutMs: 1000 } },
       minecraft: { enabled: true, options: {} },
     },
   }, extra);
