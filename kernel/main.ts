@@ -25,17 +25,22 @@ async function main(): Promise<void> {
   });
   if (values.help) return void console.log(USAGE);
   const command = positionals[0] ?? process.env.ZPACK_ROLE ?? 'all';
+  const oneShot = command === 'migrate' || command === 'create-admin';
+  if (!oneShot && !ROLES.includes(command as Role)) throw new BootError(`unknown command "${command}"\n${USAGE}`);
+  if (command === 'create-admin' && !values.email) throw new BootError(`create-admin needs --email\n${USAGE}`);
   const config = loadConfig({ root });
   const logger = createLogger(config.logging.level);
   const embedded = await startEmbedded(config, root, logger);
   try {
     if (command === 'migrate') return await migrate(config, logger);
-    if (command === 'create-admin') return await createAdmin(config, logger, values.email, values.password);
-    if (!ROLES.includes(command as Role)) throw new BootError(`unknown command "${command}"\n${USAGE}`);
+    if (command === 'create-admin') return await createAdmin(config, logger, values.email!, values.password);
     config.role = command as Role;
     await serve(config, embedded.stop);
+  } catch (err) {
+    await embedded.stop().catch(() => undefined);
+    throw err;
   } finally {
-    if (command === 'migrate' || command === 'create-admin') await embedded.stop();
+    if (oneShot) await embedded.stop();
   }
 }
 
@@ -54,7 +59,12 @@ async function serve(config: KernelConfig, stopEmbedded: () => Promise<void>): P
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
-  await kernel.start();
+  try {
+    await kernel.start();
+  } catch (err) {
+    await kernel.stop().catch(() => undefined);
+    throw err;
+  }
   if (kernel.port) {
     const url = `http://${config.server.host}:${kernel.port}`;
     console.log(`\nzpack (${config.role}) is listening on ${url}\n` +
@@ -73,8 +83,7 @@ async function migrate(config: KernelConfig, logger: ReturnType<typeof createLog
   console.log('database is up to date');
 }
 
-async function createAdmin(config: KernelConfig, logger: ReturnType<typeof createLogger>, email?: string, password?: string): Promise<void> {
-  if (!email) throw new BootError(`create-admin needs --email\n${USAGE}`);
+async function createAdmin(config: KernelConfig, logger: ReturnType<typeof createLogger>, email: string, password?: string): Promise<void> {
   const kernel = new Kernel({ config, distRoot, logger });
   await kernel.boot();
   try {

@@ -7,7 +7,7 @@ import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import type { DataSource } from 'typeorm';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { HostingProvider, InstanceAgent, InstanceType, Notifier, Tokens, UnavailableError } from '../api';
+import { BootError, HostingProvider, InstanceAgent, InstanceType, Notifier, Tokens, UnavailableError } from '../api';
 import type { Clock, KernelHooks, PluginDefinition, PortRef } from '../api';
 import type { KernelConfig } from './config';
 import { dropSchema, openDatabase, runMigrations } from './database';
@@ -204,7 +204,9 @@ export class Kernel {
     server.headersTimeout = 66_000;
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
-      server.once('error', reject);
+      server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE'
+        ? new BootError(`cannot listen on ${this.config.server.host}:${this.config.server.port}: the address is in use (set PORT)`)
+        : err));
     });
     this.server = server;
   }
