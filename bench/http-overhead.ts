@@ -44,9 +44,11 @@ async function accessToken(baseUrl: string): Promise<string> {
   return token;
 }
 
-function measure(label: string, url: string, headers?: Record<string, string>): Promise<LoadResult> {
+function measure(label: string, server: ServerProcess, route: string, headers?: Record<string, string>): Promise<LoadResult> {
   step(`${label}: ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up + ${MEASURE_SECONDS} s measured`);
-  return warmThenLoad({ url, headers, connections: CONNECTIONS, seconds: MEASURE_SECONDS, warmupSeconds: WARMUP_SECONDS });
+  return warmThenLoad({
+    url: server.url + route, headers, serverPid: server.pid, connections: CONNECTIONS, seconds: MEASURE_SECONDS, warmupSeconds: WARMUP_SECONDS,
+  });
 }
 
 /** Throughput of the API role against bare koa, measured before and after zpack so drift on a shared machine averages out. */
@@ -57,10 +59,10 @@ async function throughput(): Promise<Row[]> {
     try {
       step(`bare koa pid ${bare.pid} on :${bare.port}; zpack api pid ${zpack.pid} on :${zpack.port} (schema ${zpack.schema})`);
       const token = await accessToken(zpack.url);
-      const before = await measure('bare koa GET /healthz', `${bare.url}/healthz`);
-      const healthz = await measure('zpack GET /healthz', `${zpack.url}/healthz`);
-      const me = await measure('zpack GET /api/me', `${zpack.url}/api/me`, { authorization: `Bearer ${token}` });
-      const after = await measure('bare koa GET /healthz (again)', `${bare.url}/healthz`);
+      const before = await measure('bare koa GET /healthz', bare, '/healthz');
+      const healthz = await measure('zpack GET /healthz', zpack, '/healthz');
+      const me = await measure('zpack GET /api/me', zpack, '/api/me', { authorization: `Bearer ${token}` });
+      const after = await measure('bare koa GET /healthz (again)', bare, '/healthz');
       return [
         { label: 'bare koa (before)', result: before },
         { label: 'bare koa (after)', result: after },
@@ -102,17 +104,21 @@ async function run(): Promise<BenchmarkReport> {
   });
   console.log();
   table(
-    ['target', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx/err', 'vs bare koa', 'needed', 'result'],
+    ['target', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx/err', 'vs bare koa', 'needed', 'result', 'server CPU µs/req', 'server busy'],
     rows.map((r, i) => {
       const t = checks[i];
       return [
         r.label, fixed(r.result.requestsPerSecond), fixed(r.result.p50Ms, 1), fixed(r.result.p99Ms, 1),
         `${r.result.non2xx}/${r.result.errors}`, fixed(r.result.requestsPerSecond / baseline, 2), t ? `>= ${fixed(t.minimum, 2)}` : '(baseline)',
         t ? (targetMet(t) ? 'OK' : `MISS${t.invalid ? ` (${t.invalid})` : ''}`) : '',
+        fixed(r.result.serverCpuUsPerRequest ?? NaN, 1), r.result.serverBusy === undefined ? '-' : `${fixed(r.result.serverBusy * 100)}%`,
       ];
     }),
   );
   console.log(`\n  bare koa baseline (mean of before/after): ${fixed(baseline)} req/s`);
+  console.log('  server busy = share of one core the server used; the load generator runs on the same 2 cores, so a');
+  console.log('  baseline well below 100% was paced by the load generator and the req/s ratios flatter zpack.');
+  console.log('  server CPU counts the server process only (for /api/me, Postgres works on top of it).');
   console.log(`  cold start, zpack all → /readyz 200: median ${ms(median(cold), 0)} (min ${ms(Math.min(...cold), 0)}, max ${ms(Math.max(...cold), 0)}, n=${cold.length})`);
 
   const byLabel = (label: string) => rows.find((r) => r.label === label)!.result;

@@ -1,3 +1,4 @@
+import type { InstanceKind, InstanceState, InstanceView } from './domain';
 import type { NotificationMessage } from './providers/notifier';
 
 /** Names of the kernel's queues; each process role runs the workers of some of them. */
@@ -42,4 +43,28 @@ export interface AgentTokens {
   tokenFor(instanceId: string): string;
   /** Constant-time check of a presented token for this instance. */
   verify(instanceId: string, presented: string): boolean;
+}
+
+export interface InstanceFilter {
+  kind?: InstanceKind;
+  type?: string;
+  states?: InstanceState[];
+  ownerId?: string;
+}
+
+/**
+ * The kernel's instances as plugins may see and annotate them. A plugin writes only its own
+ * payload section (e.g. "edge", "proxy"); readiness is what was last observed, never a live probe.
+ */
+export interface InstanceDirectory {
+  get(id: string): Promise<InstanceView | null>;
+  findByVmid(vmid: number): Promise<InstanceView | null>;
+  /** Live (not deleted) instances matching the filter. */
+  list(filter?: InstanceFilter): Promise<InstanceView[]>;
+  /** Shallow-merges `value` into payload[section] in one statement; other sections are untouched. */
+  patchSection(id: string, section: string, value: Record<string, unknown>): Promise<void>;
+  /** Records semantic readiness as last observed (kept in Redis until the next transition). */
+  setReady(id: string, ready: boolean): Promise<void>;
+  /** Running instances whose last observed readiness is true (DB state + Redis, no remote calls). */
+  listReady(filter?: InstanceFilter): Promise<InstanceView[]>;
 }

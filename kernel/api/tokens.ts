@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { KernelHooks } from './hooks';
-import type { AgentTokens, Clock, JobQueues, Notifications } from './services';
+import type { AgentTokens, Clock, InstanceDirectory, JobQueues, Notifications } from './services';
 
 /** A typed DI token: a symbol that remembers the type it resolves to. */
 export type Token<T> = symbol & { readonly __resolves?: T };
@@ -19,6 +19,7 @@ export const Tokens = {
   Notifications: token<Notifications>('core.notifications'),
   Clock: token<Clock>('core.clock'),
   AgentTokens: token<AgentTokens>('core.agent-tokens'),
+  Instances: token<InstanceDirectory>('core.instances'),
   Metrics: token<Registry>('core.metrics'),
   /** The validated options of the plugin doing the resolving. */
   PluginConfig: token<unknown>('plugin.config'),

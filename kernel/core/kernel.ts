@@ -32,6 +32,7 @@ import { healthRoutes } from './routes/health';
 import { registerQueueMetrics } from './queue-metrics';
 import { DerivedAgentTokens } from './agent-tokens';
 import { InstanceService, PROVISION_JOB, TEARDOWN_JOB } from './operations/instances';
+import { KernelInstanceDirectory } from './operations/directory';
 import { OperationLease } from './operations/lease';
 import type { WorkerDeps } from './operations/phases';
 import { ProvisionWorker } from './operations/provision';
@@ -69,6 +70,7 @@ export class Kernel {
   queues!: KernelQueues;
   auth!: AuthService;
   instances!: InstanceService;
+  directory!: KernelInstanceDirectory;
   private sweeper?: NodeJS.Timeout;
   private hosts: PluginHost[] = [];
   private server?: Server;
@@ -158,8 +160,12 @@ export class Kernel {
     healthRoutes(kernelRoutes, { ds: this.ds, redis: this.redis, metrics: this.metrics, queues: this.queues, router: this.router });
     authRoutes(kernelRoutes, this.auth);
     accountRoutes(kernelRoutes, { ds: this.ds, config, optional: (p) => this.optional(p) });
+    this.directory = new KernelInstanceDirectory(this.ds, this.redis, config.redis.prefix);
+    c.register(Tokens.Instances, { useValue: this.directory });
     this.instances = new InstanceService(this.ds, config, this.hooks, this.queues, () => this.resolveAll(InstanceType), this.logger);
-    instanceRoutes(kernelRoutes, { ds: this.ds, instances: this.instances, readiness: new ReadinessCache(2000), optional: (p) => this.optional(p) });
+    instanceRoutes(kernelRoutes, {
+      ds: this.ds, instances: this.instances, directory: this.directory, readiness: new ReadinessCache(2000), optional: (p) => this.optional(p),
+    });
     this.defineOperationJobs();
     registerQueueMetrics(this.metrics, this.queues);
   }
@@ -169,7 +175,7 @@ export class Kernel {
     const deps: WorkerDeps = {
       ds: this.ds, config: this.config, hooks: this.hooks, logger: this.logger,
       hosting: () => this.required(HostingProvider), agent: () => this.required(InstanceAgent),
-      agentTokens: this.resolve(Tokens.AgentTokens),
+      agentTokens: this.resolve(Tokens.AgentTokens), directory: this.directory,
       lease: new OperationLease(this.ds, `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`, this.config.provisioning.leaseSeconds),
       controlPlaneUrl: this.config.server.publicUrl || `http://${this.config.server.host}:${this.config.server.port}`,
     };

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
-import type { HostingProvider, InstanceAgent, KernelHooks, AgentTokens, InstanceView } from '../../api';
+import type { AgentTokens, HostingProvider, InstanceAgent, InstanceDirectory, InstanceView, KernelHooks } from '../../api';
 import type { KernelConfig } from '../config';
 import { Instance, ProvisioningOperation, instanceView, type Checkpoint } from '../entities';
 import type { OperationLease } from './lease';
@@ -13,6 +13,7 @@ export interface WorkerDeps {
   hosting: () => HostingProvider;
   agent: () => InstanceAgent;
   agentTokens: AgentTokens;
+  directory: InstanceDirectory;
   lease: OperationLease;
   logger: Logger;
   controlPlaneUrl: string;

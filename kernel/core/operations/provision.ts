@@ -95,6 +95,7 @@ export class ProvisionWorker {
       await run.phase('wait_ready');
       await this.waitReady(run);
       await ds.getRepository(Instance).update(instanceId, { state: 'running' });
+      await this.deps.directory.setReady(instanceId, true);
       await run.checkpoint({ ready: true });
     }
   }

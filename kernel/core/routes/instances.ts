@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { DataSource } from 'typeorm';
 import { BillingGate, InstanceAgent, InvalidRequestError, NotFoundError } from '../../api';
-import type { ApiRouter, PortRef } from '../../api';
+import type { ApiRouter, InstanceDirectory, PortRef } from '../../api';
 import { Instance, ProvisioningOperation, instanceView } from '../entities';
 import type { InstanceService } from '../operations/instances';
 import { createInstanceBody, idempotencyKey } from '../operations/request';
@@ -10,6 +10,7 @@ import { operationView, serverView } from '../operations/views';
 
 interface Deps {
   ds: DataSource;
+  directory: InstanceDirectory;
   instances: InstanceService;
   readiness: ReadinessCache;
   optional<T>(port: PortRef<T>): T | undefined;
@@ -21,7 +22,7 @@ const accepted = (op: ProvisioningOperation) => ({
   status: 202, body: { operation: operationView(op) }, headers: { Location: `/api/operations/${op.id}` },
 });
 
-export function instanceRoutes(r: ApiRouter, { ds, instances, readiness, optional }: Deps): void {
+export function instanceRoutes(r: ApiRouter, { ds, instances, directory, readiness, optional }: Deps): void {
   r.route({
     method: 'post', path: '/api/instances', summary: 'Create a game server or dev container (Idempotency-Key required)', auth: 'user', tags: ['instances'],
     body: createInstanceBody,
@@ -84,7 +85,11 @@ export function instanceRoutes(r: ApiRouter, { ds, instances, readiness, optiona
       const agent = optional(InstanceAgent);
       const view = instanceView(instance);
       const probe = instance.address && agent && instance.state !== 'provisioning'
-        ? await readiness.get(instance.id, () => agent.ready(view))
+        ? await readiness.get(instance.id, async () => {
+          const answer = await agent.ready(view);
+          if (instance.state === 'running') await directory.setReady(instance.id, answer.ready);
+          return answer;
+        })
         : { ready: false };
       const gate = optional(BillingGate);
       const p = instance.payload as Record<string, any>;
