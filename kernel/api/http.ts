@@ -43,6 +43,11 @@ export interface RouteSpec<BS extends ZodType | undefined, QS extends ZodType | 
   params?: PS;
   /** Response schema, for the OpenAPI document. */
   response?: ZodType;
+  /**
+   * Runs before params, query and body are read: routes that authenticate themselves (agent
+   * tokens, proxy tokens, webhook signatures) refuse forged calls here, before any parsing.
+   */
+  guard?(koa: Context): Promise<void>;
   /** Maximum body size in bytes for JSON bodies (default from config). */
   bodyLimit?: number;
   handler(

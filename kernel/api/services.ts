@@ -43,6 +43,8 @@ export interface AgentTokens {
   tokenFor(instanceId: string): string;
   /** Constant-time check of a presented token for this instance. */
   verify(instanceId: string, presented: string): boolean;
+  /** The instance a presented token belongs to (tokens name it), or null when forged. */
+  identify(presented: string): string | null;
 }
 
 export interface InstanceFilter {

@@ -65,6 +65,14 @@ export const kernelConfigSchema = z.object({
     leaseSeconds: z.number().positive().default(60),
     concurrency: z.number().int().min(1).default(4),
   }).prefault({}),
+  supervisor: z.object({
+    /** Delay before the n-th consecutive restart: base × 2^(n-1) (30 s → 60 s → 120 s). */
+    backoffBaseSeconds: z.number().positive().default(30),
+    /** Restarts in a row before the instance goes to `error`. */
+    maxRestarts: z.number().int().min(0).default(3),
+    /** A run that lived at least this long resets the count. */
+    resetAfterUptimeSeconds: z.number().min(0).default(30),
+  }).prefault({}),
   queues: z.object({
     /** BullMQ job lock; a worker that dies loses its job after this and another takes it. */
     lockDurationMs: z.number().int().positive().default(30_000),

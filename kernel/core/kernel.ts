@@ -7,7 +7,7 @@ import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import type { DataSource } from 'typeorm';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { BootError, HostingProvider, InstanceAgent, InstanceType, Notifier, Tokens, UnavailableError } from '../api';
+import { BillingGate, BootError, HostingProvider, InstanceAgent, InstanceType, Notifier, Tokens, UnavailableError } from '../api';
 import type { Clock, KernelHooks, PluginDefinition, PortRef } from '../api';
 import type { KernelConfig } from './config';
 import { dropSchema, openDatabase, runMigrations } from './database';
@@ -39,6 +39,10 @@ import { ProvisionWorker } from './operations/provision';
 import { ReadinessCache } from './operations/readiness-cache';
 import { TeardownWorker } from './operations/teardown';
 import { instanceRoutes } from './routes/instances';
+import { agentEventRoutes } from './routes/agent-events';
+import { serverActionRoutes } from './routes/server-actions';
+import { Supervisor } from './supervision/supervisor';
+import { billingStateOf } from './billing-state';
 
 export interface KernelOptions {
   config: KernelConfig;
@@ -71,6 +75,7 @@ export class Kernel {
   auth!: AuthService;
   instances!: InstanceService;
   directory!: KernelInstanceDirectory;
+  supervisor!: Supervisor;
   private sweeper?: NodeJS.Timeout;
   private hosts: PluginHost[] = [];
   private server?: Server;
@@ -167,6 +172,13 @@ export class Kernel {
       ds: this.ds, instances: this.instances, directory: this.directory, readiness: new ReadinessCache(2000), optional: (p) => this.optional(p),
     });
     this.defineOperationJobs();
+    const billingState = (accountId: string) => billingStateOf(this.ds, this.optional(BillingGate), accountId);
+    this.supervisor = new Supervisor({
+      ds: this.ds, config, hooks: this.hooks, queues: this.queues, directory: this.directory, agent: () => this.required(InstanceAgent),
+      types: () => this.resolveAll(InstanceType), notifications, billingState, logger: this.logger,
+    });
+    agentEventRoutes(kernelRoutes, { tokens: this.resolve(Tokens.AgentTokens), directory: this.directory, hooks: this.hooks, supervisor: this.supervisor });
+    serverActionRoutes(kernelRoutes, { ds: this.ds, instances: this.instances, directory: this.directory, agent: () => this.required(InstanceAgent), billingState });
     registerQueueMetrics(this.metrics, this.queues);
   }
 

@@ -1,3 +1,5 @@
+import type { Readable } from 'node:stream';
+import type { WebSocket } from 'ws';
 import type { InstanceView } from '../domain';
 
 export interface AgentReadiness {
@@ -5,6 +7,39 @@ export interface AgentReadiness {
   detail?: Record<string, unknown>;
 }
 export type PowerAction = 'start' | 'stop' | 'restart' | 'kill';
+
+/** One request forwarded to the agent; `path` is the agent's own (e.g. "/files/content"). */
+export interface AgentRequest {
+  method: 'GET' | 'PUT' | 'POST' | 'DELETE';
+  path: string;
+  query?: Record<string, string>;
+  headers?: Record<string, string>;
+  /** Streamed to the agent as it arrives, never buffered whole. */
+  body?: Readable;
+}
+
+/** The agent's answer, body still streaming. The caller decides between JSON and a stream. */
+export interface AgentResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Readable;
+}
+
+export interface BackupView {
+  id: string;
+  name: string;
+  sizeBytes: number;
+  createdAt: string;
+  state: 'creating' | 'ready' | 'failed';
+}
+export interface RestoreView {
+  id: string;
+  backupId: string;
+  state: 'running' | 'succeeded' | 'failed';
+  startedAt: string;
+  finishedAt: string | null;
+  error: string | null;
+}
 
 /** Client of the agent that runs inside each container. */
 export abstract class InstanceAgent {
@@ -15,4 +50,17 @@ export abstract class InstanceAgent {
   abstract ready(instance: InstanceView): Promise<AgentReadiness>;
   abstract status(instance: InstanceView): Promise<Record<string, unknown>>;
   abstract power(instance: InstanceView, action: PowerAction): Promise<void>;
+  /**
+   * Forwards a file request (paths already confined by the kernel). Any HTTP answer is
+   * returned, errors included; only a transport failure or timeout throws AgentError.
+   */
+  abstract request(instance: InstanceView, request: AgentRequest): Promise<AgentResponse>;
+  abstract listBackups(instance: InstanceView): Promise<BackupView[]>;
+  abstract createBackup(instance: InstanceView, name: string): Promise<BackupView>;
+  /** Starts a restore; poll restoreStatus. */
+  abstract restoreBackup(instance: InstanceView, backupId: string): Promise<RestoreView>;
+  abstract restoreStatus(instance: InstanceView): Promise<RestoreView | null>;
+  abstract deleteBackup(instance: InstanceView, backupId: string): Promise<void>;
+  /** Opens the agent's PTY WebSocket; rejects with AgentError if not open within timeoutMs. */
+  abstract openConsole(instance: InstanceView, timeoutMs: number): Promise<WebSocket>;
 }

@@ -1,6 +1,7 @@
 import { Account } from './account';
 import { AuditEvent } from './audit-event';
 import { Instance } from './instance';
+import { CrashReport } from './crash-report';
 import { ProvisioningOperation } from './operation';
 import { PortAllocation, VmidAllocation } from './allocation';
 import { Notification } from './notification';
@@ -8,8 +9,8 @@ import { PasswordReset } from './password-reset';
 import { Session } from './session';
 import { Setting } from './setting';
 
-export { Account, AuditEvent, Instance, ProvisioningOperation, PortAllocation, VmidAllocation, Notification, PasswordReset, Session, Setting };
+export { Account, AuditEvent, CrashReport, Instance, ProvisioningOperation, PortAllocation, VmidAllocation, Notification, PasswordReset, Session, Setting };
 export { accountView } from './account';
 export { instanceView } from './instance';
-export const kernelEntities = [Account, Session, PasswordReset, AuditEvent, Notification, Setting, Instance, ProvisioningOperation, VmidAllocation, PortAllocation];
+export const kernelEntities = [Account, Session, PasswordReset, AuditEvent, Notification, Setting, Instance, ProvisioningOperation, VmidAllocation, PortAllocation, CrashReport];
 export type { Checkpoint, OperationError, OperationKind, OperationState } from './operation';

@@ -40,6 +40,7 @@ export class KernelRouter {
         ({ account, sessionId } = await this.authenticate(ctx));
         if (spec.auth === 'admin' && account.role !== 'admin') throw new ForbiddenError('Admin role required');
       }
+      if (spec.guard) await spec.guard(ctx);
       const params = parse('params', spec.params, ctx.params);
       const query = parse('query', spec.query, ctx.query);
       const body = spec.body ? parse('body', spec.body, await readJsonBody(ctx, limit)) : undefined;

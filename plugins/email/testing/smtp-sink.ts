@@ -28,11 +28,12 @@ export class SmtpSink {
         stream.on('data', (c: Buffer) => chunks.push(c));
         stream.on('end', () => {
           const raw = Buffer.concat(chunks).toString('utf8');
-          const header = (name: string) => new RegExp(`^${name}: (.*)$`, 'mi').exec(raw)?.[1]?.trim() ?? '';
+          const head = raw.split(/\r?\n\r?\n/)[0].replace(/\r?\n[ \t]+/g, ' ');
+          const header = (name: string) => new RegExp(`^${name}: (.*)$`, 'mi').exec(head)?.[1]?.trim() ?? '';
           this.messages.push({
             from: session.envelope.mailFrom ? (session.envelope.mailFrom as { address: string }).address : '',
             to: session.envelope.rcptTo.map((r) => r.address),
-            raw, text: decodeBody(raw), subject: header('Subject'), template: header('X-Zpack-Template'),
+            raw, text: decodeBody(raw), subject: decodeWords(header('Subject')), template: header('X-Zpack-Template'),
           });
           for (const w of this.waiters.splice(0)) w();
           done();
@@ -69,4 +70,11 @@ function decodeBody(raw: string): string {
   const body = split < 0 ? '' : raw.slice(split).trim();
   if (!/^Content-Transfer-Encoding: quoted-printable/mi.test(raw.slice(0, split))) return body;
   return body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
+}
+
+/** RFC 2047 encoded words (=?UTF-8?Q?…?= / =?UTF-8?B?…?=) in a header, as mail clients show them. */
+function decodeWords(value: string): string {
+  return value.replace(/=\?UTF-8\?([QB])\?([^?]*)\?=\s*/gi, (_m, enc: string, text: string) => enc.toUpperCase() === 'B'
+    ? Buffer.from(text, 'base64').toString('utf8')
+    : Buffer.from(text.replace(/_/g, ' ').replace(/=([0-9A-F]{2})/gi, (_x, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8'));
 }

@@ -1,0 +1,17 @@
+import type { DataSource } from 'typeorm';
+import { BillingSuspendedError, LockedError } from '../api';
+import type { BillingGate, EnforcementState } from '../api';
+
+/** Admins and billing-exempt accounts are never enforced; without a billing plugin everyone is active. */
+export async function billingStateOf(ds: DataSource, gate: BillingGate | undefined, accountId: string): Promise<EnforcementState> {
+  if (!gate) return 'active';
+  const [a]: Array<{ role: string; billing_exempt: boolean }> = await ds.query(`SELECT role, billing_exempt FROM account WHERE id = $1`, [accountId]);
+  if (!a || a.role === 'admin' || a.billing_exempt) return 'active';
+  return gate.stateOf(accountId);
+}
+
+/** Mutations stop at suspension (402); new backups already stop at the final warning (423). */
+export function assertMayMutate(state: EnforcementState, what: 'mutation' | 'backup'): void {
+  if (state === 'suspended') throw new BillingSuspendedError('The account is suspended for non-payment; reads and downloads still work', { state });
+  if (what === 'backup' && state === 'final_warning') throw new LockedError('New backups are blocked until the overdue payment is settled', { state });
+}

@@ -1,0 +1,41 @@
+import { InvalidRequestError } from '../../api';
+
+const MAX_PATH = 1024;
+/** Characters that NFKC folds into '.', '/' or '\' are normalised first; these must never remain. */
+const FORBIDDEN = /[\u0000-\u001f\u007f\\]/;
+
+/**
+ * Turns a client-supplied path into a clean path relative to the server root, or refuses it.
+ * Runs before any call to the agent: `..`, absolute paths, NUL, backslashes, percent-encoded
+ * and Unicode look-alike tricks are all 400. Root is "".
+ */
+export function confinePath(raw: unknown): string {
+  if (raw === undefined || raw === null || raw === '' || raw === '/' || raw === '.') return '';
+  if (typeof raw !== 'string') throw refuse('path must be a single string');
+  if (raw.length > MAX_PATH) throw refuse(`path longer than ${MAX_PATH} characters`);
+  let path = raw;
+  // Decode until stable: "%252e%252e" is "..", just wrapped twice.
+  for (let i = 0; i < 3 && /%[0-9a-f]{2}/i.test(path); i++) {
+    try {
+      path = decodeURIComponent(path);
+    } catch {
+      throw refuse('path has a malformed percent-encoding');
+    }
+  }
+  if (/%[0-9a-f]{2}/i.test(path)) throw refuse('path is encoded too many times');
+  path = path.normalize('NFKC');
+  if (FORBIDDEN.test(path)) throw refuse('path contains control characters or backslashes');
+  if (path.startsWith('/') || /^[a-z]:/i.test(path) || path.startsWith('~')) throw refuse('path must be relative to the server root');
+  const segments: string[] = [];
+  for (const segment of path.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..' || /^\.{2,}$/.test(segment.trim())) throw refuse('path may not leave the server root');
+    if (segment !== segment.trim()) throw refuse('path segments may not start or end with spaces');
+    segments.push(segment);
+  }
+  return segments.join('/');
+}
+
+function refuse(reason: string): InvalidRequestError {
+  return new InvalidRequestError('Invalid path', { fields: [{ path: 'query.path', message: reason }] });
+}

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import type { Context } from 'koa';
+import { UnauthenticatedError } from '../../api';
+import type { AgentTokens, ApiRouter, InstanceDirectory, KernelHooks } from '../../api';
+import type { Supervisor } from '../supervision/supervisor';
+
+const at = z.coerce.date();
+const eventBody = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ready'), instanceId: z.uuid(), at: at.optional() }),
+  z.object({
+    type: z.enum(['crash', 'exit']), instanceId: z.uuid(), at,
+    exitCode: z.number().int().nullable(), signal: z.string().max(20).nullable(),
+    uptimeSeconds: z.number().min(0), logTail: z.array(z.string().max(4000)).max(500).default([]),
+  }),
+  z.object({ type: z.enum(['backup', 'restore']), instanceId: z.uuid(), at: at.optional(), state: z.string().max(40), id: z.string().max(100).optional() }),
+]);
+
+/** The agent token names its instance; the body may speak only for that one. */
+async function agentGuard(koa: Context, tokens: AgentTokens): Promise<void> {
+  const m = /^Bearer\s+(\S+)$/i.exec(koa.get('authorization'));
+  const instanceId = m ? tokens.identify(m[1]) : null;
+  if (!instanceId) throw new UnauthenticatedError('A valid agent token is required');
+  koa.state.agentInstanceId = instanceId;
+}
+
+export function agentEventRoutes(r: ApiRouter, deps: { tokens: AgentTokens; directory: InstanceDirectory; hooks: KernelHooks; supervisor: Supervisor }): void {
+  r.route({
+    method: 'post', path: '/api/agent/events', summary: 'Events from an in-container agent (agent token only)', auth: 'none', tags: ['agent'],
+    guard: (koa) => agentGuard(koa, deps.tokens),
+    body: eventBody,
+    handler: async ({ body, koa }) => {
+      if (body.instanceId !== koa.state.agentInstanceId) throw new UnauthenticatedError('The token belongs to another instance');
+      const instance = await deps.directory.get(body.instanceId);
+      if (!instance) return { status: 202, body: { accepted: false, reason: 'instance_deleted' } };
+      if (body.type === 'ready') {
+        await deps.directory.setReady(instance.id, true);
+        await deps.hooks.onInstanceReady.promise(instance);
+        return { status: 202, body: { accepted: true } };
+      }
+      if ('state' in body) {
+        await deps.directory.patchSection(instance.id, body.type, { state: body.state, id: body.id ?? null, at: (body.at ?? new Date()).toISOString() });
+        return { status: 202, body: { accepted: true } };
+      }
+      const report = await deps.supervisor.crashed(instance.id, {
+        at: body.at, exitCode: body.exitCode, signal: body.signal, uptimeSeconds: body.uptimeSeconds, logTail: body.logTail,
+      });
+      return { status: 202, body: { accepted: true, crashId: report.id, classification: report.classification, restartAt: report.restartAt } };
+    },
+  });
+}

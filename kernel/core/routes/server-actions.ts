@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import type { DataSource } from 'typeorm';
+import { InstanceAgent, OperationInProgressError } from '../../api';
+import type { ApiRouter, EnforcementState, InstanceDirectory } from '../../api';
+import { CrashReport, Instance, instanceView } from '../entities';
+import { assertMayMutate } from '../billing-state';
+import type { InstanceService } from '../operations/instances';
+
+interface Deps {
+  ds: DataSource;
+  instances: InstanceService;
+  directory: InstanceDirectory;
+  agent: () => InstanceAgent;
+  billingState(accountId: string): Promise<EnforcementState>;
+}
+
+const idParam = z.object({ id: z.uuid() });
+
+export function serverActionRoutes(r: ApiRouter, deps: Deps): void {
+  r.route({
+    method: 'post', path: '/api/servers/:id/power', summary: 'Start, stop, restart or kill the server process', auth: 'user', tags: ['instances'],
+    params: idParam,
+    body: z.object({ action: z.enum(['start', 'stop', 'restart', 'kill']) }),
+    handler: async ({ params, body, account }) => {
+      const instance = await deps.instances.owned(account, params.id);
+      const active = await deps.instances.activeOperation(instance.id);
+      if (active) throw new OperationInProgressError(active.id);
+      if (body.action === 'start' || body.action === 'restart') assertMayMutate(await deps.billingState(account.id), 'mutation');
+      await deps.agent().power(instanceView(instance), body.action);
+      const stopping = body.action === 'stop' || body.action === 'kill';
+      await deps.ds.getRepository(Instance).update(instance.id, { state: stopping ? 'stopped' : 'running' });
+      // Readiness is re-learnt from the agent (its ready event or the next status read).
+      await deps.directory.setReady(instance.id, false);
+      return { status: 202, body: { action: body.action, state: stopping ? 'stopped' : 'running' } };
+    },
+  });
+
+  r.route({
+    method: 'get', path: '/api/servers/:id/crashes', summary: 'Crash reports, newest first', auth: 'user', tags: ['instances'],
+    params: idParam,
+    query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }),
+    handler: async ({ params, query, account }) => {
+      const instance = await deps.instances.owned(account, params.id);
+      const rows = await deps.ds.getRepository(CrashReport).find({ where: { instanceId: instance.id }, order: { at: 'DESC' }, take: query.limit });
+      return {
+        body: {
+          crashes: rows.map((c) => ({
+            id: c.id, at: c.at, exitCode: c.exitCode, signal: c.signal, uptimeSeconds: c.uptimeSeconds, classification: c.classification,
+            logTail: c.logTail, supervisorAction: c.supervisorAction, restartAt: c.restartAt,
+          })),
+        },
+      };
+    },
+  });
+}

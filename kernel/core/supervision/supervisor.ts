@@ -1,0 +1,117 @@
+import type { DataSource } from 'typeorm';
+import type { Logger } from 'pino';
+import type {
+  CrashClass, CrashInfo, EnforcementState, InstanceAgent, InstanceDirectory, InstanceType, KernelHooks, Notifications,
+} from '../../api';
+import { CrashReport, Instance, instanceView } from '../entities';
+import type { KernelConfig } from '../config';
+import type { KernelQueues } from '../queues';
+
+export const RESTART_JOB = 'instance.restart';
+
+export interface SupervisorDeps {
+  ds: DataSource;
+  config: KernelConfig;
+  hooks: KernelHooks;
+  queues: KernelQueues;
+  directory: InstanceDirectory;
+  agent: () => InstanceAgent;
+  types: () => InstanceType[];
+  notifications: Notifications;
+  billingState: (accountId: string) => Promise<EnforcementState>;
+  logger: Logger;
+}
+
+interface SupervisorState {
+  consecutive: number;
+  nextRestartAt: string | null;
+}
+
+/**
+ * Crash → report → classify (type module, then onCrash taps) → restart with backoff
+ * (base × 2^(n-1)), reset after a run that lived long enough, `error` after too many.
+ * Suspended accounts are never restarted.
+ */
+export class Supervisor {
+  constructor(private readonly deps: SupervisorDeps) {
+    deps.queues.define<{ instanceId: string; crashId: string }>(RESTART_JOB, 'provisioning', (d) => this.restart(d.instanceId, d.crashId));
+  }
+
+  async crashed(instanceId: string, crash: Omit<CrashInfo, 'classification'>): Promise<CrashReport> {
+    const { ds, config } = this.deps;
+    const instance = await ds.getRepository(Instance).findOneByOrFail({ id: instanceId });
+    const classified = await this.classify(instance, crash);
+    const suspended = (await this.deps.billingState(instance.ownerId)) === 'suspended';
+
+    const outcome = await ds.transaction(async (m) => {
+      const row = await m.getRepository(Instance).findOne({ where: { id: instanceId }, lock: { mode: 'pessimistic_write' } });
+      const prior = await m.getRepository(CrashReport).findOneBy({ instanceId, at: crash.at });
+      if (!row || prior) return { report: prior!, scheduled: false };
+      const sup = ((row.payload.supervisor as SupervisorState | undefined) ?? { consecutive: 0, nextRestartAt: null });
+      const consecutive = crash.uptimeSeconds >= config.supervisor.resetAfterUptimeSeconds ? 1 : sup.consecutive + 1;
+      const giveUp = consecutive > config.supervisor.maxRestarts;
+      const delayMs = config.supervisor.backoffBaseSeconds * 1000 * 2 ** (consecutive - 1);
+      const restartAt = suspended || giveUp ? null : new Date(Date.now() + delayMs);
+      const report = await m.getRepository(CrashReport).save(m.getRepository(CrashReport).create({
+        instanceId, at: crash.at, exitCode: crash.exitCode, signal: crash.signal, uptimeSeconds: Math.round(crash.uptimeSeconds),
+        logTail: crash.logTail, classification: classified, restartAt,
+        supervisorAction: suspended ? 'none_suspended' : giveUp ? 'error' : `restart_${consecutive}`,
+      }));
+      const supervisor: SupervisorState = { consecutive, nextRestartAt: restartAt?.toISOString() ?? null };
+      const summary = {
+        id: report.id, at: crash.at.toISOString(), exitCode: crash.exitCode, signal: crash.signal,
+        uptimeSeconds: report.uptimeSeconds, classification: classified, logTail: crash.logTail.slice(-20),
+      };
+      await m.query(
+        `UPDATE instance SET state = $2, payload = payload || jsonb_build_object('crash', $3::jsonb, 'supervisor', $4::jsonb), updated_at = now() WHERE id = $1`,
+        [instanceId, giveUp ? 'error' : 'crashed', JSON.stringify(summary), JSON.stringify(supervisor)],
+      );
+      return { report, scheduled: restartAt !== null, delayMs };
+    });
+    if (!outcome.report) throw new Error(`instance ${instanceId} vanished`);
+    await this.deps.directory.setReady(instanceId, false);
+    if (outcome.scheduled) {
+      await this.deps.queues.enqueue('provisioning', RESTART_JOB, { instanceId, crashId: outcome.report.id }, {
+        jobId: `restart-${outcome.report.id}`, delayMs: outcome.delayMs,
+      });
+    }
+    await this.tellOwner(instance, outcome.report).catch((err) => this.deps.logger.warn({ err }, 'crash notification failed'));
+    return outcome.report;
+  }
+
+  /** The delayed restart: only if the instance is still the crashed one and the account may run it. */
+  async restart(instanceId: string, crashId: string): Promise<void> {
+    const instance = await this.deps.ds.getRepository(Instance).findOneBy({ id: instanceId });
+    if (!instance || instance.deletedAt || instance.state !== 'crashed') return;
+    if ((instance.payload.crash as { id?: string } | undefined)?.id !== crashId) return;
+    if ((await this.deps.billingState(instance.ownerId)) === 'suspended') return;
+    await this.deps.agent().power(instanceView(instance), 'start');
+    await this.deps.ds.getRepository(Instance).update(instanceId, { state: 'running' });
+  }
+
+  private async classify(instance: Instance, crash: Omit<CrashInfo, 'classification'>): Promise<CrashClass> {
+    const type = this.deps.types().find((t) => t.kind === instance.kind && t.type === instance.type);
+    const fallback: CrashClass = crash.exitCode !== null && crash.exitCode !== 0 ? 'nonzero_exit' : 'unexpected_exit';
+    const first: CrashInfo = { ...crash, classification: type ? type.classifyCrash(crash as CrashInfo) : fallback };
+    try {
+      return (await this.deps.hooks.onCrash.promise(first, instanceView(instance))).classification ?? fallback;
+    } catch (err) {
+      this.deps.logger.warn({ err, instanceId: instance.id }, 'onCrash tap failed; keeping the type classification');
+      return first.classification!;
+    }
+  }
+
+  private async tellOwner(instance: Instance, report: CrashReport): Promise<void> {
+    const [owner]: Array<{ email: string }> = await this.deps.ds.query(`SELECT email FROM account WHERE id = $1`, [instance.ownerId]);
+    if (!owner) return;
+    const next = report.restartAt ? `It will be restarted at ${report.restartAt.toISOString()}.` :
+      report.supervisorAction === 'error' ? 'It crashed too often in a row and was left stopped; check its logs.' : 'It was not restarted.';
+    await this.deps.notifications.send('email', {
+      to: owner.email, template: 'server_crashed', subject: `Your server "${instance.name}" crashed (${report.classification})`,
+      text: `Your server "${instance.name}" stopped unexpectedly at ${report.at.toISOString()} ` +
+        `(exit code ${report.exitCode ?? 'none'}${report.signal ? `, signal ${report.signal}` : ''}, cause: ${report.classification}).\n${next}\n\n` +
+        `Last log lines:\n${report.logTail.slice(-10).join('\n')}`,
+      data: { instanceId: instance.id, crashId: report.id, classification: report.classification },
+    });
+  }
+}

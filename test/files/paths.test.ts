@@ -1,0 +1,39 @@
+import { expect } from 'chai';
+import { InvalidRequestError } from '../../kernel/api';
+import { confinePath } from '../../kernel/core/files/paths';
+
+/** Paths that try to leave the server root or smuggle bytes; every one must be refused. */
+export const TRAVERSAL_CORPUS = [
+  '..', '../', '../etc/passwd', 'world/../../etc/passwd', 'world/..', './../x', 'a/b/../../..',
+  '/etc/passwd', '//etc/passwd', 'C:/Windows/win.ini', 'c:\\windows', '~/.ssh/id_rsa', '~root',
+  '..\\..\\etc\\passwd', 'world\\..\\..\\x', 'world/\u0000.txt', 'ok\u0000/../../x', 'a\nb',
+  '%2e%2e/%2e%2e/etc/passwd', '%2E%2E%2F%2E%2E%2Fetc', '%252e%252e/etc', '%25252e%25252e/x', '%c0%ae%c0%ae/x', '..%2f..%2fetc',
+  '%2fetc%2fpasswd', '%00', 'a%00b',
+  '\uff0e\uff0e/\uff0e\uff0e/etc/passwd', '\uff0e\uff0e\uff0fetc', '\u2024\u2024/etc', 'world/\ufe52\ufe52/x', '\uff3c..\uff3cetc',
+  '... /x', ' ../x', '.. /x', '...', 'a/.../b',
+];
+
+describe('confinePath', () => {
+  for (const raw of TRAVERSAL_CORPUS) {
+    it(`refuses ${JSON.stringify(raw)}`, () => {
+      expect(() => confinePath(raw)).to.throw(InvalidRequestError);
+    });
+  }
+
+  it('refuses arrays (repeated query keys) and very long paths', () => {
+    expect(() => confinePath(['a', 'b'])).to.throw(InvalidRequestError);
+    expect(() => confinePath('a/'.repeat(600))).to.throw(InvalidRequestError);
+  });
+
+  it('normalises harmless paths relative to the root', () => {
+    expect(confinePath(undefined)).to.equal('');
+    expect(confinePath('/')).to.equal('');
+    expect(confinePath('.')).to.equal('');
+    expect(confinePath('world')).to.equal('world');
+    expect(confinePath('world//region/./r.0.0.mca')).to.equal('world/region/r.0.0.mca');
+    expect(confinePath('plugins/Essentials/config.yml')).to.equal('plugins/Essentials/config.yml');
+    expect(confinePath('server%20icon.png')).to.equal('server icon.png');
+    expect(confinePath('.hidden/file..txt')).to.equal('.hidden/file..txt');
+    expect(confinePath('mondes/été.txt')).to.equal('mondes/été.txt');
+  });
+});
