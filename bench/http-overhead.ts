@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Benchmark, BenchmarkReport, TargetCheck } from './lib/benchmark';
-import { targetMet } from './lib/benchmark';
+import { verdict } from './lib/benchmark';
 import { warmThenLoad, type LoadResult } from './lib/load';
 import { fixed, ms, step, table } from './lib/print';
 import { freePort, spawnServer, type ServerProcess } from './lib/server-process';
@@ -13,6 +13,8 @@ const WARMUP_SECONDS = 2;
 const MEASURE_SECONDS = 8;
 const COLD_STARTS = 3;
 const TARGETS = { healthz: 0.6, me: 0.3 };
+/** Before/after baselines further apart than this (relative to their mean) mean a neighbour took the CPU. */
+const DRIFT_WARNING = 0.2;
 
 interface Row {
   label: string;
@@ -94,11 +96,8 @@ function invalidity(r: LoadResult): string {
   return parts.join(', ');
 }
 
-async function run(): Promise<BenchmarkReport> {
-  const rows = await throughput();
-  const baseline = mean(rows.filter((r) => r.minimum === undefined).map((r) => r.result.requestsPerSecond));
-  const cold = await coldStarts();
-
+/** Prints the throughput table and notes; returns each zpack row's target check (undefined for baselines). */
+function reportThroughput(rows: Row[], baseline: number): Array<TargetCheck | undefined> {
   const checks = rows.map((r): TargetCheck | undefined => r.minimum === undefined ? undefined : {
     name: `${r.label} / bare koa`, ratio: r.result.requestsPerSecond / baseline, minimum: r.minimum, invalid: invalidity(r.result),
   });
@@ -110,15 +109,30 @@ async function run(): Promise<BenchmarkReport> {
       return [
         r.label, fixed(r.result.requestsPerSecond), fixed(r.result.p50Ms, 1), fixed(r.result.p99Ms, 1),
         `${r.result.non2xx}/${r.result.errors}`, fixed(r.result.requestsPerSecond / baseline, 2), t ? `>= ${fixed(t.minimum, 2)}` : '(baseline)',
-        t ? (targetMet(t) ? 'OK' : `MISS${t.invalid ? ` (${t.invalid})` : ''}`) : '',
+        t ? verdict(t) : '',
         fixed(r.result.serverCpuUsPerRequest ?? NaN, 1), r.result.serverBusy === undefined ? '-' : `${fixed(r.result.serverBusy * 100)}%`,
       ];
     }),
   );
+  const [before, after] = rows.filter((r) => r.minimum === undefined).map((r) => r.result);
+  const drift = Math.abs(before.requestsPerSecond - after.requestsPerSecond) / baseline;
   console.log(`\n  bare koa baseline (mean of before/after): ${fixed(baseline)} req/s`);
+  if (drift > DRIFT_WARNING) console.log(`  ! the baseline moved ${fixed(drift * 100)}% between before and after: the machine was busy, rerun before trusting the ratios`);
+  const bareCpu = mean([before, after].map((r) => r.serverCpuUsPerRequest ?? NaN));
+  const cpuRatios = rows.filter((r) => r.minimum !== undefined).map((r) => `${r.label} ${fixed(bareCpu / (r.result.serverCpuUsPerRequest ?? NaN), 2)}`);
+  console.log(`  CPU per request, bare koa ÷ zpack (steadier than req/s on a shared machine): ${cpuRatios.join(', ')}`);
   console.log('  server busy = share of one core the server used; the load generator runs on the same 2 cores, so a');
   console.log('  baseline well below 100% was paced by the load generator and the req/s ratios flatter zpack.');
   console.log('  server CPU counts the server process only (for /api/me, Postgres works on top of it).');
+  return checks;
+}
+
+async function run(): Promise<BenchmarkReport> {
+  const rows = await throughput();
+  const baseline = mean(rows.filter((r) => r.minimum === undefined).map((r) => r.result.requestsPerSecond));
+  const checks = reportThroughput(rows, baseline);
+
+  const cold = await coldStarts();
   console.log(`  cold start, zpack all → /readyz 200: median ${ms(median(cold), 0)} (min ${ms(Math.min(...cold), 0)}, max ${ms(Math.max(...cold), 0)}, n=${cold.length})`);
 
   const byLabel = (label: string) => rows.find((r) => r.label === label)!.result;

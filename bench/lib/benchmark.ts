@@ -22,4 +22,7 @@ export interface Benchmark {
   run(): Promise<BenchmarkReport>;
 }
 
-export const targetMet = (t: TargetCheck): boolean => !t.invalid && t.ratio >= t.minimum;
+const targetMet = (t: TargetCheck): boolean => !t.invalid && t.ratio >= t.minimum;
+
+/** `OK`, `MISS`, or `MISS (why the run does not count)`. */
+export const verdict = (t: TargetCheck): string => (targetMet(t) ? 'OK' : `MISS${t.invalid ? ` (${t.invalid})` : ''}`);

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { createServer } from 'node:net';
+import { constants } from 'node:os';
 import { performance } from 'node:perf_hooks';
 
 export interface ServerProcess {
@@ -23,6 +24,8 @@ export interface SpawnServerOptions {
   readyPath: string;
   readyTimeoutMs?: number;
   stopGraceMs?: number;
+  /** Runs once the process has exited, however it ended (removes what it may have left behind). */
+  afterExit?: () => Promise<void>;
 }
 
 const POLL_MS = 10;
@@ -31,7 +34,7 @@ const TAIL_BYTES = 8192;
 /** Children still running, so an interrupted run can still stop them (see stopAllServers). */
 const running = new Map<ChildProcess, () => Promise<number | null>>();
 
-/** A port the kernel gives us now; nothing else on this machine binds it in the moment before the child does. */
+/** A port free right now; another process could take it before the child binds it, which on loopback is rare enough. */
 export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
@@ -67,26 +70,26 @@ export async function spawnServer(opts: SpawnServerOptions): Promise<ServerProce
   const keep = (chunk: Buffer) => { tail = (tail + chunk.toString()).slice(-TAIL_BYTES); };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : null))));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 + constants.signals[signal] : null))));
 
-  const stop = async (): Promise<number | null> => {
+  let stopping: Promise<number | null> | undefined;
+  const stop = (): Promise<number | null> => (stopping ??= (async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    const kill = setTimeout(() => child.kill('SIGKILL'), stopGraceMs);
+    const code = await exited;
+    clearTimeout(kill);
     running.delete(child);
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const kill = setTimeout(() => child.kill('SIGKILL'), stopGraceMs);
-      const code = await exited;
-      clearTimeout(kill);
-      if (code !== 0) console.error(`  ! ${name} (pid ${child.pid}) exited with ${code}\n${indent(tail)}`);
-      return code;
-    }
-    return exited;
-  };
+    if (code !== 0) console.error(`  ! ${name} (pid ${child.pid}) exited with ${code}\n${indent(tail)}`);
+    await opts.afterExit?.();
+    return code;
+  })());
   running.set(child, stop);
 
   const deadline = started + readyTimeoutMs;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
       running.delete(child);
+      await opts.afterExit?.();
       throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}) before ${readyPath} answered 200:\n${indent(tail)}`);
     }
     if ((await probe(url + readyPath)) === 200) break;

@@ -64,24 +64,15 @@ export async function startZpack(opts: ZpackOptions): Promise<ZpackProcess> {
     plugins: pluginSection(opts.plugins ?? {}),
   }));
 
-  const env: NodeJS.ProcessEnv = { ...process.env, ZPACK_CONFIG: configFile };
-  for (const k of OPERATOR_ENV) if (k !== 'ZPACK_CONFIG') delete env[k];
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of OPERATOR_ENV) delete env[k];
+  env.ZPACK_CONFIG = configFile;
   const main = path.join(projectRoot, 'dist', 'kernel', 'main.js');
-  let server: ServerProcess;
-  try {
-    server = await spawnServer({ name: `zpack ${opts.role}`, args: [...extraNodeArgs, main, opts.role], env, port, readyPath: '/readyz' });
-  } catch (err) {
-    await cleanUp(configFile, schema, prefix);
-    throw err;
-  }
-  return {
-    ...server, schema, prefix,
-    async stop() {
-      const code = await server.stop();
-      await cleanUp(configFile, schema, prefix);
-      return code;
-    },
-  };
+  const server = await spawnServer({
+    name: `zpack ${opts.role}`, args: [...extraNodeArgs, main, opts.role], env, port, readyPath: '/readyz',
+    afterExit: () => cleanUp(configFile, schema, prefix),
+  });
+  return { ...server, schema, prefix };
 }
 
 /** The child drops its schema on a clean stop; this covers the unclean ones and the Redis keys it left. */

@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { BillingSuspendedError, LockedError } from '../api';
 import type { BillingGate, EnforcementState } from '../api';
+import { audit } from './audit';
 
 /** Admins and billing-exempt accounts are never enforced; without a billing plugin everyone is active. */
 export async function billingStateOf(ds: DataSource, gate: BillingGate | undefined, accountId: string): Promise<EnforcementState> {
@@ -14,4 +15,16 @@ export async function billingStateOf(ds: DataSource, gate: BillingGate | undefin
 export function assertMayMutate(state: EnforcementState, what: 'mutation' | 'backup'): void {
   if (state === 'suspended') throw new BillingSuspendedError('The account is suspended for non-payment; reads and downloads still work', { state });
   if (what === 'backup' && state === 'final_warning') throw new LockedError('New backups are blocked until the overdue payment is settled', { state });
+}
+
+/** The same check, with the refusal written to the audit log (what was refused, for whom, why). */
+export async function guardMutation(
+  ds: DataSource, accountId: string, state: EnforcementState, what: 'mutation' | 'backup', action: string, target: string,
+): Promise<void> {
+  try {
+    assertMayMutate(state, what);
+  } catch (err) {
+    await audit(ds.manager, accountId, 'billing.refused', target, { action, state });
+    throw err;
+  }
 }

@@ -65,6 +65,22 @@ export const kernelConfigSchema = z.object({
     leaseSeconds: z.number().positive().default(60),
     concurrency: z.number().int().min(1).default(4),
   }).prefault({}),
+  files: z.object({
+    /** Largest upload or file write passed to an agent. */
+    maxUploadBytes: z.number().int().positive().default(1024 ** 3),
+  }).prefault({}),
+  console: z.object({
+    /** Browser origins allowed to open a console (a request without Origin is not a browser). */
+    allowedOrigins: z.array(z.string()).default([]),
+    ticketTtlSeconds: z.number().int().positive().default(30),
+    /** How long to wait for the agent's console before closing the client's socket. */
+    connectTimeoutMs: z.number().int().positive().default(5000),
+    maxMessageBytes: z.number().int().positive().default(1024 * 1024),
+    /** Ping period; a peer that misses a pong by the next ping is closed. */
+    pingIntervalMs: z.number().int().positive().default(30_000),
+    /** Buffered bytes on one side before the other side is paused. */
+    highWaterBytes: z.number().int().positive().default(1024 * 1024),
+  }).prefault({}),
   supervisor: z.object({
     /** Delay before the n-th consecutive restart: base × 2^(n-1) (30 s → 60 s → 120 s). */
     backoffBaseSeconds: z.number().positive().default(30),

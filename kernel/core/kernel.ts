@@ -1,13 +1,12 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import type { DataSource } from 'typeorm';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { BillingGate, BootError, HostingProvider, InstanceAgent, InstanceType, Notifier, Tokens, UnavailableError } from '../api';
+import { BootError, Notifier, Tokens, UnavailableError } from '../api';
 import type { Clock, KernelHooks, PluginDefinition, PortRef } from '../api';
 import type { KernelConfig } from './config';
 import { dropSchema, openDatabase, runMigrations } from './database';
@@ -30,19 +29,12 @@ import { accountRoutes } from './routes/accounts';
 import { authRoutes } from './routes/auth';
 import { healthRoutes } from './routes/health';
 import { registerQueueMetrics } from './queue-metrics';
+import { wireInstances } from './instance-wiring';
+import type { ConsoleGateway } from './console/gateway';
+import type { KernelInstanceDirectory } from './operations/directory';
+import type { InstanceService } from './operations/instances';
+import type { Supervisor } from './supervision/supervisor';
 import { DerivedAgentTokens } from './agent-tokens';
-import { InstanceService, PROVISION_JOB, TEARDOWN_JOB } from './operations/instances';
-import { KernelInstanceDirectory } from './operations/directory';
-import { OperationLease } from './operations/lease';
-import type { WorkerDeps } from './operations/phases';
-import { ProvisionWorker } from './operations/provision';
-import { ReadinessCache } from './operations/readiness-cache';
-import { TeardownWorker } from './operations/teardown';
-import { instanceRoutes } from './routes/instances';
-import { agentEventRoutes } from './routes/agent-events';
-import { serverActionRoutes } from './routes/server-actions';
-import { Supervisor } from './supervision/supervisor';
-import { billingStateOf } from './billing-state';
 
 export interface KernelOptions {
   config: KernelConfig;
@@ -76,6 +68,7 @@ export class Kernel {
   instances!: InstanceService;
   directory!: KernelInstanceDirectory;
   supervisor!: Supervisor;
+  console!: ConsoleGateway;
   private sweeper?: NodeJS.Timeout;
   private hosts: PluginHost[] = [];
   private server?: Server;
@@ -165,36 +158,11 @@ export class Kernel {
     healthRoutes(kernelRoutes, { ds: this.ds, redis: this.redis, metrics: this.metrics, queues: this.queues, router: this.router });
     authRoutes(kernelRoutes, this.auth);
     accountRoutes(kernelRoutes, { ds: this.ds, config, optional: (p) => this.optional(p) });
-    this.directory = new KernelInstanceDirectory(this.ds, this.redis, config.redis.prefix);
-    c.register(Tokens.Instances, { useValue: this.directory });
-    this.instances = new InstanceService(this.ds, config, this.hooks, this.queues, () => this.resolveAll(InstanceType), this.logger);
-    instanceRoutes(kernelRoutes, {
-      ds: this.ds, instances: this.instances, directory: this.directory, readiness: new ReadinessCache(2000), optional: (p) => this.optional(p),
-    });
-    this.defineOperationJobs();
-    const billingState = (accountId: string) => billingStateOf(this.ds, this.optional(BillingGate), accountId);
-    this.supervisor = new Supervisor({
-      ds: this.ds, config, hooks: this.hooks, queues: this.queues, directory: this.directory, agent: () => this.required(InstanceAgent),
-      types: () => this.resolveAll(InstanceType), notifications, billingState, logger: this.logger,
-    });
-    agentEventRoutes(kernelRoutes, { tokens: this.resolve(Tokens.AgentTokens), directory: this.directory, hooks: this.hooks, supervisor: this.supervisor });
-    serverActionRoutes(kernelRoutes, { ds: this.ds, instances: this.instances, directory: this.directory, agent: () => this.required(InstanceAgent), billingState });
+    Object.assign(this, wireInstances({
+      ds: this.ds, redis: this.redis, config, hooks: this.hooks, queues: this.queues, logger: this.logger, notifications,
+      routes: kernelRoutes, container: c, ports: this, agentTokens: this.resolve(Tokens.AgentTokens),
+    }));
     registerQueueMetrics(this.metrics, this.queues);
-  }
-
-  /** Create and delete operations run on the provisioning queue. */
-  private defineOperationJobs(): void {
-    const deps: WorkerDeps = {
-      ds: this.ds, config: this.config, hooks: this.hooks, logger: this.logger,
-      hosting: () => this.required(HostingProvider), agent: () => this.required(InstanceAgent),
-      agentTokens: this.resolve(Tokens.AgentTokens), directory: this.directory,
-      lease: new OperationLease(this.ds, `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`, this.config.provisioning.leaseSeconds),
-      controlPlaneUrl: this.config.server.publicUrl || `http://${this.config.server.host}:${this.config.server.port}`,
-    };
-    const provision = new ProvisionWorker(deps);
-    const teardown = new TeardownWorker(deps);
-    this.queues.define<{ operationId: string }>(PROVISION_JOB, 'provisioning', (d) => provision.run(d.operationId));
-    this.queues.define<{ operationId: string }>(TEARDOWN_JOB, 'provisioning', (d) => teardown.run(d.operationId));
   }
 
   /** A port some plugin must provide; says which when none does. */
@@ -218,6 +186,7 @@ export class Kernel {
   private async listen(): Promise<void> {
     const app = createApp(this.router, this.logger, this.metrics, this.config.server.trustProxy);
     const server = app.listen(this.config.server.port, this.config.server.host);
+    server.on('upgrade', (req, socket, head) => void this.console.handleUpgrade(req, socket, head));
     server.keepAliveTimeout = 65_000;
     server.headersTimeout = 66_000;
     await new Promise<void>((resolve, reject) => {
@@ -227,6 +196,7 @@ export class Kernel {
         : err));
     });
     this.server = server;
+    await this.console.listen();
   }
 
   /** Reverse of start: HTTP → workers → plugins → queues → database → Redis. */
@@ -235,6 +205,7 @@ export class Kernel {
     if (this.server) {
       const server = this.server;
       this.server = undefined;
+      await this.console.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

@@ -117,7 +117,7 @@ describe('agent plugin', () => {
   });
 
   describe('HttpInstanceAgent', () => {
-    const tokens: AgentTokens = { tokenFor: (id) => `tok-${id}`, verify: (id, presented) => presented === `tok-${id}` };
+    const tokens: AgentTokens = { tokenFor: (id) => `tok-${id}`, verify: (id, presented) => presented === `tok-${id}`, identify: (p) => (p.startsWith('tok-') ? p.slice(4) : null) };
     const agent = () => new HttpInstanceAgent(tokens, { timeoutMs: TIMEOUT_MS, readyTimeoutMs: TIMEOUT_MS });
     const instance = (vmid: number, address: string | null = sim.address(vmid)): InstanceView => ({
       id: `inst-${vmid}`, ownerId: 'acct-1', kind: 'game', type: 'minecraft', name: `server ${vmid}`, state: 'provisioning',

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 export const agentConfig = z.object({
-  /** Deadline of every call to an agent (provision, status, power). */
+  /** Deadline of every JSON call to an agent; for streamed file requests, the longest silence before its headers. */
   timeoutMs: z.number().int().positive().default(5_000),
   /** Readiness is polled, so a probe gives up sooner than other calls. */
   readyTimeoutMs: z.number().int().positive().default(2_000),

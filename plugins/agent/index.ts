@@ -6,7 +6,7 @@ import { AgentSimulator } from './testing/simulator';
 export default definePlugin({
   name: 'agent',
   version: '1.0.0',
-  description: 'Client of the in-container agent (provision, readiness, status, power), with a loopback simulator',
+  description: 'Client of the in-container agent (provision, readiness, status, power, files, backups, console), with a loopback simulator',
   config: agentConfig,
   register(ctx) {
     ctx.provide(InstanceAgent, (runtime) => new HttpInstanceAgent(runtime.resolve(Tokens.AgentTokens), ctx.config));

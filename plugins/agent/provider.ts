@@ -1,5 +1,8 @@
 import { AgentError, InstanceAgent } from '../../kernel/api';
-import type { AgentReadiness, AgentTokens, InstanceView, PowerAction } from '../../kernel/api';
+import type {
+  AgentReadiness, AgentRequest, AgentResponse, AgentTokens, BackupView, InstanceView, PowerAction, RestoreView,
+} from '../../kernel/api';
+import type { WebSocket } from 'ws';
 import { AgentClient } from './client/agent-client';
 import type { AgentConfig } from './config';
 
@@ -33,6 +36,34 @@ export class HttpInstanceAgent extends InstanceAgent {
 
   async power(instance: InstanceView, action: PowerAction): Promise<void> {
     await this.clientFor(instance).power(action);
+  }
+
+  async request(instance: InstanceView, request: AgentRequest): Promise<AgentResponse> {
+    return this.clientFor(instance).request(request);
+  }
+
+  async listBackups(instance: InstanceView): Promise<BackupView[]> {
+    return this.clientFor(instance).listBackups();
+  }
+
+  async createBackup(instance: InstanceView, name: string): Promise<BackupView> {
+    return this.clientFor(instance).createBackup(name);
+  }
+
+  async restoreBackup(instance: InstanceView, backupId: string): Promise<RestoreView> {
+    return this.clientFor(instance).restoreBackup(backupId);
+  }
+
+  async restoreStatus(instance: InstanceView): Promise<RestoreView | null> {
+    return this.clientFor(instance).restoreStatus();
+  }
+
+  async deleteBackup(instance: InstanceView, backupId: string): Promise<void> {
+    await this.clientFor(instance).deleteBackup(backupId);
+  }
+
+  async openConsole(instance: InstanceView, timeoutMs: number): Promise<WebSocket> {
+    return this.clientFor(instance).openConsole(timeoutMs);
   }
 
   /** Called inside the async methods, so a missing address rejects instead of throwing. */

@@ -149,8 +149,6 @@ describe('Crash supervision with a short backoff', () => {
     const user = await tk.user();
     const op = await settle(user, (await create(user, 'restart-me')).body.operation.id);
     const server = (await user.http.get(`/api/servers/${op.instanceId}`)).body.server;
-    await fleet.agents.stop().catch(() => undefined);
-    await fleet.agents.start();
     const token = tk.kernel.resolve(Tokens.AgentTokens).tokenFor(op.instanceId);
     const res = await tk.http.post('/api/agent/events', {
       type: 'crash', instanceId: op.instanceId, at: new Date().toISOString(), exitCode: 1, signal: null, uptimeSeconds: 2, logTail: [],

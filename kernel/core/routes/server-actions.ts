@@ -3,7 +3,7 @@ import type { DataSource } from 'typeorm';
 import { InstanceAgent, OperationInProgressError } from '../../api';
 import type { ApiRouter, EnforcementState, InstanceDirectory } from '../../api';
 import { CrashReport, Instance, instanceView } from '../entities';
-import { assertMayMutate } from '../billing-state';
+import { guardMutation } from '../billing-state';
 import type { InstanceService } from '../operations/instances';
 
 interface Deps {
@@ -25,7 +25,9 @@ export function serverActionRoutes(r: ApiRouter, deps: Deps): void {
       const instance = await deps.instances.owned(account, params.id);
       const active = await deps.instances.activeOperation(instance.id);
       if (active) throw new OperationInProgressError(active.id);
-      if (body.action === 'start' || body.action === 'restart') assertMayMutate(await deps.billingState(account.id), 'mutation');
+      if (body.action === 'start' || body.action === 'restart') {
+        await guardMutation(deps.ds, account.id, await deps.billingState(account.id), 'mutation', `power.${body.action}`, instance.id);
+      }
       await deps.agent().power(instanceView(instance), body.action);
       const stopping = body.action === 'stop' || body.action === 'kill';
       await deps.ds.getRepository(Instance).update(instance.id, { state: stopping ? 'stopped' : 'running' });

@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import { AgentError } from '../../../kernel/api';
-import type { AgentReadiness, PowerAction } from '../../../kernel/api';
+import type { AgentReadiness, AgentRequest, AgentResponse, BackupView, PowerAction, RestoreView } from '../../../kernel/api';
+import type { WebSocket } from 'ws';
+import { backupAnswer, backupsAnswer, restoreAnswer, restoreStatusAnswer } from './backups-wire';
+import { connectConsole } from './console';
+import { streamExchange } from './stream';
 import { exchange, joinAgentUrl, type AgentAnswer } from './wire';
 
 export interface AgentClientOptions {
@@ -54,7 +58,56 @@ export class AgentClient {
     if (!isSuccess(answer)) throw failure('power', answer);
   }
 
-  private send(operation: string, method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs?: number): Promise<AgentAnswer> {
+  /** Any agent route, both bodies streamed; HTTP errors are returned, not thrown. */
+  request(request: AgentRequest): Promise<AgentResponse> {
+    const { baseUrl, token, timeoutMs } = this.options;
+    return streamExchange({ baseUrl, token, timeoutMs, request });
+  }
+
+  /** GET /backups. */
+  async listBackups(): Promise<BackupView[]> {
+    const answer = await this.send('list backups', 'GET', 'backups');
+    const parsed = backupsAnswer.safeParse(answer.body);
+    if (!isSuccess(answer) || !parsed.success) throw failure('list backups', answer);
+    return parsed.data.backups;
+  }
+
+  /** POST /backups {name?}: answers at once with the backup still 'creating'. A blank name lets the agent name it. */
+  async createBackup(name: string): Promise<BackupView> {
+    const answer = await this.send('create backup', 'POST', 'backups', { name: name.trim() || undefined });
+    const parsed = backupAnswer.safeParse(answer.body);
+    if (!isSuccess(answer) || !parsed.success) throw failure('create backup', answer);
+    return parsed.data.backup;
+  }
+
+  /** POST /backups/{id}/restore: the restore runs on; poll restoreStatus. */
+  async restoreBackup(backupId: string): Promise<RestoreView> {
+    const answer = await this.send('restore backup', 'POST', `backups/${encodeURIComponent(backupId)}/restore`, {});
+    const parsed = restoreAnswer.safeParse(answer.body);
+    if (!isSuccess(answer) || !parsed.success) throw failure('restore backup', answer);
+    return parsed.data.restore;
+  }
+
+  /** GET /backups/restore: the latest restore, or null if none ran. */
+  async restoreStatus(): Promise<RestoreView | null> {
+    const answer = await this.send('restore status', 'GET', 'backups/restore');
+    const parsed = restoreStatusAnswer.safeParse(answer.body);
+    if (!isSuccess(answer) || !parsed.success) throw failure('restore status', answer);
+    return parsed.data.restore;
+  }
+
+  /** DELETE /backups/{id}. */
+  async deleteBackup(backupId: string): Promise<void> {
+    const answer = await this.send('delete backup', 'DELETE', `backups/${encodeURIComponent(backupId)}`);
+    if (!isSuccess(answer)) throw failure('delete backup', answer);
+  }
+
+  /** WebSocket /console: open within timeoutMs or rejected. */
+  openConsole(timeoutMs: number): Promise<WebSocket> {
+    return connectConsole(this.options.baseUrl, this.options.token, timeoutMs);
+  }
+
+  private send(operation: string, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, timeoutMs?: number): Promise<AgentAnswer> {
     return exchange({
       operation, method, body,
       url: joinAgentUrl(this.options.baseUrl, path),

@@ -7,9 +7,9 @@ export interface AgentAnswer {
 }
 
 export interface AgentExchange {
-  /** Names the call in errors: provision, ready, status, power. */
+  /** Names the call in errors: provision, ready, status, power, backups … */
   operation: string;
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   url: string;
   token: string;
   body?: unknown;
@@ -53,7 +53,8 @@ export async function exchange(call: AgentExchange): Promise<AgentAnswer> {
   }
 }
 
-function parseBody(text: string): unknown {
+/** JSON when it parses, else the text trimmed to TEXT_BODY_LIMIT. */
+export function parseBody(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {

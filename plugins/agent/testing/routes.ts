@@ -1,3 +1,5 @@
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { PowerAction } from '../../../kernel/api';
 import type { SimContainer } from './sim-container';
 
@@ -7,40 +9,57 @@ export interface SimReply {
   body: unknown;
 }
 
+/** An answer whose body is streamed (downloads); the headers are the route's to set. */
+export interface SimStreamReply {
+  status: number;
+  headers: Record<string, string>;
+  stream: Readable;
+}
+
+export type SimAnswer = SimReply | SimStreamReply;
+
 /** A request that passed routing and the token check. */
 export interface SimRequest {
   container: SimContainer;
+  /** The parsed JSON body; undefined for routes that stream their body. */
   body: unknown;
+  /** The request itself, for routes that stream their body. */
+  raw: IncomingMessage;
+  query: URLSearchParams;
+  /** Values of the `:name` segments of the route's path. */
+  params: Record<string, string>;
   bearer: string | undefined;
 }
 
 export interface SimRoute {
-  method: 'GET' | 'POST';
-  /** Path under /ct/{vmid}, matched exactly. */
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** Path under /ct/{vmid}; a `:name` segment matches one path segment. */
   path: string;
+  /** The handler reads the raw body itself, as a stream; otherwise it is parsed as JSON first. */
+  streamsBody?: boolean;
   /** Reached before provision; the handler then checks the bearer against the payload itself. */
   trustOnFirstUse?: boolean;
   /** Answer before provision instead of 409 not_provisioned. */
   unprovisioned?: SimReply;
-  handle(req: SimRequest): SimReply | Promise<SimReply>;
+  handle(req: SimRequest): SimAnswer | Promise<SimAnswer>;
 }
 
 const POWER_ACTIONS: readonly PowerAction[] = ['start', 'stop', 'restart', 'kill'];
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** The agent's wire contract (API.md, "What the control plane expects of the in-container agent"). */
-export const agentRoutes: readonly SimRoute[] = [
+/** Lifecycle of the agent and its server: provision, readiness, status, power. */
+export const lifecycleRoutes: readonly SimRoute[] = [
   {
     method: 'POST',
     path: '/provision',
     trustOnFirstUse: true,
-    handle({ container, body, bearer }) {
+    async handle({ container, body, bearer }) {
       const payload = isObject(body) ? body.payload : undefined;
       if (!isObject(payload)) return { status: 400, body: { error: 'invalid_payload' } };
       // Fail closed: the bearer must be the token the payload brings (and, later, the stored one).
       if (!bearer || payload.agentToken !== bearer) return { status: 401, body: { error: 'unauthorized' } };
-      container.provision(bearer, payload);
+      await container.provision(bearer, payload);
       return { status: 200, body: { provisioned: true, phase: container.state } };
     },
   },

@@ -1,4 +1,8 @@
 import type { PowerAction } from '../../../kernel/api';
+import { SimBackups } from './sim-backups';
+import { SimConsole } from './sim-console';
+import type { SimCrash } from './sim-crash';
+import { SimDisk } from './sim-disk';
 
 export type SimServerState = 'stopped' | 'starting' | 'running' | 'crashed';
 
@@ -11,28 +15,40 @@ export interface SimContainerSnapshot {
   /** When a `starting` server turns `running` (epoch ms); unset unless it is booting or up. */
   readyAt?: number;
   pid: number | null;
+  /** Console WebSockets attached right now. */
+  consoles: number;
 }
 
 export interface SimContainerOptions {
   bootMs: number;
   /** Asked on every look: a test may switch it while the server boots. */
   neverReady: () => boolean;
+  /** This container's own folder; the server folder, archives and versions live under it. */
+  dir: string;
 }
 
 /**
- * One simulated container: the agent's token (trust on first use), the provisioned payload and
- * the game server process. Time-based rather than timer-based, so nothing is left to clean up.
+ * One simulated container: the agent's token (trust on first use), the provisioned payload,
+ * the game server process, its disk, backups and console. Time-based rather than timer-based,
+ * so nothing but the disk is left to clean up.
  */
 export class SimContainer {
   token?: string;
   payload?: Record<string, unknown>;
+  readonly disk: SimDisk;
+  readonly backups: SimBackups;
+  readonly console: SimConsole;
   private current: SimServerState = 'stopped';
   private readyAt?: number;
   private startedAt?: number;
   private pid: number | null = null;
   private launches = 0;
 
-  constructor(readonly vmid: number, private readonly options: SimContainerOptions) {}
+  constructor(readonly vmid: number, private readonly options: SimContainerOptions) {
+    this.disk = new SimDisk(options.dir);
+    this.backups = new SimBackups(this.disk);
+    this.console = new SimConsole({ state: () => this.state, stop: () => this.power('stop') });
+  }
 
   get provisioned(): boolean {
     return this.token !== undefined;
@@ -46,8 +62,9 @@ export class SimContainer {
     return this.current;
   }
 
-  /** Stores the token and payload; a repeated provision keeps a live server as it is. */
-  provision(token: string, payload: Record<string, unknown>): void {
+  /** Stores the token and payload and seeds the disk; a repeated provision keeps a live server and its files. */
+  async provision(token: string, payload: Record<string, unknown>): Promise<void> {
+    await this.disk.seed();
     this.token = token;
     this.payload = payload;
     if (this.state === 'stopped' || this.state === 'crashed') this.boot();
@@ -59,6 +76,7 @@ export class SimContainer {
         if (this.state === 'stopped' || this.state === 'crashed') this.boot();
         return;
       case 'restart':
+        this.console.print('Stopping server');
         this.boot();
         return;
       case 'stop':
@@ -67,18 +85,31 @@ export class SimContainer {
     }
   }
 
+  /** The server process died: its last lines reach the consoles, which then close as the PTY would. */
+  crash(crash: SimCrash): void {
+    for (const line of crash.logTail) this.console.print(line);
+    this.console.closeAll(1011, 'server crashed');
+    this.current = 'crashed';
+    this.readyAt = undefined;
+    this.startedAt = undefined;
+    this.pid = null;
+  }
+
+  uptimeSeconds(): number {
+    const up = this.state === 'running' || this.state === 'starting';
+    return up && this.startedAt ? Math.floor((Date.now() - this.startedAt) / 1000) : 0;
+  }
+
   readiness(): { ready: boolean; phase: SimServerState } {
     const phase = this.state;
     return { ready: phase === 'running', phase };
   }
 
   status(): Record<string, unknown> {
-    const state = this.state;
-    const up = state === 'running' || state === 'starting';
     return {
-      state,
+      state: this.state,
       pid: this.pid,
-      uptimeSeconds: up && this.startedAt ? Math.floor((Date.now() - this.startedAt) / 1000) : 0,
+      uptimeSeconds: this.uptimeSeconds(),
       provisioned: this.provisioned,
       payload: { type: stringOrNull(this.payload?.type), version: stringOrNull(this.payload?.version) },
     };
@@ -92,7 +123,15 @@ export class SimContainer {
       state: this.state,
       readyAt: this.readyAt,
       pid: this.pid,
+      consoles: this.console.attached,
     };
+  }
+
+  /** The container is destroyed: consoles dropped, background tars killed, its folder removed. */
+  async dispose(): Promise<void> {
+    this.console.dispose();
+    this.backups.dispose();
+    await this.disk.remove();
   }
 
   private boot(): void {
@@ -100,9 +139,13 @@ export class SimContainer {
     this.startedAt = Date.now();
     this.readyAt = this.startedAt + this.options.bootMs;
     this.pid = 1000 + ++this.launches;
+    this.console.print(`Starting minecraft server version ${stringOrNull(this.payload?.version) ?? '1.21.4'}`);
+    this.console.print('Preparing level "world"');
   }
 
   private halt(): void {
+    if (this.current === 'starting' || this.current === 'running') this.console.print('Stopping server');
+    this.console.closeAll(1000, 'server stopped');
     this.current = 'stopped';
     this.readyAt = undefined;
     this.startedAt = undefined;

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { readdir, stat } from 'node:fs/promises';
 import { AgentSimulator } from './simulator';
 
 const BOOT_MS = 100;
@@ -94,5 +95,31 @@ describe('AgentSimulator wire contract', () => {
   it('answers 404 outside /ct/{vmid} and for unknown agent paths', async () => {
     expect((await fetch(`${sim.url}/ready`)).status).to.equal(404);
     expect(await call(10, 'GET', '/nope')).to.deep.equal({ status: 404, body: { error: 'not_found' } });
+  });
+
+  it('gives a provisioned container a seeded server folder, removed when the container is forgotten', async () => {
+    await provision(11, 'a');
+    const root = sim.rootOf(11);
+    expect((await readdir(root)).sort()).to.deep.equal(['eula.txt', 'logs', 'server.properties', 'world']);
+    expect(await provision(11, 'a')).to.have.property('status', 200);
+    expect((await fetch(`${sim.url}/__sim/ct/11`, { method: 'DELETE' })).status).to.equal(204);
+    expect(await stat(root).catch(() => 'gone')).to.equal('gone');
+    expect(() => sim.rootOf(11)).to.throw('not provisioned');
+  });
+
+  it('refuses a streamed write without the token (401) and writes nothing', async () => {
+    await provision(12, 'a');
+    const res = await fetch(`${sim.address(12)}/files/upload?path=evil.txt`, { method: 'POST', body: 'x', signal: AbortSignal.timeout(2000) });
+    expect(res.status).to.equal(401);
+    expect(await readdir(sim.rootOf(12))).to.not.include('evil.txt');
+    expect((await call(13, 'GET', '/files?path=', 'a')).status).to.equal(409);
+  });
+
+  it('removes every folder it made when it stops', async () => {
+    const own = await new AgentSimulator({ port: 0, bootMs: 0 }).start();
+    await fetch(`${own.address(1)}/provision`, { method: 'POST', headers: { authorization: 'Bearer t' }, body: JSON.stringify({ payload: { agentToken: 't' } }) });
+    const root = own.rootOf(1);
+    await own.stop();
+    expect(await stat(root).catch(() => 'gone')).to.equal('gone');
   });
 });

@@ -1,11 +1,18 @@
-import { timingSafeEqual } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { WebSocketServer } from 'ws';
 import type { SimulatorOptions } from '../config';
 import { SimFaults, selects } from './faults';
-import { agentRoutes, type SimReply, type SimRoute } from './routes';
+import { SimRouter } from './router';
+import type { SimReply, SimRoute } from './routes';
 import { SimContainer, type SimContainerSnapshot } from './sim-container';
+import { crashPresets, postAgentEvent, type AgentEventDelivery, type SimCrash } from './sim-crash';
+import { bearerOf, readJson, refuseUpgrade, reply, sameToken, targetOf } from './sim-http';
 
 export interface SimRequestRecord {
   vmid: number;
@@ -17,24 +24,33 @@ export interface SimRequestRecord {
 
 /** The log keeps the latest requests only: the embedded default polls readiness for as long as it runs. */
 const REQUEST_LOG_LIMIT = 1000;
-const BODY_LIMIT_BYTES = 1024 * 1024;
-const CONTAINER_PATH = /^\/ct\/(\d+)(\/[^?]*)?/;
+/** Console commands are one line; a bigger frame closes the console (1009). */
+const CONSOLE_FRAME_LIMIT = 64 * 1024;
+/** The console is not a route of the table: it is an upgrade, refused with the same rules. */
+const CONSOLE_ACCESS: Pick<SimRoute, 'trustOnFirstUse' | 'unprovisioned'> = {};
+/** Control endpoint of the simulator itself (not part of the agent's API). */
+const SIM_CONTROL_PATH = /^\/__sim\/ct\/(\d+)$/;
 
 const DEFAULTS: SimulatorOptions = { host: '127.0.0.1', port: 7071, latencyMs: 0, bootMs: 300 };
 
 /**
  * Many simulated in-container agents behind one loopback port: container {vmid} answers under
  * /ct/{vmid}/…, so an instance's agent address is http://host:port/ct/{vmid}. Containers appear
- * on their first request.
+ * on their first request; each gets a real folder under a temp dir when provisioned.
  */
 export class AgentSimulator {
   readonly faults: SimFaults;
   readonly requests: SimRequestRecord[] = [];
   private readonly options: SimulatorOptions;
   private readonly sims = new Map<number, SimContainer>();
-  private readonly routes = new Map<string, SimRoute>(agentRoutes.map((r) => [`${r.method} ${r.path}`, r]));
+  private readonly router = new SimRouter();
+  private readonly consoles = new WebSocketServer({ noServer: true, maxPayload: CONSOLE_FRAME_LIMIT });
+  /** Sockets of upgrade requests: a held or upgraded socket is invisible to closeAllConnections. */
+  private readonly upgrades = new Set<Duplex>();
   private server?: Server;
   private port = 0;
+  private dataDir = '';
+  private created = 0;
 
   constructor(options: Partial<SimulatorOptions> = {}) {
     this.options = { ...DEFAULTS, ...options };
@@ -51,123 +67,174 @@ export class AgentSimulator {
     return `${this.url}/ct/${vmid}`;
   }
 
+  /** The server folder of a provisioned container, for tests to arrange and inspect files. */
+  rootOf(vmid: number): string {
+    const sim = this.sims.get(vmid);
+    if (!sim?.provisioned) throw new Error(`simulated container ${vmid} is not provisioned`);
+    return sim.disk.root;
+  }
+
   async start(): Promise<this> {
+    this.dataDir = await mkdtemp(join(tmpdir(), 'zpack-agent-sim-'));
     const server = createServer((req, res) => {
       this.handle(req, res).catch((err: Error) => reply(res, { status: 500, body: { error: 'simulator_error', message: err.message } }));
+    });
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      this.upgrade(req, socket, head).catch(() => socket.destroy());
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.options.port, this.options.host, resolve);
+    }).catch(async (err: Error) => {
+      await rm(this.dataDir, { recursive: true, force: true });
+      throw err;
     });
     this.server = server;
     this.port = (server.address() as AddressInfo).port;
     return this;
   }
 
-  /** Closes held and kept-alive connections too, so an `unreachable` fault never blocks shutdown. */
+  /** Closes held connections and consoles too, so a fault never blocks shutdown, and removes every folder. */
   async stop(): Promise<void> {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
+    for (const socket of this.upgrades) socket.destroy();
+    await this.forgetAll();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    await rm(this.dataDir, { recursive: true, force: true });
   }
 
   containers(): Map<number, SimContainerSnapshot> {
     return new Map([...this.sims].map(([vmid, sim]) => [vmid, sim.snapshot()]));
   }
 
-  /** Forgets every container, the request log and the faults. */
-  reset(): void {
-    this.sims.clear();
+  /** Forgets every container (and its folder), the request log and the faults. */
+  async reset(): Promise<void> {
     this.requests.length = 0;
     this.faults.reset();
+    await this.forgetAll();
+  }
+
+  /**
+   * The server process dies (state `crashed`) and the agent reports it to the control plane
+   * named in the payload, with the container's own token. Resolves with the control plane's answer.
+   */
+  async crash(vmid: number, crash: SimCrash = crashPresets.unexpected_exit()): Promise<AgentEventDelivery> {
+    const sim = this.provisioned(vmid);
+    const { exitCode, signal, logTail, uptimeSeconds = sim.uptimeSeconds() } = crash;
+    sim.crash(crash);
+    return this.report(sim, { type: 'crash', exitCode, signal, uptimeSeconds, logTail });
+  }
+
+  /** The agent tells the control plane the server is ready, as a real agent does after boot. */
+  async reportReady(vmid: number): Promise<AgentEventDelivery> {
+    return this.report(this.provisioned(vmid), { type: 'ready' });
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const control = SIM_CONTROL_PATH.exec(req.url ?? '');
     if (control && req.method === 'DELETE') {
       // The hosting simulator destroyed this container: its agent, files and token go with it.
-      this.sims.delete(Number(control[1]));
+      await this.forget(Number(control[1]));
       return reply(res, { status: 204, body: '' });
     }
-    const match = CONTAINER_PATH.exec(req.url ?? '');
-    if (!match) return reply(res, { status: 404, body: { error: 'not_found' } });
-    const vmid = Number(match[1]);
-    const path = match[2] ?? '/';
+    const target = targetOf(req.url);
+    if (!target) return reply(res, { status: 404, body: { error: 'not_found' } });
     const method = req.method ?? 'GET';
-    this.record({ vmid, method, path, at: new Date() });
+    const verdict = await this.applyFaults(target.vmid, method, target.path, req.socket);
+    if (verdict === 'silent') return;
+    if (verdict) return reply(res, verdict);
 
-    if (selects(this.faults.unreachable, vmid)) return;
-    if (selects(this.faults.dropConnections, vmid)) return void req.socket.destroy();
-    if (this.faults.latencyMs > 0) await sleep(this.faults.latencyMs);
-    const failure = this.faults.takeFailure();
-    if (failure) return reply(res, failure);
-
-    const route = this.routes.get(`${method} ${path}`);
-    if (!route) return reply(res, { status: 404, body: { error: 'not_found' } });
-    const read = await readJson(req);
-    if ('rejected' in read) return reply(res, read.rejected);
-    const body = read.body;
-    const container = this.container(vmid);
+    const match = this.router.match(method, target.path);
+    if (!match) return reply(res, { status: 404, body: { error: 'not_found' } });
+    const { route, params } = match;
+    const container = this.container(target.vmid);
     const bearer = bearerOf(req);
-    if (!container.token) {
-      if (!route.trustOnFirstUse) return reply(res, route.unprovisioned ?? { status: 409, body: { error: 'not_provisioned' } });
-    } else if (!bearer || !sameToken(bearer, container.token)) {
-      return reply(res, { status: 401, body: { error: 'unauthorized' } });
+    // A streamed body is never read before the token is checked; a JSON one is, as before.
+    const read = route.streamsBody ? { body: undefined } : await readJson(req);
+    if ('rejected' in read) return reply(res, read.rejected);
+    const refused = this.authorize(container, bearer, route);
+    if (refused) return reply(res, refused);
+    reply(res, await route.handle({ container, body: read.body, raw: req, query: target.query, params, bearer }));
+  }
+
+  /** GET /console upgrades to the container's PTY, under the same log, faults and token rules as any route. */
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    this.upgrades.add(socket);
+    socket.once('close', () => this.upgrades.delete(socket));
+    socket.on('error', () => socket.destroy());
+    const target = targetOf(req.url);
+    if (!target || target.path !== '/console') return refuseUpgrade(socket, { status: 404, body: { error: 'not_found' } });
+    const verdict = await this.applyFaults(target.vmid, req.method ?? 'GET', target.path, socket);
+    if (verdict === 'silent') return;
+    if (verdict) return refuseUpgrade(socket, verdict);
+    const container = this.container(target.vmid);
+    const refused = this.authorize(container, bearerOf(req), CONSOLE_ACCESS);
+    if (refused) return refuseUpgrade(socket, refused);
+    this.consoles.handleUpgrade(req, socket, head, (ws) => container.console.attach(ws));
+  }
+
+  /** Logs the request and plays the faults; 'silent' means the socket is held or dropped, no answer. */
+  private async applyFaults(vmid: number, method: string, path: string, socket: Duplex): Promise<SimReply | 'silent' | undefined> {
+    this.record({ vmid, method, path, at: new Date() });
+    if (selects(this.faults.unreachable, vmid)) return 'silent';
+    if (selects(this.faults.dropConnections, vmid)) {
+      socket.destroy();
+      return 'silent';
     }
-    reply(res, await route.handle({ container, body, bearer }));
+    if (this.faults.latencyMs > 0) await sleep(this.faults.latencyMs);
+    return this.faults.takeFailure();
+  }
+
+  /** Fails closed: before provision only trust-on-first-use routes pass; afterwards only the stored token. */
+  private authorize(container: SimContainer, bearer: string | undefined, access: Pick<SimRoute, 'trustOnFirstUse' | 'unprovisioned'>): SimReply | undefined {
+    if (!container.token) {
+      return access.trustOnFirstUse ? undefined : access.unprovisioned ?? { status: 409, body: { error: 'not_provisioned' } };
+    }
+    if (!bearer || !sameToken(bearer, container.token)) return { status: 401, body: { error: 'unauthorized' } };
+    return undefined;
   }
 
   private container(vmid: number): SimContainer {
     let sim = this.sims.get(vmid);
     if (!sim) {
-      sim = new SimContainer(vmid, { bootMs: this.options.bootMs, neverReady: () => selects(this.faults.neverReady, vmid) });
+      // A fresh folder name each time, so a container recreated under the same vmid never meets the old files.
+      const dir = join(this.dataDir, `ct-${vmid}-${++this.created}`);
+      sim = new SimContainer(vmid, { bootMs: this.options.bootMs, neverReady: () => selects(this.faults.neverReady, vmid), dir });
       this.sims.set(vmid, sim);
     }
     return sim;
   }
 
+  private provisioned(vmid: number): SimContainer {
+    const sim = this.sims.get(vmid);
+    if (!sim?.provisioned) throw new Error(`simulated container ${vmid} is not provisioned`);
+    return sim;
+  }
+
+  private async report(sim: SimContainer, event: Record<string, unknown>): Promise<AgentEventDelivery> {
+    const controlPlaneUrl = sim.payload?.controlPlaneUrl;
+    if (typeof controlPlaneUrl !== 'string') throw new Error(`simulated container ${sim.vmid} has no controlPlaneUrl in its payload`);
+    const at = new Date().toISOString();
+    return postAgentEvent(controlPlaneUrl, sim.token ?? '', { type: event.type, instanceId: sim.payload?.instanceId, ...event, at });
+  }
+
+  private async forget(vmid: number): Promise<void> {
+    const sim = this.sims.get(vmid);
+    this.sims.delete(vmid);
+    await sim?.dispose();
+  }
+
+  private async forgetAll(): Promise<void> {
+    const all = [...this.sims.values()];
+    this.sims.clear();
+    await Promise.all(all.map((sim) => sim.dispose()));
+  }
+
   private record(entry: SimRequestRecord): void {
     this.requests.push(entry);
     if (this.requests.length > REQUEST_LOG_LIMIT) this.requests.splice(0, this.requests.length - REQUEST_LOG_LIMIT);
-  }
-}
-
-/** Control endpoint of the simulator itself (not part of the agent's API). */
-const SIM_CONTROL_PATH = /^\/__sim\/ct\/(\d+)$/;
-
-function reply(res: ServerResponse, { status, body }: SimReply): void {
-  if (res.destroyed || res.headersSent) return;
-  const text = typeof body === 'string';
-  res.writeHead(status, { 'content-type': text ? 'text/plain; charset=utf-8' : 'application/json' });
-  res.end(text ? body : JSON.stringify(body));
-}
-
-function bearerOf(req: IncomingMessage): string | undefined {
-  const match = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
-  return match?.[1];
-}
-
-/** Constant-time, as the real agent must be. */
-function sameToken(presented: string, expected: string): boolean {
-  const a = Buffer.from(presented);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-async function readJson(req: IncomingMessage): Promise<{ body: unknown } | { rejected: SimReply }> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > BODY_LIMIT_BYTES) return { rejected: { status: 413, body: { error: 'body_too_large' } } };
-    chunks.push(chunk);
-  }
-  if (size === 0) return { body: undefined };
-  try {
-    return { body: JSON.parse(Buffer.concat(chunks).toString('utf8')) };
-  } catch {
-    return { rejected: { status: 400, body: { error: 'invalid_json' } } };
   }
 }

@@ -1,0 +1,30 @@
+import type { Redis } from 'ioredis';
+import { randomToken, sha256 } from '../auth/tokens';
+
+export interface ConsoleGrant {
+  accountId: string;
+  instanceId: string;
+  sessionId: string;
+}
+
+/** Single-use console tickets: short-lived, bound to one instance, stored hashed in Redis. */
+export class ConsoleTickets {
+  constructor(private readonly redis: Redis, private readonly prefix: string, readonly ttlSeconds: number) {}
+
+  async issue(grant: ConsoleGrant): Promise<string> {
+    const ticket = randomToken();
+    await this.redis.set(this.key(ticket), JSON.stringify(grant), 'EX', this.ttlSeconds);
+    return ticket;
+  }
+
+  /** Consumes the ticket (GETDEL): a second use finds nothing. */
+  async redeem(ticket: string): Promise<ConsoleGrant | null> {
+    if (!/^[A-Za-z0-9_-]{20,100}$/.test(ticket)) return null;
+    const raw = await this.redis.getdel(this.key(ticket));
+    return raw ? (JSON.parse(raw) as ConsoleGrant) : null;
+  }
+
+  private key(ticket: string): string {
+    return `${this.prefix}:console-ticket:${sha256(ticket)}`;
+  }
+}

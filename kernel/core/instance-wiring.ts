@@ -1,0 +1,83 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { DependencyContainer } from 'tsyringe';
+import type { DataSource } from 'typeorm';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { BillingGate, HostingProvider, InstanceAgent, InstanceType, Tokens } from '../api';
+import type { AgentTokens, ApiRouter, KernelHooks, Notifications, PortRef } from '../api';
+import type { KernelConfig } from './config';
+import type { KernelQueues } from './queues';
+import { billingStateOf } from './billing-state';
+import { CLOSE } from './console/bridge';
+import { ConsoleGateway } from './console/gateway';
+import { ConsoleTickets } from './console/tickets';
+import { KernelInstanceDirectory } from './operations/directory';
+import { InstanceService, PROVISION_JOB, TEARDOWN_JOB } from './operations/instances';
+import { OperationLease } from './operations/lease';
+import { ProvisionWorker } from './operations/provision';
+import { ReadinessCache } from './operations/readiness-cache';
+import { TeardownWorker } from './operations/teardown';
+import { agentEventRoutes } from './routes/agent-events';
+import { backupRoutes } from './routes/backups';
+import { consoleRoutes } from './routes/console';
+import { fileRoutes } from './routes/files';
+import { instanceRoutes } from './routes/instances';
+import { serverActionRoutes } from './routes/server-actions';
+import { Supervisor } from './supervision/supervisor';
+
+export interface InstanceWiringContext {
+  ds: DataSource;
+  redis: Redis;
+  config: KernelConfig;
+  hooks: KernelHooks;
+  queues: KernelQueues;
+  logger: Logger;
+  notifications: Notifications;
+  agentTokens: AgentTokens;
+  routes: ApiRouter;
+  container: DependencyContainer;
+  /** Resolves plugin ports at use time, so a disabled plugin fails the request, not the boot. */
+  ports: { required<T>(port: PortRef<T>): T; optional<T>(port: PortRef<T>): T | undefined; resolveAll<T>(port: PortRef<T>): T[] };
+}
+
+/** Everything about instances: operations and their workers, supervision, console, files, backups. */
+export function wireInstances(k: InstanceWiringContext) {
+  const { ds, redis, config, hooks, queues, logger, routes, ports, agentTokens } = k;
+  const agent = () => ports.required(InstanceAgent);
+  const billingState = (accountId: string) => billingStateOf(ds, ports.optional(BillingGate), accountId);
+
+  const directory = new KernelInstanceDirectory(ds, redis, config.redis.prefix);
+  k.container.register(Tokens.Instances, { useValue: directory });
+  const instances = new InstanceService(ds, config, hooks, queues, () => ports.resolveAll(InstanceType), logger);
+  instanceRoutes(routes, { ds, instances, directory, readiness: new ReadinessCache(2000), optional: (p) => ports.optional(p) });
+
+  const workerDeps = {
+    ds, config, hooks, logger, directory, agentTokens, agent,
+    hosting: () => ports.required(HostingProvider),
+    lease: new OperationLease(ds, `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`, config.provisioning.leaseSeconds),
+    controlPlaneUrl: config.server.publicUrl || `http://${config.server.host}:${config.server.port}`,
+  };
+  const provision = new ProvisionWorker(workerDeps);
+  const teardown = new TeardownWorker(workerDeps);
+  queues.define<{ operationId: string }>(PROVISION_JOB, 'provisioning', (d) => provision.run(d.operationId));
+  queues.define<{ operationId: string }>(TEARDOWN_JOB, 'provisioning', (d) => teardown.run(d.operationId));
+
+  const supervisor = new Supervisor({
+    ds, config, hooks, queues, directory, agent, types: () => ports.resolveAll(InstanceType), notifications: k.notifications, billingState, logger,
+  });
+  agentEventRoutes(routes, { tokens: agentTokens, directory, hooks, supervisor });
+  serverActionRoutes(routes, { ds, instances, directory, agent, billingState });
+
+  const tickets = new ConsoleTickets(redis, config.redis.prefix, config.console.ticketTtlSeconds);
+  const gateway = new ConsoleGateway(config, tickets, directory, agent, billingState, redis, logger);
+  consoleRoutes(routes, { instances, tickets, billingState });
+  hooks.onTeardown.tapPromise('kernel-console', (instance) => gateway.order({ instanceId: instance.id, code: CLOSE.instanceDeleted, reason: 'server deleted' }));
+  hooks.onBillingSuspend.tapPromise('kernel-console', async (account, state) => {
+    if (state === 'suspended') await gateway.order({ accountId: account.id, code: CLOSE.suspended, reason: 'account suspended' });
+  });
+
+  backupRoutes(routes, { ds, instances, agent, billingState });
+  fileRoutes(routes, { ds, instances, agent, billingState, maxUploadBytes: config.files.maxUploadBytes });
+  return { directory, instances, supervisor, console: gateway };
+}

@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import type { DataSource } from 'typeorm';
+import { InstanceAgent } from '../../api';
+import type { ApiRouter, EnforcementState } from '../../api';
+import { instanceView } from '../entities';
+import { guardMutation } from '../billing-state';
+import type { InstanceService } from '../operations/instances';
+
+interface Deps {
+  ds: DataSource;
+  instances: InstanceService;
+  agent: () => InstanceAgent;
+  billingState(accountId: string): Promise<EnforcementState>;
+}
+
+const id = z.uuid();
+const backupId = z.string().min(1).max(100).regex(/^[A-Za-z0-9._-]+$/);
+const backup = z.object({ id: z.string(), name: z.string(), sizeBytes: z.number(), createdAt: z.string(), state: z.enum(['creating', 'ready', 'failed']) });
+
+/** World backups, always answered in API.md's canonical shapes whatever the agent version. */
+export function backupRoutes(r: ApiRouter, deps: Deps): void {
+  const base = '/api/servers/:id/backups';
+  const view = async (account: Parameters<InstanceService['owned']>[0], instanceId: string) =>
+    instanceView(await deps.instances.owned(account, instanceId));
+
+  r.route({
+    method: 'get', path: base, summary: 'Backups of a server', auth: 'user', tags: ['backups'],
+    params: z.object({ id }), response: z.object({ backups: z.array(backup) }),
+    handler: async ({ params, account }) => ({ body: { backups: await deps.agent().listBackups(await view(account, params.id)) } }),
+  });
+
+  r.route({
+    method: 'post', path: base, summary: 'Start a backup (202)', auth: 'user', tags: ['backups'],
+    params: z.object({ id }), body: z.object({ name: z.string().trim().min(1).max(80).optional() }).optional(),
+    handler: async ({ params, body, account }) => {
+      const instance = await view(account, params.id);
+      await guardMutation(deps.ds, account.id, await deps.billingState(account.id), 'backup', 'backup.create', instance.id);
+      const name = body?.name ?? `backup-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      return { status: 202, body: { backup: await deps.agent().createBackup(instance, name) } };
+    },
+  });
+
+  r.route({
+    method: 'post', path: `${base}/:backupId/restore`, summary: 'Restore a backup (202; poll GET …/backups/restore)', auth: 'user', tags: ['backups'],
+    params: z.object({ id, backupId }),
+    handler: async ({ params, account }) => {
+      const instance = await view(account, params.id);
+      await guardMutation(deps.ds, account.id, await deps.billingState(account.id), 'mutation', 'backup.restore', instance.id);
+      const restore = await deps.agent().restoreBackup(instance, params.backupId);
+      return { status: 202, body: { restore: { id: restore.id, state: restore.state, backupId: restore.backupId } } };
+    },
+  });
+
+  r.route({
+    method: 'get', path: `${base}/restore`, summary: 'The latest restore and its state', auth: 'user', tags: ['backups'],
+    params: z.object({ id }),
+    handler: async ({ params, account }) => ({ body: { restore: await deps.agent().restoreStatus(await view(account, params.id)) } }),
+  });
+
+  r.route({
+    method: 'delete', path: `${base}/:backupId`, summary: 'Delete a backup', auth: 'user', tags: ['backups'],
+    params: z.object({ id, backupId }),
+    handler: async ({ params, account }) => {
+      const instance = await view(account, params.id);
+      await guardMutation(deps.ds, account.id, await deps.billingState(account.id), 'mutation', 'backup.delete', instance.id);
+      await deps.agent().deleteBackup(instance, params.backupId);
+      return { status: 204 };
+    },
+  });
+}

@@ -1,0 +1,68 @@
+import { expect } from 'chai';
+import pino from 'pino';
+import { container as rootContainer, instanceCachingFactory } from 'tsyringe';
+import { EdgeProvider } from '../../kernel/api';
+import type { PluginContext, PluginRuntime, PortRef } from '../../kernel/api';
+import type { CloudflareConfig } from './config';
+import { CloudflareConnection } from './connection';
+import plugin from './index';
+import { gameInstance } from './testing/fixture';
+import { SIMULATOR_ZONE_ID } from './testing/simulator';
+
+const required = { zoneName: 'play.example.test', target: 'proxy.play.example.test' };
+
+/** Just enough of the kernel's plugin host to register, start and stop the plugin. */
+function host(options: unknown) {
+  const container = rootContainer.createChildContainer();
+  const config = plugin.config.parse(options) as CloudflareConfig;
+  const runtime: PluginRuntime<CloudflareConfig> = {
+    name: 'cloudflare', config, logger: pino({ level: 'silent' }), container,
+    resolve: <T>(token: PortRef<T>) => container.resolve<T>(token as never),
+    resolveAll: <T>(token: PortRef<T>) => container.resolveAll<T>(token as never),
+  };
+  const provide = <T>(port: PortRef<T>, impl: unknown) =>
+    container.register(port as never, { useFactory: instanceCachingFactory(() => (impl as (rt: typeof runtime) => T)(runtime)) });
+  const hooks = { afterProvision: tapless(), onTeardown: tapless(), onRepair: tapless() };
+  plugin.register({ ...runtime, provide, hooks } as unknown as PluginContext<CloudflareConfig>);
+  return runtime;
+}
+const tapless = () => ({ tapPromise: () => undefined });
+
+describe('cloudflare plugin', () => {
+  it('serves EdgeProvider from its own simulator in simulate mode, and stops it on stop', async () => {
+    const runtime = host({ ...required, simulate: true, simulator: { port: 0 } });
+    await plugin.start!(runtime);
+    const { simulator } = runtime.resolve(CloudflareConnection);
+    const record = await runtime.resolve(EdgeProvider).publish(gameInstance());
+    expect(simulator!.records(SIMULATOR_ZONE_ID).map((r) => [r.name, r.data])).to.deep.equal([
+      ['_minecraft._tcp.mc-5001.play.example.test', { priority: 0, weight: 5, port: 25565, target: 'proxy.play.example.test' }],
+    ]);
+    expect(record.name).to.equal('_minecraft._tcp.mc-5001.play.example.test');
+
+    await plugin.stop!(runtime);
+    expect(() => runtime.resolve(CloudflareConnection).client).to.throw(/has not started/);
+  });
+
+  it('requires apiToken and zoneId unless simulate is true, naming the key', () => {
+    const result = plugin.config.safeParse({ ...required });
+    expect(result.success).to.equal(false);
+    expect(result.error!.issues.map((i) => [i.path.join('.'), i.message])).to.deep.equal([
+      ['apiToken', 'required unless simulate is true'],
+      ['zoneId', 'required unless simulate is true'],
+    ]);
+  });
+
+  it('refuses a zone name or target that is not a DNS name', () => {
+    const result = plugin.config.safeParse({ simulate: true, zoneName: 'play example', target: 'proxy.play.example.test.' });
+    expect(result.error!.issues.map((i) => i.path.join('.'))).to.deep.equal(['zoneName', 'target']);
+  });
+
+  it('defaults to the public API, port 25565 and automatic TTL, and lower-cases names', () => {
+    const config = plugin.config.parse({ apiToken: 't', zoneId: 'z', zoneName: 'Play.Example.COM', target: 'Proxy.Example.com' });
+    expect(config).to.deep.include({
+      baseUrl: 'https://api.cloudflare.com/client/v4', port: 25565, ttl: 1, maxRetries: 3,
+      zoneName: 'play.example.com', target: 'proxy.example.com', simulate: false,
+    });
+    expect(config.simulator).to.deep.equal({ host: '127.0.0.1', port: 18443, latencyMs: 0 });
+  });
+});

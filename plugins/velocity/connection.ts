@@ -1,0 +1,46 @@
+import type { Logger } from 'pino';
+import { BootError, ProviderError } from '../../kernel/api';
+import type { VelocityConfig } from './config';
+import { BridgeClient } from './client/bridge-client';
+import { BridgeSimulator, SIMULATOR_BRIDGE_TOKEN } from './testing/simulator';
+
+/**
+ * The plugin's link to the Velocity bridge, one per kernel. Opened in start(): in simulate mode
+ * the client can only point at the simulator once it listens, so callers read `client` on each call.
+ */
+export class VelocityConnection {
+  /** The loopback simulator, in simulate mode; end-to-end tests restart it and inject its faults. */
+  simulator?: BridgeSimulator;
+  private current?: BridgeClient;
+
+  constructor(private readonly config: VelocityConfig) {}
+
+  get client(): BridgeClient {
+    if (!this.current) throw new ProviderError('velocity', 'connect', 'the velocity plugin has not started', { reason: 'not_started' });
+    return this.current;
+  }
+
+  async open(logger: Logger): Promise<void> {
+    const { config } = this;
+    const client = { timeoutMs: config.timeoutMs, retries: config.retries, maxSockets: config.resyncConcurrency };
+    if (!config.simulate) {
+      this.current = new BridgeClient({ ...client, baseUrl: config.bridgeUrl, token: config.bridgeToken });
+      return;
+    }
+    const token = config.bridgeToken || SIMULATOR_BRIDGE_TOKEN;
+    const { host, port, latencyMs } = config.simulator;
+    this.simulator = new BridgeSimulator({ host, port, latencyMs, token });
+    const baseUrl = await this.simulator.start().catch((err: Error) => {
+      throw new BootError(`velocity simulator cannot listen on ${host}:${port}: ${err.message}`);
+    });
+    this.current = new BridgeClient({ ...client, baseUrl, token });
+    logger.info({ url: baseUrl }, 'velocity bridge simulator listening');
+  }
+
+  async close(): Promise<void> {
+    this.current?.close();
+    this.current = undefined;
+    await this.simulator?.stop();
+    this.simulator = undefined;
+  }
+}

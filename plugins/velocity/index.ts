@@ -1,0 +1,37 @@
+import { ProxyRegistry, Tokens, definePlugin } from '../../kernel/api';
+import { velocityConfig } from './config';
+import { VelocityConnection } from './connection';
+import { tapVelocityHooks } from './hooks';
+import { VelocityProxy } from './provider';
+import { ProxyRegistrations } from './registrations';
+import { velocityRoutes } from './routes';
+
+export default definePlugin({
+  name: 'velocity',
+  version: '1.0.0',
+  description: 'Registers ready game servers with the Velocity proxy through its bridge plugin, or a loopback simulator of it',
+  dependsOn: [],
+  config: velocityConfig,
+  register(ctx) {
+    // One connection per kernel, shared by the provider and start/stop (and reachable by end-to-end tests).
+    const connection = new VelocityConnection(ctx.config);
+    const proxy = new VelocityProxy(connection);
+    ctx.provide(VelocityConnection, () => connection);
+    ctx.provide(ProxyRegistry, () => proxy);
+    const registrations = new ProxyRegistrations({
+      proxy,
+      directory: () => ctx.resolve(Tokens.Instances),
+      clock: () => ctx.resolve(Tokens.Clock),
+      logger: ctx.logger,
+      concurrency: ctx.config.resyncConcurrency,
+    });
+    tapVelocityHooks(ctx.hooks, registrations);
+    ctx.routes((r) => velocityRoutes(r, registrations, ctx.config.proxyToken));
+  },
+  async start(ctx) {
+    await ctx.resolve(VelocityConnection).open(ctx.logger);
+  },
+  async stop(ctx) {
+    await ctx.resolve(VelocityConnection).close();
+  },
+});

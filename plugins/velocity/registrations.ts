@@ -1,0 +1,161 @@
+import type { Logger } from 'pino';
+import { NotFoundError, ProviderError } from '../../kernel/api';
+import type { AccountView, Clock, InstanceDirectory, InstanceView, ProxyBackend, ProxyRegistry, StepOutcome } from '../../kernel/api';
+import { backendFor, backendName, nameOf, vmidOf } from './backend';
+
+/** What the proxy reports about a backend (POST /api/velocity/events). */
+export const PROXY_EVENTS = ['registered_with_proxy', 'proxy_ping_ok', 'proxy_ping_failed'] as const;
+export type ProxyEvent = (typeof PROXY_EVENTS)[number];
+
+/** payload.proxy of an instance, as GET /api/servers/:id/status shows it. */
+export interface ProxySection {
+  state: 'registered' | 'reachable' | 'unreachable' | 'register_failed' | 'suspended' | 'unregistered';
+  lastEvent: string;
+  at: string;
+}
+
+/** Recorded states that already mean the proxy routes the server (its own pings included). */
+const ROUTED: ReadonlySet<string> = new Set<ProxySection['state']>(['registered', 'reachable', 'unreachable']);
+
+const EVENT_STATE: Record<ProxyEvent, ProxySection['state']> = {
+  registered_with_proxy: 'registered',
+  proxy_ping_ok: 'reachable',
+  proxy_ping_failed: 'unreachable',
+};
+
+export interface ResyncResult {
+  registered: number;
+  failed: Array<{ name: string; error: string }>;
+}
+
+export interface RegistrationDeps {
+  proxy: ProxyRegistry;
+  /** Resolved on use: kernel services exist only once the plugin is registered. */
+  directory(): InstanceDirectory;
+  clock(): Clock;
+  logger: Logger;
+  /** Registrations in flight at once in bulk work (resync, billing restore). */
+  concurrency: number;
+}
+
+/**
+ * Keeps the proxy's backends in step with the game servers that are ready, and records each
+ * change in the instance's `proxy` payload section. Readiness is always the kernel's last
+ * observed value (DB state + Redis): nothing not ready is ever registered.
+ */
+export class ProxyRegistrations {
+  constructor(private readonly deps: RegistrationDeps) {}
+
+  instance(id: string): Promise<InstanceView | null> {
+    return this.deps.directory().get(id);
+  }
+
+  /** Registers a game server if it is ready now; false when it is not (nothing is sent). */
+  async registerIfReady(instance: InstanceView): Promise<boolean> {
+    if (instance.kind !== 'game') return false;
+    const ready = await this.deps.directory().listReady({ kind: 'game', ownerId: instance.ownerId });
+    if (!ready.some((i) => i.id === instance.id)) return false;
+    await this.register(instance);
+    return true;
+  }
+
+  /**
+   * Re-registers every ready game server, e.g. after the proxy restarted and forgot them all.
+   * Records that already say the proxy routes the server stay as they are: the proxy confirms
+   * each registration with its own event, which a rewrite of ours could land after and hide.
+   */
+  async resync(): Promise<ResyncResult> {
+    const ready = await this.deps.directory().listReady({ kind: 'game' });
+    const failed = await eachBounded(ready, this.deps.concurrency, (i) => this.register(i, 'changes'));
+    return { registered: ready.length - failed.length, failed: failed.map(({ item, error }) => ({ name: nameOf(item), error: error.message })) };
+  }
+
+  /** The backends a starting proxy should route to: ready game servers only. */
+  async rehydrate(): Promise<ProxyBackend[]> {
+    const ready = await this.deps.directory().listReady({ kind: 'game' });
+    return ready.flatMap((instance) => {
+      try {
+        return [backendFor(instance)];
+      } catch (err) {
+        this.deps.logger.warn({ instanceId: instance.id, err }, 'ready server left out of rehydrate');
+        return [];
+      }
+    });
+  }
+
+  async unregister(instance: InstanceView, lastEvent: string, state: ProxySection['state']): Promise<StepOutcome> {
+    if (instance.vmid === null) return 'skipped';
+    const outcome = await this.deps.proxy.unregister(backendName(instance.vmid));
+    await this.record(instance.id, { state, lastEvent, at: this.now() });
+    return outcome;
+  }
+
+  /** Billing suspended the account: none of its game servers stays routed. */
+  async suspendAccount(account: AccountView): Promise<void> {
+    const servers = await this.deps.directory().list({ kind: 'game', ownerId: account.id });
+    const failed = await eachBounded(servers, this.deps.concurrency, (i) => this.unregister(i, 'suspended_by_billing', 'suspended'));
+    if (failed.length) throw bulkFailure('suspend', account, servers.length, failed);
+  }
+
+  /** Payment restored: the account's servers that are ready now are routed again (the rest when they get ready). */
+  async restoreAccount(account: AccountView): Promise<void> {
+    const ready = await this.deps.directory().listReady({ kind: 'game', ownerId: account.id });
+    const failed = await eachBounded(ready, this.deps.concurrency, (i) => this.register(i));
+    if (failed.length) throw bulkFailure('restore', account, ready.length, failed);
+  }
+
+  /** Records what the proxy reported about one of our backends; unknown names are 404. */
+  async recordEvent(server: string, event: ProxyEvent, at: string): Promise<ProxySection> {
+    const vmid = vmidOf(server);
+    const instance = vmid === null ? null : await this.deps.directory().findByVmid(vmid);
+    if (!instance || instance.kind !== 'game') throw new NotFoundError('Server');
+    const section: ProxySection = { state: EVENT_STATE[event], lastEvent: event, at };
+    await this.record(instance.id, section);
+    return section;
+  }
+
+  /** Registers the server and records it: always, or only when the record said the proxy did not route it. */
+  private async register(instance: InstanceView, record: 'always' | 'changes' = 'always'): Promise<void> {
+    try {
+      await this.deps.proxy.register(backendFor(instance));
+    } catch (err) {
+      await this.record(instance.id, { state: 'register_failed', lastEvent: 'register_failed', at: this.now() });
+      throw err;
+    }
+    const recorded = (instance.payload.proxy as Partial<ProxySection> | undefined)?.state;
+    if (record === 'changes' && recorded && ROUTED.has(recorded)) return;
+    await this.record(instance.id, { state: 'registered', lastEvent: 'registered_by_control_plane', at: this.now() });
+  }
+
+  private record(id: string, section: ProxySection): Promise<void> {
+    return this.deps.directory().patchSection(id, 'proxy', { ...section });
+  }
+
+  private now(): string {
+    return this.deps.clock().now().toISOString();
+  }
+}
+
+/** Runs `work` on every item, at most `limit` at once; returns the items that failed. */
+async function eachBounded<T>(items: T[], limit: number, work: (item: T) => Promise<unknown>): Promise<Array<{ item: T; error: Error }>> {
+  const failed: Array<{ item: T; error: Error }> = [];
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const item = items[next++];
+      try {
+        await work(item);
+      } catch (err) {
+        failed.push({ item, error: err instanceof Error ? err : new Error(String(err)) });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return failed;
+}
+
+function bulkFailure(operation: string, account: AccountView, total: number, failed: Array<{ item: InstanceView; error: Error }>): ProviderError {
+  return new ProviderError('velocity', operation, `${failed.length} of ${total} servers of account ${account.id} failed: ${failed[0].error.message}`, {
+    failed: failed.map(({ item, error }) => ({ name: nameOf(item), error: error.message })),
+  });
+}

@@ -1,0 +1,154 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BACKEND_NAME, registration, type Backend } from '../client/wire';
+import { BridgeFaults } from './faults';
+
+/** The bridge token the simulator accepts unless told otherwise. */
+export const SIMULATOR_BRIDGE_TOKEN = 'velocity-simulator-token';
+
+export interface BridgeSimulatorOptions {
+  host?: string;
+  /** 0 picks a free port (kept across restart()). */
+  port?: number;
+  /** Delay before every answer (faults.latencyMs starts here and returns here on reset). */
+  latencyMs?: number;
+  /** The only bearer accepted; anything else is answered 401. */
+  token?: string;
+}
+
+export interface BridgeRequest {
+  method: string;
+  /** e.g. /servers/zp-5001 */
+  path: string;
+  at: Date;
+}
+
+/** The log keeps the latest requests only, so a long-running embedded default stays small. */
+const REQUEST_LOG_LIMIT = 10_000;
+const BODY_LIMIT_BYTES = 64 * 1024;
+const SERVER_PATH = /^\/servers\/([^/]+)$/;
+
+/**
+ * The Velocity bridge plugin's HTTP API on loopback (see client/wire.ts): bearer auth, a backend
+ * registry held in memory only, and, like the real proxy, forgotten on every restart().
+ */
+export class BridgeSimulator {
+  readonly faults: BridgeFaults;
+  /** Every request received, in order, including the ones answered with an injected fault. */
+  readonly requests: BridgeRequest[] = [];
+  url = '';
+  private readonly registry = new Map<string, Backend>();
+  private readonly authorization: string;
+  private server?: http.Server;
+  private port: number;
+
+  constructor(private readonly options: BridgeSimulatorOptions = {}) {
+    this.authorization = `Bearer ${options.token ?? SIMULATOR_BRIDGE_TOKEN}`;
+    this.faults = new BridgeFaults(options.latencyMs ?? 0);
+    this.port = options.port ?? 0;
+  }
+
+  /** Listens; resolves with the API base URL, e.g. http://127.0.0.1:18577. */
+  async start(): Promise<string> {
+    // A request whose client went away mid-body has no one left to answer.
+    const server = http.createServer((req, res) => void this.handle(req, res).catch(() => req.socket.destroy()));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, this.options.host ?? '127.0.0.1', () => resolve());
+    });
+    this.server = server;
+    const { address, port } = server.address() as AddressInfo;
+    this.port = port;
+    this.url = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  /** Stops and starts again on the same port, forgetting every backend, as a restarted Velocity does. */
+  async restart(): Promise<void> {
+    await this.stop();
+    this.registry.clear();
+    await this.start();
+  }
+
+  backends(): Backend[] {
+    return [...this.registry.values()].map((b) => ({ ...b }));
+  }
+
+  /** Forgets backends and the request log, and clears every fault. */
+  reset(): void {
+    this.registry.clear();
+    this.requests.length = 0;
+    this.faults.clear();
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const method = req.method ?? 'GET';
+    const path = new URL(req.url ?? '/', 'http://simulator').pathname;
+    this.record({ method, path, at: new Date() });
+    const raw = await readBody(req);
+    if (this.faults.latencyMs > 0) await sleep(this.faults.latencyMs);
+    if (this.faults.takeDrop()) return void req.socket.destroy();
+    if (req.headers.authorization !== this.authorization) return send(res, 401, { error: 'unauthorized', message: 'invalid bridge token' });
+    const injected = this.faults.takeFailure();
+    if (injected) return send(res, injected, { error: 'unavailable', message: 'proxy busy' });
+
+    if (method === 'GET' && path === '/servers') return send(res, 200, { servers: this.backends() });
+    const match = SERVER_PATH.exec(path);
+    if (!match) return send(res, 404, { error: 'no_route', message: `${method} ${path} is not a bridge endpoint` });
+    const name = decodeURIComponent(match[1]);
+    if (method === 'DELETE') {
+      if (!this.registry.delete(name)) return send(res, 404, { error: 'unknown_server', message: `no server named ${name}` });
+      return send(res, 204);
+    }
+    if (method !== 'PUT') return send(res, 405, { error: 'method_not_allowed', message: `${method} ${path}` });
+    if (!BACKEND_NAME.test(name)) return send(res, 400, { error: 'invalid_request', message: `bad server name ${name}` });
+    const parsed = registration.safeParse(parseJson(raw));
+    if (!parsed.success) return send(res, 400, { error: 'invalid_request', message: parsed.error.issues[0].message });
+    const existed = this.registry.has(name);
+    const server = { name, ...parsed.data };
+    this.registry.set(name, server);
+    send(res, existed ? 200 : 201, { server });
+  }
+
+  private record(entry: BridgeRequest): void {
+    this.requests.push(entry);
+    if (this.requests.length > REQUEST_LOG_LIMIT) this.requests.splice(0, this.requests.length - REQUEST_LOG_LIMIT);
+  }
+}
+
+function send(res: http.ServerResponse, status: number, body?: object): void {
+  if (res.destroyed || res.headersSent) return;
+  const json = body === undefined ? '' : JSON.stringify(body);
+  res.writeHead(status, body === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(json) });
+  res.end(json);
+}
+
+async function readBody(req: http.IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > BODY_LIMIT_BYTES) throw new Error('body too large');
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+}
