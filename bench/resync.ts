@@ -36,8 +36,12 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
   return Number(process.hrtime.bigint() - started) / 1e6;
 }
 
-/** One sequential pass of raw register calls, then one resync, each against an emptied simulator. */
-async function round(tk: TestKernel, admin: TestUser, backends: ProxyBackend[]): Promise<Round> {
+/**
+ * One sequential pass of raw register calls, then one resync, each against an emptied simulator
+ * (a restarted proxy). `forgetRecords` first drops every server's proxy record, so the resync
+ * rewrites all of them instead of only the ones that changed.
+ */
+async function round(tk: TestKernel, admin: TestUser, backends: ProxyBackend[], forgetRecords = false): Promise<Round> {
   const connection = tk.kernel.resolve(VelocityConnection);
   const bridge = connection.simulator!;
   bridge.reset();
@@ -46,7 +50,8 @@ async function round(tk: TestKernel, admin: TestUser, backends: ProxyBackend[]):
   });
   const rawCount = bridge.backends().length;
   bridge.reset();
-  let answer: any;
+  if (forgetRecords) await tk.kernel.ds.query(`UPDATE instance SET payload = payload - 'proxy'`);
+  let answer: { registered?: number; failed?: unknown[] } | undefined;
   const resyncMs = await timed(async () => {
     answer = (await admin.http.post('/api/velocity/resync')).body;
   });
@@ -58,6 +63,8 @@ async function round(tk: TestKernel, admin: TestUser, backends: ProxyBackend[]):
   return { rawMs, resyncMs, problem: problems.join('; ') };
 }
 
+const timeRatio = (rounds: Round[]) => median(rounds.map((r) => r.resyncMs / r.rawMs));
+
 async function run(): Promise<BenchmarkReport> {
   const tk = await startTestKernel({
     plugins: [velocityPlugin],
@@ -67,35 +74,44 @@ async function run(): Promise<BenchmarkReport> {
     const admin = await tk.user({ role: 'admin' });
     const backends = await readyServers(tk, await tk.user());
     step(`${SERVERS} ready game servers in schema ${tk.schema}; velocity simulator at ${tk.kernel.resolve(VelocityConnection).simulator!.url}`);
-    await round(tk, admin, backends);
+    // The warm-up's resync leaves every record saying 'registered', as a proxy restart finds them.
+    await round(tk, admin, backends, true);
     step('warm-up round done');
     const rounds: Round[] = [];
     for (let i = 1; i <= ROUNDS; i++) {
       rounds.push(await round(tk, admin, backends));
       step(`round ${i}: ${ms(rounds[i - 1].rawMs, 0)} raw, ${ms(rounds[i - 1].resyncMs, 0)} resync`);
     }
-    const raw = median(rounds.map((r) => r.rawMs));
-    const resync = median(rounds.map((r) => r.resyncMs));
+    const rewrites: Round[] = [];
+    for (let i = 1; i <= ROUNDS; i++) {
+      rewrites.push(await round(tk, admin, backends, true));
+      step(`round ${i}, every record rewritten: ${ms(rewrites[i - 1].rawMs, 0)} raw, ${ms(rewrites[i - 1].resyncMs, 0)} resync`);
+    }
     // Each round's two passes run back to back, so their ratio is steadier on a shared machine than a ratio of medians.
-    const timeRatio = median(rounds.map((r) => r.resyncMs / r.rawMs));
+    const ratio = timeRatio(rounds);
     const check: TargetCheck = {
       name: `${SERVERS} sequential raw calls / resync (time)`,
-      ratio: 1 / timeRatio,
+      ratio: 1 / ratio,
       minimum: 1 / MAX_TIME_RATIO,
-      invalid: rounds.map((r) => r.problem).filter(Boolean).join('; '),
+      invalid: [...rounds, ...rewrites].map((r) => r.problem).filter(Boolean).join('; '),
     };
     console.log();
     table(
-      ['round', `${SERVERS} raw sequential`, 'POST resync', 'resync / raw'],
-      rounds.map((r, i) => [String(i + 1), ms(r.rawMs, 0), ms(r.resyncMs, 0), `${fixed(r.resyncMs / r.rawMs, 2)}x`]),
+      ['round', 'records', `${SERVERS} raw sequential`, 'POST resync', 'resync / raw'],
+      [...rounds.map((r, i) => [r, i, 'kept'] as const), ...rewrites.map((r, i) => [r, i, 'rewritten'] as const)].map(([r, i, records]) =>
+        [String(i + 1), records, ms(r.rawMs, 0), ms(r.resyncMs, 0), `${fixed(r.resyncMs / r.rawMs, 2)}x`]),
     );
-    console.log(`\n  medians: resync ${ms(resync, 0)}, raw ${ms(raw, 0)}; resync / raw ${fixed(timeRatio, 2)}x (target <= ${fixed(MAX_TIME_RATIO, 1)}x): ${verdict(check)}`);
+    const resync = median(rounds.map((r) => r.resyncMs));
+    const raw = median(rounds.map((r) => r.rawMs));
+    console.log(`\n  after a proxy restart: resync ${ms(resync, 0)}, raw ${ms(raw, 0)}; resync / raw ${fixed(ratio, 2)}x (target <= ${fixed(MAX_TIME_RATIO, 1)}x): ${verdict(check)}`);
+    console.log(`  with every record rewritten (${SERVERS} more UPDATEs): resync / raw ${fixed(timeRatio(rewrites), 2)}x (no target)`);
     return {
       targets: [check],
       figures: [
         { label: `resync of ${SERVERS} (median)`, value: ms(resync, 0) },
         { label: `${SERVERS} raw sequential (median)`, value: ms(raw, 0) },
-        { label: 'resync / raw time (median of rounds)', value: `${fixed(timeRatio, 2)}x` },
+        { label: 'resync / raw time (median of rounds)', value: `${fixed(ratio, 2)}x` },
+        { label: 'same, every record rewritten', value: `${fixed(timeRatio(rewrites), 2)}x` },
       ],
     };
   } finally {

@@ -34,7 +34,7 @@ export interface RegistrationDeps {
   directory(): InstanceDirectory;
   clock(): Clock;
   logger: Logger;
-  /** Registrations in flight at once in bulk work (resync, billing restore). */
+  /** Registrations in flight at once in bulk work (resync, billing suspend and restore). */
   concurrency: number;
 }
 

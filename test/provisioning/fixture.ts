@@ -15,7 +15,7 @@ export interface Fleet {
 
 /** Loopback simulators of Proxmox and the in-container agents, wired the way production is. */
 export async function startFleet(proxmox: ProxmoxSimulatorOptions = {}, agentBootMs = 30): Promise<Fleet> {
-  const agents = await new AgentSimulator({ bootMs: agentBootMs }).start();
+  const agents = await new AgentSimulator({ port: 0, bootMs: agentBootMs }).start();
   const px = new ProxmoxSimulator({ taskMs: 5, agentSimulatorUrl: agents.url, ...proxmox });
   await px.start();
   return { proxmox: px, agents, stop: async () => { await px.stop(); await agents.stop(); } };

@@ -95,7 +95,7 @@ describe('Velocity: proxy registration follows readiness', () => {
     let user: TestUser;
     let account: AccountView;
     let stuck: { operationId: string; id: string; vmid: number };
-    let servers: Array<{ id: string; vmid: number; backend: Backend }> = [];
+    const servers: Array<{ id: string; vmid: number; backend: Backend }> = [];
     const expected = () => servers.map((s) => s.backend).sort(byName);
     const status = async (id: string) => (await user.http.get(`/api/servers/${id}/status`)).body;
 

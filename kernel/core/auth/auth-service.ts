@@ -8,6 +8,7 @@ import type { KernelConfig } from '../config';
 import { returnedRows } from '../database';
 import { dummyHash, hashPassword, verifyPassword } from './passwords';
 import { RateLimiter } from './rate-limit';
+import type { SessionCache } from './session-cache';
 import { AccessTokens, makeRefreshToken, parseRefreshToken, randomToken, sha256 } from './tokens';
 
 export interface TokenPair {
@@ -29,6 +30,7 @@ export class AuthService {
     private readonly clock: Clock,
     private readonly config: KernelConfig,
     private readonly logger: Logger,
+    readonly sessions: SessionCache,
   ) {}
 
   async register(email: string, password: string, role: 'user' | 'admin' = 'user'): Promise<Account> {
@@ -92,6 +94,7 @@ export class AuthService {
       return { kind: 'ok' as const, account, next, sessionId: s.id };
     });
     if (outcome.kind === 'reused') {
+      await this.sessions.revoke({ sessionId: outcome.sessionId });
       this.logger.warn({ sessionId: outcome.sessionId }, 'refresh token reused: session revoked');
       throw new UnauthenticatedError('Refresh token already used; the session is revoked');
     }
@@ -101,12 +104,19 @@ export class AuthService {
 
   async logout(sessionId: string): Promise<void> {
     await this.ds.getRepository(Session).update({ id: sessionId }, { revokedAt: this.clock.now(), revokedReason: 'logout' });
+    await this.sessions.revoke({ sessionId });
   }
 
   async revokeAll(accountId: string, reason: string): Promise<void> {
     await this.ds.createQueryBuilder().update(Session)
       .set({ revokedAt: this.clock.now(), revokedReason: reason })
       .where('account_id = :accountId AND revoked_at IS NULL', { accountId }).execute();
+    await this.sessions.revoke({ accountId });
+  }
+
+  /** Role, exemption or quota changed: cached views of the account are dropped everywhere. */
+  async accountChanged(accountId: string): Promise<void> {
+    await this.sessions.revoke({ accountId });
   }
 
   /** Bearer access token → account, checked against the live session row. */
@@ -116,6 +126,8 @@ export class AuthService {
     if (!m) throw new UnauthenticatedError();
     const claims = await this.tokens.verify(m[1]);
     if (!claims) throw new UnauthenticatedError('Invalid or expired access token');
+    const cached = this.sessions.get(claims.sessionId, claims.accountId);
+    if (cached) return { account: cached, sessionId: claims.sessionId };
     const rows: Array<{ id: string; email: string; role: 'user' | 'admin'; billing_exempt: boolean }> = await this.ds.query(
       `SELECT a.id, a.email, a.role, a.billing_exempt FROM session s JOIN account a ON a.id = s.account_id
         WHERE s.id = $1 AND s.account_id = $2 AND s.revoked_at IS NULL AND s.expires_at > now()`,
@@ -123,7 +135,9 @@ export class AuthService {
     );
     if (rows.length === 0) throw new UnauthenticatedError('Session expired or revoked');
     const a = rows[0];
-    return { account: { id: a.id, email: a.email, role: a.role, billingExempt: a.billing_exempt }, sessionId: claims.sessionId };
+    const account: AccountView = { id: a.id, email: a.email, role: a.role, billingExempt: a.billing_exempt };
+    this.sessions.set(claims.sessionId, account);
+    return { account, sessionId: claims.sessionId };
   }
 
   /** Always succeeds from the caller's view, so it cannot be used to probe for accounts. */
@@ -171,7 +185,8 @@ export class AuthService {
       await m.createQueryBuilder().update(Session)
         .set({ revokedAt: this.clock.now(), revokedReason: 'password_reset' })
         .where('account_id = :id AND revoked_at IS NULL', { id: hit.account_id }).execute();
-    });
+      return hit.account_id;
+    }).then((accountId) => this.sessions.revoke({ accountId }));
   }
 
   private checkPasswordStrength(password: string): void {

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { SignJWT, jwtVerify, errors } from 'jose';
 
 export const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
@@ -14,9 +14,10 @@ export interface AccessClaims {
  * else (console ticket, IDE) can never pass as an access token.
  */
 export class AccessTokens {
-  private readonly key: Uint8Array;
+  /** Imported once: handing jose raw bytes would re-import the key on every verify. */
+  private readonly key: KeyObject;
   constructor(secret: string, readonly ttlSeconds: number) {
-    this.key = new TextEncoder().encode(secret);
+    this.key = createSecretKey(Buffer.from(secret, 'utf8'));
   }
 
   sign(c: AccessClaims, purpose = 'access', ttl = this.ttlSeconds): Promise<string> {

@@ -18,7 +18,9 @@ export function createApp(router: KernelRouter, logger: Logger, metrics: KernelM
     const requestId = REQUEST_ID.test(incoming) ? incoming : randomUUID();
     ctx.state.requestId = requestId;
     ctx.set('X-Request-Id', requestId);
-    ctx.state.log = logger.child({ requestId });
+    // Built on first use: most requests never log beyond the access line.
+    let child: Logger | undefined;
+    Object.defineProperty(ctx.state, 'log', { get: () => (child ??= logger.child({ requestId })), configurable: true });
     const started = process.hrtime.bigint();
     try {
       await next();
@@ -27,11 +29,12 @@ export function createApp(router: KernelRouter, logger: Logger, metrics: KernelM
       const route = typeof ctx._matchedRoute === 'string' ? ctx._matchedRoute : 'unmatched';
       metrics.httpDuration.observe({ method: ctx.method, route, status: String(ctx.status) }, seconds);
       if (!QUIET.has(ctx.path)) {
-        ctx.state.log.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(seconds * 1000) }, 'request');
+        logger.info({ requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(seconds * 1000) }, 'request');
       }
     }
   });
   app.use(errorEnvelope(logger));
+  app.use(router.staticRoutes());
   app.use(router.router.routes());
   app.use(router.router.allowedMethods());
   return app;

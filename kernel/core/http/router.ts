@@ -16,6 +16,8 @@ export class KernelRouter {
   readonly router = new Router();
   readonly openapi = new OpenAPIRegistry();
   private readonly seen = new Map<string, string>();
+  /** Routes without parameters, found by one map lookup before the router's regex walk. */
+  private readonly exact = new Map<string, { path: string; handle: (ctx: Context) => Promise<void> }>();
 
   constructor(private readonly authenticate: Authenticator, private readonly bodyLimit: number) {
     this.openapi.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
@@ -33,7 +35,7 @@ export class KernelRouter {
     this.seen.set(key, owner);
     this.document(owner, spec);
     const limit = spec.bodyLimit ?? this.bodyLimit;
-    this.router[spec.method](spec.path, async (ctx: Context) => {
+    const handle = async (ctx: Context) => {
       let account: AccountView | undefined;
       let sessionId = '';
       if (spec.auth !== 'none') {
@@ -49,7 +51,20 @@ export class KernelRouter {
         requestId: ctx.state.requestId, logger: ctx.state.log, koa: ctx,
       });
       if (reply) applyReply(ctx, reply);
-    });
+    };
+    this.router[spec.method](spec.path, handle);
+    if (!/[:*{]/.test(spec.path)) this.exact.set(`${spec.method.toUpperCase()} ${spec.path}`, { path: spec.path, handle });
+  }
+
+  /** Middleware answering parameterless routes directly; everything else falls through to the router. */
+  staticRoutes() {
+    return (ctx: Context, next: () => Promise<unknown>) => {
+      const hit = this.exact.get(`${ctx.method} ${ctx.path}`);
+      if (!hit) return next();
+      ctx._matchedRoute = hit.path;
+      ctx.params = {};
+      return hit.handle(ctx);
+    };
   }
 
   private document(owner: string, spec: RouteSpec<any, any, any>): void {

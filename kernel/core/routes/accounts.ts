@@ -12,9 +12,11 @@ interface Deps {
   config: KernelConfig;
   /** The billing plugin's gate when one is enabled. */
   optional<T>(port: PortRef<T>): T | undefined;
+  /** Cached views of the account must go (sessions carry role and exemption). */
+  accountChanged(accountId: string): Promise<void>;
 }
 
-export function accountRoutes(r: ApiRouter, { ds, config, optional }: Deps): void {
+export function accountRoutes(r: ApiRouter, { ds, config, optional, accountChanged }: Deps): void {
   r.route({
     method: 'get', path: '/api/me', summary: 'The caller, their quota and billing state', auth: 'user', tags: ['accounts'],
     handler: async ({ account }) => {
@@ -48,6 +50,7 @@ export function accountRoutes(r: ApiRouter, { ds, config, optional }: Deps): voi
       if (!target) throw new NotFoundError('User');
       Object.assign(target, Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)));
       await repo.save(target);
+      await accountChanged(target.id);
       await audit(ds.manager, account.id, 'admin.user.update', target.id, body);
       return { body: { user: { ...accountView(target), maxInstances: target.maxInstances } } };
     },
