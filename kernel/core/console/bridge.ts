@@ -66,6 +66,8 @@ export function bridge(client: WebSocket, agent: WebSocket, opts: BridgeOptions)
 
 export function closeQuietly(ws: WebSocket, code: number, reason: string): void {
   if (ws.readyState === ws.CLOSED || ws.readyState === ws.CLOSING) return;
+  // A paused socket could not read the peer's close frame, and the handshake would stall.
+  if (ws.isPaused) ws.resume();
   try {
     ws.close(code, reason.slice(0, 120));
   } catch {
