@@ -18,9 +18,11 @@ describe('GET /api/servers/:id/status', () => {
     const user = await tk.user();
     const id = (await settle(user, (await create(user, 'ready')).body.operation.id)).instanceId;
     const vmid = (await user.http.get(`/api/servers/${id}`)).body.server.vmid;
-    await new Promise((r) => setTimeout(r, 2100));
     fleet.agents.faults.neverReady = new Set([vmid]);
     try {
+      // Restarted, the server never finishes booting: the DB says running, the agent says not ready.
+      expect((await user.http.post(`/api/servers/${id}/power`, { action: 'restart' })).status).to.equal(202);
+      await new Promise((r) => setTimeout(r, 2100));
       const status = (await user.http.get(`/api/servers/${id}/status`)).body;
       expect(status).to.include({ state: 'running', agentReady: false, ready: false });
     } finally {
