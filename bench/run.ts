@@ -4,9 +4,10 @@ import { banner, fixed, table } from './lib/print';
 import { signalAllServers, stopAllServers } from './lib/server-process';
 import { httpOverhead } from './http-overhead';
 import { resync } from './resync';
+import { provision } from './provision';
 
 /** Every benchmark `npm run bench` runs, in order; `npm run bench -- <name>...` picks some. */
-const benchmarks: Benchmark[] = [httpOverhead, resync];
+const benchmarks: Benchmark[] = [httpOverhead, resync, provision];
 
 interface Outcome {
   benchmark: Benchmark;

@@ -66,3 +66,13 @@ export function returnedRows<T>(result: unknown): T[] {
   if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') return result[0] as T[];
   return result as T[];
 }
+
+/**
+ * A named prepared statement straight on the driver's pool, for the few queries on the hot path
+ * of every request: Postgres plans them once per connection instead of on every call, and no
+ * TypeORM query runner is set up around them.
+ */
+export async function hotQuery<T>(ds: DataSource, name: string, text: string, values: unknown[]): Promise<T[]> {
+  const pool = (ds.driver as unknown as { master: { query(q: { name: string; text: string; values: unknown[] }): Promise<{ rows: T[] }> } }).master;
+  return (await pool.query({ name, text, values })).rows;
+}

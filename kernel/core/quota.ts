@@ -1,19 +1,26 @@
-import type { EntityManager } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import type { KernelConfig } from './config';
+import { hotQuery } from './database';
 
 export interface Quota {
   maxInstances: number;
   used: number;
 }
 
-/** Live instances count against the quota; the account's override beats the configured default. */
+const QUOTA_SQL = `SELECT a.max_instances,
+       (SELECT count(*) FROM instance i WHERE i.owner_id = a.id AND i.deleted_at IS NULL) AS used
+  FROM account a WHERE a.id = $1`;
+
+type QuotaRow = { max_instances: number | null; used: string };
+const toQuota = (row: QuotaRow | undefined, config: KernelConfig): Quota =>
+  ({ maxInstances: row?.max_instances ?? config.quota.defaultMaxInstances, used: Number(row?.used ?? 0) });
+
+/** Live instances count against the quota; the account's override beats the configured default. Inside a transaction. */
 export async function quotaOf(m: EntityManager, config: KernelConfig, accountId: string): Promise<Quota> {
-  const rows: Array<{ max_instances: number | null; used: string }> = await m.query(
-    `SELECT a.max_instances,
-            (SELECT count(*) FROM instance i WHERE i.owner_id = a.id AND i.deleted_at IS NULL) AS used
-       FROM account a WHERE a.id = $1`,
-    [accountId],
-  );
-  const row = rows[0];
-  return { maxInstances: row?.max_instances ?? config.quota.defaultMaxInstances, used: Number(row?.used ?? 0) };
+  return toQuota((await m.query(QUOTA_SQL, [accountId]))[0], config);
+}
+
+/** The same, outside a transaction, as a prepared statement (GET /api/me). */
+export async function currentQuota(ds: DataSource, config: KernelConfig, accountId: string): Promise<Quota> {
+  return toQuota((await hotQuery<QuotaRow>(ds, 'zpack_quota', QUOTA_SQL, [accountId]))[0], config);
 }

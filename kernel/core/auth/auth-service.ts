@@ -5,7 +5,7 @@ import { ConflictError, InvalidRequestError, UnauthenticatedError } from '../../
 import type { AccountView, Clock, Notifications } from '../../api';
 import { Account, PasswordReset, Session, accountView } from '../entities';
 import type { KernelConfig } from '../config';
-import { returnedRows } from '../database';
+import { hotQuery, returnedRows } from '../database';
 import { dummyHash, hashPassword, verifyPassword } from './passwords';
 import { RateLimiter } from './rate-limit';
 import type { SessionCache } from './session-cache';
@@ -128,7 +128,7 @@ export class AuthService {
     if (!claims) throw new UnauthenticatedError('Invalid or expired access token');
     const cached = this.sessions.get(claims.sessionId, claims.accountId);
     if (cached) return { account: cached, sessionId: claims.sessionId };
-    const rows: Array<{ id: string; email: string; role: 'user' | 'admin'; billing_exempt: boolean }> = await this.ds.query(
+    const rows = await hotQuery<{ id: string; email: string; role: 'user' | 'admin'; billing_exempt: boolean }>(this.ds, 'zpack_session',
       `SELECT a.id, a.email, a.role, a.billing_exempt FROM session s JOIN account a ON a.id = s.account_id
         WHERE s.id = $1 AND s.account_id = $2 AND s.revoked_at IS NULL AND s.expires_at > now()`,
       [claims.sessionId, claims.accountId],

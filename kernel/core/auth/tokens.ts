@@ -32,14 +32,30 @@ export class AccessTokens {
 
   /** Returns the claims, or null for anything invalid, expired or of another purpose. */
   async verify(token: string, purpose = 'access'): Promise<AccessClaims | null> {
+    const known = this.verified.get(token);
+    if (known && known.purpose === purpose && known.exp > Date.now() / 1000) return known.claims;
     try {
       const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], issuer: 'zpack' });
       if (payload.pur !== purpose || typeof payload.sid !== 'string' || typeof payload.sub !== 'string') return null;
-      return { accountId: payload.sub, sessionId: payload.sid };
+      const claims = { accountId: payload.sub, sessionId: payload.sid };
+      this.remember(token, { claims, purpose, exp: payload.exp ?? 0 });
+      return claims;
     } catch (err) {
       if (err instanceof errors.JOSEError) return null;
       throw err;
     }
+  }
+
+  /**
+   * A signature checked once is not checked again on every request of the same token: the
+   * exact token string is the key, so a forged one never hits. Expiry is still enforced, and
+   * the session row (revocation) is checked on every request by the caller.
+   */
+  private readonly verified = new Map<string, { claims: AccessClaims; purpose: string; exp: number }>();
+
+  private remember(token: string, entry: { claims: AccessClaims; purpose: string; exp: number }): void {
+    if (this.verified.size >= 20_000) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, entry);
   }
 }
 

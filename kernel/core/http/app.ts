@@ -9,27 +9,33 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 /** Probes are hit every few seconds; logging each would drown the log. */
 const QUIET = new Set(['/healthz', '/readyz', '/metrics']);
 
+/** Per-request state; the request's child logger is built only when something logs. */
+class RequestState {
+  private child?: Logger;
+  constructor(readonly requestId: string, private readonly base: Logger) {}
+  get log(): Logger {
+    return (this.child ??= this.base.child({ requestId: this.requestId }));
+  }
+}
+
 /** The koa app: request id → access log and metrics → error envelope → routes. */
 export function createApp(router: KernelRouter, logger: Logger, metrics: KernelMetrics, trustProxy: boolean): Koa {
   const app = new Koa({ proxy: trustProxy });
   app.silent = true;
   app.use(async (ctx, next) => {
     const incoming = ctx.get('x-request-id');
-    const requestId = REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    ctx.state.requestId = requestId;
-    ctx.set('X-Request-Id', requestId);
-    // Built on first use: most requests never log beyond the access line.
-    let child: Logger | undefined;
-    Object.defineProperty(ctx.state, 'log', { get: () => (child ??= logger.child({ requestId })), configurable: true });
-    const started = process.hrtime.bigint();
+    const state = new RequestState(REQUEST_ID.test(incoming) ? incoming : randomUUID(), logger);
+    ctx.state = state;
+    ctx.set('X-Request-Id', state.requestId);
+    const started = performance.now();
     try {
       await next();
     } finally {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const seconds = (performance.now() - started) / 1000;
       const route = typeof ctx._matchedRoute === 'string' ? ctx._matchedRoute : 'unmatched';
       metrics.httpDuration.observe({ method: ctx.method, route, status: String(ctx.status) }, seconds);
-      if (!QUIET.has(ctx.path)) {
-        logger.info({ requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(seconds * 1000) }, 'request');
+      if (!QUIET.has(ctx.path) && logger.isLevelEnabled('info')) {
+        logger.info({ requestId: state.requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(seconds * 1000) }, 'request');
       }
     }
   });

@@ -47,8 +47,9 @@ export class KernelRouter {
       const query = parse('query', spec.query, ctx.query);
       const body = spec.body ? parse('body', spec.body, await readJsonBody(ctx, limit)) : undefined;
       const reply = await spec.handler({
-        body, query, params, account: account as AccountView, sessionId,
-        requestId: ctx.state.requestId, logger: ctx.state.log, koa: ctx,
+        body, query, params, account: account as AccountView, sessionId, requestId: ctx.state.requestId, koa: ctx,
+        // Only built when a handler logs.
+        get logger() { return ctx.state.log; },
       });
       if (reply) applyReply(ctx, reply);
     };

@@ -5,7 +5,7 @@ import type { ApiRouter, PortRef } from '../../api';
 import { Account, accountView } from '../entities';
 import { audit } from '../audit';
 import type { KernelConfig } from '../config';
-import { quotaOf } from '../quota';
+import { currentQuota } from '../quota';
 
 interface Deps {
   ds: DataSource;
@@ -20,7 +20,7 @@ export function accountRoutes(r: ApiRouter, { ds, config, optional, accountChang
   r.route({
     method: 'get', path: '/api/me', summary: 'The caller, their quota and billing state', auth: 'user', tags: ['accounts'],
     handler: async ({ account }) => {
-      const quota = await quotaOf(ds.manager, config, account.id);
+      const quota = await currentQuota(ds, config, account.id);
       const gate = optional(BillingGate);
       const state = account.billingExempt || account.role === 'admin' || !gate ? 'active' : await gate.stateOf(account.id);
       return { body: { user: account, quota, billing: { state, exempt: account.billingExempt || account.role === 'admin' } } };
