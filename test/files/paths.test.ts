@@ -9,6 +9,7 @@ export const TRAVERSAL_CORPUS = [
   '..\\..\\etc\\passwd', 'world\\..\\..\\x', 'world/\u0000.txt', 'ok\u0000/../../x', 'a\nb',
   '%2e%2e/%2e%2e/etc/passwd', '%2E%2E%2F%2E%2E%2Fetc', '%252e%252e/etc', '%25252e%25252e/x', '%c0%ae%c0%ae/x', '..%2f..%2fetc',
   '%2fetc%2fpasswd', '%00', 'a%00b',
+  '\ufffd\ufffd/x', 'world/\ufffd',
   '\uff0e\uff0e/\uff0e\uff0e/etc/passwd', '\uff0e\uff0e\uff0fetc', '\u2024\u2024/etc', 'world/\ufe52\ufe52/x', '\uff3c..\uff3cetc',
   '... /x', ' ../x', '.. /x', '...', 'a/.../b',
 ];

@@ -3,6 +3,8 @@ import { InvalidRequestError } from '../../api';
 const MAX_PATH = 1024;
 /** Characters that NFKC folds into '.', '/' or '\' are normalised first; these must never remain. */
 const FORBIDDEN = /[\u0000-\u001f\u007f\\]/;
+/** The query parser turns bytes that are not UTF-8 (overlong "%c0%ae" …) into U+FFFD: refuse, don't guess. */
+const REPLACEMENT = /\ufffd/;
 
 /**
  * Turns a client-supplied path into a clean path relative to the server root, or refuses it.
@@ -13,6 +15,7 @@ export function confinePath(raw: unknown): string {
   if (raw === undefined || raw === null || raw === '' || raw === '/' || raw === '.') return '';
   if (typeof raw !== 'string') throw refuse('path must be a single string');
   if (raw.length > MAX_PATH) throw refuse(`path longer than ${MAX_PATH} characters`);
+  if (REPLACEMENT.test(raw)) throw refuse('path is not valid UTF-8');
   let path = raw;
   // Decode until stable: "%252e%252e" is "..", just wrapped twice.
   for (let i = 0; i < 3 && /%[0-9a-f]{2}/i.test(path); i++) {
