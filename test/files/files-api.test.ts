@@ -539,11 +539,18 @@ describe('Files API (end to end: kernel → agent simulator)', () => {
     /** GET through the pool, failing if no answer arrives within `ms`. */
     function getWithin(pool: Agent, path: string, ms: number): Promise<{ status: number }> {
       return new Promise((resolve, reject) => {
-        const request = httpRequest(`${tk.url}${path}`, { agent: pool, signal: AbortSignal.timeout(ms) }, (res) => {
+        const request = httpRequest(`${tk.url}${path}`, { agent: pool }, (res) => {
           res.resume();
-          res.on('end', () => resolve({ status: res.statusCode ?? 0 }));
+          res.on('end', () => {
+            clearTimeout(timer);
+            resolve({ status: res.statusCode ?? 0 });
+          });
         });
-        request.on('error', (err) => reject(new Error(`no answer within ${ms} ms on the connection of the refused upload (${err.message})`)));
+        const timer = setTimeout(() => {
+          request.destroy();
+          reject(new Error(`no answer within ${ms} ms on the keep-alive connection of the refused upload`));
+        }, ms);
+        request.on('error', () => undefined);
         request.end();
       });
     }

@@ -36,10 +36,6 @@ export class Instance extends ZpackEntity {
   @Column('jsonb', { default: {} })
   payload: Record<string, unknown>;
 
-  /** sha256 of the per-instance agent token; the token itself only ever goes to the agent. */
-  @Column('text', { name: 'agent_token_hash', nullable: true, select: false })
-  agentTokenHash: string | null;
-
   @Column('timestamptz', { name: 'deleted_at', nullable: true })
   deletedAt: Date | null;
 }

@@ -16,7 +16,6 @@ export class KernelInstances1700000001000 implements MigrationInterface {
       address text NULL,
       ports jsonb NOT NULL DEFAULT '[]',
       payload jsonb NOT NULL DEFAULT '{}',
-      agent_token_hash text NULL,
       deleted_at timestamptz NULL,
       created_at timestamptz NOT NULL DEFAULT now(),
       updated_at timestamptz NOT NULL DEFAULT now())`);
