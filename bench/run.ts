@@ -5,9 +5,12 @@ import { signalAllServers, stopAllServers } from './lib/server-process';
 import { httpOverhead } from './http-overhead';
 import { resync } from './resync';
 import { provision } from './provision';
+import { status } from './status';
+import { consoleBridge } from './console';
+import { files } from './files';
 
 /** Every benchmark `npm run bench` runs, in order; `npm run bench -- <name>...` picks some. */
-const benchmarks: Benchmark[] = [httpOverhead, resync, provision];
+const benchmarks: Benchmark[] = [httpOverhead, resync, provision, status, consoleBridge, files];
 
 interface Outcome {
   benchmark: Benchmark;

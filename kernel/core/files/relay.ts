@@ -15,13 +15,7 @@ const STREAM_HEADERS = ['content-type', 'content-length', 'content-disposition',
  * and returned, everything else is piped through untouched and never buffered.
  */
 export async function relay(ctx: Context, res: AgentResponse): Promise<void> {
-  if (res.status >= 400) {
-    const body = parse(await readSome(res.body, ERROR_BODY_LIMIT));
-    const code = PASSED_THROUGH[res.status];
-    const agent = { status: res.status, body };
-    if (code) throw new ZpackError(code, res.status, messageOf(body) ?? `The agent answered ${res.status}`, { agent });
-    throw new AgentError(`The agent answered ${res.status}`, agent);
-  }
+  if (res.status >= 400) throw agentFailure(res.status, parse(await readSome(res.body, ERROR_BODY_LIMIT)));
   ctx.status = res.status;
   if (res.status === 204) {
     res.body.resume();
@@ -36,18 +30,41 @@ export async function relay(ctx: Context, res: AgentResponse): Promise<void> {
   ctx.body = res.body;
 }
 
-/** Passes a request body through, refusing it with 413 once it grows past `limit` bytes. */
-export function capped(source: Readable, limit: number): Readable {
+/** An agent's error answer as the caller should see it (details.agent keeps status and body). */
+export function agentFailure(status: number, body: unknown): ZpackError {
+  const code = PASSED_THROUGH[status];
+  const agent = { status, body };
+  if (code) return new ZpackError(code, status, messageOf(body) ?? `The agent answered ${status}`, { agent });
+  return new AgentError(`The agent answered ${status}`, agent);
+}
+
+/** An AgentError whose status means something to the caller (404, 409 …) keeps that status. */
+export function passThrough(err: unknown): unknown {
+  const agent = (err as AgentError)?.details?.agent as { status?: number; body?: unknown } | undefined;
+  return err instanceof AgentError && agent?.status && PASSED_THROUGH[agent.status] ? agentFailure(agent.status, agent.body) : err;
+}
+
+export interface CappedStream extends Readable {
+  /** Set once the body went past the limit: the failure is the client's (413), not the agent's. */
+  exceeded: boolean;
+}
+
+/** Passes a request body through, stopping it once it grows past `limit` bytes. */
+export function capped(source: Readable, limit: number): CappedStream {
   let seen = 0;
   const gate = new Transform({
     transform(chunk: Buffer, _enc, done) {
       seen += chunk.length;
-      if (seen > limit) return done(new PayloadTooLargeError(limit));
+      if (seen > limit) {
+        out.exceeded = true;
+        return done(new PayloadTooLargeError(limit));
+      }
       done(null, chunk);
     },
   });
+  const out = Object.assign(gate, { exceeded: false });
   source.on('error', (err) => gate.destroy(err));
-  return source.pipe(gate);
+  return source.pipe(out);
 }
 
 async function readSome(stream: Readable, limit: number): Promise<string> {

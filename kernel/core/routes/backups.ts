@@ -4,6 +4,7 @@ import { InstanceAgent } from '../../api';
 import type { ApiRouter, EnforcementState } from '../../api';
 import { instanceView } from '../entities';
 import { guardMutation } from '../billing-state';
+import { passThrough } from '../files/relay';
 import type { InstanceService } from '../operations/instances';
 
 interface Deps {
@@ -19,6 +20,8 @@ const backup = z.object({ id: z.string(), name: z.string(), sizeBytes: z.number(
 
 /** World backups, always answered in API.md's canonical shapes whatever the agent version. */
 export function backupRoutes(r: ApiRouter, deps: Deps): void {
+  // An unknown backup (agent 404) or one not ready (409) keeps its status, as on the file routes.
+  const call = <T>(answer: Promise<T>): Promise<T> => answer.catch((err: unknown) => { throw passThrough(err); });
   const base = '/api/servers/:id/backups';
   const view = async (account: Parameters<InstanceService['owned']>[0], instanceId: string) =>
     instanceView(await deps.instances.owned(account, instanceId));
@@ -26,7 +29,7 @@ export function backupRoutes(r: ApiRouter, deps: Deps): void {
   r.route({
     method: 'get', path: base, summary: 'Backups of a server', auth: 'user', tags: ['backups'],
     params: z.object({ id }), response: z.object({ backups: z.array(backup) }),
-    handler: async ({ params, account }) => ({ body: { backups: await deps.agent().listBackups(await view(account, params.id)) } }),
+    handler: async ({ params, account }) => ({ body: { backups: await call(deps.agent().listBackups(await view(account, params.id))) } }),
   });
 
   r.route({
@@ -36,7 +39,7 @@ export function backupRoutes(r: ApiRouter, deps: Deps): void {
       const instance = await view(account, params.id);
       await guardMutation(deps.ds, account.id, await deps.billingState(account.id), 'backup', 'backup.create', instance.id);
       const name = body?.name ?? `backup-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-      return { status: 202, body: { backup: await deps.agent().createBackup(instance, name) } };
+      return { status: 202, body: { backup: await call(deps.agent().createBackup(instance, name)) } };
     },
   });
 
@@ -46,7 +49,7 @@ export function backupRoutes(r: ApiRouter, deps: Deps): void {
     handler: async ({ params, account }) => {
       const instance = await view(account, params.id);
       await guardMutation(deps.ds, account.id, await deps.billingState(account.id), 'mutation', 'backup.restore', instance.id);
-      const restore = await deps.agent().restoreBackup(instance, params.backupId);
+      const restore = await call(deps.agent().restoreBackup(instance, params.backupId));
       return { status: 202, body: { restore: { id: restore.id, state: restore.state, backupId: restore.backupId } } };
     },
   });
@@ -54,7 +57,7 @@ export function backupRoutes(r: ApiRouter, deps: Deps): void {
   r.route({
     method: 'get', path: `${base}/restore`, summary: 'The latest restore and its state', auth: 'user', tags: ['backups'],
     params: z.object({ id }),
-    handler: async ({ params, account }) => ({ body: { restore: await deps.agent().restoreStatus(await view(account, params.id)) } }),
+    handler: async ({ params, account }) => ({ body: { restore: await call(deps.agent().restoreStatus(await view(account, params.id))) } }),
   });
 
   r.route({
@@ -63,7 +66,7 @@ export function backupRoutes(r: ApiRouter, deps: Deps): void {
     handler: async ({ params, account }) => {
       const instance = await view(account, params.id);
       await guardMutation(deps.ds, account.id, await deps.billingState(account.id), 'mutation', 'backup.delete', instance.id);
-      await deps.agent().deleteBackup(instance, params.backupId);
+      await call(deps.agent().deleteBackup(instance, params.backupId));
       return { status: 204 };
     },
   });

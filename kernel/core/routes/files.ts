@@ -5,7 +5,7 @@ import { InstanceAgent, PayloadTooLargeError } from '../../api';
 import type { AgentRequest, ApiRouter, EnforcementState, HttpMethod } from '../../api';
 import { instanceView } from '../entities';
 import { guardMutation } from '../billing-state';
-import { capped, relay } from '../files/relay';
+import { capped, relay, type CappedStream } from '../files/relay';
 import { confinePath } from '../files/paths';
 import type { InstanceService } from '../operations/instances';
 
@@ -51,15 +51,25 @@ export function fileRoutes(r: ApiRouter, deps: Deps): void {
           const instance = await deps.instances.owned(account, params.id);
           if (route.mutation) await guardMutation(deps.ds, account.id, await deps.billingState(account.id), 'mutation', `files.${route.method}${route.suffix}`, instance.id);
           const request: AgentRequest = { method: route.method.toUpperCase() as AgentRequest['method'], path: route.suffix, query: { path } };
-          if (route.streamsBody) Object.assign(request, streamedBody(koa, deps.maxUploadBytes));
-          await relay(koa, await deps.agent().request(instanceView(instance), request));
+          const upload = route.streamsBody ? streamedBody(koa, deps.maxUploadBytes) : undefined;
+          if (upload) Object.assign(request, upload);
+          let answer;
+          try {
+            answer = await deps.agent().request(instanceView(instance), request);
+          } catch (err) {
+            if (!upload?.body.exceeded) throw err;
+            // The rest of the body was never read: this connection cannot carry another request.
+            koa.set('Connection', 'close');
+            throw new PayloadTooLargeError(deps.maxUploadBytes);
+          }
+          await relay(koa, answer);
         },
       });
     }
   }
 }
 
-function streamedBody(koa: Context, limit: number): Pick<AgentRequest, 'body' | 'headers'> {
+function streamedBody(koa: Context, limit: number): { body: CappedStream; headers: Record<string, string> } {
   const length = Number(koa.get('content-length') || 0);
   if (length > limit) {
     koa.req.resume();

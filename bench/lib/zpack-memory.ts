@@ -1,0 +1,17 @@
+export interface ZpackMemory {
+  heapUsedBytes: number;
+  /** Memory of C++ objects bound to JS (Buffers, socket buffers) as V8 reports it. */
+  externalBytes: number;
+}
+
+/** Heap and external memory a zpack process reports on /metrics (prom-client's default metrics). */
+export async function zpackMemory(baseUrl: string): Promise<ZpackMemory> {
+  const res = await fetch(`${baseUrl}/metrics`, { signal: AbortSignal.timeout(5000) });
+  const text = await res.text();
+  const metric = (name: string) => {
+    const match = new RegExp(`^zpack_${name} (\\S+)`, 'm').exec(text);
+    if (!match) throw new Error(`zpack_${name} is missing from ${baseUrl}/metrics`);
+    return Number(match[1]);
+  };
+  return { heapUsedBytes: metric('nodejs_heap_size_used_bytes'), externalBytes: metric('nodejs_external_memory_bytes') };
+}
