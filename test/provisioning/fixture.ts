@@ -72,3 +72,20 @@ export async function allocations(tk: TestKernel): Promise<{ vmids: number[]; po
   const ports = (await tk.kernel.ds.query(`SELECT port FROM port_allocation ORDER BY port`)).map((r: any) => r.port);
   return { vmids, ports };
 }
+
+/**
+ * Mocha before/after hooks that boot a fleet and a kernel against it for the enclosing
+ * describe; the returned object is filled in once `before` has run.
+ */
+export function useFleetKernel(config: Record<string, unknown> = {}): { fleet: Fleet; tk: TestKernel } {
+  const env = {} as { fleet: Fleet; tk: TestKernel };
+  before(async () => {
+    env.fleet = await startFleet();
+    env.tk = await startFleetKernel(env.fleet, { config });
+  });
+  after(async () => {
+    await env.tk?.stop();
+    await env.fleet?.stop();
+  });
+  return env;
+}
