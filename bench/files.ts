@@ -106,6 +106,10 @@ function report(direct: Download[], api: Download[]): BenchmarkReport {
   console.log(`\n  API / direct: ${fixed(ratio, 2)} (target >= ${MIN_RATIO}): ${verdict(checks[0])}`);
   console.log(`  kernel RSS growth (peak, sampled every 20 ms): ${fixed(mib(growth), 1)} MiB (target < ${MAX_RSS_GROWTH_MIB} MiB): ${verdict(checks[1])}`);
   console.log(`  kernel CPU per GiB relayed: ${ms(cpuPerGib, 0)} (${fixed(cpuPerGib / mean(api.map((d) => d.ms)) * 100)}% of one core while it streamed)`);
+  const directCpu = mean(direct.map((d) => d.benchCpuMs));
+  const apiCpu = mean(api.map((d) => d.benchCpuMs + d.kernelCpuMs!));
+  console.log(`  CPU per GiB: direct ${ms(directCpu, 0)}, through the API ${ms(apiCpu, 0)} (this process + kernel): ${fixed(apiCpu / directCpu, 1)}x;`);
+  console.log(`  with no idle core to run the relay on, the API can reach about ${fixed(directCpu / apiCpu, 2)} of direct`);
   console.log('  bench CPU = this process: the agent simulator serving the file and the client reading it, on both paths;');
   console.log('  machine busy = all cores, neighbours included: near 100% means the relay\'s extra copies had no idle core to run on.');
   if (invalid) console.log(`  ! ${invalid}`);

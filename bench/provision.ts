@@ -198,7 +198,8 @@ function printCosts(run: CreateRun, raw: RawRun[], sequential: CreateRun): void 
   console.log(`\n  one client, ${SEQUENTIAL_CREATES} creates in a row (their provisioning runs alongside): 202: p50 ${ms(percentile(sequential.acceptMs, 50))}, max ${ms(Math.max(...sequential.acceptMs))}`);
   console.log(`  Little's law: ${CLIENTS} requests in flight at ${fixed(acceptRate)} accepted/s means ${ms(CLIENTS / acceptRate * 1000, 0)} per request on average;`);
   console.log(`  a p99 under ${P99_LIMIT_MS} ms with ${CLIENTS} always in flight needs more than ${fixed(CLIENTS / P99_LIMIT_MS * 1000)} creates/s.`);
-  console.log(`  this process used ${fixed(run.calls.cpuMs / run.settleWallMs * 100)}% of one core during the run (kernel, both simulators and the ${CLIENTS} clients share its event loop).`);
+  console.log(`  this process used ${fixed(run.calls.cpuMs / run.settleWallMs * 100)}% of one core during the run (kernel, both simulators and the ${CLIENTS} clients share its event loop):`);
+  console.log(`  at ${ms(run.calls.cpuMs / CREATES, 1)} of CPU per operation one event loop tops out near ${fixed(CREATES / run.calls.cpuMs * 1000)} operations/s.`);
 }
 
 function report(run: CreateRun, rawBefore: RawRun, rawAfter: RawRun, sequential: CreateRun): BenchmarkReport {

@@ -19,12 +19,7 @@ export async function allocate(
   const held: Array<{ vmid: number }> = await m.query(`SELECT vmid FROM vmid_allocation WHERE instance_id = $1`, [instanceId]);
   let vmid = held[0]?.vmid;
   if (vmid === undefined) {
-    const free: Array<{ g: number }> = await m.query(
-      `SELECT g FROM generate_series($1::int, $2::int) g WHERE NOT EXISTS (SELECT 1 FROM vmid_allocation a WHERE a.vmid = g) ORDER BY g LIMIT 1`,
-      [vmids.min, vmids.max],
-    );
-    if (!free.length) throw new ConflictError('No free VMID in the configured range', { range: vmids });
-    vmid = free[0].g;
+    vmid = await lowestFree(m, 'vmid_allocation', 'vmid', vmids);
     await m.query(`INSERT INTO vmid_allocation (vmid, instance_id) VALUES ($1, $2)`, [vmid, instanceId]);
   }
   const have: Array<{ port: number; name: string }> = await m.query(`SELECT port, name FROM port_allocation WHERE instance_id = $1`, [instanceId]);
@@ -32,17 +27,22 @@ export async function allocate(
   for (const need of needs) {
     let port = have.find((h) => h.name === need.name)?.port;
     if (port === undefined) {
-      const free: Array<{ g: number }> = await m.query(
-        `SELECT g FROM generate_series($1::int, $2::int) g WHERE NOT EXISTS (SELECT 1 FROM port_allocation p WHERE p.port = g) ORDER BY g LIMIT 1`,
-        [ports.min, ports.max],
-      );
-      if (!free.length) throw new ConflictError('No free port in the configured range', { range: ports });
-      port = free[0].g;
+      port = await lowestFree(m, 'port_allocation', 'port', ports);
       await m.query(`INSERT INTO port_allocation (port, instance_id, name) VALUES ($1, $2, $3)`, [port, instanceId, need.name]);
     }
     bindings.push({ name: need.name, port, protocol: need.protocol });
   }
   return { vmid, ports: bindings };
+}
+
+/** The lowest number of the range no row of `table` holds (names are ours, never input). */
+async function lowestFree(m: EntityManager, table: 'vmid_allocation' | 'port_allocation', column: 'vmid' | 'port', range: Range): Promise<number> {
+  const free: Array<{ g: number }> = await m.query(
+    `SELECT g FROM generate_series($1::int, $2::int) g WHERE NOT EXISTS (SELECT 1 FROM ${table} t WHERE t.${column} = g) ORDER BY g LIMIT 1`,
+    [range.min, range.max],
+  );
+  if (!free.length) throw new ConflictError(`No free ${column === 'vmid' ? 'VMID' : 'port'} in the configured range`, { range });
+  return free[0].g;
 }
 
 /** A VMID found taken on the hosting side by something not ours: keep it out of future grants. */
