@@ -2,6 +2,7 @@ import type WebSocket from 'ws';
 import type { Benchmark, BenchmarkReport, TargetCheck } from './lib/benchmark';
 import { verdict } from './lib/benchmark';
 import { forEachConcurrently, sleep } from './lib/concurrency';
+import { machineCpu, ownCpuMs } from './lib/cpu-usage';
 import { closeSocket, openConsole, pump, roundTripTimes, type Pumped } from './lib/console-client';
 import { agentTokenOf, createServer, signUp, startInstantFleet, startZpackOnFleet, type Fleet, type ProvisionedServer } from './lib/fleet';
 import { fixed, ms, step, table } from './lib/print';
@@ -29,7 +30,6 @@ interface Endpoints {
 }
 
 interface IdleResult {
-  opened: number;
   attached: number;
   kernelBefore: number;
   kernelAfter: number;
@@ -73,7 +73,7 @@ async function idleConsoles(zpack: ZpackProcess, fleet: Fleet, vmid: number, ope
     await Promise.all(sockets.splice(0).map((ws) => closeSocket(ws)));
     await sleep(2000);
     return {
-      opened: IDLE_CONSOLES, attached, kernelBefore, kernelAfter, kernelReleased: await settledRss(zpack.pid),
+      attached, kernelBefore, kernelAfter, kernelReleased: await settledRss(zpack.pid),
       heapDelta: memAfter.heapUsedBytes - memBefore.heapUsedBytes, externalDelta: memAfter.externalBytes - memBefore.externalBytes,
     };
   } finally {
@@ -95,11 +95,15 @@ async function throughput(zpack: ZpackProcess, ends: Endpoints): Promise<Through
     for (const kind of ['direct', 'bridged'] as const) {
       const ws = await ends[kind]();
       const cpuBefore = processCpuMs(zpack.pid) ?? NaN;
+      const ownBefore = ownCpuMs();
+      const machine = machineCpu();
       const result = await pump(ws, PUMP_MS, WINDOW, PAYLOAD_BYTES);
-      if (kind === 'bridged') out.kernelCpuMs += (processCpuMs(zpack.pid) ?? NaN) - cpuBefore;
+      const kernelCpuMs = (processCpuMs(zpack.pid) ?? NaN) - cpuBefore;
+      if (kind === 'bridged') out.kernelCpuMs += kernelCpuMs;
       out[kind].push(result);
       await closeSocket(ws);
-      step(`round ${round + 1} ${kind}: ${fixed(result.roundTrips / result.ms * 1000)} round trips/s`);
+      const share = (cpuMs: number) => `${fixed(cpuMs / result.ms * 100)}%`;
+      step(`round ${round + 1} ${kind}: ${fixed(result.roundTrips / result.ms * 1000)} round trips/s; CPU of one core: this process ${share(ownCpuMs() - ownBefore)}, kernel ${share(kernelCpuMs)}; machine busy ${fixed(machine.busy() * 100)}%`);
     }
   }
   return out;

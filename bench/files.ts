@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Benchmark, BenchmarkReport, TargetCheck } from './lib/benchmark';
 import { verdict } from './lib/benchmark';
 import { elapsedMs } from './lib/concurrency';
-import { machineCpu } from './lib/machine-cpu';
+import { machineCpu, ownCpuMs } from './lib/cpu-usage';
 import { agentTokenOf, createServer, signUp, startInstantFleet, startZpackOnFleet, type Fleet } from './lib/fleet';
 import { fixed, ms, step, table } from './lib/print';
 import { processCpuMs } from './lib/process-cpu';
@@ -43,11 +43,6 @@ async function writeBigFile(file: string): Promise<void> {
     await handle.close();
   }
 }
-
-const ownCpuMs = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
 
 /** GET with a fresh connection, counting the body as it streams in and keeping none of it. */
 function download(url: string, headers: Record<string, string>): Promise<Download> {

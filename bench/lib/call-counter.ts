@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
+import { ownCpuMs } from './cpu-usage';
 
 export interface CallCounts {
   /** Statements sent by any pg Client of this process (TypeORM's included). */
@@ -30,13 +31,9 @@ export function countCalls(): { read(): CallCounts; statements(): Map<string, nu
     counts.redis++;
     return (sendCommand as any).apply(this, args);
   };
-  const cpuMs = () => {
-    const u = process.cpuUsage();
-    return (u.user + u.system) / 1000;
-  };
-  const cpuAtStart = cpuMs();
+  const cpuAtStart = ownCpuMs();
   return {
-    read: () => ({ ...counts, cpuMs: cpuMs() - cpuAtStart }),
+    read: () => ({ ...counts, cpuMs: ownCpuMs() - cpuAtStart }),
     /** Statements so far by their opening words (schema names removed), for "which queries" questions. */
     statements: () => new Map(statements),
     stop() {

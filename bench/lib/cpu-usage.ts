@@ -24,3 +24,9 @@ export function machineCpu(): { busy(): number } {
     },
   };
 }
+
+/** CPU time (user + system, ms) this process has used so far. */
+export function ownCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
