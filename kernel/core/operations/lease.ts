@@ -28,11 +28,12 @@ export class OperationLease {
     }
   }
 
-  /** Extends the lease; false when it was lost (another worker adopted the operation). */
-  async renew(id: string): Promise<boolean> {
+  /** Extends the lease, and records the phase being entered if given, in one statement; false when the lease was lost. */
+  async renew(id: string, phase?: string): Promise<boolean> {
     const res = await this.ds.query(
-      `UPDATE provisioning_operation SET lease_until = now() + make_interval(secs => $3) WHERE id = $1 AND lease_owner = $2 AND state = 'running' RETURNING id`,
-      [id, this.owner, this.seconds],
+      `UPDATE provisioning_operation SET lease_until = now() + make_interval(secs => $3), phase = COALESCE($4, phase), updated_at = now()
+        WHERE id = $1 AND lease_owner = $2 AND state = 'running' RETURNING id`,
+      [id, this.owner, this.seconds, phase ?? null],
     );
     return returnedRows(res).length > 0;
   }

@@ -31,9 +31,8 @@ export class OperationRun {
   }
 
   async phase(name: string): Promise<void> {
-    if (!(await this.deps.lease.renew(this.op.id))) throw new LeaseLost(this.op.id);
+    if (!(await this.deps.lease.renew(this.op.id, name))) throw new LeaseLost(this.op.id);
     this.op.phase = name;
-    await this.deps.ds.getRepository(ProvisioningOperation).update(this.op.id, { phase: name });
   }
 
   async checkpoint(patch: Partial<Checkpoint>): Promise<void> {
@@ -45,13 +44,21 @@ export class OperationRun {
     if (!(await this.deps.lease.renew(this.op.id))) throw new LeaseLost(this.op.id);
   }
 
+  /** The instance row, read once; this run's own changes go through updateInstance and stay in step. */
   async instance(): Promise<Instance> {
-    return this.deps.ds.getRepository(Instance).findOneByOrFail({ id: this.op.instanceId! });
+    return (this.row ??= await this.deps.ds.getRepository(Instance).findOneByOrFail({ id: this.op.instanceId! }));
+  }
+
+  async updateInstance(patch: Partial<Pick<Instance, 'vmid' | 'node' | 'ports' | 'address' | 'state' | 'deletedAt'>>): Promise<void> {
+    await this.deps.ds.getRepository(Instance).update(this.op.instanceId!, patch);
+    if (this.row) Object.assign(this.row, patch);
   }
 
   async view(): Promise<InstanceView> {
     return instanceView(await this.instance());
   }
+
+  private row?: Instance;
 
   async finish(state: 'succeeded' | 'failed', error: ProvisioningOperation['error'] = null): Promise<void> {
     await this.deps.ds.getRepository(ProvisioningOperation).update(this.op.id, {

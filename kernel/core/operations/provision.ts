@@ -49,7 +49,7 @@ export class ProvisionWorker {
       await run.phase('allocate');
       const node = await retrySafe(() => hosting.pickNode());
       const granted = await ds.transaction((m) => allocate(m, instanceId, config.provisioning.vmidRange, config.provisioning.portRange, plan.portNeeds));
-      await ds.getRepository(Instance).update(instanceId, { vmid: granted.vmid, node, ports: granted.ports });
+      await run.updateInstance({ vmid: granted.vmid, node, ports: granted.ports });
       await run.checkpoint({ vmid: granted.vmid, node, ports: granted.ports });
     }
 
@@ -57,7 +57,7 @@ export class ProvisionWorker {
       await run.phase('create_container');
       const found = await retrySafe(() => hosting.findByTag(tag));
       if (found) {
-        await ds.getRepository(Instance).update(instanceId, { vmid: found.vmid, node: found.node });
+        await run.updateInstance({ vmid: found.vmid, node: found.node });
         await run.checkpoint({ containerCreated: true, adopted: true, vmid: found.vmid, node: found.node });
       } else {
         await this.createContainer(run, plan, tag);
@@ -76,7 +76,7 @@ export class ProvisionWorker {
     if (!run.cp.address) {
       await run.phase('locate_agent');
       const address = await retrySafe(() => hosting.address(ref));
-      await ds.getRepository(Instance).update(instanceId, { address });
+      await run.updateInstance({ address });
       await run.checkpoint({ address });
     }
 
@@ -94,7 +94,7 @@ export class ProvisionWorker {
     if (!run.cp.ready) {
       await run.phase('wait_ready');
       await this.waitReady(run);
-      await ds.getRepository(Instance).update(instanceId, { state: 'running' });
+      await run.updateInstance({ state: 'running' });
       await this.deps.directory.setReady(instanceId, true);
       await run.checkpoint({ ready: true });
     }
@@ -115,12 +115,12 @@ export class ProvisionWorker {
       } catch (err) {
         const taken = err instanceof ProviderError && err.details.reason === 'vmid_taken';
         if (!taken || attempt >= VMID_TAKEN_RETRIES) throw err;
-        await ds.transaction(async (m) => {
+        const granted = await ds.transaction(async (m) => {
           await markVmidForeign(m, run.cp.vmid!);
-          const granted = await allocate(m, instanceId, this.deps.config.provisioning.vmidRange, this.deps.config.provisioning.portRange, plan.portNeeds);
-          await m.getRepository(Instance).update(instanceId, { vmid: granted.vmid });
-          await run.checkpoint({ vmid: granted.vmid });
+          return allocate(m, instanceId, this.deps.config.provisioning.vmidRange, this.deps.config.provisioning.portRange, plan.portNeeds);
         });
+        await run.updateInstance({ vmid: granted.vmid });
+        await run.checkpoint({ vmid: granted.vmid });
       }
     }
   }
@@ -159,7 +159,7 @@ export class ProvisionWorker {
       }, 8);
     } catch (cleanupErr) {
       // Keep the allocations and the row: the container may still exist, so nothing may reuse its VMID.
-      await ds.getRepository(Instance).update(run.op.instanceId!, { state: 'error' });
+      await run.updateInstance({ state: 'error' });
       await run.finish('failed', { ...error, details: { ...error.details, cleanup: 'pending', cleanupError: (cleanupErr as Error).message } });
       return;
     }
