@@ -113,6 +113,8 @@ export class ProxmoxHosting extends HostingProvider {
 
   /** The configured node with the fewest managed containers; ties go to the one listed first. */
   async pickNode(): Promise<string> {
+    // One node: nothing to weigh, and no need to list the whole cluster on every create.
+    if (this.config.nodes.length === 1) return this.config.nodes[0];
     const counts = new Map(this.config.nodes.map((node) => [node, 0]));
     for (const guest of await this.guests()) {
       const count = counts.get(guest.node);

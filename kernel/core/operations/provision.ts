@@ -55,7 +55,8 @@ export class ProvisionWorker {
 
     if (!run.cp.containerCreated) {
       await run.phase('create_container');
-      const found = await retrySafe(() => hosting.findByTag(tag));
+      // Only a re-run can find a container of its own: the first attempt has created nothing yet.
+      const found = run.op.attempts > 1 ? await retrySafe(() => hosting.findByTag(tag)) : null;
       if (found) {
         await run.updateInstance({ vmid: found.vmid, node: found.node });
         await run.checkpoint({ containerCreated: true, adopted: true, vmid: found.vmid, node: found.node });
