@@ -1,14 +1,16 @@
 import type { DataSource } from 'typeorm';
 import { BillingSuspendedError, LockedError } from '../api';
-import type { BillingGate, EnforcementState } from '../api';
+import type { AccountView, BillingGate, EnforcementState } from '../api';
 import { audit } from './audit';
 
 /** Admins and billing-exempt accounts are never enforced; without a billing plugin everyone is active. */
-export async function billingStateOf(ds: DataSource, gate: BillingGate | undefined, accountId: string): Promise<EnforcementState> {
+export async function billingStateOf(ds: DataSource, gate: BillingGate | undefined, who: string | AccountView): Promise<EnforcementState> {
   if (!gate) return 'active';
-  const [a]: Array<{ role: string; billing_exempt: boolean }> = await ds.query(`SELECT role, billing_exempt FROM account WHERE id = $1`, [accountId]);
-  if (!a || a.role === 'admin' || a.billing_exempt) return 'active';
-  return gate.stateOf(accountId);
+  const account = typeof who === 'string'
+    ? (await ds.query(`SELECT role, billing_exempt AS "billingExempt" FROM account WHERE id = $1`, [who]))[0] as Pick<AccountView, 'role' | 'billingExempt'> | undefined
+    : who;
+  if (!account || account.role === 'admin' || account.billingExempt) return 'active';
+  return gate.stateOf(typeof who === 'string' ? who : who.id);
 }
 
 /** Mutations stop at suspension (402); new backups already stop at the final warning (423). */

@@ -50,7 +50,7 @@ export function wireInstances(k: InstanceWiringContext) {
   const directory = new KernelInstanceDirectory(ds, redis, config.redis.prefix);
   k.container.register(Tokens.Instances, { useValue: directory });
   const instances = new InstanceService(ds, config, hooks, queues, () => ports.resolveAll(InstanceType), logger);
-  instanceRoutes(routes, { ds, instances, directory, readiness: new ReadinessCache(2000), optional: (p) => ports.optional(p) });
+  instanceRoutes(routes, { ds, instances, directory, readiness: new ReadinessCache(2000), optional: (p) => ports.optional(p), billingState });
 
   const workerDeps = {
     ds, config, hooks, logger, directory, agentTokens, agent,

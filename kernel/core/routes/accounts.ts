@@ -6,6 +6,7 @@ import { Account, accountView } from '../entities';
 import { audit } from '../audit';
 import type { KernelConfig } from '../config';
 import { currentQuota } from '../quota';
+import { billingStateOf } from '../billing-state';
 
 interface Deps {
   ds: DataSource;
@@ -21,8 +22,7 @@ export function accountRoutes(r: ApiRouter, { ds, config, optional, accountChang
     method: 'get', path: '/api/me', summary: 'The caller, their quota and billing state', auth: 'user', tags: ['accounts'],
     handler: async ({ account }) => {
       const quota = await currentQuota(ds, config, account.id);
-      const gate = optional(BillingGate);
-      const state = account.billingExempt || account.role === 'admin' || !gate ? 'active' : await gate.stateOf(account.id);
+      const state = await billingStateOf(ds, optional(BillingGate), account);
       return { body: { user: account, quota, billing: { state, exempt: account.billingExempt || account.role === 'admin' } } };
     },
   });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { DataSource } from 'typeorm';
-import { BillingGate, InstanceAgent, InvalidRequestError, NotFoundError } from '../../api';
-import type { ApiRouter, InstanceDirectory, PortRef } from '../../api';
+import { InstanceAgent, InvalidRequestError, NotFoundError } from '../../api';
+import type { ApiRouter, EnforcementState, InstanceDirectory, PortRef } from '../../api';
 import { Instance, ProvisioningOperation, instanceView } from '../entities';
 import type { InstanceService } from '../operations/instances';
 import { createInstanceBody, idempotencyKey } from '../operations/request';
@@ -14,6 +14,7 @@ interface Deps {
   instances: InstanceService;
   readiness: ReadinessCache;
   optional<T>(port: PortRef<T>): T | undefined;
+  billingState(accountId: string): Promise<EnforcementState>;
 }
 
 const idParam = z.object({ id: z.uuid() });
@@ -22,7 +23,7 @@ const accepted = (op: ProvisioningOperation) => ({
   status: 202, body: { operation: operationView(op) }, headers: { Location: `/api/operations/${op.id}` },
 });
 
-export function instanceRoutes(r: ApiRouter, { ds, instances, directory, readiness, optional }: Deps): void {
+export function instanceRoutes(r: ApiRouter, { ds, instances, directory, readiness, optional, billingState }: Deps): void {
   r.route({
     method: 'post', path: '/api/instances', summary: 'Create a game server or dev container (Idempotency-Key required)', auth: 'user', tags: ['instances'],
     body: createInstanceBody,
@@ -91,7 +92,6 @@ export function instanceRoutes(r: ApiRouter, { ds, instances, directory, readine
           return answer;
         })
         : { ready: false };
-      const gate = optional(BillingGate);
       const p = instance.payload as Record<string, any>;
       return {
         body: {
@@ -101,7 +101,7 @@ export function instanceRoutes(r: ApiRouter, { ds, instances, directory, readine
           proxy: p.proxy ?? null,
           edge: p.edge ?? { published: false, record: null },
           crash: p.crash ?? null,
-          billing: { state: gate && !account.billingExempt && account.role !== 'admin' ? await gate.stateOf(account.id) : 'active' },
+          billing: { state: await billingState(account.id) },
         },
       };
     },
