@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { KernelMetrics } from '../metrics';
-import { errorEnvelope } from './envelope';
+import { envelopeEmpty, envelopeError } from './envelope';
 import type { KernelRouter } from './router';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -18,7 +18,7 @@ class RequestState {
   }
 }
 
-/** The koa app: request id → access log and metrics → error envelope → routes. */
+/** The koa app: one lifecycle middleware (request id, error envelope, metrics, access log) → routes. */
 export function createApp(router: KernelRouter, logger: Logger, metrics: KernelMetrics, trustProxy: boolean): Koa {
   const app = new Koa({ proxy: trustProxy });
   app.silent = true;
@@ -30,6 +30,9 @@ export function createApp(router: KernelRouter, logger: Logger, metrics: KernelM
     const started = performance.now();
     try {
       await next();
+      envelopeEmpty(ctx);
+    } catch (err) {
+      envelopeError(ctx, err, logger);
     } finally {
       const seconds = (performance.now() - started) / 1000;
       const route = typeof ctx._matchedRoute === 'string' ? ctx._matchedRoute : 'unmatched';
@@ -39,7 +42,6 @@ export function createApp(router: KernelRouter, logger: Logger, metrics: KernelM
       }
     }
   });
-  app.use(errorEnvelope(logger));
   app.use(router.staticRoutes());
   app.use(router.router.routes());
   app.use(router.router.allowedMethods());

@@ -1,4 +1,4 @@
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import type { Logger } from 'pino';
 import { EntityNotFoundError } from 'typeorm';
 import { RateLimitedError, ZpackError } from '../../api';
@@ -7,36 +7,25 @@ export interface ErrorEnvelope {
   error: { code: string; message: string; details: Record<string, unknown>; requestId: string };
 }
 
+/** A request no route answered (404) or answered for another method (405) gets the envelope too. */
+export function envelopeEmpty(ctx: Context): void {
+  if (ctx.body !== undefined) return;
+  if (ctx.status === 404) send(ctx, 404, 'not_found', `No route for ${ctx.method} ${ctx.path}`, {});
+  else if (ctx.status === 405) send(ctx, 405, 'method_not_allowed', `${ctx.method} is not allowed on ${ctx.path}`, {});
+}
+
 /** Every failure, ours or koa's, leaves as the one envelope of API.md. */
-export function errorEnvelope(logger: Logger) {
-  return async (ctx: Context, next: Next) => {
-    try {
-      await next();
-      if (ctx.status === 404 && ctx.body === undefined) {
-        send(ctx, 404, 'not_found', `No route for ${ctx.method} ${ctx.path}`, {});
-      } else if (ctx.status === 405 && ctx.body === undefined) {
-        send(ctx, 405, 'method_not_allowed', `${ctx.method} is not allowed on ${ctx.path}`, {});
-      }
-    } catch (err) {
-      if (err instanceof ZpackError) {
-        if (err instanceof RateLimitedError) ctx.set('Retry-After', String(err.retryAfterSeconds));
-        if (err.status >= 500) ctx.state.log?.error({ err }, err.message);
-        send(ctx, err.status, err.code, err.message, err.details);
-        return;
-      }
-      if (err instanceof EntityNotFoundError) {
-        send(ctx, 404, 'not_found', 'Resource not found', {});
-        return;
-      }
-      const status = typeof (err as any)?.status === 'number' ? (err as any).status : 500;
-      if (status < 500 && (err as any)?.expose) {
-        send(ctx, status, codeFor(status), (err as Error).message, {});
-        return;
-      }
-      (ctx.state.log ?? logger).error({ err }, 'unhandled error');
-      send(ctx, 500, 'internal', 'Internal error', {});
-    }
-  };
+export function envelopeError(ctx: Context, err: unknown, logger: Logger): void {
+  if (err instanceof ZpackError) {
+    if (err instanceof RateLimitedError) ctx.set('Retry-After', String(err.retryAfterSeconds));
+    if (err.status >= 500) logger.error({ err, requestId: ctx.state.requestId }, err.message);
+    return send(ctx, err.status, err.code, err.message, err.details);
+  }
+  if (err instanceof EntityNotFoundError) return send(ctx, 404, 'not_found', 'Resource not found', {});
+  const status = typeof (err as any)?.status === 'number' ? (err as any).status : 500;
+  if (status < 500 && (err as any)?.expose) return send(ctx, status, codeFor(status), (err as Error).message, {});
+  logger.error({ err, requestId: ctx.state.requestId }, 'unhandled error');
+  send(ctx, 500, 'internal', 'Internal error', {});
 }
 
 function codeFor(status: number): string {

@@ -44,8 +44,9 @@ export class KernelRouter {
         if (spec.auth === 'admin' && account.role !== 'admin') throw new ForbiddenError('Admin role required');
       }
       if (spec.guard) await spec.guard(ctx);
-      const params = parse('params', spec.params, ctx.params);
-      const query = parse('query', spec.query, ctx.query);
+      // Without a schema, the raw values are read only if the handler asks for them.
+      const params = spec.params ? parse('params', spec.params, ctx.params) : RAW;
+      const query = spec.query ? parse('query', spec.query, ctx.query) : RAW;
       const body = spec.body ? parse('body', spec.body, await readJsonBody(ctx, limit)) : undefined;
       const reply = await spec.handler(new HandlerContext(body, query, params, account as AccountView, sessionId, ctx));
       if (reply) applyReply(ctx, reply);
@@ -94,15 +95,25 @@ export class KernelRouter {
  * What a handler receives. A class, not a literal with a getter: an accessor in an object
  * literal makes V8 build a fresh shape per request, which cost more than the rest of routing.
  */
+const RAW = Symbol('raw');
+
 class HandlerContext<B, Q, P> implements RequestContext<B, Q, P> {
   constructor(
     readonly body: B,
-    readonly query: Q,
-    readonly params: P,
+    private readonly parsedQuery: Q | typeof RAW,
+    private readonly parsedParams: P | typeof RAW,
     readonly account: AccountView,
     readonly sessionId: string,
     readonly koa: Context,
   ) {}
+
+  get query(): Q {
+    return this.parsedQuery === RAW ? (this.koa.query as Q) : this.parsedQuery;
+  }
+
+  get params(): P {
+    return this.parsedParams === RAW ? (this.koa.params as P) : this.parsedParams;
+  }
 
   get requestId(): string {
     return this.koa.state.requestId;
