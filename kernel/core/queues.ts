@@ -105,7 +105,7 @@ export class KernelQueues implements JobQueues {
       ALL_QUEUES.map(async (name) => {
         const q = this.queue(name);
         const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'failed');
-        const [oldest] = await q.getJobs(['waiting'], -1, -1, true);
+        const [oldest] = await q.getJobs(['waiting'], 0, 0, true);
         const waitingSince = oldest ? oldest.timestamp + (oldest.opts.delay ?? 0) : 0;
         return {
           queue: name,
