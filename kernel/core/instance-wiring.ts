@@ -35,6 +35,8 @@ export interface InstanceWiringContext {
   logger: Logger;
   notifications: Notifications;
   agentTokens: AgentTokens;
+  /** An account's instances changed (created, retired, deleted): cached quotas must go everywhere. */
+  accountChanged(accountId: string): Promise<void>;
   routes: ApiRouter;
   container: DependencyContainer;
   /** Resolves plugin ports at use time, so a disabled plugin fails the request, not the boot. */
@@ -49,11 +51,11 @@ export function wireInstances(k: InstanceWiringContext) {
 
   const directory = new KernelInstanceDirectory(ds, redis, config.redis.prefix);
   k.container.register(Tokens.Instances, { useValue: directory });
-  const instances = new InstanceService(ds, config, hooks, queues, () => ports.resolveAll(InstanceType), logger);
+  const instances = new InstanceService(ds, config, hooks, queues, () => ports.resolveAll(InstanceType), logger, k.accountChanged);
   instanceRoutes(routes, { ds, instances, directory, readiness: new ReadinessCache(2000), optional: (p) => ports.optional(p), billingState });
 
   const workerDeps = {
-    ds, config, hooks, logger, directory, agentTokens, agent,
+    ds, config, hooks, logger, directory, agentTokens, agent, accountChanged: k.accountChanged,
     hosting: () => ports.required(HostingProvider),
     lease: new OperationLease(ds, `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`, config.provisioning.leaseSeconds),
     controlPlaneUrl: config.server.publicUrl || `http://${config.server.host}:${config.server.port}`,

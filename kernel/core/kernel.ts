@@ -25,7 +25,7 @@ import { roleSpec } from './roles';
 import { AuthService } from './auth/auth-service';
 import { RateLimiter } from './auth/rate-limit';
 import { AccessTokens } from './auth/tokens';
-import { SessionCache } from './auth/session-cache';
+import { AccountCache } from './auth/account-cache';
 import { accountRoutes } from './routes/accounts';
 import { authRoutes } from './routes/auth';
 import { healthRoutes } from './routes/health';
@@ -69,7 +69,7 @@ export class Kernel {
   instances!: InstanceService;
   directory!: KernelInstanceDirectory;
   supervisor!: Supervisor;
-  private sessions?: SessionCache;
+  private cache?: AccountCache;
   console!: ConsoleGateway;
   private sweeper?: NodeJS.Timeout;
   private hosts: PluginHost[] = [];
@@ -154,16 +154,17 @@ export class Kernel {
     const clock = this.resolve(Tokens.Clock);
     const tokens = new AccessTokens(await this.secret('auth.jwtSecret', config.auth.jwtSecret), config.auth.accessTtlSeconds);
     c.register(Tokens.AgentTokens, { useValue: new DerivedAgentTokens(await this.secret('agents.tokenSecret', config.auth.agentTokenSecret)) });
-    this.sessions = new SessionCache(this.redis, config.redis.prefix, this.logger);
-    this.auth = new AuthService(this.ds, tokens, new RateLimiter(this.redis, config.redis.prefix), notifications, clock, config, this.logger, this.sessions);
+    this.cache = new AccountCache(this.redis, config.redis.prefix, this.logger);
+    this.auth = new AuthService(this.ds, tokens, new RateLimiter(this.redis, config.redis.prefix), notifications, clock, config, this.logger, this.cache);
 
     const kernelRoutes = this.router.for('kernel');
     healthRoutes(kernelRoutes, { ds: this.ds, redis: this.redis, metrics: this.metrics, queues: this.queues, router: this.router });
     authRoutes(kernelRoutes, this.auth);
-    accountRoutes(kernelRoutes, { ds: this.ds, config, optional: (p) => this.optional(p), accountChanged: (id) => this.auth.accountChanged(id) });
+    accountRoutes(kernelRoutes, { ds: this.ds, config, optional: (p) => this.optional(p), cache: this.cache });
     Object.assign(this, wireInstances({
       ds: this.ds, redis: this.redis, config, hooks: this.hooks, queues: this.queues, logger: this.logger, notifications,
       routes: kernelRoutes, container: c, ports: this, agentTokens: this.resolve(Tokens.AgentTokens),
+      accountChanged: (accountId) => this.cache!.forget({ accountId }),
     }));
     registerQueueMetrics(this.metrics, this.queues);
   }
@@ -200,7 +201,7 @@ export class Kernel {
     });
     this.server = server;
     await this.console.listen();
-    await this.sessions!.listen();
+    await this.cache!.listen();
   }
 
   /** Reverse of start: HTTP → workers → plugins → queues → database → Redis. */
@@ -210,7 +211,7 @@ export class Kernel {
       const server = this.server;
       this.server = undefined;
       await this.console.close();
-      this.sessions?.close();
+      this.cache?.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

@@ -8,7 +8,7 @@ import type { KernelConfig } from '../config';
 import { hotQuery, returnedRows } from '../database';
 import { dummyHash, hashPassword, verifyPassword } from './passwords';
 import { RateLimiter } from './rate-limit';
-import type { SessionCache } from './session-cache';
+import type { AccountCache } from './account-cache';
 import { AccessTokens, makeRefreshToken, parseRefreshToken, randomToken, sha256 } from './tokens';
 
 export interface TokenPair {
@@ -30,7 +30,7 @@ export class AuthService {
     private readonly clock: Clock,
     private readonly config: KernelConfig,
     private readonly logger: Logger,
-    readonly sessions: SessionCache,
+    private readonly cache: AccountCache,
   ) {}
 
   async register(email: string, password: string, role: 'user' | 'admin' = 'user'): Promise<Account> {
@@ -94,7 +94,7 @@ export class AuthService {
       return { kind: 'ok' as const, account, next, sessionId: s.id };
     });
     if (outcome.kind === 'reused') {
-      await this.sessions.revoke({ sessionId: outcome.sessionId });
+      await this.cache.forget({ sessionId: outcome.sessionId });
       this.logger.warn({ sessionId: outcome.sessionId }, 'refresh token reused: session revoked');
       throw new UnauthenticatedError('Refresh token already used; the session is revoked');
     }
@@ -104,20 +104,16 @@ export class AuthService {
 
   async logout(sessionId: string): Promise<void> {
     await this.ds.getRepository(Session).update({ id: sessionId }, { revokedAt: this.clock.now(), revokedReason: 'logout' });
-    await this.sessions.revoke({ sessionId });
+    await this.cache.forget({ sessionId });
   }
 
   async revokeAll(accountId: string, reason: string): Promise<void> {
     await this.ds.createQueryBuilder().update(Session)
       .set({ revokedAt: this.clock.now(), revokedReason: reason })
       .where('account_id = :accountId AND revoked_at IS NULL', { accountId }).execute();
-    await this.sessions.revoke({ accountId });
+    await this.cache.forget({ accountId });
   }
 
-  /** Role, exemption or quota changed: cached views of the account are dropped everywhere. */
-  async accountChanged(accountId: string): Promise<void> {
-    await this.sessions.revoke({ accountId });
-  }
 
   /** Bearer access token → account, checked against the live session row. */
   async authenticate(ctx: Context): Promise<{ account: AccountView; sessionId: string }> {
@@ -126,7 +122,7 @@ export class AuthService {
     if (!m) throw new UnauthenticatedError();
     const claims = await this.tokens.verify(m[1]);
     if (!claims) throw new UnauthenticatedError('Invalid or expired access token');
-    const cached = this.sessions.get(claims.sessionId, claims.accountId);
+    const cached = this.cache.session(claims.sessionId, claims.accountId);
     if (cached) return { account: cached, sessionId: claims.sessionId };
     const rows = await hotQuery<{ id: string; email: string; role: 'user' | 'admin'; billing_exempt: boolean }>(this.ds, 'zpack_session',
       `SELECT a.id, a.email, a.role, a.billing_exempt FROM session s JOIN account a ON a.id = s.account_id
@@ -136,7 +132,7 @@ export class AuthService {
     if (rows.length === 0) throw new UnauthenticatedError('Session expired or revoked');
     const a = rows[0];
     const account: AccountView = { id: a.id, email: a.email, role: a.role, billingExempt: a.billing_exempt };
-    this.sessions.set(claims.sessionId, account);
+    this.cache.rememberSession(claims.sessionId, account);
     return { account, sessionId: claims.sessionId };
   }
 
@@ -186,7 +182,7 @@ export class AuthService {
         .set({ revokedAt: this.clock.now(), revokedReason: 'password_reset' })
         .where('account_id = :id AND revoked_at IS NULL', { id: hit.account_id }).execute();
       return hit.account_id;
-    }).then((accountId) => this.sessions.revoke({ accountId }));
+    }).then((accountId) => this.cache.forget({ accountId }));
   }
 
   private checkPasswordStrength(password: string): void {

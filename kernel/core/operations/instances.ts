@@ -27,6 +27,7 @@ export class InstanceService {
     private readonly queues: KernelQueues,
     private readonly types: () => InstanceType[],
     private readonly logger: Logger,
+    private readonly accountChanged: (accountId: string) => Promise<void>,
   ) {}
 
   /** Same key + same body → the same operation; same key + other body → 422; keys are per account. */
@@ -54,6 +55,7 @@ export class InstanceService {
       return { op, fresh: true };
     });
     if (!outcome.fresh) return replay(outcome.op, hash);
+    await this.accountChanged(account.id);
     await this.dispatch(outcome.op);
     return outcome.op;
   }

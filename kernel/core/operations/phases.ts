@@ -14,6 +14,8 @@ export interface WorkerDeps {
   agent: () => InstanceAgent;
   agentTokens: AgentTokens;
   directory: InstanceDirectory;
+  /** An instance stopped counting against its owner's quota. */
+  accountChanged(accountId: string): Promise<void>;
   lease: OperationLease;
   logger: Logger;
   controlPlaneUrl: string;

@@ -168,6 +168,7 @@ export class ProvisionWorker {
       await release(m, run.op.instanceId!);
       await m.getRepository(Instance).update(run.op.instanceId!, { state: 'deleted', deletedAt: new Date() });
     });
+    await this.deps.accountChanged(run.op.accountId);
     await run.finish('failed', error);
   }
 }

@@ -92,6 +92,7 @@ export class TeardownWorker {
 
     await step('mark_deleted', async () => {
       await this.deps.ds.getRepository(Instance).update(instance.id, { state: 'deleted', deletedAt: new Date() });
+      await this.deps.accountChanged(instance.ownerId);
       return 'done';
     });
   }

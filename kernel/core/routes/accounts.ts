@@ -6,6 +6,7 @@ import { Account, accountView } from '../entities';
 import { audit } from '../audit';
 import type { KernelConfig } from '../config';
 import { currentQuota } from '../quota';
+import type { AccountCache } from '../auth/account-cache';
 import { billingStateOf } from '../billing-state';
 
 interface Deps {
@@ -13,15 +14,16 @@ interface Deps {
   config: KernelConfig;
   /** The billing plugin's gate when one is enabled. */
   optional<T>(port: PortRef<T>): T | undefined;
-  /** Cached views of the account must go (sessions carry role and exemption). */
-  accountChanged(accountId: string): Promise<void>;
+  /** Sessions and quotas remembered per account (dropped everywhere when the account changes). */
+  cache: AccountCache;
 }
 
-export function accountRoutes(r: ApiRouter, { ds, config, optional, accountChanged }: Deps): void {
+export function accountRoutes(r: ApiRouter, { ds, config, optional, cache }: Deps): void {
   r.route({
     method: 'get', path: '/api/me', summary: 'The caller, their quota and billing state', auth: 'user', tags: ['accounts'],
     handler: async ({ account }) => {
-      const quota = await currentQuota(ds, config, account.id);
+      let quota = cache.quota(account.id);
+      if (!quota) cache.rememberQuota(account.id, (quota = await currentQuota(ds, config, account.id)));
       const state = await billingStateOf(ds, optional(BillingGate), account);
       return { body: { user: account, quota, billing: { state, exempt: account.billingExempt || account.role === 'admin' } } };
     },
@@ -50,7 +52,7 @@ export function accountRoutes(r: ApiRouter, { ds, config, optional, accountChang
       if (!target) throw new NotFoundError('User');
       Object.assign(target, Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)));
       await repo.save(target);
-      await accountChanged(target.id);
+      await cache.forget({ accountId: target.id });
       await audit(ds.manager, account.id, 'admin.user.update', target.id, body);
       return { body: { user: { ...accountView(target), maxInstances: target.maxInstances } } };
     },

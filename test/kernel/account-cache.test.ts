@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { startTestKernel, type TestKernel } from '../harness';
 
-describe('Session revocation across API processes', () => {
+describe('Sessions and quotas cached across API processes', () => {
   let a: TestKernel;
   let b: TestKernel;
   before(async () => {
@@ -39,5 +39,20 @@ describe('Session revocation across API processes', () => {
       if (status === 403) await new Promise((r) => setTimeout(r, 5));
     }
     expect(status).to.equal(200);
+  });
+
+  it('a quota change made on one process shows in /api/me on another at once', async () => {
+    const u = await a.user();
+    const admin = await a.user({ role: 'admin' });
+    const onB = b.http.as(u.accessToken);
+    expect((await onB.get('/api/me')).body.quota.maxInstances).to.equal(3);
+    expect((await onB.get('/api/me')).body.quota.maxInstances, 'served from the cache').to.equal(3);
+    expect((await admin.http.patch(`/api/admin/users/${u.id}`, { maxInstances: 9 })).status).to.equal(200);
+    let max = 3;
+    for (let i = 0; i < 20 && max === 3; i++) {
+      max = (await onB.get('/api/me')).body.quota.maxInstances;
+      if (max === 3) await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(max).to.equal(9);
   });
 });
