@@ -64,6 +64,10 @@ export const kernelConfigSchema = z.object({
     /** A worker's hold on an operation; renewed at every phase and poll. */
     leaseSeconds: z.number().positive().default(60),
     concurrency: z.number().int().min(1).default(4),
+    /** How often a provision worker re-enqueues operations that never reached the queue (Redis was down). */
+    sweepIntervalSeconds: z.number().positive().default(15),
+    /** How long an operation must have waited as queued before the sweeper re-enqueues it. */
+    sweepAfterSeconds: z.number().positive().default(10),
   }).prefault({}),
   files: z.object({
     /** Largest upload or file write passed to an agent. */

@@ -113,7 +113,9 @@ export class Kernel {
       stalledIntervalMs: this.config.queues.stalledIntervalMs,
     });
     if (spec.queues.includes('provisioning')) {
-      this.sweeper = setInterval(() => void this.instances.sweepQueued().catch((err) => this.logger.warn({ err }, 'sweep failed')), 15_000);
+      const { sweepIntervalSeconds, sweepAfterSeconds } = this.config.provisioning;
+      const sweep = () => void this.instances.sweepQueued(sweepAfterSeconds).catch((err) => this.logger.warn({ err }, 'sweep failed'));
+      this.sweeper = setInterval(sweep, sweepIntervalSeconds * 1000);
       this.sweeper.unref();
     }
     if (spec.http) await this.listen();
@@ -215,6 +217,8 @@ export class Kernel {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
+        // Requests still running after the grace period are cut off rather than holding the stop.
+        setTimeout(() => server.closeAllConnections(), 10_000).unref();
       });
     }
     await this.queues?.closeWorkers();

@@ -1,6 +1,7 @@
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { UnavailableError } from '../api';
 import type { EnqueueOptions, JobHandler, JobQueues, QueueName } from '../api';
 import type { KernelMetrics } from './metrics';
 
@@ -58,11 +59,16 @@ export class KernelQueues implements JobQueues {
     return q;
   }
 
+  /**
+   * Adds a job, or fails at once while Redis is unreachable (BullMQ would wait for the connection
+   * forever). Callers keep the durable record (the operation row) and retry.
+   */
   async enqueue<D>(queue: QueueName, name: string, data: D, options: EnqueueOptions = {}): Promise<string> {
     const def = this.handlers.get(name);
     if (!def) throw new Error(`job "${name}" is not defined`);
     if (def.queue !== queue) throw new Error(`job "${name}" belongs to queue ${def.queue}, not ${queue}`);
-    const job = await this.queue(queue).add(name, data, {
+    if (this.connection.status !== 'ready') throw new UnavailableError('The job queue is unreachable', { queue });
+    const adding = this.queue(queue).add(name, data, {
       jobId: options.jobId,
       delay: options.delayMs,
       attempts: options.attempts ?? 1,
@@ -70,7 +76,17 @@ export class KernelQueues implements JobQueues {
       removeOnComplete: { age: 3600, count: 5000 },
       removeOnFail: { age: 7 * 24 * 3600 },
     });
-    return job.id!;
+    // Redis may drop between the check and the add; a late add is harmless (the job id dedupes).
+    adding.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new UnavailableError('The job queue did not answer in time', { queue })), 5000);
+    });
+    try {
+      return (await Promise.race([adding, deadline])).id!;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   startWorkers(names: QueueName[], settings: WorkerSettings): void {

@@ -14,8 +14,9 @@ export class PrivateRedis {
     return `redis://127.0.0.1:${this.port}`;
   }
 
+  /** Starts it, on the same port again after a stop (clients reconnect to it). */
   async start(): Promise<this> {
-    this.port = await freePort();
+    this.port ||= await freePort();
     const dir = mkdtempSync(path.join(tmpdir(), 'zpack-redis-'));
     this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
     for (let i = 0; i < 100; i++) {

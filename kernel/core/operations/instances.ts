@@ -108,7 +108,7 @@ export class InstanceService {
   }
 
   /** Re-enqueues operations that never reached the queue (Redis was down at accept time). */
-  async sweepQueued(olderThanSeconds = 10): Promise<number> {
+  async sweepQueued(olderThanSeconds: number): Promise<number> {
     const ops = await this.ds.getRepository(ProvisioningOperation).createQueryBuilder('o')
       .where(`o.state = 'queued' AND o.created_at < now() - make_interval(secs => :s)`, { s: olderThanSeconds })
       .take(500).getMany();
