@@ -52,7 +52,7 @@ export class KernelRouter {
       if (reply) applyReply(ctx, reply);
     };
     this.router[spec.method](spec.path, handle);
-    if (!/[:*{]/.test(spec.path)) this.exact.set(`${spec.method.toUpperCase()} ${spec.path}`, { path: spec.path, handle });
+    if (!/[:*{]/.test(spec.path)) this.exact.set(key, { path: spec.path, handle });
   }
 
   /** Middleware answering parameterless routes directly; everything else falls through to the router. */
