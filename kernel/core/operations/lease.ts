@@ -28,12 +28,16 @@ export class OperationLease {
     }
   }
 
-  /** Extends the lease, and records the phase being entered if given, in one statement; false when the lease was lost. */
-  async renew(id: string, phase?: string): Promise<boolean> {
+  /**
+   * Extends the lease and, in the same statement, records the phase being entered and the
+   * checkpoint reached so far when given; false when the lease was lost.
+   */
+  async renew(id: string, phase?: string, checkpoint?: object): Promise<boolean> {
     const res = await this.ds.query(
-      `UPDATE provisioning_operation SET lease_until = now() + make_interval(secs => $3), phase = COALESCE($4, phase), updated_at = now()
+      `UPDATE provisioning_operation SET lease_until = now() + make_interval(secs => $3), phase = COALESCE($4, phase),
+              checkpoint = COALESCE($5::jsonb, checkpoint), updated_at = now()
         WHERE id = $1 AND lease_owner = $2 AND state = 'running' RETURNING id`,
-      [id, this.owner, this.seconds, phase ?? null],
+      [id, this.owner, this.seconds, phase ?? null, checkpoint ? JSON.stringify(checkpoint) : null],
     );
     return returnedRows(res).length > 0;
   }

@@ -32,19 +32,28 @@ export class OperationRun {
     return this.op.checkpoint;
   }
 
+  /** Enters a phase: one statement renews the lease, names the phase and saves the checkpoint. */
   async phase(name: string): Promise<void> {
-    if (!(await this.deps.lease.renew(this.op.id, name))) throw new LeaseLost(this.op.id);
+    await this.renew(name);
     this.op.phase = name;
   }
 
+  /**
+   * Records progress. It reaches the row with the next phase, renewal or finish, which always
+   * comes before the next remote call: a re-run never repeats a step that was saved as done.
+   */
   async checkpoint(patch: Partial<Checkpoint>): Promise<void> {
     Object.assign(this.op.checkpoint, patch);
-    await this.deps.ds.getRepository(ProvisioningOperation).update(this.op.id, { checkpoint: this.op.checkpoint });
+    this.unsaved = true;
   }
 
-  async renew(): Promise<void> {
-    if (!(await this.deps.lease.renew(this.op.id))) throw new LeaseLost(this.op.id);
+  async renew(phase?: string): Promise<void> {
+    const checkpoint = this.unsaved ? this.op.checkpoint : undefined;
+    if (!(await this.deps.lease.renew(this.op.id, phase, checkpoint))) throw new LeaseLost(this.op.id);
+    this.unsaved = false;
   }
+
+  private unsaved = false;
 
   /** The instance row, read once; this run's own changes go through updateInstance and stay in step. */
   async instance(): Promise<Instance> {
