@@ -8,3 +8,4 @@ export * from './services';
 export * from './tokens';
 export * from './entity';
 export * from './providers';
+export * from './testing';

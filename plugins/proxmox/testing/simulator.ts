@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenOnLoopback } from '../../../kernel/api';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SimulatedCluster, SimulatedFailure, type SimulatedContainer } from './cluster';
 import { ProxmoxFaults } from './faults';
@@ -85,12 +85,8 @@ export class ProxmoxSimulator {
     // A request whose client went away mid-body has no one left to answer.
     const server = http.createServer((req, res) => void this.handle(req, res).catch(() => req.socket.destroy()));
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => resolve());
-    });
-    const { address, port } = server.address() as AddressInfo;
-    this.url = `http://${address.includes(':') ? `[${address}]` : address}:${port}${PREFIX}`;
+    const { origin } = await listenOnLoopback(server, this.options.port, this.options.host);
+    this.url = `${origin}${PREFIX}`;
     return this.url;
   }
 
@@ -98,10 +94,7 @@ export class ProxmoxSimulator {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    await closeServer(server);
   }
 
   containers(): SimulatedContainer[] {

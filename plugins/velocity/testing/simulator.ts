@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenOnLoopback } from '../../../kernel/api';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BACKEND_NAME, registration, type Backend } from '../client/wire';
 import { BridgeFaults } from './faults';
@@ -53,14 +53,10 @@ export class BridgeSimulator {
   async start(): Promise<string> {
     // A request whose client went away mid-body has no one left to answer.
     const server = http.createServer((req, res) => void this.handle(req, res).catch(() => req.socket.destroy()));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, this.options.host ?? '127.0.0.1', () => resolve());
-    });
+    const { origin, port } = await listenOnLoopback(server, this.port, this.options.host);
     this.server = server;
-    const { address, port } = server.address() as AddressInfo;
     this.port = port;
-    this.url = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+    this.url = origin;
     return this.url;
   }
 
@@ -68,10 +64,7 @@ export class BridgeSimulator {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    await closeServer(server);
   }
 
   /** Stops and starts again on the same port, forgetting every backend, as a restarted Velocity does. */
