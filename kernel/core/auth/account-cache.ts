@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AccountView } from '../../api';
 import type { Quota } from '../quota';
+import { subscriberOf } from '../redis';
 
 type Forget = { sessionId: string } | { accountId: string };
 
@@ -61,8 +62,7 @@ export class AccountCache {
   }
 
   async listen(): Promise<void> {
-    this.subscriber = this.redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined });
-    this.subscriber.on('error', (err) => this.logger.debug({ err: err.message }, 'account cache subscriber error'));
+    this.subscriber = subscriberOf(this.redis, this.logger, 'account cache');
     // Anything could have changed while the channel was down.
     this.subscriber.on('ready', () => this.clear());
     this.subscriber.on('message', (_c, message) => this.apply(JSON.parse(message) as Forget));

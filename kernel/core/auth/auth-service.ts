@@ -9,7 +9,7 @@ import { hotQuery, returnedRows } from '../database';
 import { dummyHash, hashPassword, verifyPassword } from './passwords';
 import { RateLimiter } from './rate-limit';
 import type { AccountCache } from './account-cache';
-import { AccessTokens, makeRefreshToken, parseRefreshToken, randomToken, sha256 } from './tokens';
+import { AccessTokens, bearerToken, makeRefreshToken, parseRefreshToken, randomToken, sha256 } from './tokens';
 
 export interface TokenPair {
   accessToken: string;
@@ -117,10 +117,9 @@ export class AuthService {
 
   /** Bearer access token → account, checked against the live session row. */
   async authenticate(ctx: Context): Promise<{ account: AccountView; sessionId: string }> {
-    const header = ctx.get('authorization');
-    const m = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!m) throw new UnauthenticatedError();
-    const claims = await this.tokens.verify(m[1]);
+    const token = bearerToken(ctx.get('authorization'));
+    if (!token) throw new UnauthenticatedError();
+    const claims = await this.tokens.verify(token);
     if (!claims) throw new UnauthenticatedError('Invalid or expired access token');
     const cached = this.cache.session(claims.sessionId, claims.accountId);
     if (cached) return { account: cached, sessionId: claims.sessionId };

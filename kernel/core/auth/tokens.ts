@@ -67,3 +67,8 @@ export function parseRefreshToken(token: string): { sessionId: string; generatio
   const m = /^([0-9a-f-]{36})\.(\d{1,9})\.[A-Za-z0-9_-]{20,}$/.exec(token);
   return m ? { sessionId: m[1], generation: Number(m[2]) } : null;
 }
+
+/** The token of an `Authorization: Bearer <token>` header, or null. */
+export function bearerToken(header: string): string | null {
+  return /^Bearer\s+(\S+)$/i.exec(header)?.[1] ?? null;
+}

@@ -9,6 +9,7 @@ import type { EnforcementState, InstanceDirectory } from '../../api';
 import type { KernelConfig } from '../config';
 import { CLOSE, bridge, closeQuietly } from './bridge';
 import type { ConsoleTickets } from './tickets';
+import { subscriberOf } from '../redis';
 
 const CONSOLE_PATH = /^\/api(?:\/game)?\/servers\/([0-9a-f-]{36})\/console$/;
 
@@ -53,9 +54,7 @@ export class ConsoleGateway {
   }
 
   async listen(): Promise<void> {
-    // A subscriber waits for its connection and keeps no command deadline.
-    this.subscriber = this.redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined });
-    this.subscriber.on('error', (err) => this.logger.debug({ err: err.message }, 'console subscriber error'));
+    this.subscriber = subscriberOf(this.redis, this.logger, 'console');
     this.subscriber.on('message', (_channel, message) => this.apply(JSON.parse(message) as CloseOrder));
     await this.subscriber.subscribe(this.channel);
   }

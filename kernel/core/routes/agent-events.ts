@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { UnauthenticatedError } from '../../api';
 import type { AgentTokens, ApiRouter, InstanceDirectory, KernelHooks } from '../../api';
 import type { Supervisor } from '../supervision/supervisor';
+import { bearerToken } from '../auth/tokens';
 
 const at = z.coerce.date();
 const eventBody = z.discriminatedUnion('type', [
@@ -17,8 +18,8 @@ const eventBody = z.discriminatedUnion('type', [
 
 /** The agent token names its instance; the body may speak only for that one. */
 async function agentGuard(koa: Context, tokens: AgentTokens): Promise<void> {
-  const m = /^Bearer\s+(\S+)$/i.exec(koa.get('authorization'));
-  const instanceId = m ? tokens.identify(m[1]) : null;
+  const token = bearerToken(koa.get('authorization'));
+  const instanceId = token ? tokens.identify(token) : null;
   if (!instanceId) throw new UnauthenticatedError('A valid agent token is required');
   koa.state.agentInstanceId = instanceId;
 }
