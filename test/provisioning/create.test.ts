@@ -1,25 +1,16 @@
 import { expect } from 'chai';
 import { Tokens } from '../../kernel/api';
-import type { TestKernel, TestUser } from '../harness';
-import { allocations, create, gameBody, settle, startFleet, startFleetKernel, type Fleet } from './fixture';
+import type { TestUser } from '../harness';
+import { allocations, create, gameBody, settle, useFleetKernel } from './fixture';
 
 describe('POST /api/instances', () => {
-  let fleet: Fleet;
-  let tk: TestKernel;
-  before(async () => {
-    fleet = await startFleet();
-    tk = await startFleetKernel(fleet);
-  });
-  after(async () => {
-    await tk?.stop();
-    await fleet?.stop();
-  });
+  const env = useFleetKernel();
 
   describe('a single create', () => {
     let user: TestUser;
     let op: any;
     before(async () => {
-      user = await tk.user();
+      user = await env.tk.user();
       const res = await create(user, 'first-server');
       expect(res.status).to.equal(202);
       expect(res.headers.get('location')).to.equal(`/api/operations/${res.body.operation.id}`);
@@ -37,7 +28,7 @@ describe('POST /api/instances', () => {
     });
 
     it('made exactly one container, tagged with the operation id', () => {
-      const tagged = fleet.proxmox.containers().filter((c) => c.tags.includes(`op-${op.id}`));
+      const tagged = env.fleet.proxmox.containers().filter((c) => c.tags.includes(`op-${op.id}`));
       expect(tagged).to.have.length(1);
       expect(tagged[0]).to.include({ status: 'running' });
       expect(tagged[0].tags).to.include('zpack');
@@ -45,9 +36,9 @@ describe('POST /api/instances', () => {
 
     it('handed the agent its payload and token, and the agent says ready', async () => {
       const server = (await user.http.get(`/api/servers/${op.instanceId}`)).body.server;
-      const agent = fleet.agents.containers().get(server.vmid)!;
+      const agent = env.fleet.agents.containers().get(server.vmid)!;
       expect(agent.provisionedPayload).to.include({ game: 'minecraft', version: '1.21.4', flavor: 'paper', instanceId: op.instanceId });
-      expect(agent.token).to.equal(tk.kernel.resolve(Tokens.AgentTokens).tokenFor(op.instanceId));
+      expect(agent.token).to.equal(env.tk.kernel.resolve(Tokens.AgentTokens).tokenFor(op.instanceId));
       const status = await user.http.get(`/api/servers/${op.instanceId}/status`);
       expect(status.body).to.include({ state: 'running', agentReady: true, ready: true });
     });
@@ -61,7 +52,7 @@ describe('POST /api/instances', () => {
 
   describe('idempotency', () => {
     it('400 without an Idempotency-Key', async () => {
-      const user = await tk.user();
+      const user = await env.tk.user();
       const res = await user.http.post('/api/instances', gameBody());
       expect(res.status).to.equal(400);
       expect(res.body.error.details.fields[0].path).to.equal('header.Idempotency-Key');
@@ -69,8 +60,8 @@ describe('POST /api/instances', () => {
 
     it('200 concurrent POSTs with 20 keys make exactly 20 operations, containers and VMIDs, and no shared port', async function () {
       this.timeout(60_000);
-      const user = await tk.user();
-      const before = fleet.proxmox.containers().length;
+      const user = await env.tk.user();
+      const before = env.fleet.proxmox.containers().length;
       const responses = await Promise.all(Array.from({ length: 200 }, (_, i) => create(user, `burst-${i % 20}`, gameBody(`burst ${i % 20}`))));
       expect(responses.map((r) => r.status).filter((s) => s !== 202), JSON.stringify(responses.find((r) => r.status !== 202)?.body)).to.deep.equal([]);
       const opIds = new Set(responses.map((r) => r.body.operation.id));
@@ -85,13 +76,13 @@ describe('POST /api/instances', () => {
       expect(new Set(servers.map((s: any) => s.vmid)).size).to.equal(20);
       const ports = servers.flatMap((s: any) => s.ports.map((p: any) => p.port));
       expect(new Set(ports).size).to.equal(ports.length);
-      expect(fleet.proxmox.containers().length - before).to.equal(20);
-      const mine = fleet.proxmox.containers().filter((c) => [...opIds].some((id) => c.tags.includes(`op-${id}`)));
+      expect(env.fleet.proxmox.containers().length - before).to.equal(20);
+      const mine = env.fleet.proxmox.containers().filter((c) => [...opIds].some((id) => c.tags.includes(`op-${id}`)));
       expect(mine).to.have.length(20);
     });
 
     it('the same key with a different body is 422', async () => {
-      const user = await tk.user();
+      const user = await env.tk.user();
       expect((await create(user, 'k1', gameBody('one'))).status).to.equal(202);
       const res = await create(user, 'k1', gameBody('two'));
       expect(res.status).to.equal(422);
@@ -99,7 +90,7 @@ describe('POST /api/instances', () => {
     });
 
     it('the same body in another key order is the same request', async () => {
-      const user = await tk.user();
+      const user = await env.tk.user();
       const a = await create(user, 'k2', { kind: 'game', type: 'minecraft', name: 'x', options: { version: '1.21.4', flavor: 'paper', memoryMb: 2048 } });
       const b = await create(user, 'k2', { options: { memoryMb: 2048, flavor: 'paper', version: '1.21.4' }, name: 'x', type: 'minecraft', kind: 'game' });
       expect(b.status).to.equal(202);
@@ -107,7 +98,7 @@ describe('POST /api/instances', () => {
     });
 
     it('the same key from another account is a separate operation', async () => {
-      const [u1, u2] = [await tk.user(), await tk.user()];
+      const [u1, u2] = [await env.tk.user(), await env.tk.user()];
       const a = await create(u1, 'shared-key');
       const b = await create(u2, 'shared-key');
       expect([a.status, b.status]).to.deep.equal([202, 202]);
@@ -117,7 +108,7 @@ describe('POST /api/instances', () => {
 
   describe('validation', () => {
     it('answers 400 naming the bad option, for an unknown type and for bad options', async () => {
-      const user = await tk.user();
+      const user = await env.tk.user();
       const badMemory = await create(user, 'v1', gameBody('x', { memoryMb: 999_999 }));
       expect(badMemory.status).to.equal(400);
       expect(badMemory.body.error.details.fields.map((f: any) => f.path)).to.include('body.options.memoryMb');
@@ -132,8 +123,8 @@ describe('POST /api/instances', () => {
   describe('quota', () => {
     it('quota 3 with 50 concurrent creates: exactly 3 accepted, 47 × 403 quota_exceeded', async function () {
       this.timeout(30_000);
-      const user = await tk.user();
-      const admin = await tk.user({ role: 'admin' });
+      const user = await env.tk.user();
+      const admin = await env.tk.user({ role: 'admin' });
       expect((await admin.http.patch(`/api/admin/users/${user.id}`, { maxInstances: 3 })).status).to.equal(200);
       const responses = await Promise.all(Array.from({ length: 50 }, (_, i) => create(user, `q-${i}`, gameBody(`q${i}`))));
       const statuses = responses.map((r) => r.status);
@@ -146,7 +137,7 @@ describe('POST /api/instances', () => {
 
   describe('ownership', () => {
     it('another account’s server is 404 for read, status and delete', async () => {
-      const [owner, stranger] = [await tk.user(), await tk.user()];
+      const [owner, stranger] = [await env.tk.user(), await env.tk.user()];
       const op = await settle(owner, (await create(owner, 'mine')).body.operation.id);
       for (const res of [
         await stranger.http.get(`/api/servers/${op.instanceId}`),
@@ -164,15 +155,15 @@ describe('POST /api/instances', () => {
   describe('afterwards', () => {
     it('Postgres allocations and the simulator agree', async () => {
     for (let i = 0; i < 200; i++) {
-      const [{ n }] = await tk.kernel.ds.query(`SELECT count(*)::int AS n FROM provisioning_operation WHERE state IN ('queued','running')`);
+      const [{ n }] = await env.tk.kernel.ds.query(`SELECT count(*)::int AS n FROM provisioning_operation WHERE state IN ('queued','running')`);
       if (n === 0) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    const { vmids } = await allocations(tk);
-    const live = (await tk.kernel.ds.query(`SELECT vmid FROM instance WHERE deleted_at IS NULL AND vmid IS NOT NULL`)).map((r: any) => r.vmid).sort();
+    const { vmids } = await allocations(env.tk);
+    const live = (await env.tk.kernel.ds.query(`SELECT vmid FROM instance WHERE deleted_at IS NULL AND vmid IS NOT NULL`)).map((r: any) => r.vmid).sort();
     expect(vmids).to.deep.equal(live);
     expect(live.length).to.be.greaterThan(20);
-    expect(fleet.proxmox.containers().map((c) => c.vmid).sort()).to.deep.equal(live);
+    expect(env.fleet.proxmox.containers().map((c) => c.vmid).sort()).to.deep.equal(live);
     });
   });
 });

@@ -5,46 +5,37 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { distRoot, projectRoot, type TestKernel } from '../harness';
-import { allocations, create, fleetConfig, gameBody, settle, startFleet, startFleetKernel, type Fleet } from './fixture';
+import { allocations, create, fleetConfig, gameBody, settle, startFleet, startFleetKernel, useFleetKernel, type Fleet } from './fixture';
 
 describe('Provisioning under faults', () => {
   describe('Proxmox answering 30% 5xx', () => {
-    let fleet: Fleet;
-    let tk: TestKernel;
-    before(async () => {
-      fleet = await startFleet();
-      tk = await startFleetKernel(fleet);
-    });
-    after(async () => {
-      await tk?.stop();
-      await fleet?.stop();
-    });
+    const env = useFleetKernel();
 
     it('every operation ends succeeded or failed, and nothing is orphaned', async function () {
       this.timeout(120_000);
-      const user = await tk.user();
-      fleet.proxmox.faults.errorRatio = 0.3;
+      const user = await env.tk.user();
+      env.fleet.proxmox.faults.errorRatio = 0.3;
       const accepted = await Promise.all(Array.from({ length: 20 }, (_, i) => create(user, `flaky-${i}`, gameBody(`flaky ${i}`))));
       const ops = await Promise.all(accepted.map((r) => settle(user, r.body.operation.id, 90_000)));
-      fleet.proxmox.faults.errorRatio = 0;
+      env.fleet.proxmox.faults.errorRatio = 0;
 
       expect(ops.every((o) => o.state === 'succeeded' || o.state === 'failed')).to.equal(true);
       expect(ops.some((o) => o.state === 'succeeded'), 'some get through').to.equal(true);
       for (const o of ops.filter((x) => x.state === 'failed')) expect(o.error.code).to.be.a('string').and.not.equal('internal');
 
-      const live: Array<{ id: string; vmid: number | null; state: string }> = await tk.kernel.ds.query(
+      const live: Array<{ id: string; vmid: number | null; state: string }> = await env.tk.kernel.ds.query(
         `SELECT id, vmid, state FROM instance WHERE deleted_at IS NULL`);
       const tracked = new Map(live.filter((i) => i.vmid !== null).map((i) => [i.vmid, i]));
-      for (const c of fleet.proxmox.containers()) {
+      for (const c of env.fleet.proxmox.containers()) {
         expect(tracked.has(c.vmid), `container ${c.vmid} belongs to a live instance`).to.equal(true);
       }
-      const { vmids } = await allocations(tk);
+      const { vmids } = await allocations(env.tk);
       expect(vmids.every((v) => tracked.has(v)), 'every allocated VMID belongs to a live instance').to.equal(true);
       const succeeded = new Set(ops.filter((o) => o.state === 'succeeded').map((o) => o.instanceId));
       for (const i of live) {
         if (!succeeded.has(i.id)) expect(i.state, `instance ${i.id} of a failed create is kept only if cleanup is pending`).to.equal('error');
       }
-      const orphans = await tk.kernel.ds.query(
+      const orphans = await env.tk.kernel.ds.query(
         `SELECT p.port FROM port_allocation p JOIN instance i ON i.id = p.instance_id WHERE i.deleted_at IS NOT NULL`);
       expect(orphans).to.deep.equal([]);
     });
