@@ -1,5 +1,7 @@
 import type { AgentReadiness } from '../../api';
 
+const MAX_ENTRIES = 10_000;
+
 /**
  * Readiness per instance for a short TTL, with one agent call in flight per instance: a
  * thousand concurrent status reads cost one call per TTL per server.
@@ -19,6 +21,7 @@ export class ReadinessCache {
         .catch((err: Error): AgentReadiness => ({ ready: false, detail: { error: err.message } }))
         .then((value) => {
           this.entries.set(instanceId, { at: Date.now(), value });
+          if (this.entries.size > MAX_ENTRIES) this.prune();
           return value;
         })
         .finally(() => this.inflight.delete(instanceId));
@@ -27,7 +30,9 @@ export class ReadinessCache {
     return pending;
   }
 
-  forget(instanceId: string): void {
-    this.entries.delete(instanceId);
+  /** Expired answers of instances nobody reads any more (deleted ones) would otherwise stay forever. */
+  private prune(): void {
+    const now = Date.now();
+    for (const [id, e] of this.entries) if (now - e.at >= this.ttlMs) this.entries.delete(id);
   }
 }
