@@ -166,7 +166,7 @@ export class Kernel {
     Object.assign(this, wireInstances({
       ds: this.ds, redis: this.redis, config, hooks: this.hooks, queues: this.queues, logger: this.logger, notifications,
       routes: kernelRoutes, container: c, ports: this, agentTokens: this.resolve(Tokens.AgentTokens),
-      accountChanged: (accountId) => this.cache!.forget({ accountId }),
+      accountChanged: (accountId) => this.cache!.forget({ quotaOf: accountId }),
     }));
     registerQueueMetrics(this.metrics, this.queues);
   }

@@ -4,7 +4,8 @@ import type { AccountView } from '../../api';
 import type { Quota } from '../quota';
 import { subscriberOf } from '../redis';
 
-type Forget = { sessionId: string } | { accountId: string };
+/** A session revoked; an account changed (role, exemption, limits); an account's instance count changed. */
+type Forget = { sessionId: string } | { accountId: string } | { quotaOf: string };
 
 interface Timed<T> {
   value: T;
@@ -55,7 +56,6 @@ export class AccountCache {
     this.write(this.quotas, accountId, quota);
   }
 
-  /** A session was revoked, or an account's role, exemption, quota or instances changed. */
   async forget(what: Forget): Promise<void> {
     this.apply(what);
     await this.redis.publish(this.channel, JSON.stringify(what)).catch((err) => this.logger.warn({ err }, 'account change not broadcast'));
@@ -93,6 +93,10 @@ export class AccountCache {
   private apply(what: Forget): void {
     if ('sessionId' in what) {
       this.sessions.delete(what.sessionId);
+      return;
+    }
+    if ('quotaOf' in what) {
+      this.quotas.delete(what.quotaOf);
       return;
     }
     this.quotas.delete(what.accountId);
