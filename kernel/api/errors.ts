@@ -94,9 +94,17 @@ export class AgentError extends ZpackError {
     super('agent_error', 502, message, { agent });
   }
 }
+/** A dependency is down; a retry after `retryAfterSeconds` (sent as Retry-After) may succeed. */
 export class UnavailableError extends ZpackError {
-  constructor(message = 'Service unavailable', details: ErrorDetails = {}) {
-    super('unavailable', 503, message, details);
+  readonly retryAfterSeconds: number = 5;
+  constructor(message = 'Service unavailable', details: ErrorDetails = {}, code = 'unavailable', cause?: unknown) {
+    super(code, 503, message, details, { cause });
+  }
+}
+/** Postgres could not be reached (restart, failover, network); a retry with the same Idempotency-Key is safe. */
+export class DatabaseUnavailableError extends UnavailableError {
+  constructor(cause?: unknown) {
+    super('The database is unreachable; retry shortly', {}, 'database_unavailable', cause);
   }
 }
 /** Thrown by a beforeProvision tap to refuse a plan (quota, billing, plan limits). */

@@ -1,5 +1,5 @@
-import { Client } from 'pg';
-import { DataSource } from 'typeorm';
+import { Client, DatabaseError } from 'pg';
+import { DataSource, QueryFailedError } from 'typeorm';
 import type { Logger } from 'pino';
 import { kernelEntities } from './entities';
 import { kernelMigrations } from './migrations';
@@ -75,4 +75,23 @@ export function returnedRows<T>(result: unknown): T[] {
 export async function hotQuery<T>(ds: DataSource, name: string, text: string, values: unknown[]): Promise<T[]> {
   const pool = (ds.driver as unknown as { master: { query(q: { name: string; text: string; values: unknown[] }): Promise<{ rows: T[] }> } }).master;
   return (await pool.query({ name, text, values })).rows;
+}
+
+/** SQLSTATEs of a server that is going away or not yet there: 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now. */
+const SHUTDOWN_STATES = new Set(['57P01', '57P02', '57P03']);
+/** Socket failures on the way to Postgres; our HTTP clients wrap theirs in domain errors, so bare ones are the driver's. */
+const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+/** What pg and pg-pool throw when a connection drops or cannot be made in time. */
+const DRIVER_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/;
+
+/**
+ * True when `err` says Postgres could not be reached (down, restarting, failing over), as opposed
+ * to a query Postgres refused: the work may simply be tried again once it is back.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err instanceof QueryFailedError ? err.driverError : err;
+  if (e instanceof DatabaseError) return e.code !== undefined && (e.code.startsWith('08') || SHUTDOWN_STATES.has(e.code));
+  if (!(e instanceof Error)) return false;
+  const code = (e as NodeJS.ErrnoException).code;
+  return (code !== undefined && SOCKET_CODES.has(code)) || DRIVER_MESSAGES.test(e.message);
 }

@@ -1,11 +1,14 @@
-import { Queue, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { UnavailableError } from '../api';
 import type { EnqueueOptions, JobHandler, JobQueues, QueueName } from '../api';
+import { isDatabaseUnavailable } from './database';
 import type { KernelMetrics } from './metrics';
 
 export const ALL_QUEUES: QueueName[] = ['provisioning', 'repair', 'billing', 'notifications'];
+/** How long a job that found Postgres unreachable waits before it runs again. */
+const DATABASE_RETRY_MS = 2000;
 
 export interface WorkerSettings {
   concurrency: Partial<Record<QueueName, number>>;
@@ -93,7 +96,7 @@ export class KernelQueues implements JobQueues {
     for (const name of names) {
       const worker = new Worker(
         name,
-        async (job) => {
+        async (job, token) => {
           const def = this.handlers.get(job.name);
           if (!def) throw new UnrecoverableError(`no handler for job "${job.name}" (is its plugin enabled?)`);
           try {
@@ -101,6 +104,13 @@ export class KernelQueues implements JobQueues {
             this.metrics.jobsProcessed.inc({ queue: name, name: job.name, outcome: 'ok' });
             return out;
           } catch (err) {
+            if (isDatabaseUnavailable(err)) {
+              // Postgres is briefly away: the job runs again later (handlers are idempotent) instead of failing for good.
+              this.metrics.jobsProcessed.inc({ queue: name, name: job.name, outcome: 'deferred' });
+              this.logger.warn({ err, queue: name, job: job.name, jobId: job.id }, 'database unreachable; job deferred');
+              await job.moveToDelayed(Date.now() + DATABASE_RETRY_MS, token);
+              throw new DelayedError();
+            }
             this.metrics.jobsProcessed.inc({ queue: name, name: job.name, outcome: 'error' });
             this.logger.warn({ err, queue: name, job: job.name, jobId: job.id }, 'job failed');
             throw err;

@@ -1,7 +1,8 @@
 import type { Context } from 'koa';
 import type { Logger } from 'pino';
 import { EntityNotFoundError } from 'typeorm';
-import { RateLimitedError, ZpackError } from '../../api';
+import { DatabaseUnavailableError, RateLimitedError, UnavailableError, ZpackError } from '../../api';
+import { isDatabaseUnavailable } from '../database';
 
 export interface ErrorEnvelope {
   error: { code: string; message: string; details: Record<string, unknown>; requestId: string };
@@ -16,8 +17,9 @@ export function envelopeEmpty(ctx: Context): void {
 
 /** Every failure, ours or koa's, leaves as the one envelope of API.md. */
 export function envelopeError(ctx: Context, err: unknown, logger: Logger): void {
+  if (isDatabaseUnavailable(err)) err = new DatabaseUnavailableError(err);
   if (err instanceof ZpackError) {
-    if (err instanceof RateLimitedError) ctx.set('Retry-After', String(err.retryAfterSeconds));
+    if (err instanceof RateLimitedError || err instanceof UnavailableError) ctx.set('Retry-After', String(err.retryAfterSeconds));
     if (err.status >= 500) logger.error({ err, requestId: ctx.state.requestId }, err.message);
     return send(ctx, err.status, err.code, err.message, err.details);
   }

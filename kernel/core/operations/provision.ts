@@ -1,5 +1,6 @@
 import { ProviderError } from '../../api';
 import type { ProvisionPlan } from '../../api';
+import { isDatabaseUnavailable } from '../database';
 import { Instance } from '../entities';
 import { allocate, markVmidForeign, release } from './allocator';
 import { LeaseLost, OperationRun, describeError, retrySafe, type WorkerDeps } from './phases';
@@ -23,6 +24,8 @@ export class ProvisionWorker {
       await this.provision(run, plan);
     } catch (err) {
       if (err instanceof LeaseLost) return;
+      // Postgres is away: nothing could be recorded, so nothing is undone; the job runs again later.
+      if (isDatabaseUnavailable(err)) throw err;
       await this.fail(run, err);
       return;
     }
