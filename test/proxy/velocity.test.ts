@@ -225,6 +225,46 @@ describe('Velocity: proxy registration follows readiness', () => {
       expect(op.report.find((s: any) => s.step === 'proxy_unregister')).to.include({ outcome: 'already_gone' });
     });
   });
+
+  describe('a server running but not ready, as after a power restart that never finishes booting', () => {
+    let user: TestUser;
+    let restarted: { id: string; name: string };
+    const names = (backends: Backend[]) => backends.map((b) => b.name);
+
+    before(async function () {
+      this.timeout(30_000);
+      user = await tk.user();
+      const op = await settle(user, (await create(user, 'restarted', gameBody('Restarted'))).body.operation.id);
+      expect(op.state, JSON.stringify(op.error)).to.equal('succeeded');
+      const { vmid } = (await user.http.get(`/api/servers/${op.instanceId}`)).body.server;
+      restarted = { id: op.instanceId, name: `zp-${vmid}` };
+      expect(names((await proxy.get('/api/velocity/rehydrate')).body.servers)).to.include(restarted.name);
+      fleet.agents.faults.neverReady = new Set([vmid]);
+      expect((await user.http.post(`/api/servers/${op.instanceId}/power`, { action: 'restart' })).status).to.equal(202);
+      expect((await user.http.get(`/api/servers/${op.instanceId}`)).body.server.state).to.equal('running');
+    });
+    after(() => { fleet.agents.faults.neverReady = false; });
+
+    it('is left out of rehydrate', async () => {
+      const res = await proxy.get('/api/velocity/rehydrate');
+      expect(res.status).to.equal(200);
+      expect(res.body.servers.length, 'the other ready servers are still there').to.be.greaterThan(0);
+      expect(names(res.body.servers)).not.to.include(restarted.name);
+    });
+
+    it('is not registered by a resync after the proxy restarts, nor by a proxy_missing repair', async () => {
+      const earlier = new Set(bridge.requests);
+      await bridge.restart();
+      const res = await admin.http.post('/api/velocity/resync');
+      expect(res.status).to.equal(200);
+      expect(res.body.failed).to.deep.equal([]);
+      expect(res.body.registered).to.equal(bridge.backends().length).and.to.be.greaterThan(0);
+      expect(names(bridge.backends())).not.to.include(restarted.name);
+      const repair = await tk.kernel.hooks.onRepair.promise({ kind: 'proxy_missing', instanceId: restarted.id, detail: {} });
+      expect(repair).to.deep.include({ action: 'proxy_reregister', ok: false });
+      expect(bridge.requests.filter((r) => !earlier.has(r) && r.path === `/servers/${restarted.name}`)).to.deep.equal([]);
+    });
+  });
 });
 
 /** startFleet's simulators, with the agents on a free port too, so this suite runs beside others. */
