@@ -1,6 +1,6 @@
 import { ProviderError } from '../../api';
-import type { ProvisionPlan } from '../../api';
 import { isDatabaseUnavailable } from '../database';
+import type { ProvisionPlan } from '../../api';
 import { Instance } from '../entities';
 import { allocate, markVmidForeign, release } from './allocator';
 import { LeaseLost, OperationRun, describeError, retrySafe, type WorkerDeps } from './phases';
