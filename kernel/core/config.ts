@@ -53,6 +53,10 @@ export const kernelConfigSchema = z.object({
     passwordMinLength: z.number().int().min(8).default(10),
   }).prefault({}),
   quota: z.object({ defaultMaxInstances: z.number().int().min(0).default(3) }).prefault({}),
+  status: z.object({
+    /** How long one agent readiness answer serves GET /api/servers/:id/status for that server; 0 asks on every read. */
+    readinessCacheMs: z.number().int().min(0).default(2000),
+  }).prefault({}),
   provisioning: z.object({
     vmidRange: range.default({ min: 5000, max: 5999 }),
     portRange: range.default({ min: 25565, max: 27564 }),

@@ -52,7 +52,7 @@ export function wireInstances(k: InstanceWiringContext) {
   const directory = new KernelInstanceDirectory(ds, redis, config.redis.prefix);
   k.container.register(Tokens.Instances, { useValue: directory });
   const instances = new InstanceService(ds, config, hooks, queues, () => ports.resolveAll(InstanceType), logger, k.accountChanged);
-  instanceRoutes(routes, { ds, instances, directory, readiness: new ReadinessCache(2000), optional: (p) => ports.optional(p), billingState });
+  instanceRoutes(routes, { ds, instances, directory, readiness: new ReadinessCache(config.status.readinessCacheMs), optional: (p) => ports.optional(p), billingState });
 
   const workerDeps = {
     ds, config, hooks, logger, directory, agentTokens, agent, accountChanged: k.accountChanged,
