@@ -65,6 +65,25 @@ describe('Console WebSocket and revoked sessions, across API processes', () => {
     bystander.close();
   });
 
+  it('closes a console whose upgrade was between its session check and its 101 when the logout landed', async () => {
+    const session = await login();
+    const witness = await openOnA(session);
+    const witnessClosed = closed(witness);
+    const t = await ticket(session);
+    const auth = a.kernel.auth;
+    const original = auth.liveSession.bind(auth);
+    auth.liveSession = async (sessionId, accountId) => {
+      auth.liveSession = original;
+      const live = await original(sessionId, accountId);
+      expect((await onB(session).post('/api/auth/logout')).status).to.equal(204);
+      await witnessClosed; // process A has applied the close order
+      return live;
+    };
+    const { ws } = await connect(`${a.url.replace('http', 'ws')}/api/servers/${serverId}/console?ticket=${t}`);
+    const end = await Promise.race([closed(ws!), new Promise((r) => setTimeout(() => r('still open'), 2000))]);
+    expect(end).to.include({ code: 4401, reason: 'session revoked: logged out' });
+  });
+
   it('refuses before the 101 a ticket issued before its session logged out', async () => {
     const session = await login();
     const t = await ticket(session);
