@@ -60,6 +60,8 @@ export async function startZpack(opts: ZpackOptions): Promise<ZpackProcess> {
       agentTokenSecret: randomBytes(30).toString('base64url'),
       loginLimit: { perAddress: { max: 1_000_000, windowSeconds: 60 } },
     },
+    // The bench's console client is not a browser: it sends no Origin.
+    console: { allowMissingOrigin: true },
     logging: { level: 'warn' },
     plugins: pluginSection(opts.plugins ?? {}),
   }));

@@ -50,6 +50,11 @@ export const kernelConfigSchema = z.object({
       perAccount: rateWindow.default({ max: 5, windowSeconds: 900 }),
       perAddress: rateWindow.default({ max: 30, windowSeconds: 60 }),
     }).prefault({}),
+    registerLimit: z.object({
+      perAddress: rateWindow.default({ max: 10, windowSeconds: 3600 }),
+      /** "You already have an account" mails to one address; more are dropped, so nobody can mail-bomb with it. */
+      mailsPerAccount: rateWindow.default({ max: 3, windowSeconds: 3600 }),
+    }).prefault({}),
     passwordMinLength: z.number().int().min(8).default(10),
   }).prefault({}),
   quota: z.object({ defaultMaxInstances: z.number().int().min(0).default(3) }).prefault({}),
@@ -78,8 +83,10 @@ export const kernelConfigSchema = z.object({
     maxUploadBytes: z.number().int().positive().default(1024 ** 3),
   }).prefault({}),
   console: z.object({
-    /** Browser origins allowed to open a console (a request without Origin is not a browser). */
+    /** Browser origins allowed to open a console. */
     allowedOrigins: z.array(z.string()).default([]),
+    /** Let a request without Origin (not a browser: a CLI or a script with a valid ticket) open a console. */
+    allowMissingOrigin: z.boolean().default(false),
     ticketTtlSeconds: z.number().int().positive().default(30),
     /** How long to wait for the agent's console before closing the client's socket. */
     connectTimeoutMs: z.number().int().positive().default(5000),

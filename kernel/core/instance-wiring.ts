@@ -10,7 +10,7 @@ import type { KernelConfig } from './config';
 import type { KernelQueues } from './queues';
 import { billingStateOf } from './billing-state';
 import { CLOSE } from './console/bridge';
-import { ConsoleGateway } from './console/gateway';
+import { ConsoleGateway, type LiveSession } from './console/gateway';
 import { ConsoleTickets } from './console/tickets';
 import { KernelInstanceDirectory } from './operations/directory';
 import { InstanceService, PROVISION_JOB, TEARDOWN_JOB } from './operations/instances';
@@ -37,6 +37,8 @@ export interface InstanceWiringContext {
   agentTokens: AgentTokens;
   /** An account's instances changed (created, retired, deleted): cached quotas must go everywhere. */
   accountChanged(accountId: string): Promise<void>;
+  /** Whether a login session still stands (a console ticket is worth nothing once it does not). */
+  liveSession: LiveSession;
   routes: ApiRouter;
   container: DependencyContainer;
   /** Resolves plugin ports at use time, so a disabled plugin fails the request, not the boot. */
@@ -72,7 +74,7 @@ export function wireInstances(k: InstanceWiringContext) {
   serverActionRoutes(routes, { ds, instances, directory, agent, billingState });
 
   const tickets = new ConsoleTickets(redis, config.redis.prefix, config.console.ticketTtlSeconds);
-  const gateway = new ConsoleGateway(config, tickets, directory, agent, billingState, redis, logger);
+  const gateway = new ConsoleGateway(config, tickets, directory, agent, billingState, k.liveSession, redis, logger);
   consoleRoutes(routes, { instances, tickets, billingState });
   hooks.onTeardown.tapPromise('kernel-console', (instance) => gateway.order({ instanceId: instance.id, code: CLOSE.instanceDeleted, reason: 'server deleted' }));
   hooks.onBillingSuspend.tapPromise('kernel-console', async (account, state) => {

@@ -157,16 +157,18 @@ export class Kernel {
     const tokens = new AccessTokens(await this.secret('auth.jwtSecret', config.auth.jwtSecret), config.auth.accessTtlSeconds);
     c.register(Tokens.AgentTokens, { useValue: new DerivedAgentTokens(await this.secret('agents.tokenSecret', config.auth.agentTokenSecret)) });
     this.cache = new AccountCache(this.redis, config.redis.prefix, this.logger);
-    this.auth = new AuthService(this.ds, tokens, new RateLimiter(this.redis, config.redis.prefix), notifications, clock, config, this.logger, this.cache);
+    this.auth = new AuthService(this.ds, tokens, new RateLimiter(this.redis, config.redis.prefix), notifications, clock, config, this.logger, this.cache,
+      (r) => this.console.revoke(r));
 
     const kernelRoutes = this.router.for('kernel');
     healthRoutes(kernelRoutes, { ds: this.ds, redis: this.redis, metrics: this.metrics, queues: this.queues, router: this.router });
     authRoutes(kernelRoutes, this.auth);
-    accountRoutes(kernelRoutes, { ds: this.ds, config, optional: (p) => this.optional(p), cache: this.cache });
+    accountRoutes(kernelRoutes, { ds: this.ds, config, optional: (p) => this.optional(p), cache: this.cache, closeConsoles: (r) => this.console.revoke(r) });
     Object.assign(this, wireInstances({
       ds: this.ds, redis: this.redis, config, hooks: this.hooks, queues: this.queues, logger: this.logger, notifications,
       routes: kernelRoutes, container: c, ports: this, agentTokens: this.resolve(Tokens.AgentTokens),
       accountChanged: (accountId) => this.cache!.forget({ quotaOf: accountId }),
+      liveSession: (sessionId, accountId) => this.auth.liveSession(sessionId, accountId),
     }));
     registerQueueMetrics(this.metrics, this.queues);
   }

@@ -1,46 +1,7 @@
 import { expect } from 'chai';
-import { WebSocket } from 'ws';
 import type { TestKernel, TestUser } from '../harness';
 import { create, settle, startFleet, startFleetKernel, type Fleet } from '../provisioning/fixture';
-
-interface Opened {
-  ws?: WebSocket;
-  status?: number;
-  body?: any;
-}
-
-/** Opens a console the way a browser would; resolves with the socket, or with the refusal. */
-function connect(url: string, headers: Record<string, string> = {}): Promise<Opened> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers });
-    ws.once('open', () => resolve({ ws }));
-    ws.once('unexpected-response', (_req, res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode, body: text ? JSON.parse(text) : undefined }));
-    });
-    ws.once('error', reject);
-  });
-}
-
-function nextMessage(ws: WebSocket, match: RegExp, timeoutMs = 5000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no message matching ${match} within ${timeoutMs} ms`)), timeoutMs);
-    const on = (data: Buffer) => {
-      const text = data.toString();
-      if (!match.test(text)) return;
-      clearTimeout(timer);
-      ws.off('message', on);
-      resolve(text);
-    };
-    ws.on('message', on);
-  });
-}
-
-function closed(ws: WebSocket): Promise<{ code: number; reason: string; ms: number }> {
-  const started = Date.now();
-  return new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString(), ms: Date.now() - started })));
-}
+import { PORTAL, closed, connect, nextMessage } from './client';
 
 describe('Console WebSocket', () => {
   let fleet: Fleet;
@@ -51,7 +12,7 @@ describe('Console WebSocket', () => {
   before(async () => {
     fleet = await startFleet();
     tk = await startFleetKernel(fleet, {
-      config: { console: { allowedOrigins: ['https://portal.zpack.test'], connectTimeoutMs: 500, ticketTtlSeconds: 2, maxMessageBytes: 1024 * 1024 } },
+      config: { console: { allowedOrigins: [PORTAL], connectTimeoutMs: 500, ticketTtlSeconds: 2, maxMessageBytes: 1024 * 1024 } },
     });
     owner = await tk.user();
     serverId = (await settle(owner, (await create(owner, 'console')).body.operation.id)).instanceId;
@@ -70,7 +31,7 @@ describe('Console WebSocket', () => {
   };
 
   it('bridges the agent PTY: commands go in, server output comes out', async () => {
-    const { ws } = await connect(wsUrl(serverId, await ticketFor(owner, serverId)), { origin: 'https://portal.zpack.test' });
+    const { ws } = await connect(wsUrl(serverId, await ticketFor(owner, serverId)));
     ws!.send('say hello from the portal');
     expect(await nextMessage(ws!, /\[Server\] hello from the portal/)).to.match(/hello from the portal/);
     ws!.close();
@@ -114,9 +75,40 @@ describe('Console WebSocket', () => {
       const res = await connect(wsUrl(serverId, ticket), { origin: 'https://evil.example' });
       expect(res.status).to.equal(403);
       expect(res.body.error.code).to.equal('forbidden');
-      const ok = await connect(wsUrl(serverId, ticket), { origin: 'https://portal.zpack.test' });
+      const ok = await connect(wsUrl(serverId, ticket));
       expect(ok.ws).to.not.equal(undefined);
       ok.ws!.close();
+    });
+
+    it('without an Origin header (403: not a browser, and console.allowMissingOrigin is off), without spending the ticket', async () => {
+      const ticket = await ticketFor(owner, serverId);
+      const res = await connect(wsUrl(serverId, ticket), {});
+      expect(res.status).to.equal(403);
+      expect(res.body.error).to.include({ code: 'forbidden', message: 'An Origin header is required to open a console' });
+      const ok = await connect(wsUrl(serverId, ticket));
+      expect(ok.ws).to.not.equal(undefined);
+      ok.ws!.close();
+    });
+
+    it('with user A’s ticket on user B’s server (401)', async () => {
+      const a = await tk.user();
+      const aServer = (await settle(a, (await create(a, 'console-a')).body.operation.id)).instanceId;
+      const res = await connect(wsUrl(serverId, await ticketFor(a, aServer)));
+      expect(res.status).to.equal(401);
+      expect(res.body.error.code).to.equal('unauthenticated');
+    });
+
+    it('with X-Request-Id on every refusal, the caller’s own when it sent one', async () => {
+      const refusals = [
+        await connect(wsUrl(serverId)),
+        await connect(wsUrl(serverId), {}),
+        await connect(`${tk.url.replace('http', 'ws')}/api/nothing-here`),
+      ];
+      expect(refusals.map((r) => r.status)).to.deep.equal([401, 403, 404]);
+      for (const r of refusals) expect(r.headers!['x-request-id']).to.equal(r.body.error.requestId).and.match(/^[0-9a-f-]{36}$/);
+      const traced = await connect(wsUrl(serverId), { origin: PORTAL, 'x-request-id': 'trace-console-1' });
+      expect(traced.headers!['x-request-id']).to.equal('trace-console-1');
+      expect(traced.body.error.requestId).to.equal('trace-console-1');
     });
 
     it('on an unknown WebSocket path (404)', async () => {
@@ -169,18 +161,18 @@ describe('Console liveness', () => {
   let tk: TestKernel;
   before(async () => {
     fleet = await startFleet();
-    tk = await startFleetKernel(fleet, { config: { console: { pingIntervalMs: 150 } } });
+    tk = await startFleetKernel(fleet, { config: { console: { pingIntervalMs: 150, allowMissingOrigin: true } } });
   });
   after(async () => {
     await tk?.stop();
     await fleet?.stop();
   });
 
-  it('closes a client that stops answering pings', async () => {
+  it('lets a client without Origin in when console.allowMissingOrigin is set, and closes it once it stops answering pings', async () => {
     const user = await tk.user();
     const id = (await settle(user, (await create(user, 'dead-peer')).body.operation.id)).instanceId;
     const ticket = (await user.http.post(`/api/servers/${id}/console/ticket`)).body.ticket;
-    const { ws } = await connect(`${tk.url.replace('http', 'ws')}/api/servers/${id}/console?ticket=${ticket}`);
+    const { ws } = await connect(`${tk.url.replace('http', 'ws')}/api/servers/${id}/console?ticket=${ticket}`, {});
     await nextMessage(ws!, /./);
     const vmid = (await user.http.get(`/api/servers/${id}`)).body.server.vmid;
     const consoles = () => fleet.agents.containers().get(vmid)!.consoles;

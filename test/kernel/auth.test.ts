@@ -22,18 +22,51 @@ describe('Auth and accounts', () => {
     await smtp?.stop();
   });
 
+  /** Outbox rows to one address; the route writes them before it answers. */
+  const outbox = (to: string): Promise<Array<{ template: string }>> =>
+    tk.kernel.ds.query(`SELECT template FROM notification WHERE recipient = $1 ORDER BY created_at`, [to]);
+
   describe('POST /api/auth/register', () => {
-    it('creates an account and never returns its password hash', async () => {
+    it('creates an account, mails a welcome and never returns its password hash', async () => {
       const res = await tk.http.post('/api/auth/register', { email: 'New.Person@Example.test', password: 'long-enough-pass' });
       expect(res.status).to.equal(201);
       expect(res.body.user).to.include({ email: 'new.person@example.test', role: 'user', billingExempt: false });
       expect(res.text).not.to.match(/argon2|passwordHash/);
+      expect(await outbox('new.person@example.test')).to.deep.equal([{ template: 'welcome' }]);
+      await smtp.waitFor('new.person@example.test', 'welcome');
     });
 
-    it('refuses a second account with the same email (any case) with 409', async () => {
-      const res = await tk.http.post('/api/auth/register', { email: 'NEW.person@example.test', password: 'long-enough-pass' });
-      expect(res.status).to.equal(409);
-      expect(res.body.error.code).to.equal('conflict');
+    it('answers a known email (any case) exactly as a new one, leaves the account as it was and mails its owner', async () => {
+      const known = await tk.user({ email: 'known-00001@example.test' });
+      const before = await tk.kernel.ds.query(`SELECT * FROM account WHERE id = $1`, [known.id]);
+      const fresh = await tk.http.post('/api/auth/register', { email: 'fresh-00001@example.test', password: 'another-long-password' });
+      const again = await tk.http.post('/api/auth/register', { email: 'KNOWN-00001@example.test', password: 'another-long-password' });
+
+      expect(again.status).to.equal(fresh.status).and.equal(201);
+      const headerNames = (r: typeof fresh) => [...r.headers.keys()].sort();
+      expect(headerNames(again)).to.deep.equal(headerNames(fresh));
+      for (const h of ['content-type', 'content-length']) expect(again.headers.get(h), h).to.equal(fresh.headers.get(h));
+      expect(Object.keys(again.body)).to.deep.equal(Object.keys(fresh.body));
+      expect(Object.keys(again.body.user)).to.deep.equal(Object.keys(fresh.body.user));
+      expect(again.body.user).to.include({ email: 'known-00001@example.test', role: 'user', billingExempt: false });
+      expect(again.body.user.id).to.match(/^[0-9a-f-]{36}$/).and.not.equal(known.id);
+
+      expect(await tk.kernel.ds.query(`SELECT * FROM account WHERE id = $1`, [known.id])).to.deep.equal(before);
+      expect((await tk.http.post('/api/auth/login', { email: known.email, password: 'another-long-password' })).status).to.equal(401);
+      expect((await tk.http.post('/api/auth/login', { email: known.email, password: known.password })).status).to.equal(200);
+
+      expect(await outbox('known-00001@example.test')).to.deep.equal([{ template: 'account_exists' }]);
+      expect(await outbox('fresh-00001@example.test')).to.deep.equal([{ template: 'welcome' }]);
+      const mail = await smtp.waitFor('known-00001@example.test', 'account_exists');
+      expect(mail.text).to.match(/already have one/);
+    });
+
+    it('mails the owner of a known email at most registerLimit.mailsPerAccount times, answering each attempt alike', async () => {
+      const known = await tk.user();
+      const attempts = [];
+      for (let i = 0; i < 5; i++) attempts.push(await tk.http.post('/api/auth/register', { email: known.email, password: 'another-long-password' }));
+      expect(attempts.map((r) => r.status)).to.deep.equal(Array(5).fill(201));
+      expect(await outbox(known.email)).to.deep.equal(Array(3).fill({ template: 'account_exists' }));
     });
 
     it('lists the bad fields of an invalid request', async () => {
@@ -118,7 +151,8 @@ describe('Auth and accounts', () => {
     it('answers 202 for an unknown email and sends nothing', async () => {
       const res = await tk.http.post('/api/auth/password-reset/request', { email: 'nobody@example.test' });
       expect(res.status).to.equal(202);
-      await new Promise((r) => setTimeout(r, 300));
+      // The request has done all it will do once answered: a mail would already be an outbox row.
+      expect(await outbox('nobody@example.test')).to.deep.equal([]);
       expect(smtp.messages.filter((m) => m.to.includes('nobody@example.test'))).to.have.length(0);
     });
 
@@ -176,6 +210,41 @@ describe('Auth and accounts', () => {
       const res = await admin.http.patch('/api/admin/users/00000000-0000-4000-8000-000000000000', { role: 'admin' });
       expect(res.status).to.equal(404);
     });
+  });
+});
+
+describe('Rate limits per client address', () => {
+  let tk: TestKernel;
+  before(async () => {
+    tk = await startTestKernel({
+      config: { auth: { loginLimit: { perAddress: { max: 5, windowSeconds: 60 } }, registerLimit: { perAddress: { max: 30, windowSeconds: 3600 } } } },
+    });
+  });
+  after(async () => tk?.stop());
+
+  it('POST /api/auth/register answers the 31st registration from one address with 429 and Retry-After, and creates nothing', async () => {
+    const register = (i: number) => tk.http.post('/api/auth/register', { email: `burst-${i}@example.test`, password: 'long-enough-pass' });
+    const first = await Promise.all(Array.from({ length: 30 }, (_, i) => register(i)));
+    expect(first.map((r) => r.status)).to.deep.equal(Array(30).fill(201));
+    const limited = await register(30);
+    expect(limited.status).to.equal(429);
+    expect(limited.body.error.code).to.equal('rate_limited');
+    expect(Number(limited.headers.get('retry-after'))).to.be.within(1, 3600);
+    expect(await tk.kernel.ds.query(`SELECT id FROM account WHERE email = 'burst-30@example.test'`)).to.deep.equal([]);
+    expect((await tk.http.post('/api/auth/register', { email: 'burst-0@example.test', password: 'long-enough-pass' })).status, 'a known email alike').to.equal(429);
+  });
+
+  it('POST /api/auth/login answers 429 with Retry-After once one address tried N logins, whichever accounts they were for', async () => {
+    const emails = Array.from({ length: 6 }, (_, i) => `spread-${i}@example.test`);
+    for (const email of emails) await tk.kernel.auth.register(email, 'correct-horse-battery');
+    for (const [i, email] of emails.slice(0, 5).entries()) {
+      const res = await tk.http.post('/api/auth/login', { email, password: i % 2 ? 'correct-horse-battery' : 'wrong-password' });
+      expect(res.status).to.equal(i % 2 ? 200 : 401);
+    }
+    const limited = await tk.http.post('/api/auth/login', { email: emails[5], password: 'correct-horse-battery' });
+    expect(limited.status).to.equal(429);
+    expect(limited.body.error.code).to.equal('rate_limited');
+    expect(Number(limited.headers.get('retry-after'))).to.be.within(1, 60);
   });
 });
 

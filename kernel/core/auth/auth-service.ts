@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Context } from 'koa';
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
@@ -20,6 +21,9 @@ export interface TokenPair {
 
 export const normaliseEmail = (email: string): string => email.trim().toLowerCase();
 
+/** Consoles to close because the authority their ticket was issued under ended or changed. */
+export type ConsoleRevocation = ({ sessionId: string } | { accountId: string }) & { reason: string };
+
 /** Accounts, sessions and password resets. Every check reads the session row: revocation is immediate. */
 export class AuthService {
   constructor(
@@ -31,8 +35,10 @@ export class AuthService {
     private readonly config: KernelConfig,
     private readonly logger: Logger,
     private readonly cache: AccountCache,
+    private readonly closeConsoles: (r: ConsoleRevocation) => Promise<void>,
   ) {}
 
+  /** Creates an account directly (CLI, tests): a known email is a ConflictError. The public route uses signUp. */
   async register(email: string, password: string, role: 'user' | 'admin' = 'user'): Promise<Account> {
     this.checkPasswordStrength(password);
     const repo = this.ds.getRepository(Account);
@@ -42,6 +48,39 @@ export class AuthService {
       if (err?.driverError?.code === '23505') throw new ConflictError('An account with this email exists', { field: 'email' });
       throw err;
     }
+  }
+
+  /**
+   * Public registration, rate limited per address. A known email gets the same answer as a new
+   * one (same status and shape, a random id, the same password hashing) and its owner a mail
+   * saying they already have an account, so the route cannot tell anyone which emails exist.
+   */
+  async signUp(email: string, password: string, address: string): Promise<AccountView> {
+    await this.limiter.hit('register-addr', address, this.config.auth.registerLimit.perAddress);
+    try {
+      const account = await this.register(email, password);
+      await this.mail(account.email, 'welcome', 'Welcome to zpack',
+        `Your zpack account ${account.email} is ready. Sign in at ${this.publicUrl} to create your first server.`);
+      return accountView(account);
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+    }
+    const who = normaliseEmail(email);
+    const mailed = await this.limiter.hit('register-mail', who, this.config.auth.registerLimit.mailsPerAccount).then(() => true, () => false);
+    if (mailed) {
+      await this.mail(who, 'account_exists', 'You already have a zpack account',
+        `Someone tried to create a zpack account for ${who}, but you already have one; nothing was changed.\n\n` +
+        `If you forgot your password, reset it from the sign-in page at ${this.publicUrl}.\nIf it was not you, ignore this message.`);
+    }
+    return { id: randomUUID(), email: who, role: 'user', billingExempt: false };
+  }
+
+  private mail(to: string, template: string, subject: string, text: string): Promise<void> {
+    return this.notifications.send('email', { to, template, subject, text });
+  }
+
+  private get publicUrl(): string {
+    return this.config.server.publicUrl || `http://${this.config.server.host}:${this.config.server.port}`;
   }
 
   async login(email: string, password: string, address: string): Promise<TokenPair> {
@@ -95,6 +134,7 @@ export class AuthService {
     });
     if (outcome.kind === 'reused') {
       await this.cache.forget({ sessionId: outcome.sessionId });
+      await this.revokeConsoles({ sessionId: outcome.sessionId, reason: 'refresh token reused' });
       this.logger.warn({ sessionId: outcome.sessionId }, 'refresh token reused: session revoked');
       throw new UnauthenticatedError('Refresh token already used; the session is revoked');
     }
@@ -105,6 +145,7 @@ export class AuthService {
   async logout(sessionId: string): Promise<void> {
     await this.ds.getRepository(Session).update({ id: sessionId }, { revokedAt: this.clock.now(), revokedReason: 'logout' });
     await this.cache.forget({ sessionId });
+    await this.revokeConsoles({ sessionId, reason: 'logged out' });
   }
 
   async revokeAll(accountId: string, reason: string): Promise<void> {
@@ -112,8 +153,13 @@ export class AuthService {
       .set({ revokedAt: this.clock.now(), revokedReason: reason })
       .where('account_id = :accountId AND revoked_at IS NULL', { accountId }).execute();
     await this.cache.forget({ accountId });
+    await this.revokeConsoles({ accountId, reason });
   }
 
+  /** The session row is already revoked, which refuses every later ticket; a lost order only leaves open consoles open. */
+  private async revokeConsoles(r: ConsoleRevocation): Promise<void> {
+    await this.closeConsoles(r).catch((err) => this.logger.warn({ err, ...r }, 'console close order not broadcast'));
+  }
 
   /** Bearer access token → account, checked against the live session row. */
   async authenticate(ctx: Context): Promise<{ account: AccountView; sessionId: string }> {
@@ -123,16 +169,20 @@ export class AuthService {
     if (!claims) throw new UnauthenticatedError('Invalid or expired access token');
     const cached = this.cache.session(claims.sessionId, claims.accountId);
     if (cached) return { account: cached, sessionId: claims.sessionId };
-    const rows = await hotQuery<{ id: string; email: string; role: 'user' | 'admin'; billing_exempt: boolean }>(this.ds, 'zpack_session',
-      `SELECT a.id, a.email, a.role, a.billing_exempt FROM session s JOIN account a ON a.id = s.account_id
-        WHERE s.id = $1 AND s.account_id = $2 AND s.revoked_at IS NULL AND s.expires_at > now()`,
-      [claims.sessionId, claims.accountId],
-    );
-    if (rows.length === 0) throw new UnauthenticatedError('Session expired or revoked');
-    const a = rows[0];
-    const account: AccountView = { id: a.id, email: a.email, role: a.role, billingExempt: a.billing_exempt };
+    const account = await this.liveSession(claims.sessionId, claims.accountId);
+    if (!account) throw new UnauthenticatedError('Session expired or revoked');
     this.cache.rememberSession(claims.sessionId, account);
     return { account, sessionId: claims.sessionId };
+  }
+
+  /** The account behind a session that is neither revoked nor expired, read from the database. */
+  async liveSession(sessionId: string, accountId: string): Promise<AccountView | undefined> {
+    const [a] = await hotQuery<{ id: string; email: string; role: 'user' | 'admin'; billing_exempt: boolean }>(this.ds, 'zpack_session',
+      `SELECT a.id, a.email, a.role, a.billing_exempt FROM session s JOIN account a ON a.id = s.account_id
+        WHERE s.id = $1 AND s.account_id = $2 AND s.revoked_at IS NULL AND s.expires_at > now()`,
+      [sessionId, accountId],
+    );
+    return a && { id: a.id, email: a.email, role: a.role, billingExempt: a.billing_exempt };
   }
 
   /** Always succeeds from the caller's view, so it cannot be used to probe for accounts. */
@@ -154,7 +204,7 @@ export class AuthService {
       expiresAt: new Date(this.clock.now().getTime() + this.config.auth.resetTtlSeconds * 1000),
       usedAt: null,
     });
-    const base = this.config.server.publicUrl || `http://${this.config.server.host}:${this.config.server.port}`;
+    const base = this.publicUrl;
     await this.notifications.send('email', {
       to: account.email,
       template: 'password_reset',
@@ -170,7 +220,7 @@ export class AuthService {
   async confirmPasswordReset(token: string, password: string): Promise<void> {
     this.checkPasswordStrength(password);
     const passwordHash = await hashPassword(password);
-    await this.ds.transaction(async (m) => {
+    const accountId = await this.ds.transaction(async (m) => {
       const [hit] = returnedRows<{ account_id: string }>(await m.query(
         `UPDATE password_reset SET used_at = now() WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING account_id`,
         [sha256(token), this.clock.now()],
@@ -181,7 +231,9 @@ export class AuthService {
         .set({ revokedAt: this.clock.now(), revokedReason: 'password_reset' })
         .where('account_id = :id AND revoked_at IS NULL', { id: hit.account_id }).execute();
       return hit.account_id;
-    }).then((accountId) => this.cache.forget({ accountId }));
+    });
+    await this.cache.forget({ accountId });
+    await this.revokeConsoles({ accountId, reason: 'password reset' });
   }
 
   private checkPasswordStrength(password: string): void {

@@ -5,13 +5,20 @@ export interface BridgeOptions {
   highWaterBytes: number;
 }
 
-/** Close codes the portal can act on; 4000–4999 are ours. */
+/**
+ * Close codes the portal can act on; 4000–4999 are ours. The reason says which event it was.
+ * - 4401 session revoked: logout, password reset, refresh-token reuse or a role change ended the
+ *   authority the ticket was issued under; log in again (or refresh) and ask a new ticket.
+ * - 4402 account suspended (billing) · 4408 a peer stopped answering pings
+ * - 4410 server deleted · 4504 the agent's console did not answer in time
+ */
 export const CLOSE = {
   normal: 1000,
   agentGone: 1011,
   tooBig: 1009,
   agentUnreachable: 4504,
   instanceDeleted: 4410,
+  sessionRevoked: 4401,
   suspended: 4402,
   deadPeer: 4408,
 } as const;

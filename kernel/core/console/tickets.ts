@@ -1,13 +1,17 @@
 import type { Redis } from 'ioredis';
+import type { AccountView } from '../../api';
 import { randomToken, sha256 } from '../auth/tokens';
 
 export interface ConsoleGrant {
   accountId: string;
   instanceId: string;
+  /** The login session that asked: the ticket is worth nothing once it ends. */
   sessionId: string;
+  /** The account's role when issued: a role change voids tickets issued before it. */
+  role: AccountView['role'];
 }
 
-/** Single-use console tickets: short-lived, bound to one instance, stored hashed in Redis. */
+/** Single-use console tickets: short-lived, bound to one instance and one login session, stored hashed in Redis. */
 export class ConsoleTickets {
   constructor(private readonly redis: Redis, private readonly prefix: string, readonly ttlSeconds: number) {}
 

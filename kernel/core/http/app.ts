@@ -6,6 +6,8 @@ import { envelopeEmpty, envelopeError } from './envelope';
 import type { KernelRouter } from './router';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+/** The caller's X-Request-Id when it is a sane one, else a new id. */
+export const requestIdFor = (incoming: string): string => (REQUEST_ID.test(incoming) ? incoming : randomUUID());
 /** Probes are hit every few seconds; logging each would drown the log. */
 const QUIET = new Set(['/healthz', '/readyz', '/metrics']);
 
@@ -23,8 +25,7 @@ export function createApp(router: KernelRouter, logger: Logger, metrics: KernelM
   const app = new Koa({ proxy: trustProxy });
   app.silent = true;
   app.use(async (ctx, next) => {
-    const incoming = ctx.get('x-request-id');
-    const state = new RequestState(REQUEST_ID.test(incoming) ? incoming : randomUUID(), logger);
+    const state = new RequestState(requestIdFor(ctx.get('x-request-id')), logger);
     ctx.state = state;
     ctx.set('X-Request-Id', state.requestId);
     const started = performance.now();

@@ -7,6 +7,7 @@ import { audit } from '../audit';
 import type { KernelConfig } from '../config';
 import { currentQuota } from '../quota';
 import type { AccountCache } from '../auth/account-cache';
+import type { ConsoleRevocation } from '../auth/auth-service';
 import { billingStateOf } from '../billing-state';
 
 interface Deps {
@@ -16,9 +17,11 @@ interface Deps {
   optional<T>(port: PortRef<T>): T | undefined;
   /** Sessions and quotas remembered per account (dropped everywhere when the account changes). */
   cache: AccountCache;
+  /** Consoles opened under the old role close: their tickets were issued under it. */
+  closeConsoles(r: ConsoleRevocation): Promise<void>;
 }
 
-export function accountRoutes(r: ApiRouter, { ds, config, optional, cache }: Deps): void {
+export function accountRoutes(r: ApiRouter, { ds, config, optional, cache, closeConsoles }: Deps): void {
   r.route({
     method: 'get', path: '/api/me', summary: 'The caller, their quota and billing state', auth: 'user', tags: ['accounts'],
     handler: async ({ account }) => {
@@ -50,9 +53,11 @@ export function accountRoutes(r: ApiRouter, { ds, config, optional, cache }: Dep
       const repo = ds.getRepository(Account);
       const target = await repo.findOneBy({ id: params.id });
       if (!target) throw new NotFoundError('User');
+      const roleChanged = body.role !== undefined && body.role !== target.role;
       Object.assign(target, Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)));
       await repo.save(target);
       await cache.forget({ accountId: target.id });
+      if (roleChanged) await closeConsoles({ accountId: target.id, reason: 'account role changed' });
       await audit(ds.manager, account.id, 'admin.user.update', target.id, body);
       return { body: { user: { ...accountView(target), maxInstances: target.maxInstances } } };
     },

@@ -8,12 +8,9 @@ const tokenPair = z.object({ accessToken: z.string(), refreshToken: z.string(), 
 
 export function authRoutes(r: ApiRouter, auth: AuthService): void {
   r.route({
-    method: 'post', path: '/api/auth/register', summary: 'Create an account', auth: 'none', tags: ['auth'],
+    method: 'post', path: '/api/auth/register', summary: 'Create an account (the same answer, and a mail, whether or not the email has one)', auth: 'none', tags: ['auth'],
     body: credentials, response: z.object({ user }),
-    handler: async ({ body }) => {
-      const a = await auth.register(body.email, body.password);
-      return { status: 201, body: { user: { id: a.id, email: a.email, role: a.role, billingExempt: a.billingExempt } } };
-    },
+    handler: async ({ body, koa }) => ({ status: 201, body: { user: await auth.signUp(body.email, body.password, koa.ip) } }),
   });
   r.route({
     method: 'post', path: '/api/auth/login', summary: 'Log in; returns an access and a refresh token', auth: 'none', tags: ['auth'],

@@ -12,7 +12,7 @@ export function consoleRoutes(r: ApiRouter, deps: { instances: InstanceService; 
     handler: async ({ params, account, sessionId }) => {
       const instance = await deps.instances.owned(account, params.id);
       assertMayMutate(await deps.billingState(account.id), 'mutation');
-      const ticket = await deps.tickets.issue({ accountId: account.id, instanceId: instance.id, sessionId });
+      const ticket = await deps.tickets.issue({ accountId: account.id, instanceId: instance.id, sessionId, role: account.role });
       return { body: { ticket, expiresIn: deps.tickets.ttlSeconds } };
     },
   });
