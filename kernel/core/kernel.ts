@@ -82,7 +82,10 @@ export class Kernel {
     this.logger = options.logger ?? createLogger(config.logging.level, { role: config.role });
     this.metrics = new KernelMetrics(options.processMetrics ?? true);
     this.hooks = createHookBus(this.logger, this.metrics);
-    this.router = new KernelRouter((ctx) => this.auth.authenticate(ctx), config.server.bodyLimitBytes);
+    const { bodyLimitBytes, timeouts } = config.server;
+    this.router = new KernelRouter((ctx) => this.auth.authenticate(ctx), {
+      limitBytes: bodyLimitBytes, idleMs: timeouts.jsonBodyIdleMs, deadlineMs: timeouts.jsonBodyMs,
+    });
   }
 
   get config(): KernelConfig {
@@ -194,7 +197,8 @@ export class Kernel {
     const server = app.listen(this.config.server.port, this.config.server.host);
     server.on('upgrade', (req, socket, head) => void this.console.handleUpgrade(req, socket, head));
     server.keepAliveTimeout = 65_000;
-    server.headersTimeout = 66_000;
+    server.headersTimeout = this.config.server.timeouts.headersMs;
+    server.requestTimeout = this.config.server.timeouts.requestMs;
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
       server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE'

@@ -6,6 +6,8 @@ import { envelopeEmpty, envelopeError } from './envelope';
 import type { KernelRouter } from './router';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+/** Metrics label of a request whose client left before the answer (as nginx counts it): not a server error. */
+const CLIENT_CLOSED = '499';
 /** Probes are hit every few seconds; logging each would drown the log. */
 const QUIET = new Set(['/healthz', '/readyz', '/metrics']);
 
@@ -27,18 +29,23 @@ export function createApp(router: KernelRouter, logger: Logger, metrics: KernelM
     const state = new RequestState(REQUEST_ID.test(incoming) ? incoming : randomUUID(), logger);
     ctx.state = state;
     ctx.set('X-Request-Id', state.requestId);
+    // No answer of ours is meant to be sniffed into another type (downloads above all).
+    ctx.set('X-Content-Type-Options', 'nosniff');
     const started = performance.now();
     try {
       await next();
       envelopeEmpty(ctx);
     } catch (err) {
-      envelopeError(ctx, err, logger);
+      // A client that hung up mid-request (an aborted upload …) is its own doing, not a failure of ours.
+      if (!ctx.writable) logger.info({ requestId: state.requestId, reason: (err as Error)?.message }, 'client closed the request');
+      else envelopeError(ctx, err, logger);
     } finally {
       const seconds = (performance.now() - started) / 1000;
       const route = typeof ctx._matchedRoute === 'string' ? ctx._matchedRoute : 'unmatched';
-      metrics.httpDuration.observe({ method: ctx.method, route, status: String(ctx.status) }, seconds);
+      const status = ctx.writable ? String(ctx.status) : CLIENT_CLOSED;
+      metrics.httpDuration.observe({ method: ctx.method, route, status }, seconds);
       if (!QUIET.has(ctx.path) && logger.isLevelEnabled('info')) {
-        logger.info({ requestId: state.requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(seconds * 1000) }, 'request');
+        logger.info({ requestId: state.requestId, method: ctx.method, path: ctx.path, status, ms: Math.round(seconds * 1000) }, 'request');
       }
     }
   });
