@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import type { DataSource } from 'typeorm';
@@ -194,11 +194,12 @@ export class Kernel {
 
   private async listen(): Promise<void> {
     const app = createApp(this.router, this.logger, this.metrics, this.config.server.trustProxy);
-    const server = app.listen(this.config.server.port, this.config.server.host);
+    const { headersMs, requestMs } = this.config.server.timeouts;
+    // Node checks both timeouts every connectionsCheckingInterval (30 s by default): check each second instead.
+    const server = createServer({ headersTimeout: headersMs, requestTimeout: requestMs, connectionsCheckingInterval: 1000 }, app.callback());
     server.on('upgrade', (req, socket, head) => void this.console.handleUpgrade(req, socket, head));
     server.keepAliveTimeout = 65_000;
-    server.headersTimeout = this.config.server.timeouts.headersMs;
-    server.requestTimeout = this.config.server.timeouts.requestMs;
+    server.listen(this.config.server.port, this.config.server.host);
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
       server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE'
