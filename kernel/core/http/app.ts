@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Koa from 'koa';
+import Koa, { type Context } from 'koa';
 import type { Logger } from 'pino';
 import type { KernelMetrics } from '../metrics';
 import { envelopeEmpty, envelopeError } from './envelope';
@@ -10,6 +10,9 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 const CLIENT_CLOSED = '499';
 /** Probes are hit every few seconds; logging each would drown the log. */
 const QUIET = new Set(['/healthz', '/readyz', '/metrics']);
+
+/** The client hung up before its answer was sent (koa's `writable` is also false once an answer has ended). */
+const clientGone = (ctx: Context): boolean => !ctx.writable && !ctx.res.writableEnded;
 
 /** Per-request state; the request's child logger is built only when something logs. */
 class RequestState {
@@ -37,12 +40,12 @@ export function createApp(router: KernelRouter, logger: Logger, metrics: KernelM
       envelopeEmpty(ctx);
     } catch (err) {
       // A client that hung up mid-request (an aborted upload …) is its own doing, not a failure of ours.
-      if (!ctx.writable) logger.info({ requestId: state.requestId, reason: (err as Error)?.message }, 'client closed the request');
+      if (clientGone(ctx)) logger.info({ requestId: state.requestId, reason: (err as Error)?.message }, 'client closed the request');
       else envelopeError(ctx, err, logger);
     } finally {
       const seconds = (performance.now() - started) / 1000;
       const route = typeof ctx._matchedRoute === 'string' ? ctx._matchedRoute : 'unmatched';
-      const status = ctx.writable ? String(ctx.status) : CLIENT_CLOSED;
+      const status = clientGone(ctx) ? CLIENT_CLOSED : String(ctx.status);
       metrics.httpDuration.observe({ method: ctx.method, route, status }, seconds);
       if (!QUIET.has(ctx.path) && logger.isLevelEnabled('info')) {
         logger.info({ requestId: state.requestId, method: ctx.method, path: ctx.path, status, ms: Math.round(seconds * 1000) }, 'request');

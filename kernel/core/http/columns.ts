@@ -5,7 +5,7 @@ import { z } from 'zod';
  * instead of failing in the database with 500. (NUL and unpaired surrogates, which text and
  * jsonb refuse, are already turned away by the body parser.)
  */
-export const INT32_MIN = -(2 ** 31);
+const INT32_MIN = -(2 ** 31);
 export const INT32_MAX = 2 ** 31 - 1;
 
 /** An `int` column. */
