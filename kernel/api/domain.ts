@@ -55,11 +55,18 @@ export interface ProvisionPlan {
 export type CrashClass =
   | 'oom' | 'mod_or_plugin_error' | 'missing_dependency' | 'nonzero_exit' | 'unexpected_exit';
 
+/**
+ * What the kernel keeps of an agent's crash log: the newest lines, each cut to a readable
+ * length. Classifiers may rely on it and must still stay linear in their input.
+ */
+export const CRASH_LOG_TAIL = { maxLines: 200, maxLineChars: 4096 } as const;
+
 export interface CrashInfo {
   at: Date;
   exitCode: number | null;
   signal: string | null;
   uptimeSeconds: number;
+  /** At most CRASH_LOG_TAIL.maxLines lines of at most CRASH_LOG_TAIL.maxLineChars each. */
   logTail: string[];
   classification?: CrashClass;
 }

@@ -57,6 +57,12 @@ export class OperationInProgressError extends ZpackError {
     super('operation_in_progress', 409, 'Another operation is running on this instance', { operationId });
   }
 }
+/** The client sent its request too slowly (a stalled or trickling body). */
+export class RequestTimeoutError extends ZpackError {
+  constructor(message = 'The request did not arrive in time') {
+    super('request_timeout', 408, message);
+  }
+}
 export class PayloadTooLargeError extends ZpackError {
   constructor(limitBytes: number) {
     super('payload_too_large', 413, `Body exceeds ${limitBytes} bytes`, { limitBytes });

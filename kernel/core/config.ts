@@ -23,6 +23,15 @@ export const kernelConfigSchema = z.object({
     publicUrl: z.string().default(''),
     bodyLimitBytes: z.number().int().positive().default(1024 * 1024),
     trustProxy: z.boolean().default(false),
+    timeouts: z.object({
+      /** Request headers must have arrived within this. */
+      headersMs: z.number().int().positive().default(20_000),
+      /** The whole request, streamed uploads included; then Node answers 408 and closes. */
+      requestMs: z.number().int().positive().default(300_000),
+      /** A JSON body must arrive whole within this, with no gap longer than jsonBodyIdleMs (else 408). */
+      jsonBodyMs: z.number().int().positive().default(15_000),
+      jsonBodyIdleMs: z.number().int().positive().default(5_000),
+    }).refine((t) => t.headersMs <= t.requestMs, 'headersMs must be ≤ requestMs').prefault({}),
   }).prefault({}),
   database: z.object({
     /** Empty: the embedded Postgres under embedded.dir. */

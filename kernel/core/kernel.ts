@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import type { DataSource } from 'typeorm';
@@ -82,7 +82,10 @@ export class Kernel {
     this.logger = options.logger ?? createLogger(config.logging.level, { role: config.role });
     this.metrics = new KernelMetrics(options.processMetrics ?? true);
     this.hooks = createHookBus(this.logger, this.metrics);
-    this.router = new KernelRouter((ctx) => this.auth.authenticate(ctx), config.server.bodyLimitBytes);
+    const { bodyLimitBytes, timeouts } = config.server;
+    this.router = new KernelRouter((ctx) => this.auth.authenticate(ctx), {
+      limitBytes: bodyLimitBytes, idleMs: timeouts.jsonBodyIdleMs, deadlineMs: timeouts.jsonBodyMs,
+    });
   }
 
   get config(): KernelConfig {
@@ -193,10 +196,12 @@ export class Kernel {
 
   private async listen(): Promise<void> {
     const app = createApp(this.router, this.logger, this.metrics, this.config.server.trustProxy);
-    const server = app.listen(this.config.server.port, this.config.server.host);
+    const { headersMs, requestMs } = this.config.server.timeouts;
+    // Node checks both timeouts every connectionsCheckingInterval (30 s by default): check each second instead.
+    const server = createServer({ headersTimeout: headersMs, requestTimeout: requestMs, connectionsCheckingInterval: 1000 }, app.callback());
     server.on('upgrade', (req, socket, head) => void this.console.handleUpgrade(req, socket, head));
     server.keepAliveTimeout = 65_000;
-    server.headersTimeout = 66_000;
+    server.listen(this.config.server.port, this.config.server.host);
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
       server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE'

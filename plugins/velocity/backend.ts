@@ -6,7 +6,8 @@ import type { InstanceView, ProxyBackend } from '../../kernel/api';
  * the container's own: the host of the agent base URL (HostingProvider.address() resolves the
  * container IP into it), and the port is the instance's `game` port binding.
  */
-const NAME = /^zp-(\d+)$/;
+// At most 9 digits: any VMID fits an int column, and a longer number is no name of ours.
+const NAME = /^zp-(\d{1,9})$/;
 
 export const backendName = (vmid: number): string => `zp-${vmid}`;
 

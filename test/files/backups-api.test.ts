@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { readFile, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { BillingGate, definePlugin, type EnforcementState } from '../../kernel/api';
@@ -200,6 +201,32 @@ describe('Backups API (end to end: kernel → agent simulator) and the billing g
       expect(mark.since()).to.deep.equal([]);
       expect((await owner.http.get(backups())).body.backups.map((b: any) => b.id)).to.include(ready.id);
       expect((await owner.http.delete(`${backups()}/${ready.id}`)).status).to.equal(204);
+    });
+  });
+
+  describe('backup ids', () => {
+    /** Sent with node:http and a bare path, which (unlike a URL) keeps "." and ".." segments as they are. */
+    const rawCall = (method: string, path: string) => new Promise<{ status: number; body: any }>((resolve, reject) => {
+      const options = { host: '127.0.0.1', port: tk.kernel.port, path, method, headers: { authorization: `Bearer ${owner.accessToken}` } };
+      const req = request(options, (res) => {
+        let text = '';
+        res.on('data', (chunk) => { text += chunk; });
+        res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+      });
+      req.on('error', reject).end();
+    });
+
+    it('made only of dots are 400 on restore and delete, and the agent is never asked', async () => {
+      const mark = markRequests(fleet);
+      for (const id of ['.', '..', '...']) {
+        for (const [method, path] of [['POST', `${backups()}/${id}/restore`], ['DELETE', `${backups()}/${id}`]]) {
+          const res = await rawCall(method, path);
+          expect(res.status, `${method} ${path}`).to.equal(400);
+          expect(res.body.error.code).to.equal('invalid_request');
+          expect(res.body.error.details.fields[0].path).to.equal('params.backupId');
+        }
+      }
+      expect(mark.since()).to.deep.equal([]);
     });
   });
 

@@ -98,6 +98,14 @@ describe('Files API (end to end: kernel → agent simulator)', () => {
       await rm(join(fleet.agents.rootOf(c.vmid), 'file..txt'));
     });
 
+    it('downloads say X-Content-Type-Options: nosniff, so a browser never runs a file as another type', async () => {
+      await writeFile(join(fleet.agents.rootOf(c.vmid), 'page.txt'), '<script>alert(1)</script>');
+      const res = await req('GET', `${PREFIXES.canonical(c.id)}/files/download?path=page.txt`);
+      expect(res.status).to.equal(200);
+      expect(res.headers.get('x-content-type-options')).to.equal('nosniff');
+      await rm(join(fleet.agents.rootOf(c.vmid), 'page.txt'));
+    });
+
     // koa decodes ?path= leniently: a byte sequence that is not UTF-8 arrives as U+FFFD, so the
     // kernel never sees the malformed percent-encoding it refuses when the same trick is wrapped once more.
     for (const prefixName of Object.keys(PREFIXES) as PrefixName[]) {

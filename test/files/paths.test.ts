@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { InvalidRequestError } from '../../kernel/api';
 import { confinePath } from '../../kernel/core/files/paths';
 
-/** Paths that try to leave the server root or smuggle bytes; every one must be refused. */
+/** Paths that try to leave the server root, smuggle bytes or name what no file system holds; every one must be refused. */
 export const TRAVERSAL_CORPUS = [
   '..', '../', '../etc/passwd', 'world/../../etc/passwd', 'world/..', './../x', 'a/b/../../..',
   '/etc/passwd', '//etc/passwd', 'C:/Windows/win.ini', 'c:\\windows', '~/.ssh/id_rsa', '~root',
@@ -12,6 +12,8 @@ export const TRAVERSAL_CORPUS = [
   '\ufffd\ufffd/x', 'world/\ufffd',
   '\uff0e\uff0e/\uff0e\uff0e/etc/passwd', '\uff0e\uff0e\uff0fetc', '\u2024\u2024/etc', 'world/\ufe52\ufe52/x', '\uff3c..\uff3cetc',
   '... /x', ' ../x', '.. /x', '...', 'a/.../b',
+  // Names longer than a file system holds (255 bytes of UTF-8).
+  'a'.repeat(256), `world/${'é'.repeat(128)}/level.dat`,
 ];
 
 describe('confinePath', () => {
@@ -24,6 +26,10 @@ describe('confinePath', () => {
   it('refuses arrays (repeated query keys) and very long paths', () => {
     expect(() => confinePath(['a', 'b'])).to.throw(InvalidRequestError);
     expect(() => confinePath('a/'.repeat(600))).to.throw(InvalidRequestError);
+  });
+
+  it('accepts a name of exactly 255 bytes', () => {
+    expect(confinePath(`world/${'é'.repeat(127)}a`)).to.equal(`world/${'é'.repeat(127)}a`);
   });
 
   it('normalises harmless paths relative to the root', () => {

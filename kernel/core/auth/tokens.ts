@@ -4,6 +4,8 @@ import { SignJWT, jwtVerify, errors } from 'jose';
 export const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 export const randomToken = (bytes = 32): string => randomBytes(bytes).toString('base64url');
 
+const REQUIRED_CLAIMS = ['exp', 'iat', 'sub', 'sid', 'pur'];
+
 export interface AccessClaims {
   accountId: string;
   sessionId: string;
@@ -35,10 +37,11 @@ export class AccessTokens {
     const known = this.verified.get(token);
     if (known && known.purpose === purpose && known.exp > Date.now() / 1000) return known.claims;
     try {
-      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], issuer: 'zpack' });
+      // A token without an expiry would be valid forever: every claim sign() sets must be there.
+      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], issuer: 'zpack', requiredClaims: REQUIRED_CLAIMS });
       if (payload.pur !== purpose || typeof payload.sid !== 'string' || typeof payload.sub !== 'string') return null;
       const claims = { accountId: payload.sub, sessionId: payload.sid };
-      this.remember(token, { claims, purpose, exp: payload.exp ?? 0 });
+      this.remember(token, { claims, purpose, exp: payload.exp! });
       return claims;
     } catch (err) {
       if (err instanceof errors.JOSEError) return null;

@@ -1,6 +1,8 @@
 import { InvalidRequestError } from '../../api';
 
 const MAX_PATH = 1024;
+/** NAME_MAX of the usual Linux file systems, in UTF-8 bytes: a longer name can only fail at the agent. */
+const MAX_SEGMENT_BYTES = 255;
 /** Characters that NFKC folds into '.', '/' or '\' are normalised first; these must never remain. */
 const FORBIDDEN = /[\u0000-\u001f\u007f\\]/;
 /** The query parser turns bytes that are not UTF-8 (overlong "%c0%ae" …) into U+FFFD: refuse, don't guess. */
@@ -34,6 +36,7 @@ export function confinePath(raw: unknown): string {
     if (segment === '' || segment === '.') continue;
     if (segment === '..' || /^\.{2,}$/.test(segment.trim())) throw refuse('path may not leave the server root');
     if (segment !== segment.trim()) throw refuse('path segments may not start or end with spaces');
+    if (Buffer.byteLength(segment) > MAX_SEGMENT_BYTES) throw refuse(`path segments may not exceed ${MAX_SEGMENT_BYTES} bytes`);
     segments.push(segment);
   }
   return segments.join('/');

@@ -31,11 +31,13 @@ export function envelopeError(ctx: Context, err: unknown, logger: Logger): void 
 }
 
 function codeFor(status: number): string {
-  return ({ 400: 'invalid_request', 401: 'unauthenticated', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 413: 'payload_too_large', 415: 'unsupported_media_type' } as Record<number, string>)[status] ?? 'error';
+  return ({ 400: 'invalid_request', 401: 'unauthenticated', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 408: 'request_timeout', 413: 'payload_too_large', 415: 'unsupported_media_type' } as Record<number, string>)[status] ?? 'error';
 }
 
 function send(ctx: Context, status: number, code: string, message: string, details: Record<string, unknown>): void {
   ctx.status = status;
+  // RFC 9110: a 401 names the scheme that would be accepted.
+  if (status === 401) ctx.set('WWW-Authenticate', 'Bearer');
   const body: ErrorEnvelope = { error: { code, message, details, requestId: ctx.state.requestId } };
   ctx.body = body;
 }

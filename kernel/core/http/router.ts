@@ -2,10 +2,11 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { z, type ZodType } from 'zod';
-import { ForbiddenError, InvalidRequestError } from '../../api';
+import { ForbiddenError } from '../../api';
 import type { Logger } from 'pino';
 import type { AccountView, ApiRouter, Reply, RequestContext, RouteSpec } from '../../api';
-import { readJsonBody } from './body';
+import { readJsonBody, type JsonBodyLimits } from './body';
+import { invalidRequest } from './issues';
 
 export type Authenticator = (ctx: Context) => Promise<{ account: AccountView; sessionId: string }>;
 
@@ -20,7 +21,7 @@ export class KernelRouter {
   /** Routes without parameters, found by one map lookup before the router's regex walk. */
   private readonly exact = new Map<string, { path: string; handle: (ctx: Context) => Promise<void> }>();
 
-  constructor(private readonly authenticate: Authenticator, private readonly bodyLimit: number) {
+  constructor(private readonly authenticate: Authenticator, private readonly bodyLimits: JsonBodyLimits) {
     this.openapi.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
   }
 
@@ -35,7 +36,7 @@ export class KernelRouter {
     if (prior) throw new Error(`route ${key} is declared by both "${prior}" and "${owner}"`);
     this.seen.set(key, owner);
     this.document(owner, spec);
-    const limit = spec.bodyLimit ?? this.bodyLimit;
+    const limits: JsonBodyLimits = { ...this.bodyLimits, limitBytes: spec.bodyLimit ?? this.bodyLimits.limitBytes };
     const handle = async (ctx: Context) => {
       let account: AccountView | undefined;
       let sessionId = '';
@@ -47,7 +48,7 @@ export class KernelRouter {
       // Without a schema, the raw values are read only if the handler asks for them.
       const params = spec.params ? parse('params', spec.params, ctx.params) : RAW;
       const query = spec.query ? parse('query', spec.query, ctx.query) : RAW;
-      const body = spec.body ? parse('body', spec.body, await readJsonBody(ctx, limit)) : undefined;
+      const body = spec.body ? parse('body', spec.body, await readJsonBody(ctx, limits)) : undefined;
       const reply = await spec.handler(new HandlerContext(body, query, params, account as AccountView, sessionId, ctx));
       if (reply) applyReply(ctx, reply);
     };
@@ -129,9 +130,7 @@ function parse(where: string, schema: ZodType | undefined, value: unknown): any 
   if (!schema) return value;
   const r = schema.safeParse(value ?? (where === 'body' ? undefined : {}));
   if (r.success) return r.data;
-  throw new InvalidRequestError(`Invalid ${where}`, {
-    fields: r.error.issues.map((i) => ({ path: [where, ...i.path.map(String)].join('.'), message: i.message })),
-  });
+  throw invalidRequest(`Invalid ${where}`, r.error, where);
 }
 
 function applyReply(ctx: Context, reply: Reply): void {

@@ -9,6 +9,7 @@ import type { KernelConfig } from '../config';
 import type { KernelQueues } from '../queues';
 import { quotaOf } from '../quota';
 import { requestHash, type CreateInstanceBody } from './request';
+import { invalidRequest } from '../http/issues';
 
 export const PROVISION_JOB = 'instance.provision';
 export const TEARDOWN_JOB = 'instance.teardown';
@@ -129,9 +130,7 @@ export class InstanceService {
     const parsed = type.optionsSchema.safeParse(raw);
     if (!parsed.success) {
       const prefix = body.kind === 'game' ? 'body.options' : 'body';
-      throw new InvalidRequestError('Invalid options', {
-        fields: parsed.error.issues.map((i) => ({ path: [prefix, ...i.path.map(String)].join('.'), message: i.message })),
-      });
+      throw invalidRequest('Invalid options', parsed.error, prefix);
     }
     const base: ProvisionPlan = {
       account, kind: body.kind, type: type.type, name: body.name, options: parsed.data as Record<string, unknown>,

@@ -1,17 +1,24 @@
 import { z } from 'zod';
 import type { Context } from 'koa';
-import { UnauthenticatedError } from '../../api';
+import { CRASH_LOG_TAIL, UnauthenticatedError } from '../../api';
 import type { AgentTokens, ApiRouter, InstanceDirectory, KernelHooks } from '../../api';
 import type { Supervisor } from '../supervision/supervisor';
 import { bearerToken } from '../auth/tokens';
+import { INT32_MAX, cutText, eventTime, int32 } from '../http/columns';
 
-const at = z.coerce.date();
+const at = eventTime();
+/**
+ * The tail is informational, so it is trimmed rather than refused: the newest lines, each cut
+ * short. The line count needs no cap of its own: the body limit bounds it.
+ */
+const logTail = z.array(z.string()).default([])
+  .transform((lines) => lines.slice(-CRASH_LOG_TAIL.maxLines).map((line) => cutText(line, CRASH_LOG_TAIL.maxLineChars)));
 const eventBody = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready'), instanceId: z.uuid(), at: at.optional() }),
   z.object({
     type: z.enum(['crash', 'exit']), instanceId: z.uuid(), at,
-    exitCode: z.number().int().nullable(), signal: z.string().max(20).nullable(),
-    uptimeSeconds: z.number().min(0), logTail: z.array(z.string().max(4000)).max(500).default([]),
+    exitCode: int32().nullable(), signal: z.string().max(20).nullable(),
+    uptimeSeconds: z.number().min(0).max(INT32_MAX), logTail,
   }),
   z.object({ type: z.enum(['backup', 'restore']), instanceId: z.uuid(), at: at.optional(), state: z.string().max(40), id: z.string().max(100).optional() }),
 ]);

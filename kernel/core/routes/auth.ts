@@ -6,6 +6,9 @@ const credentials = z.object({ email: z.email().max(254), password: z.string().m
 const user = z.object({ id: z.uuid(), email: z.string(), role: z.enum(['user', 'admin']), billingExempt: z.boolean() });
 const tokenPair = z.object({ accessToken: z.string(), refreshToken: z.string(), expiresIn: z.number(), user });
 
+/** Answers carrying tokens must not be kept by any cache on the way (RFC 6749 §5.1). */
+const NO_STORE = { 'Cache-Control': 'no-store' };
+
 export function authRoutes(r: ApiRouter, auth: AuthService): void {
   r.route({
     method: 'post', path: '/api/auth/register', summary: 'Create an account (the same answer, and a mail, whether or not the email has one)', auth: 'none', tags: ['auth'],
@@ -15,12 +18,12 @@ export function authRoutes(r: ApiRouter, auth: AuthService): void {
   r.route({
     method: 'post', path: '/api/auth/login', summary: 'Log in; returns an access and a refresh token', auth: 'none', tags: ['auth'],
     body: credentials, response: tokenPair,
-    handler: async ({ body, koa }) => ({ body: await auth.login(body.email, body.password, koa.ip) }),
+    handler: async ({ body, koa }) => ({ body: await auth.login(body.email, body.password, koa.ip), headers: NO_STORE }),
   });
   r.route({
     method: 'post', path: '/api/auth/refresh', summary: 'Rotate the refresh token', auth: 'none', tags: ['auth'],
     body: z.object({ refreshToken: z.string().min(1).max(512) }), response: tokenPair,
-    handler: async ({ body }) => ({ body: await auth.refresh(body.refreshToken) }),
+    handler: async ({ body }) => ({ body: await auth.refresh(body.refreshToken), headers: NO_STORE }),
   });
   r.route({
     method: 'post', path: '/api/auth/logout', summary: 'End this session at once', auth: 'user', tags: ['auth'],

@@ -15,7 +15,8 @@ interface Deps {
 }
 
 const id = z.uuid();
-const backupId = z.string().min(1).max(100).regex(/^[A-Za-z0-9._-]+$/);
+/** A name the agent can use as a file name: never '.', '..' or any other run of dots alone. */
+const backupId = z.string().min(1).max(100).regex(/^[A-Za-z0-9._-]+$/).refine((v) => !/^\.+$/.test(v), 'may not be made only of dots');
 const backup = z.object({ id: z.string(), name: z.string(), sizeBytes: z.number(), createdAt: z.string(), state: z.enum(['creating', 'ready', 'failed']) });
 
 /** World backups, always answered in API.md's canonical shapes whatever the agent version. */

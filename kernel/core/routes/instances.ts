@@ -28,9 +28,11 @@ export function instanceRoutes(r: ApiRouter, { ds, instances, directory, readine
     method: 'post', path: '/api/instances', summary: 'Create a game server or dev container (Idempotency-Key required)', auth: 'user', tags: ['instances'],
     body: createInstanceBody,
     handler: async ({ body, account, koa }) => {
-      const key = idempotencyKey.safeParse(koa.get('idempotency-key'));
+      const header = koa.get('idempotency-key');
+      const key = idempotencyKey.safeParse(header);
       if (!key.success) {
-        throw new InvalidRequestError('Idempotency-Key header is required', { fields: [{ path: 'header.Idempotency-Key', message: key.error.issues[0].message }] });
+        const problem = header === '' ? 'is required' : `is invalid: ${key.error.issues[0].message}`;
+        throw new InvalidRequestError(`Idempotency-Key header ${problem}`, { fields: [{ path: 'header.Idempotency-Key', message: key.error.issues[0].message }] });
       }
       return accepted(await instances.requestCreate(account, key.data, body));
     },
