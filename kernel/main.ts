@@ -103,6 +103,6 @@ async function createAdmin(config: KernelConfig, logger: ReturnType<typeof creat
 }
 
 main().catch((err) => {
-  console.error(err instanceof BootError ? `zpack: ${err.message}` : err);
+  console.error(err instanceof BootError ? `zpack: ${err.message} (${err.code})` : err);
   process.exit(1);
 });

@@ -112,9 +112,9 @@ export class HookError extends ZpackError {
     super('hook_failed', 500, `${hook} tap "${plugin}" failed: ${reason}`, { hook, plugin }, { cause });
   }
 }
-/** Boot-time problems: bad config, missing plugin dependency, dependency cycle. */
+/** Boot-time problems: bad config, missing plugin dependency, dependency cycle; `code` says which kind. */
 export class BootError extends Error {
-  constructor(message: string) {
+  constructor(message: string, readonly code = 'boot_failed') {
     super(message);
     this.name = 'BootError';
   }
