@@ -136,12 +136,19 @@ export class CloudflareSimulator {
     try {
       const body = (parseJsonBody(raw) ?? {}) as RecordInput;
       const [zoneId, id] = [match[1], match[2]].map((s) => (s === undefined ? s : decodeURIComponent(s)));
-      return handler(this.zones, zoneId!, id, body, query);
+      return handler(this.zones, zoneId!, id, body, this.faults.ignoreListFilter ? unfiltered(query) : query);
     } catch (err) {
       if (err instanceof SimulatedFailure) return failure(err.status, err.code, err.message);
       throw err;
     }
   }
+}
+
+function unfiltered(query: URLSearchParams): URLSearchParams {
+  const rest = new URLSearchParams(query);
+  rest.delete('type');
+  rest.delete('name');
+  return rest;
 }
 
 function list(zones: SimulatedZones, zoneId: string, q: URLSearchParams): Reply {
