@@ -88,7 +88,7 @@ export class ProviderError extends ZpackError {
     super('provider_error', 502, `${remote} ${operation}: ${message}`, { remote, operation, ...details }, { cause });
   }
 }
-/** The in-container agent failed; its status and body stay under details.agent. */
+/** The in-container agent failed; its status and body stay under details.agent (for the kernel and its log, never relayed). */
 export class AgentError extends ZpackError {
   constructor(message: string, agent: { status?: number; body?: unknown }) {
     super('agent_error', 502, message, { agent });
