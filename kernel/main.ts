@@ -8,6 +8,7 @@ import { loadConfig, type KernelConfig } from './core/config';
 import { startEmbedded } from './core/embedded';
 import { Kernel } from './core/kernel';
 import { createLogger } from './core/logger';
+import { drainOnce, installProcessGuards } from './core/process-guards';
 import { ROLES, type Role } from './core/roles';
 import { Account } from './core/entities';
 
@@ -47,21 +48,19 @@ async function main(): Promise<void> {
 async function serve(config: KernelConfig, stopEmbedded: () => Promise<void>): Promise<void> {
   const kernel = new Kernel({ config, distRoot });
   let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
+  const drain = drainOnce(async () => {
     stopping = true;
-    kernel.logger.info({ signal }, 'draining');
-    const force = setTimeout(() => process.exit(1), 30_000).unref();
     await kernel.stop();
     await stopEmbedded();
-    clearTimeout(force);
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  }, (code) => process.exit(code), kernel.logger);
+  process.on('SIGTERM', () => void drain('SIGTERM', 0));
+  process.on('SIGINT', () => void drain('SIGINT', 0));
+  installProcessGuards(kernel.logger, drain);
   try {
     await kernel.start();
   } catch (err) {
+    // A signal during boot stops the kernel under start(): the drain exits, this failure is its doing.
+    if (stopping) return;
     await kernel.stop().catch(() => undefined);
     throw err;
   }
@@ -103,6 +102,6 @@ async function createAdmin(config: KernelConfig, logger: ReturnType<typeof creat
 }
 
 main().catch((err) => {
-  console.error(err instanceof BootError ? `zpack: ${err.message}` : err);
+  console.error(err instanceof BootError ? `zpack: ${err.message} (${err.code})` : err);
   process.exit(1);
 });

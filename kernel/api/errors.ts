@@ -94,7 +94,7 @@ export class ProviderError extends ZpackError {
     super('provider_error', 502, `${remote} ${operation}: ${message}`, { remote, operation, ...details }, { cause });
   }
 }
-/** The in-container agent failed; its status and body stay under details.agent. */
+/** The in-container agent failed; its status and body stay under details.agent (for the kernel and its log, never relayed). */
 export class AgentError extends ZpackError {
   constructor(message: string, agent: { status?: number; body?: unknown }) {
     super('agent_error', 502, message, { agent });
@@ -126,9 +126,9 @@ export class HookError extends ZpackError {
     super('hook_failed', 500, `${hook} tap "${plugin}" failed: ${reason}`, { hook, plugin }, { cause });
   }
 }
-/** Boot-time problems: bad config, missing plugin dependency, dependency cycle. */
+/** Boot-time problems: bad config, missing plugin dependency, dependency cycle; `code` says which kind. */
 export class BootError extends Error {
-  constructor(message: string) {
+  constructor(message: string, readonly code = 'boot_failed') {
     super(message);
     this.name = 'BootError';
   }

@@ -9,3 +9,4 @@ export * from './tokens';
 export * from './entity';
 export * from './providers';
 export * from './testing';
+export * from './secrets';

@@ -132,7 +132,7 @@ export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, where = '
       const v = env[name];
       if (v !== undefined && v !== '') return v;
       if (fallback !== undefined) return fallback;
-      throw new BootError(`config ${where || '(root)'}: environment variable ${name} is not set`);
+      throw new BootError(`config ${where || '(root)'}: environment variable ${name} is not set`, 'missing_environment');
     });
   }
   if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, env, `${where}[${i}]`));

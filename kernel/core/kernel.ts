@@ -195,6 +195,10 @@ export class Kernel {
   }
 
   private async listen(): Promise<void> {
+    // Subscribed before the first request: /readyz must not answer while start() is still
+    // subscribing, or a stop that follows it at once closes the subscribers under start().
+    await this.console.listen();
+    await this.cache!.listen();
     const app = createApp(this.router, this.logger, this.metrics, this.config.server.trustProxy);
     const { headersMs, requestMs } = this.config.server.timeouts;
     // Node checks both timeouts every connectionsCheckingInterval (30 s by default): check each second instead.
@@ -209,18 +213,17 @@ export class Kernel {
         : err));
     });
     this.server = server;
-    await this.console.listen();
-    await this.cache!.listen();
   }
 
   /** Reverse of start: HTTP → workers → plugins → queues → database → Redis. */
   async stop(): Promise<void> {
     clearInterval(this.sweeper);
+    // Even when listen() failed half-way: a subscriber left open would keep the process alive.
+    await this.console?.close();
+    this.cache?.close();
     if (this.server) {
       const server = this.server;
       this.server = undefined;
-      await this.console.close();
-      this.cache?.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

@@ -47,7 +47,8 @@ export function resolvePlugins(entries: Record<string, PluginEntry>, source: Plu
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const key = ['plugins', name, 'options', ...issue.path.map(String)].join('.');
-      throw new BootError(`plugin "${name}": bad option ${key}: ${issue.message}`);
+      const code = (issue as { params?: { bootCode?: string } }).params?.bootCode ?? 'invalid_option';
+      throw new BootError(`plugin "${name}": bad option ${key}: ${issue.message}`, code);
     }
     enabled.set(name, { definition, options: parsed.data });
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { requireSecrets } from '../../kernel/api';
 
 /** A DNS name without a trailing dot: letters, digits and dashes in dot-separated labels. */
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/;
@@ -37,8 +38,7 @@ export const cloudflareConfig = z.object({
     ctx.addIssue({ code: 'custom', path: ['timeoutMs'], message: 'must not exceed deadlineMs' });
   }
   if (config.simulate) return;
-  for (const key of ['apiToken', 'zoneId'] as const) {
-    if (!config[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'required unless simulate is true' });
-  }
+  requireSecrets(ctx, config, ['apiToken']);
+  if (!config.zoneId) ctx.addIssue({ code: 'custom', path: ['zoneId'], message: 'required unless simulate is true' });
 });
 export type CloudflareConfig = z.infer<typeof cloudflareConfig>;

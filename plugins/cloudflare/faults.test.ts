@@ -96,3 +96,50 @@ describe('Cloudflare client under faults (against the simulator)', () => {
     expect(answered()).to.deep.equal(['GET 0', 'GET 200']);
   });
 });
+
+describe('Cloudflare edge against a list that ignores its filter', () => {
+  const cloudflare = new SimulatedCloudflare();
+  let sim: CloudflareSimulator;
+  const ownName = `_minecraft._tcp.mc-5001.${TEST_ZONE.name}`;
+  const srv = (name: string, port: number) => ({ type: 'SRV', name, ttl: 1, data: { priority: 0, weight: 5, port, target: 'elsewhere.example.test' } });
+  /** Records of the zone that are not instance 5001's SRV record: publish and unpublish must leave each one alone. */
+  const bystanders = [
+    srv(`_minecraft._tcp.mc-5002.${TEST_ZONE.name}`, 25565),
+    srv(`_sip._tcp.${TEST_ZONE.name}`, 5060),
+    { type: 'TXT', name: ownName, content: 'same name, another type' },
+  ];
+  const survivors = () => sim.records(TEST_ZONE.id).filter((r) => !(r.type === 'SRV' && r.name === ownName)).map((r) => `${r.type} ${r.name}`);
+  const expected = bystanders.map((r) => `${r.type} ${r.name}`);
+
+  before(async () => {
+    await cloudflare.start();
+    sim = cloudflare.simulator;
+  });
+  after(() => cloudflare.stop());
+  beforeEach(() => {
+    sim.reset();
+    sim.faults.ignoreListFilter = true;
+    for (const record of bystanders) sim.addRecord(TEST_ZONE.id, record);
+  });
+
+  it('publishes one record and deletes only its own stale duplicates', async () => {
+    sim.addRecord(TEST_ZONE.id, srv(ownName, 1));
+    sim.addRecord(TEST_ZONE.id, srv(ownName, 2));
+    const published = await cloudflare.edge().publish(gameInstance());
+    const own = sim.records(TEST_ZONE.id).filter((r) => r.type === 'SRV' && r.name === ownName);
+    expect(own.map((r) => r.id)).to.deep.equal([published.id]);
+    expect(survivors()).to.have.members(expected);
+  });
+
+  it('unpublishes only the instance\'s own SRV record', async () => {
+    await cloudflare.edge().publish(gameInstance());
+    expect(await cloudflare.edge().unpublish(gameInstance())).to.equal('done');
+    expect(sim.records(TEST_ZONE.id).map((r) => `${r.type} ${r.name}`)).to.have.members(expected);
+    expect(await cloudflare.edge().unpublish(gameInstance())).to.equal('already_gone');
+  });
+
+  it('lists only the records it manages', async () => {
+    await cloudflare.edge().publish(gameInstance());
+    expect((await cloudflare.edge().list()).map((r) => r.name)).to.have.members([ownName, `_minecraft._tcp.mc-5002.${TEST_ZONE.name}`]);
+  });
+});

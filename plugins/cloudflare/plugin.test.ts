@@ -47,7 +47,7 @@ describe('cloudflare plugin', () => {
     const result = plugin.config.safeParse({ ...required });
     expect(result.success).to.equal(false);
     expect(result.error!.issues.map((i) => [i.path.join('.'), i.message])).to.deep.equal([
-      ['apiToken', 'required unless simulate is true'],
+      ['apiToken', 'is a secret and has no default: set it from the environment'],
       ['zoneId', 'required unless simulate is true'],
     ]);
   });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { requireSecrets } from '../../kernel/api';
 
 export const emailConfig = z.object({
   from: z.string().min(3),
@@ -13,5 +14,8 @@ export const emailConfig = z.object({
     password: z.string().default(''),
     timeoutMs: z.number().int().positive().default(10_000),
   }).prefault({}),
+}).superRefine((config, ctx) => {
+  // A relay without authentication is allowed; a user without its password is a secret left empty.
+  if (config.transport === 'smtp' && config.smtp.user) requireSecrets(ctx, config.smtp, ['password'], ['smtp']);
 });
 export type EmailConfig = z.infer<typeof emailConfig>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { requireSecrets } from '../../kernel/api';
 
 /** Proxmox tag charset (letters, digits, '-', '_', '.', '+'); the managed tag must pass it too. */
 export const PROXMOX_TAG = /^[a-z0-9_][a-z0-9_.+-]*$/i;
@@ -54,8 +55,9 @@ export const proxmoxConfig = z.object({
     ctx.addIssue({ code: 'custom', path: ['shutdownTimeoutSeconds'], message: 'must be shorter than taskTimeoutMs, or stop() gives up before the forced stop' });
   }
   if (config.simulate) return;
-  for (const key of ['baseUrl', 'tokenId', 'tokenSecret'] as const) {
+  for (const key of ['baseUrl', 'tokenId'] as const) {
     if (!config[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'required unless simulate is true' });
   }
+  requireSecrets(ctx, config, ['tokenSecret']);
 });
 export type ProxmoxConfig = z.infer<typeof proxmoxConfig>;

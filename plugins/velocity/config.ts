@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { requireSecrets } from '../../kernel/api';
 
 const blank = z.literal('');
 
@@ -25,8 +26,7 @@ export const velocityConfig = z.object({
   }).prefault({}),
 }).superRefine((config, ctx) => {
   if (config.simulate) return;
-  for (const key of ['bridgeUrl', 'bridgeToken', 'proxyToken'] as const) {
-    if (!config[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'required unless simulate is true' });
-  }
+  if (!config.bridgeUrl) ctx.addIssue({ code: 'custom', path: ['bridgeUrl'], message: 'required unless simulate is true' });
+  requireSecrets(ctx, config, ['bridgeToken', 'proxyToken']);
 });
 export type VelocityConfig = z.infer<typeof velocityConfig>;

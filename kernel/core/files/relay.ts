@@ -1,17 +1,16 @@
 import { Transform, type Readable } from 'node:stream';
 import type { Context } from 'koa';
-import { AgentError, ZpackError, PayloadTooLargeError } from '../../api';
+import { PayloadTooLargeError } from '../../api';
 import type { AgentResponse } from '../../api';
+import { agentFailure } from './agent-failures';
 
 const ERROR_BODY_LIMIT = 64 * 1024;
 const JSON_LIMIT = 8 * 1024 * 1024;
-/** Agent answers that mean something to the caller keep their status; any other failure is 502. */
-const PASSED_THROUGH: Record<number, string> = { 400: 'invalid_request', 404: 'not_found', 409: 'conflict', 413: 'payload_too_large', 415: 'unsupported_media_type' };
 const STREAM_HEADERS = ['content-type', 'content-length', 'content-disposition', 'last-modified', 'etag'];
 
 /**
  * The one place that decides between JSON and a stream for anything the agent answers:
- * errors become the envelope (agent status and body under details.agent), JSON is parsed
+ * errors become our own codes (agent-failures.ts; the agent's body is never relayed), JSON is parsed
  * and returned, everything else is piped through untouched and never buffered.
  */
 export async function relay(ctx: Context, res: AgentResponse): Promise<void> {
@@ -28,20 +27,6 @@ export async function relay(ctx: Context, res: AgentResponse): Promise<void> {
   }
   for (const h of STREAM_HEADERS) if (res.headers[h]) ctx.set(h, res.headers[h]);
   ctx.body = res.body;
-}
-
-/** An agent's error answer as the caller should see it (details.agent keeps status and body). */
-export function agentFailure(status: number, body: unknown): ZpackError {
-  const code = PASSED_THROUGH[status];
-  const agent = { status, body };
-  if (code) return new ZpackError(code, status, messageOf(body) ?? `The agent answered ${status}`, { agent });
-  return new AgentError(`The agent answered ${status}`, agent);
-}
-
-/** An AgentError whose status means something to the caller (404, 409 …) keeps that status. */
-export function passThrough(err: unknown): unknown {
-  const agent = (err as AgentError)?.details?.agent as { status?: number; body?: unknown } | undefined;
-  return err instanceof AgentError && agent?.status && PASSED_THROUGH[agent.status] ? agentFailure(agent.status, agent.body) : err;
 }
 
 export interface CappedStream extends Readable {
@@ -87,11 +72,4 @@ function parse(text: string): unknown {
   } catch {
     return text.slice(0, 2048);
   }
-}
-
-function messageOf(body: unknown): string | undefined {
-  const b = body as { message?: unknown; error?: unknown };
-  if (typeof b?.message === 'string') return b.message;
-  if (typeof b?.error === 'string') return `The agent answered: ${b.error}`;
-  return undefined;
 }

@@ -4,7 +4,7 @@ import { InstanceAgent } from '../../api';
 import type { ApiRouter, EnforcementState } from '../../api';
 import { instanceView } from '../entities';
 import { guardMutation } from '../billing-state';
-import { passThrough } from '../files/relay';
+import { fromAgentError } from '../files/agent-failures';
 import type { InstanceService } from '../operations/instances';
 
 interface Deps {
@@ -21,8 +21,8 @@ const backup = z.object({ id: z.string(), name: z.string(), sizeBytes: z.number(
 
 /** World backups, always answered in API.md's canonical shapes whatever the agent version. */
 export function backupRoutes(r: ApiRouter, deps: Deps): void {
-  // An unknown backup (agent 404) or one not ready (409) keeps its status, as on the file routes.
-  const call = <T>(answer: Promise<T>): Promise<T> => answer.catch((err: unknown) => { throw passThrough(err); });
+  // An unknown backup (agent 404) or one not ready (409) becomes our own code, as on the file routes.
+  const call = <T>(answer: Promise<T>): Promise<T> => answer.catch((err: unknown) => { throw fromAgentError(err); });
   const base = '/api/servers/:id/backups';
   const view = async (account: Parameters<InstanceService['owned']>[0], instanceId: string) =>
     instanceView(await deps.instances.owned(account, instanceId));

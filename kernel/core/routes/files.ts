@@ -6,6 +6,7 @@ import type { AgentRequest, ApiRouter, EnforcementState, HttpMethod } from '../.
 import { instanceView } from '../entities';
 import { guardMutation } from '../billing-state';
 import { capped, relay, type CappedStream } from '../files/relay';
+import { fromAgentError } from '../files/agent-failures';
 import { confinePath } from '../files/paths';
 import type { InstanceService } from '../operations/instances';
 
@@ -57,7 +58,7 @@ export function fileRoutes(r: ApiRouter, deps: Deps): void {
           try {
             answer = await deps.agent().request(instanceView(instance), request);
           } catch (err) {
-            if (!upload?.body.exceeded) throw err;
+            if (!upload?.body.exceeded) throw fromAgentError(err);
             // The rest of the body was never read: this connection cannot carry another request.
             koa.set('Connection', 'close');
             throw new PayloadTooLargeError(deps.maxUploadBytes);

@@ -4,6 +4,7 @@ import { InstanceAgent, OperationInProgressError } from '../../api';
 import type { ApiRouter, EnforcementState, InstanceDirectory } from '../../api';
 import { CrashReport, Instance, instanceView } from '../entities';
 import { guardMutation } from '../billing-state';
+import { fromAgentError } from '../files/agent-failures';
 import type { InstanceService } from '../operations/instances';
 
 interface Deps {
@@ -28,7 +29,8 @@ export function serverActionRoutes(r: ApiRouter, deps: Deps): void {
       if (body.action === 'start' || body.action === 'restart') {
         await guardMutation(deps.ds, account.id, await deps.billingState(account.id), 'mutation', `power.${body.action}`, instance.id);
       }
-      await deps.agent().power(instanceView(instance), body.action);
+      // An agent that lost its container (not_provisioned) is a 409 the caller can act on, not our 502.
+      await deps.agent().power(instanceView(instance), body.action).catch((err: unknown) => { throw fromAgentError(err); });
       const stopping = body.action === 'stop' || body.action === 'kill';
       await deps.ds.getRepository(Instance).update(instance.id, { state: stopping ? 'stopped' : 'running' });
       // Readiness is re-learnt from the agent (its ready event or the next status read).

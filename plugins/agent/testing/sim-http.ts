@@ -3,8 +3,6 @@ import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:ht
 import { pipeline, type Duplex } from 'node:stream';
 import type { SimAnswer, SimReply } from './routes';
 
-/** JSON bodies are small; files stream and never come through here. */
-const JSON_BODY_LIMIT_BYTES = 1024 * 1024;
 const CONTAINER_PATH = /^\/ct\/(\d+)(\/[^?]*)?/;
 
 /** Where a request is going: container {vmid}, the agent path under it, and the query. */
@@ -54,20 +52,4 @@ export function sameToken(presented: string, expected: string): boolean {
   const a = Buffer.from(presented);
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
-}
-
-export async function readJson(req: IncomingMessage): Promise<{ body: unknown } | { rejected: SimReply }> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > JSON_BODY_LIMIT_BYTES) return { rejected: { status: 413, body: { error: 'body_too_large' } } };
-    chunks.push(chunk);
-  }
-  if (size === 0) return { body: undefined };
-  try {
-    return { body: JSON.parse(Buffer.concat(chunks).toString('utf8')) };
-  } catch {
-    return { rejected: { status: 400, body: { error: 'invalid_json' } } };
-  }
 }

@@ -1,18 +1,18 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocketServer } from 'ws';
+import { LoopbackHttpServer, parseJsonBody, readBoundedBody } from '../../../kernel/api';
 import type { SimulatorOptions } from '../config';
 import { SimFaults, selects } from './faults';
 import { SimRouter } from './router';
 import type { SimReply, SimRoute } from './routes';
 import { SimContainer, type SimContainerSnapshot } from './sim-container';
 import { crashPresets, postAgentEvent, type AgentEventDelivery, type SimCrash } from './sim-crash';
-import { bearerOf, readJson, refuseUpgrade, reply, sameToken, targetOf } from './sim-http';
+import { bearerOf, refuseUpgrade, reply, sameToken, targetOf } from './sim-http';
 
 export interface SimRequestRecord {
   vmid: number;
@@ -24,6 +24,8 @@ export interface SimRequestRecord {
 
 /** The log keeps the latest requests only: the embedded default polls readiness for as long as it runs. */
 const REQUEST_LOG_LIMIT = 1000;
+/** JSON bodies are small; files stream and never come through the JSON reader. */
+const JSON_BODY_LIMIT_BYTES = 1024 * 1024;
 /** Console commands are one line; a bigger frame closes the console (1009). */
 const CONSOLE_FRAME_LIMIT = 64 * 1024;
 /** The console is not a route of the table: it is an upgrade, refused with the same rules. */
@@ -47,7 +49,12 @@ export class AgentSimulator {
   private readonly consoles = new WebSocketServer({ noServer: true, maxPayload: CONSOLE_FRAME_LIMIT });
   /** Sockets of upgrade requests: a held or upgraded socket is invisible to closeAllConnections. */
   private readonly upgrades = new Set<Duplex>();
-  private server?: Server;
+  private readonly http = new LoopbackHttpServer({
+    handle: (req, res) => this.handle(req, res),
+    failure: (err) => ({ status: err.status, body: { error: err.code } }),
+    upgrade: (req, socket, head) => this.upgrade(req, socket, head),
+  });
+  private listening = false;
   private port = 0;
   private dataDir = '';
   private created = 0;
@@ -76,33 +83,23 @@ export class AgentSimulator {
 
   async start(): Promise<this> {
     this.dataDir = await mkdtemp(join(tmpdir(), 'zpack-agent-sim-'));
-    const server = createServer((req, res) => {
-      this.handle(req, res).catch((err: Error) => reply(res, { status: 500, body: { error: 'simulator_error', message: err.message } }));
-    });
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      this.upgrade(req, socket, head).catch(() => socket.destroy());
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port, this.options.host, resolve);
-    }).catch(async (err: Error) => {
+    try {
+      this.port = (await this.http.listen(this.options.port, this.options.host)).port;
+    } catch (err) {
       await rm(this.dataDir, { recursive: true, force: true });
       throw err;
-    });
-    this.server = server;
-    this.port = (server.address() as AddressInfo).port;
+    }
+    this.listening = true;
     return this;
   }
 
   /** Closes held connections and consoles too, so a fault never blocks shutdown, and removes every folder. */
   async stop(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = undefined;
+    if (!this.listening) return;
+    this.listening = false;
     for (const socket of this.upgrades) socket.destroy();
     await this.forgetAll();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await this.http.close();
     await rm(this.dataDir, { recursive: true, force: true });
   }
 
@@ -153,11 +150,10 @@ export class AgentSimulator {
     const container = this.container(target.vmid);
     const bearer = bearerOf(req);
     // A streamed body is never read before the token is checked; a JSON one is, as before.
-    const read = route.streamsBody ? { body: undefined } : await readJson(req);
-    if ('rejected' in read) return reply(res, read.rejected);
+    const body = route.streamsBody ? undefined : parseJsonBody(await readBoundedBody(req, JSON_BODY_LIMIT_BYTES));
     const refused = this.authorize(container, bearer, route);
     if (refused) return reply(res, refused);
-    reply(res, await route.handle({ container, body: read.body, raw: req, query: target.query, params, bearer }));
+    reply(res, await route.handle({ container, body, raw: req, query: target.query, params, bearer }));
   }
 
   /** GET /console upgrades to the container's PTY, under the same log, faults and token rules as any route. */

@@ -44,7 +44,10 @@ export class CloudflareClient {
     this.base = options.baseUrl.replace(/\/+$/, '');
   }
 
-  /** Every record matching the filter, across all pages. */
+  /**
+   * Every record matching the filter, across all pages. The filter is checked here as well: callers
+   * delete what this returns, so a server that ignored the filter must not hand them the whole zone.
+   */
   async listDnsRecords(zoneId: string, filter: DnsRecordFilter = {}): Promise<DnsRecord[]> {
     // Keyed by id: a record written between two page reads can shift onto the next page.
     const records = new Map<string, DnsRecord>();
@@ -53,7 +56,7 @@ export class CloudflareClient {
         operation: 'list dns records', method: 'GET', path: recordsPath(zoneId), schema: z.array(dnsRecord),
         query: { type: filter.type, name: filter.name, page, per_page: PER_PAGE },
       });
-      for (const record of result) records.set(record.id, record);
+      for (const record of result) if (passes(record, filter)) records.set(record.id, record);
       const last = info?.total_pages === undefined ? result.length < PER_PAGE : page >= info.total_pages;
       if (last || result.length === 0) return [...records.values()];
     }
@@ -153,4 +156,11 @@ function parseJson(raw: string): unknown {
   } catch {
     return raw;
   }
+}
+
+/** DNS names compare without case and without the root's trailing dot. */
+const dnsName = (name: string): string => name.toLowerCase().replace(/\.$/, '');
+
+function passes(record: DnsRecord, filter: DnsRecordFilter): boolean {
+  return (filter.type === undefined || record.type === filter.type) && (filter.name === undefined || dnsName(record.name) === dnsName(filter.name));
 }

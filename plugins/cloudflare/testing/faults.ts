@@ -9,6 +9,8 @@ export class CloudflareFaults {
   errorRatio = 0;
   /** Next N requests have their connection destroyed without an answer. */
   dropConnections = 0;
+  /** Listing ignores its type and name filter and answers the whole zone (a server-side regression). */
+  ignoreListFilter = false;
   private failures: { count: number; status: number; method?: string } = { count: 0, status: 500 };
   private rateLimits: { count: number; retryAfterSeconds: number; method?: string } = { count: 0, retryAfterSeconds: 1 };
 
@@ -53,6 +55,7 @@ export class CloudflareFaults {
     this.latencyMs = this.baseLatencyMs;
     this.errorRatio = 0;
     this.dropConnections = 0;
+    this.ignoreListFilter = false;
     this.failures = { count: 0, status: 500 };
     this.rateLimits = { count: 0, retryAfterSeconds: 1 };
   }

@@ -1,5 +1,5 @@
-import http from 'node:http';
-import { closeServer, listenOnLoopback } from '../../../kernel/api';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { dropConnection, LoopbackHttpServer, parseJsonBody, readBoundedBody, sendSimulatorAnswer, type SimulatorRequestError } from '../../../kernel/api';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SimulatedFailure, SimulatedZones, type RecordInput, type SimulatedRecord } from './dns-zones';
 import { CloudflareFaults } from './faults';
@@ -68,7 +68,10 @@ export class CloudflareSimulator {
   readonly requests: SimulatorRequest[] = [];
   url = '';
   private readonly zones = new SimulatedZones();
-  private server?: http.Server;
+  private readonly http = new LoopbackHttpServer({
+    handle: (req, res, url) => this.handle(req, res, url),
+    failure: (err) => answerFailure(err),
+  });
 
   constructor(private readonly options: CloudflareSimulatorOptions = {}) {
     this.faults = new CloudflareFaults(options.latencyMs ?? 0);
@@ -76,19 +79,13 @@ export class CloudflareSimulator {
 
   /** Listens; resolves with the API base URL, e.g. http://127.0.0.1:18443/client/v4. */
   async start(): Promise<string> {
-    // A request whose client went away mid-body has no one left to answer.
-    const server = http.createServer((req, res) => void this.handle(req, res).catch(() => req.socket.destroy()));
-    this.server = server;
-    const { origin } = await listenOnLoopback(server, this.options.port, this.options.host);
+    const { origin } = await this.http.listen(this.options.port, this.options.host);
     this.url = `${origin}${PREFIX}`;
     return this.url;
   }
 
   async stop(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = undefined;
-    await closeServer(server);
+    await this.http.close();
   }
 
   /** A zone's records, or every zone's, in creation order. */
@@ -108,24 +105,23 @@ export class CloudflareSimulator {
     this.faults.clear();
   }
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://simulator');
+  private async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const path = url.pathname.startsWith(PREFIX) ? url.pathname.slice(PREFIX.length) : url.pathname;
     const entry: SimulatorRequest = { method: req.method ?? 'GET', path, query: Object.fromEntries(url.searchParams), status: 0, at: Date.now() };
     this.requests.push(entry);
     if (this.requests.length > REQUEST_LOG_LIMIT) this.requests.shift();
-    const raw = await readBody(req);
+    const raw = await readBoundedBody(req).catch((err: SimulatorRequestError) => {
+      entry.status = err.status;
+      throw err;
+    });
     if (this.faults.latencyMs > 0) await sleep(this.faults.latencyMs);
-    if (this.faults.takeDrop()) {
-      req.socket.destroy();
-      return;
-    }
+    if (this.faults.takeDrop()) return dropConnection(req);
     const reply = this.answer(req, path, url.searchParams, raw);
     entry.status = reply.status;
-    send(res, reply);
+    sendSimulatorAnswer(res, reply);
   }
 
-  private answer(req: http.IncomingMessage, path: string, query: URLSearchParams, raw: string): Reply {
+  private answer(req: IncomingMessage, path: string, query: URLSearchParams, raw: Buffer): Reply {
     if (req.headers.authorization !== `Bearer ${this.options.apiToken ?? SIMULATOR_TOKEN}`) return failure(401, 10000, 'Authentication error');
     const method = req.method ?? 'GET';
     const retryAfter = this.faults.takeRateLimit(method);
@@ -137,22 +133,22 @@ export class CloudflareSimulator {
     const match = RECORDS.exec(path);
     const handler = match && HANDLERS[method]?.[match[2] ? 'record' : 'collection'];
     if (!match || !handler) return failure(400, 7000, 'No route for that URI');
-    let body: RecordInput = {};
-    if (raw) {
-      try {
-        body = JSON.parse(raw) as RecordInput;
-      } catch {
-        return failure(400, 9207, 'Request body is invalid.');
-      }
-    }
     try {
+      const body = (parseJsonBody(raw) ?? {}) as RecordInput;
       const [zoneId, id] = [match[1], match[2]].map((s) => (s === undefined ? s : decodeURIComponent(s)));
-      return handler(this.zones, zoneId!, id, body ?? {}, query);
+      return handler(this.zones, zoneId!, id, body, this.faults.ignoreListFilter ? unfiltered(query) : query);
     } catch (err) {
       if (err instanceof SimulatedFailure) return failure(err.status, err.code, err.message);
-      return failure(500, 10002, (err as Error).message);
+      throw err;
     }
   }
+}
+
+function unfiltered(query: URLSearchParams): URLSearchParams {
+  const rest = new URLSearchParams(query);
+  rest.delete('type');
+  rest.delete('name');
+  return rest;
 }
 
 function list(zones: SimulatedZones, zoneId: string, q: URLSearchParams): Reply {
@@ -163,14 +159,10 @@ function list(zones: SimulatedZones, zoneId: string, q: URLSearchParams): Reply 
   return ok(records, 200, { result_info: info });
 }
 
-function send(res: http.ServerResponse, reply: Reply): void {
-  const json = JSON.stringify(reply.body);
-  res.writeHead(reply.status, { ...reply.headers, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(json) });
-  res.end(json);
-}
-
-async function readBody(req: http.IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+/** Cloudflare's own codes for what the shared request handling refuses. */
+function answerFailure(err: SimulatorRequestError): Reply {
+  if (err.code === 'invalid_json') return failure(400, 9207, 'Request body is invalid.');
+  if (err.code === 'invalid_url') return failure(400, 7003, 'Could not route to the given URI, perhaps your object identifier is invalid?');
+  if (err.code === 'body_too_large') return failure(413, 10000, 'Request entity too large');
+  return failure(500, 10002, err.message);
 }

@@ -1,5 +1,5 @@
-import http from 'node:http';
-import { closeServer, listenOnLoopback } from '../../../kernel/api';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { dropConnection, LoopbackHttpServer, readBoundedBody, sendSimulatorAnswer, type SimulatorAnswer } from '../../../kernel/api';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SimulatedCluster, SimulatedFailure, type SimulatedContainer } from './cluster';
 import { ProxmoxFaults } from './faults';
@@ -67,7 +67,10 @@ export class ProxmoxSimulator {
   url = '';
   private readonly cluster: SimulatedCluster;
   private readonly authorization: string;
-  private server?: http.Server;
+  private readonly http = new LoopbackHttpServer({
+    handle: (req, res, url) => this.handle(req, res, url),
+    failure: (err) => answerFailure(new SimulatedFailure(err.status, err.message)),
+  });
 
   constructor(private readonly options: ProxmoxSimulatorOptions = {}) {
     const tokenId = options.tokenId ?? SIMULATOR_TOKEN.id;
@@ -82,19 +85,13 @@ export class ProxmoxSimulator {
 
   /** Listens; resolves with the API base URL, e.g. http://127.0.0.1:18006/api2/json. */
   async start(): Promise<string> {
-    // A request whose client went away mid-body has no one left to answer.
-    const server = http.createServer((req, res) => void this.handle(req, res).catch(() => req.socket.destroy()));
-    this.server = server;
-    const { origin } = await listenOnLoopback(server, this.options.port, this.options.host);
+    const { origin } = await this.http.listen(this.options.port, this.options.host);
     this.url = `${origin}${PREFIX}`;
     return this.url;
   }
 
   async stop(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = undefined;
-    await closeServer(server);
+    await this.http.close();
   }
 
   containers(): SimulatedContainer[] {
@@ -113,17 +110,13 @@ export class ProxmoxSimulator {
     this.faults.clear();
   }
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://simulator');
+  private async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const method = req.method ?? 'GET';
     const path = url.pathname.startsWith(PREFIX) ? url.pathname.slice(PREFIX.length) : url.pathname;
     this.requests.push({ method, path });
     const params = { ...Object.fromEntries(url.searchParams), ...(await readForm(req)) };
     if (this.faults.latencyMs > 0) await sleep(this.faults.latencyMs);
-    if (this.faults.take('dropConnections')) {
-      req.socket.destroy();
-      return;
-    }
+    if (this.faults.take('dropConnections')) return dropConnection(req);
     if (req.headers.authorization !== this.authorization) return fail(res, new SimulatedFailure(401, 'invalid token value!'));
     const injected = this.faults.takeFailure();
     if (injected) return fail(res, new SimulatedFailure(injected, 'cluster not ready - no quorum?'));
@@ -133,28 +126,27 @@ export class ProxmoxSimulator {
     if (!route) return fail(res, new SimulatedFailure(501, `Method '${method} ${PREFIX}${path}' not implemented`));
     const args = route[1].exec(path)!.slice(1).map(decodeURIComponent);
     try {
-      send(res, 200, { data: route[2](this.cluster, args, params) });
+      sendSimulatorAnswer(res, { status: 200, body: { data: route[2](this.cluster, args, params) }, headers: JSON_HEADERS });
     } catch (err) {
       fail(res, err instanceof SimulatedFailure ? err : new SimulatedFailure(500, (err as Error).message));
     }
   }
 }
 
+const JSON_HEADERS = { 'Content-Type': 'application/json;charset=UTF-8' };
+
+function fail(res: ServerResponse, failure: SimulatedFailure): void {
+  sendSimulatorAnswer(res, answerFailure(failure));
+}
+
 /** Proxmox puts the message in the status line (every release) and in the body (newer ones). */
-function fail(res: http.ServerResponse, failure: SimulatedFailure): void {
+function answerFailure(failure: SimulatedFailure): SimulatorAnswer {
   const body = { data: null, message: `${failure.message}\n`, ...(failure.errors ? { errors: failure.errors } : {}) };
-  send(res, failure.status, body, failure.message);
+  return { status: failure.status, body, headers: JSON_HEADERS, reason: failure.message };
 }
 
-function send(res: http.ServerResponse, status: number, body: object, reason = http.STATUS_CODES[status] ?? ''): void {
-  const json = JSON.stringify(body);
-  res.writeHead(status, reason, { 'Content-Type': 'application/json;charset=UTF-8', 'Content-Length': Buffer.byteLength(json) });
-  res.end(json);
-}
-
-async function readForm(req: http.IncomingMessage): Promise<Params> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
+async function readForm(req: IncomingMessage): Promise<Params> {
+  const raw = await readBoundedBody(req);
   if (!String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) return {};
-  return Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8')));
+  return Object.fromEntries(new URLSearchParams(raw.toString('utf8')));
 }

@@ -1,5 +1,5 @@
-import http from 'node:http';
-import { closeServer, listenOnLoopback } from '../../../kernel/api';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { dropConnection, LoopbackHttpServer, parseJsonBody, readBoundedBody, sendSimulatorAnswer } from '../../../kernel/api';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BACKEND_NAME, registration, type Backend } from '../client/wire';
 import { BridgeFaults } from './faults';
@@ -40,7 +40,10 @@ export class BridgeSimulator {
   url = '';
   private readonly registry = new Map<string, Backend>();
   private readonly authorization: string;
-  private server?: http.Server;
+  private readonly http = new LoopbackHttpServer({
+    handle: (req, res, url) => this.handle(req, res, url),
+    failure: (err) => ({ status: err.status, body: { error: err.code, message: err.message } }),
+  });
   private port: number;
 
   constructor(private readonly options: BridgeSimulatorOptions = {}) {
@@ -51,20 +54,14 @@ export class BridgeSimulator {
 
   /** Listens; resolves with the API base URL, e.g. http://127.0.0.1:18577. */
   async start(): Promise<string> {
-    // A request whose client went away mid-body has no one left to answer.
-    const server = http.createServer((req, res) => void this.handle(req, res).catch(() => req.socket.destroy()));
-    const { origin, port } = await listenOnLoopback(server, this.port, this.options.host);
-    this.server = server;
+    const { origin, port } = await this.http.listen(this.port, this.options.host);
     this.port = port;
     this.url = origin;
     return this.url;
   }
 
   async stop(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = undefined;
-    await closeServer(server);
+    await this.http.close();
   }
 
   /** Stops and starts again on the same port, forgetting every backend, as a restarted Velocity does. */
@@ -85,13 +82,13 @@ export class BridgeSimulator {
     this.faults.clear();
   }
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  private async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const method = req.method ?? 'GET';
-    const path = new URL(req.url ?? '/', 'http://simulator').pathname;
+    const path = url.pathname;
     this.record({ method, path, at: new Date() });
-    const raw = await readBody(req);
+    const raw = await readBoundedBody(req, BODY_LIMIT_BYTES);
     if (this.faults.latencyMs > 0) await sleep(this.faults.latencyMs);
-    if (this.faults.takeDrop()) return void req.socket.destroy();
+    if (this.faults.takeDrop()) return dropConnection(req);
     if (req.headers.authorization !== this.authorization) return send(res, 401, { error: 'unauthorized', message: 'invalid bridge token' });
     const injected = this.faults.takeFailure();
     if (injected) return send(res, injected, { error: 'unavailable', message: 'proxy busy' });
@@ -106,7 +103,7 @@ export class BridgeSimulator {
     }
     if (method !== 'PUT') return send(res, 405, { error: 'method_not_allowed', message: `${method} ${path}` });
     if (!BACKEND_NAME.test(name)) return send(res, 400, { error: 'invalid_request', message: `bad server name ${name}` });
-    const parsed = registration.safeParse(parseJson(raw));
+    const parsed = registration.safeParse(parseJsonBody(raw));
     if (!parsed.success) return send(res, 400, { error: 'invalid_request', message: parsed.error.issues[0].message });
     const existed = this.registry.has(name);
     const server = { name, ...parsed.data };
@@ -120,28 +117,6 @@ export class BridgeSimulator {
   }
 }
 
-function send(res: http.ServerResponse, status: number, body?: object): void {
-  if (res.destroyed || res.headersSent) return;
-  const json = body === undefined ? '' : JSON.stringify(body);
-  res.writeHead(status, body === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(json) });
-  res.end(json);
-}
-
-async function readBody(req: http.IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > BODY_LIMIT_BYTES) throw new Error('body too large');
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function parseJson(raw: string): unknown {
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
+function send(res: ServerResponse, status: number, body?: object): void {
+  sendSimulatorAnswer(res, { status, body });
 }

@@ -1,0 +1,90 @@
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { BootError } from '../../kernel/api';
+import { loadConfig } from '../../kernel/core/config';
+import { modulePluginSource, resolvePlugins } from '../../kernel/core/plugin-loader';
+import { distRoot, projectRoot } from '../harness';
+
+/** What boot does with the configuration before it touches a database: load, then validate every plugin's options. */
+function boot(env: NodeJS.ProcessEnv, plugins: Record<string, unknown> = {}) {
+  const config = loadConfig({ root: projectRoot, env, overrides: { plugins } });
+  return resolvePlugins(config.plugins, modulePluginSource(distRoot));
+}
+
+function refusal(run: () => unknown): BootError {
+  try {
+    run();
+  } catch (err) {
+    expect(err).to.be.instanceOf(BootError);
+    return err as BootError;
+  }
+  throw new Error('boot was not refused');
+}
+
+const real = (name: string, options: Record<string, unknown> = {}) => ({ [name]: { options: { simulate: false, ...options } } });
+
+describe('Plugin secrets outside simulate mode', () => {
+  const cases: Array<{ key: string; env: NodeJS.ProcessEnv; plugins: Record<string, unknown> }> = [
+    { key: 'plugins.velocity.options.proxyToken', env: { VELOCITY_BRIDGE_URL: 'http://velocity:8577', VELOCITY_BRIDGE_TOKEN: 'b' }, plugins: real('velocity') },
+    { key: 'plugins.velocity.options.bridgeToken', env: { VELOCITY_BRIDGE_URL: 'http://velocity:8577', VELOCITY_PROXY_TOKEN: 'p' }, plugins: real('velocity') },
+    { key: 'plugins.proxmox.options.tokenSecret', env: { PROXMOX_URL: 'https://pve1:8006/api2/json', PROXMOX_TOKEN_ID: 'zpack@pve!ctl' }, plugins: real('proxmox') },
+    { key: 'plugins.cloudflare.options.apiToken', env: { CLOUDFLARE_ZONE_ID: 'z' }, plugins: real('cloudflare') },
+    { key: 'plugins.email.options.smtp.password', env: { SMTP_USER: 'mailer' }, plugins: { email: { options: { transport: 'smtp' } } } },
+  ];
+  for (const { key, env, plugins } of cases) {
+    it(`refuses to boot without ${key}, naming it with code secret_required`, () => {
+      const err = refusal(() => boot(env, plugins));
+      expect(err.code).to.equal('secret_required');
+      expect(err.message).to.contain(key);
+    });
+  }
+
+  it('refuses a secret made only of whitespace', () => {
+    const env = { VELOCITY_BRIDGE_URL: 'http://velocity:8577', VELOCITY_BRIDGE_TOKEN: 'b', VELOCITY_PROXY_TOKEN: '   ' };
+    expect(refusal(() => boot(env, real('velocity')))).to.include({ code: 'secret_required' });
+  });
+
+  it('boots the embedded default (every plugin simulated) without any secret', () => {
+    expect(boot({}).map((p) => p.definition.name)).to.include.members(['proxmox', 'agent', 'cloudflare', 'velocity', 'email']);
+  });
+
+  it('gives no secret in config/default.yaml a non-empty fallback', () => {
+    const yaml = readFileSync(path.join(projectRoot, 'config', 'default.yaml'), 'utf8');
+    const secrets = [...yaml.matchAll(/\$\{([A-Z0-9_]*(?:TOKEN|SECRET|PASSWORD|KEY)[A-Z0-9_]*)(?::-([^}]*))?\}/g)];
+    expect(secrets.length).to.be.greaterThan(5);
+    expect(secrets.filter(([, , fallback]) => fallback).map(([m]) => m)).to.deep.equal([]);
+  });
+});
+
+describe('config/production.example.yaml', () => {
+  const env: NodeJS.ProcessEnv = {
+    ZPACK_CONFIG: 'config/production.example.yaml',
+    DATABASE_URL: 'postgres://db/zpack', REDIS_URL: 'redis://redis:6379',
+    ZPACK_JWT_SECRET: 'j'.repeat(40), ZPACK_AGENT_SECRET: 'a'.repeat(40),
+    SMTP_HOST: 'smtp.example.com', SMTP_USER: 'mailer', SMTP_PASSWORD: 'pw',
+    PROXMOX_URL: 'https://pve1:8006/api2/json', PROXMOX_TOKEN_ID: 'zpack@pve!ctl', PROXMOX_TOKEN_SECRET: 's',
+    CLOUDFLARE_API_TOKEN: 'c', CLOUDFLARE_ZONE_ID: 'z',
+    VELOCITY_BRIDGE_URL: 'http://velocity:8577', VELOCITY_BRIDGE_TOKEN: 'b', VELOCITY_PROXY_TOKEN: 'p',
+  };
+
+  it('boots against the real systems, none simulated, when every secret is in the environment', () => {
+    const options = Object.fromEntries(boot(env).map((p) => [p.definition.name, p.options as { simulate?: boolean }]));
+    for (const name of ['proxmox', 'agent', 'cloudflare', 'velocity']) expect(options[name].simulate, name).to.equal(false);
+  });
+
+  const secrets: Array<[variable: string, key: string]> = [
+    ['VELOCITY_PROXY_TOKEN', 'plugins.velocity.options.proxyToken'],
+    ['PROXMOX_TOKEN_SECRET', 'plugins.proxmox.options.tokenSecret'],
+    ['CLOUDFLARE_API_TOKEN', 'plugins.cloudflare.options.apiToken'],
+    ['SMTP_PASSWORD', 'plugins.email.options.smtp.password'],
+    ['ZPACK_JWT_SECRET', 'auth.jwtSecret'],
+  ];
+  for (const [variable, key] of secrets) {
+    it(`refuses to boot without ${variable}, naming ${key}`, () => {
+      const err = refusal(() => boot({ ...env, [variable]: undefined }));
+      expect(err.code).to.equal('missing_environment');
+      expect(err.message).to.contain(`config ${key}: environment variable ${variable} is not set`);
+    });
+  }
+});
