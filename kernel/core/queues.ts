@@ -1,4 +1,4 @@
-import { Queue, UnrecoverableError, Worker } from 'bullmq';
+import { Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { UnavailableError } from '../api';
@@ -87,6 +87,15 @@ export class KernelQueues implements JobQueues {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Runs a delayed job now; nothing when it is gone or no longer delayed (it ran, or is running). */
+  async promote(queue: QueueName, jobId: string): Promise<void> {
+    const job = await Job.fromId(this.queue(queue), jobId);
+    if (!job || !(await job.isDelayed())) return;
+    await job.promote().catch(async (err) => {
+      if (await job.isDelayed()) throw err;
+    });
   }
 
   startWorkers(names: QueueName[], settings: WorkerSettings): void {

@@ -29,6 +29,8 @@ export class TeardownWorker {
       await this.deps.ds.getRepository(Instance).update(op.instanceId!, { state: 'error' });
       await run.finish('failed', error);
       return;
+    } finally {
+      run.close();
     }
     await run.finish('succeeded');
   }
