@@ -65,6 +65,8 @@ export const kernelConfigSchema = z.object({
     /** A worker's hold on an operation, renewed by a heartbeat every third of it; a dead worker's is taken over after it. */
     leaseSeconds: z.number().positive().default(15),
     concurrency: z.number().int().min(1).default(4),
+    /** First wait before retrying a safe remote step (start, status, destroy …); doubles each time. */
+    retryBackoffMs: z.number().int().positive().default(200),
     /** How often a provision worker re-enqueues operations that never reached the queue (Redis was down). */
     sweepIntervalSeconds: z.number().positive().default(15),
     /** How long an operation must have waited as queued before the sweeper re-enqueues it. */

@@ -84,6 +84,11 @@ export class OperationRun {
     return parked;
   }
 
+  /** Retries an idempotent remote step with the configured backoff. */
+  retry<T>(fn: () => Promise<T>, attempts = 5): Promise<T> {
+    return retrySafe(fn, attempts, this.deps.config.provisioning.retryBackoffMs);
+  }
+
   private async beat(): Promise<void> {
     try {
       await this.deps.lease.renew(this.op.id);

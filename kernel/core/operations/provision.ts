@@ -2,7 +2,7 @@ import { ProviderError } from '../../api';
 import type { ProvisionPlan } from '../../api';
 import { Instance, ProvisioningOperation } from '../entities';
 import { allocate, markVmidForeign, release } from './allocator';
-import { LeaseLost, OperationFailure, OperationRun, describeError, retrySafe, type WorkerDeps } from './phases';
+import { LeaseLost, OperationFailure, OperationRun, describeError, type WorkerDeps } from './phases';
 
 const VMID_TAKEN_RETRIES = 3;
 
@@ -71,7 +71,7 @@ export class ProvisionWorker {
 
     if (run.cp.vmid === undefined) {
       await run.phase('allocate');
-      const node = await retrySafe(() => hosting.pickNode());
+      const node = await run.retry(() => hosting.pickNode());
       const granted = await ds.transaction((m) => allocate(m, instanceId, config.provisioning.vmidRange, config.provisioning.portRange, plan.portNeeds));
       await run.updateInstance({ vmid: granted.vmid, node, ports: granted.ports });
       await run.checkpoint({ vmid: granted.vmid, node, ports: granted.ports });
@@ -80,7 +80,7 @@ export class ProvisionWorker {
     if (!run.cp.containerCreated) {
       await run.phase('create_container');
       // Only a re-run can find a container of its own: the first attempt has created nothing yet.
-      const found = run.op.attempts > 1 ? await retrySafe(() => hosting.findByTag(tag)) : null;
+      const found = run.op.attempts > 1 ? await run.retry(() => hosting.findByTag(tag)) : null;
       if (found) {
         await run.updateInstance({ vmid: found.vmid, node: found.node });
         await run.checkpoint({ containerCreated: true, adopted: true, vmid: found.vmid, node: found.node });
@@ -92,7 +92,7 @@ export class ProvisionWorker {
 
     if (!run.cp.started) {
       await run.phase('start');
-      await retrySafe(async () => {
+      await run.retry(async () => {
         if ((await hosting.status(ref)) !== 'running') await hosting.start(ref);
       });
       await run.checkpoint({ started: true });
@@ -100,7 +100,7 @@ export class ProvisionWorker {
 
     if (!run.cp.address) {
       await run.phase('locate_agent');
-      const address = await retrySafe(() => hosting.address(ref));
+      const address = await run.retry(() => hosting.address(ref));
       await run.updateInstance({ address });
       await run.checkpoint({ address });
     }
@@ -131,7 +131,7 @@ export class ProvisionWorker {
       ...plan.agentPayload, instanceId, kind: plan.kind, type: plan.type, ports: run.cp.ports,
       agentToken: this.deps.agentTokens.tokenFor(instanceId), controlPlaneUrl: this.deps.controlPlaneUrl,
     };
-    await retrySafe(async () => this.deps.agent().provision(await run.view(), payload), 3);
+    await run.retry(async () => this.deps.agent().provision(await run.view(), payload), 3);
   }
 
   /** Create is not safely repeatable: no automatic retry, except onto a fresh VMID when ours is taken by a stranger. */
@@ -207,7 +207,7 @@ export class ProvisionWorker {
     logger.warn({ operationId: run.op.id, error }, 'provisioning failed; cleaning up');
     const hosting = this.deps.hosting();
     try {
-      await retrySafe(async () => {
+      await run.retry(async () => {
         const found = (await hosting.findByTag(`op-${run.op.id}`)) ?? (run.cp.containerCreated ? { vmid: run.cp.vmid!, node: run.cp.node! } : null);
         if (found) await hosting.destroy(found);
       }, 8);
