@@ -89,6 +89,14 @@ export class KernelQueues implements JobQueues {
     }
   }
 
+  /** Runs the job `name` every `everyMs`, once across the fleet; upserting again changes nothing but the period. */
+  async repeat(queue: QueueName, name: string, everyMs: number): Promise<void> {
+    if (!this.handlers.has(name)) throw new Error(`job "${name}" is not defined`);
+    await this.queue(queue).upsertJobScheduler(name, { every: everyMs }, {
+      name, data: {}, opts: { removeOnComplete: { age: 24 * 3600, count: 100 }, removeOnFail: { age: 7 * 24 * 3600 } },
+    });
+  }
+
   /** Runs a delayed job now; nothing when it is gone or no longer delayed (it ran, or is running). */
   async promote(queue: QueueName, jobId: string): Promise<void> {
     const job = await Job.fromId(this.queue(queue), jobId);
