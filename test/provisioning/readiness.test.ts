@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { Tokens } from '../../kernel/api';
+import { readinessWakeId } from '../../kernel/core/operations/provision';
 import { allocations, create, gameBody, parkedInWaitReady, settle, useFleetKernel, waitFor } from './fixture';
 
 describe('A create waiting for readiness', () => {
@@ -76,8 +77,22 @@ describe('A create waiting for readiness', () => {
   });
 
   describe('with checks far apart', () => {
-    const env = useFleetKernel({ provisioning: { readyPollMs: 600_000 } });
+    const env = useFleetKernel({ provisioning: { readyPollMs: 600_000, sweepIntervalSeconds: 0.5, sweepAfterSeconds: 1 } });
     afterEach(() => env.fleet.agents.faults.reset());
+
+    it('a parked create whose scheduled check was lost from the queue is scheduled again by the sweeper', async () => {
+      const user = await env.tk.user();
+      env.fleet.agents.faults.neverReady = true;
+      const accepted = (await create(user, 'lost-check', gameBody('lost'))).body.operation;
+      const { checkpoint } = await parkedInWaitReady(env.tk, accepted.id);
+      const provisioning = env.tk.kernel.queues.queue('provisioning');
+      const wakeId = readinessWakeId(accepted.id, checkpoint.readyChecks);
+      expect(await provisioning.remove(wakeId), 'the scheduled check was removed').to.equal(1);
+      env.fleet.agents.faults.neverReady = false;
+
+      const op = await settle(user, accepted.id, 10_000);
+      expect(op.state, JSON.stringify(op.error)).to.equal('succeeded');
+    });
 
     it("the agent's ready event runs the next check at once", async () => {
       const user = await env.tk.user();
