@@ -18,6 +18,7 @@ import { OperationLease } from './operations/lease';
 import { ProvisionWorker } from './operations/provision';
 import { ReadinessCache } from './operations/readiness-cache';
 import { TeardownWorker } from './operations/teardown';
+import { ReadinessWakeups } from './operations/wakeups';
 import { agentEventRoutes } from './routes/agent-events';
 import { backupRoutes } from './routes/backups';
 import { consoleRoutes } from './routes/console';
@@ -58,12 +59,7 @@ export function wireInstances(k: InstanceWiringContext) {
     ds, config, hooks, logger, directory, agentTokens, agent, accountChanged: k.accountChanged,
     hosting: () => ports.required(HostingProvider),
     lease: new OperationLease(ds, `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`, config.provisioning.leaseSeconds),
-    wakeups: {
-      schedule: async (operationId: string, wakeId: string, delayMs: number) => {
-        await queues.enqueue('provisioning', PROVISION_JOB, { operationId, resumed: true }, { jobId: wakeId, delayMs });
-      },
-      promote: (wakeId: string) => queues.promote('provisioning', wakeId),
-    },
+    wakeups: new ReadinessWakeups(queues, redis, config.redis.prefix, PROVISION_JOB, config.provisioning.readyTimeoutSeconds),
     controlPlaneUrl: config.server.publicUrl || `http://${config.server.host}:${config.server.port}`,
   };
   const provision = new ProvisionWorker(workerDeps);

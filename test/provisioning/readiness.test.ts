@@ -1,6 +1,8 @@
 import { expect } from 'chai';
+import { randomUUID } from 'node:crypto';
 import { Tokens } from '../../kernel/api';
-import { readinessWakeId } from '../../kernel/core/operations/provision';
+import { PROVISION_JOB } from '../../kernel/core/operations/instances';
+import { ReadinessWakeups, readinessWakeId } from '../../kernel/core/operations/wakeups';
 import { allocations, create, gameBody, parkedInWaitReady, settle, useFleetKernel, waitFor } from './fixture';
 
 describe('A create waiting for readiness', () => {
@@ -106,6 +108,16 @@ describe('A create waiting for readiness', () => {
       expect(event.status).to.equal(202);
       const op = await settle(user, accepted.id, 10_000);
       expect(op.state, JSON.stringify(op.error)).to.equal('succeeded');
+    });
+
+    it('a ready event that comes before the next check is scheduled runs that check at once', async () => {
+      const { kernel } = env.tk;
+      const wakeups = new ReadinessWakeups(kernel.queues, kernel.redis, env.tk.prefix, PROVISION_JOB, 60);
+      const operationId = randomUUID();
+      await wakeups.wake(operationId, 0);
+      await wakeups.schedule(operationId, 1, 600_000);
+      const job = await kernel.queues.queue('provisioning').getJob(readinessWakeId(operationId, 1));
+      expect(await job!.getState()).not.to.equal('delayed');
     });
   });
 });

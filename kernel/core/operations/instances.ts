@@ -8,7 +8,7 @@ import { Instance, ProvisioningOperation } from '../entities';
 import type { KernelConfig } from '../config';
 import type { KernelQueues } from '../queues';
 import { quotaOf } from '../quota';
-import { readinessWakeId } from './provision';
+import { readinessWakeId } from './wakeups';
 import { requestHash, type CreateInstanceBody } from './request';
 
 export const PROVISION_JOB = 'instance.provision';

@@ -22,12 +22,12 @@ export interface WorkerDeps {
   controlPlaneUrl: string;
 }
 
-/** Scheduled re-runs of a parked operation (a readiness wait between two checks). */
+/** Scheduled re-runs of a parked create (a readiness wait between two checks). */
 export interface OperationWakeups {
-  /** Runs the operation again after `delayMs` as the job `wakeId`. */
-  schedule(operationId: string, wakeId: string, delayMs: number): Promise<void>;
-  /** Brings the scheduled job `wakeId` forward to now; nothing when it is no longer waiting. */
-  promote(wakeId: string): Promise<void>;
+  /** Runs readiness check `check` of the operation after `delayMs`. */
+  schedule(operationId: string, check: number, delayMs: number): Promise<void>;
+  /** Runs the scheduled check now, or, when none is scheduled yet, the next one as soon as it is. */
+  wake(operationId: string, check: number): Promise<void>;
 }
 
 /** Thrown when this worker lost its lease: another worker owns the operation now; stop quietly. */

@@ -6,9 +6,6 @@ import { LeaseLost, OperationFailure, OperationRun, describeError, type WorkerDe
 
 const VMID_TAKEN_RETRIES = 3;
 
-/** The job that runs readiness check `n` of a parked create; one per check, so a new one is never deduped away. */
-export const readinessWakeId = (operationId: string, n: number) => `${operationId}-ready-${n}`;
-
 /**
  * Runs a create operation phase by phase, checkpointing each. A re-run (crash, stalled job)
  * skips what is done and adopts the container tagged with the operation id. A failure before
@@ -33,9 +30,9 @@ export class ProvisionWorker {
   /** The agent said ready: a create parked in wait_ready runs its next check now rather than when scheduled. */
   async wake(instanceId: string): Promise<void> {
     const op = await this.deps.ds.getRepository(ProvisioningOperation).findOneBy({ instanceId, kind: 'create', state: 'running', phase: 'wait_ready' });
-    if (!op?.checkpoint.readyChecks) return;
+    if (!op) return;
     try {
-      await this.deps.wakeups.promote(readinessWakeId(op.id, op.checkpoint.readyChecks));
+      await this.deps.wakeups.wake(op.id, op.checkpoint.readyChecks ?? 0);
     } catch (err) {
       this.deps.logger.warn({ err, operationId: op.id }, 'could not wake the readiness check; it runs when scheduled');
     }
@@ -194,7 +191,7 @@ export class ProvisionWorker {
     await run.checkpoint({ readyChecks: check });
     if (!(await run.park())) return;
     try {
-      await this.deps.wakeups.schedule(run.op.id, readinessWakeId(run.op.id, check), this.deps.config.provisioning.readyPollMs);
+      await this.deps.wakeups.schedule(run.op.id, check, this.deps.config.provisioning.readyPollMs);
     } catch (err) {
       this.deps.logger.warn({ err, operationId: run.op.id }, 'could not schedule the next readiness check; the sweeper will');
     }
