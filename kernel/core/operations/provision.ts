@@ -109,6 +109,8 @@ export class ProvisionWorker {
     }
 
     if (!run.cp.ready) {
+      // The window's start is saved by the same statement that enters the phase.
+      if (!run.cp.readySince) await run.checkpoint({ readySince: new Date().toISOString() });
       await run.phase('wait_ready');
       if (!(await this.checkReady(run, plan))) {
         await this.park(run);
@@ -163,10 +165,6 @@ export class ProvisionWorker {
    */
   private async checkReady(run: OperationRun, plan: ProvisionPlan): Promise<boolean> {
     const { readyTimeoutSeconds } = this.deps.config.provisioning;
-    if (!run.cp.readySince) {
-      await run.checkpoint({ readySince: new Date().toISOString() });
-      await run.renew();
-    }
     let last: unknown = 'not ready';
     try {
       const readiness = await this.deps.agent().ready(await run.view());
