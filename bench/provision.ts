@@ -10,6 +10,7 @@ import { elapsedMs, forEachConcurrently, sleep } from './lib/concurrency';
 import { startInstantFleet, type Fleet } from './lib/fleet';
 import { fixed, ms, step, table } from './lib/print';
 import { deleteRedisKeys } from './lib/redis-keys';
+import { measureTakeover, type Takeover } from './lib/takeover';
 import { mean, percentile } from './lib/stats';
 import { DATABASE_URL, REDIS_URL } from './lib/zpack-process';
 
@@ -202,7 +203,7 @@ function printCosts(run: CreateRun, raw: RawRun[], sequential: CreateRun): void 
   console.log(`  at ${ms(run.calls.cpuMs / CREATES, 1)} of CPU per operation one event loop tops out near ${fixed(CREATES / run.calls.cpuMs * 1000)} operations/s.`);
 }
 
-function report(run: CreateRun, rawBefore: RawRun, rawAfter: RawRun, sequential: CreateRun): BenchmarkReport {
+function report(run: CreateRun, rawBefore: RawRun, rawAfter: RawRun, sequential: CreateRun, takeover: Takeover): BenchmarkReport {
   const p50 = percentile(run.acceptMs, 50);
   const p99 = percentile(run.acceptMs, 99);
   const kernelPerOp = run.settleWallMs / CREATES;
@@ -229,12 +230,15 @@ function report(run: CreateRun, rawBefore: RawRun, rawAfter: RawRun, sequential:
   console.log(`           = ${ms(kernelPerOp, 2)} ÷ ${ms(rawPerJob, 2)} = ${fixed(overhead, 1)}x (target <= ${MAX_OVERHEAD}x): ${verdict(overheadCheck)}`);
   if (invalid) console.log(`  ! the run does not count: ${invalid}`);
   printCosts(run, [rawBefore, rawAfter], sequential);
+  console.log(`\n  takeover: a provision worker killed (SIGKILL) mid-create; another worker took the operation over after ${ms(takeover.ms, 0)}`);
+  console.log(`  (lease ${takeover.leaseSeconds} s renewed every ${fixed(takeover.leaseSeconds / 3, 1)} s, queue lock ${takeover.lockDurationMs} ms, stalled check every ${takeover.stalledIntervalMs} ms; one run, not a distribution)`);
   return {
     targets: [latencyCheck, overheadCheck],
     figures: [
       { label: '202 p50 / p99', value: `${ms(p50)} / ${ms(p99)}` },
       { label: 'operations/s end to end', value: fixed(CREATES / run.settleWallMs * 1000, 1) },
       { label: 'kernel per op / raw BullMQ per job', value: `${ms(kernelPerOp, 2)} / ${ms(rawPerJob, 2)} = ${fixed(overhead, 1)}x` },
+      { label: 'takeover after a worker is killed', value: ms(takeover.ms, 0) },
     ],
   };
 }
@@ -262,7 +266,9 @@ async function run(): Promise<BenchmarkReport> {
     step(`${CREATES} creates: last 202 after ${ms(measured.acceptWallMs, 0)}, all settled after ${ms(measured.settleWallMs, 0)}`);
     const rawAfter = await rawRoundTrips(rawPrefix, CREATES, tools);
     step(`raw BullMQ again: ${CREATES} round trips in ${ms(rawAfter.wallMs, 0)}`);
-    return report(measured, rawBefore, rawAfter, sequential);
+    const takeover = await measureTakeover();
+    step(`takeover: another worker adopted a killed worker's create after ${ms(takeover.ms, 0)}`);
+    return report(measured, rawBefore, rawAfter, sequential, takeover);
   } finally {
     tools?.calls.stop();
     await pg.end().catch(() => undefined);

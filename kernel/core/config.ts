@@ -76,12 +76,15 @@ export const kernelConfigSchema = z.object({
     portRange: range.default({ min: 25565, max: 27564 }),
     /** How long a new instance may take to become semantically ready. */
     readyTimeoutSeconds: z.number().positive().default(300),
-    readyPollMs: z.number().int().positive().default(1000),
-    /** Past this an unfinished operation is stale (the controller marks it). */
+    /** Between readiness checks the operation waits as a delayed job, holding no worker; the agent's ready event wakes it early. */
+    readyPollMs: z.number().int().positive().default(2000),
+    /** Past this the worker fails an unfinished operation with deadline_exceeded and undoes it. */
     deadlineSeconds: z.number().int().positive().default(900),
-    /** A worker's hold on an operation; renewed at every phase and poll. */
-    leaseSeconds: z.number().positive().default(60),
+    /** A worker's hold on an operation, renewed by a heartbeat every third of it; a dead worker's is taken over after it. */
+    leaseSeconds: z.number().positive().default(15),
     concurrency: z.number().int().min(1).default(4),
+    /** First wait before retrying a safe remote step (start, status, destroy …); doubles each time. */
+    retryBackoffMs: z.number().int().positive().default(200),
     /** How often a provision worker re-enqueues operations that never reached the queue (Redis was down). */
     sweepIntervalSeconds: z.number().positive().default(15),
     /** How long an operation must have waited as queued before the sweeper re-enqueues it. */
@@ -115,8 +118,19 @@ export const kernelConfigSchema = z.object({
   }).prefault({}),
   queues: z.object({
     /** BullMQ job lock; a worker that dies loses its job after this and another takes it. */
-    lockDurationMs: z.number().int().positive().default(30_000),
-    stalledIntervalMs: z.number().int().positive().default(30_000),
+    lockDurationMs: z.number().int().positive().default(15_000),
+    stalledIntervalMs: z.number().int().positive().default(5_000),
+  }).prefault({}),
+  retention: z.object({
+    /** How often a worker prunes old rows. */
+    intervalSeconds: z.number().int().positive().default(3600),
+    /** Finished (succeeded, failed, stale) operations. */
+    operationsDays: z.number().positive().default(30),
+    /** Soft-deleted instances, with their crash reports. */
+    deletedInstancesDays: z.number().positive().default(30),
+    crashReportsDays: z.number().positive().default(30),
+    /** Delivered (or undeliverable) notifications; pending and failed ones are kept for retry. */
+    notificationsDays: z.number().positive().default(14),
   }).prefault({}),
   logging: z.object({ level: z.string().default('info') }).prefault({}),
   plugins: z.record(z.string(), pluginEntry).default({}),

@@ -18,6 +18,7 @@ import { OperationLease } from './operations/lease';
 import { ProvisionWorker } from './operations/provision';
 import { ReadinessCache } from './operations/readiness-cache';
 import { TeardownWorker } from './operations/teardown';
+import { ReadinessWakeups } from './operations/wakeups';
 import { agentEventRoutes } from './routes/agent-events';
 import { backupRoutes } from './routes/backups';
 import { consoleRoutes } from './routes/console';
@@ -60,11 +61,14 @@ export function wireInstances(k: InstanceWiringContext) {
     ds, config, hooks, logger, directory, agentTokens, agent, accountChanged: k.accountChanged,
     hosting: () => ports.required(HostingProvider),
     lease: new OperationLease(ds, `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`, config.provisioning.leaseSeconds),
+    wakeups: new ReadinessWakeups(queues, redis, config.redis.prefix, PROVISION_JOB, config.provisioning.readyTimeoutSeconds),
     controlPlaneUrl: config.server.publicUrl || `http://${config.server.host}:${config.server.port}`,
   };
   const provision = new ProvisionWorker(workerDeps);
   const teardown = new TeardownWorker(workerDeps);
-  queues.define<{ operationId: string }>(PROVISION_JOB, 'provisioning', (d) => provision.run(d.operationId));
+  queues.define<{ operationId: string; resumed?: boolean }>(PROVISION_JOB, 'provisioning', (d) => provision.run(d.operationId, d.resumed));
+  // Before any plugin's tap, so a failing plugin part does not delay the readiness check.
+  hooks.onInstanceReady.tapPromise({ name: 'kernel-provisioning', stage: -1 }, (instance) => provision.wake(instance.id));
   queues.define<{ operationId: string }>(TEARDOWN_JOB, 'provisioning', (d) => teardown.run(d.operationId));
 
   const supervisor = new Supervisor({

@@ -36,6 +36,7 @@ import type { KernelInstanceDirectory } from './operations/directory';
 import type { InstanceService } from './operations/instances';
 import type { Supervisor } from './supervision/supervisor';
 import { DerivedAgentTokens } from './agent-tokens';
+import { RETENTION_JOB, RetentionPolicy } from './retention';
 
 export interface KernelOptions {
   config: KernelConfig;
@@ -49,6 +50,9 @@ export interface KernelOptions {
   /** Skip process-wide default metrics (several kernels in one process). */
   processMetrics?: boolean;
 }
+
+/** Housekeeping runs with repairs, on every role that works that queue. */
+const RETENTION_QUEUE = 'repair' as const;
 
 const systemClock: Clock = { now: () => new Date() };
 
@@ -121,6 +125,11 @@ export class Kernel {
       this.sweeper = setInterval(sweep, sweepIntervalSeconds * 1000);
       this.sweeper.unref();
     }
+    if (spec.queues.includes(RETENTION_QUEUE)) {
+      // Not awaited: with Redis down the scheduler is upserted once it is back, and boot goes on.
+      void this.queues.repeat(RETENTION_QUEUE, RETENTION_JOB, this.config.retention.intervalSeconds * 1000)
+        .catch((err) => this.logger.warn({ err }, 'could not schedule the retention job'));
+    }
     if (spec.http) await this.listen();
     this.logger.info({ plugins: this.hosts.map((h) => h.plugin.definition.name), port: this.port }, 'zpack started');
   }
@@ -174,6 +183,8 @@ export class Kernel {
       liveSession: (sessionId, accountId) => this.auth.liveSession(sessionId, accountId),
     }));
     registerQueueMetrics(this.metrics, this.queues);
+    const retention = new RetentionPolicy(this.ds, config.retention, this.metrics, this.logger);
+    this.queues.define(RETENTION_JOB, RETENTION_QUEUE, () => retention.prune());
   }
 
   /** A port some plugin must provide; says which when none does. */

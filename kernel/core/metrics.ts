@@ -24,6 +24,13 @@ export class KernelMetrics {
     registers: [this.registry],
   });
 
+  readonly retentionPruned = new Counter({
+    name: 'zpack_retention_pruned_rows_total',
+    help: 'Rows deleted by the retention policy, by table',
+    labelNames: ['table'] as const,
+    registers: [this.registry],
+  });
+
   constructor(withProcessMetrics = true) {
     if (withProcessMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'zpack_' });
   }

@@ -1,4 +1,4 @@
-import { DelayedError, Queue, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { UnavailableError } from '../api';
@@ -90,6 +90,23 @@ export class KernelQueues implements JobQueues {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Runs the job `name` every `everyMs`, once across the fleet; upserting again changes nothing but the period. */
+  async repeat(queue: QueueName, name: string, everyMs: number): Promise<void> {
+    if (!this.handlers.has(name)) throw new Error(`job "${name}" is not defined`);
+    await this.queue(queue).upsertJobScheduler(name, { every: everyMs }, {
+      name, data: {}, opts: { removeOnComplete: { age: 24 * 3600, count: 100 }, removeOnFail: { age: 7 * 24 * 3600 } },
+    });
+  }
+
+  /** Runs a delayed job now; nothing when it is gone or no longer delayed (it ran, or is running). */
+  async promote(queue: QueueName, jobId: string): Promise<void> {
+    const job = await Job.fromId(this.queue(queue), jobId);
+    if (!job || !(await job.isDelayed())) return;
+    await job.promote().catch(async (err) => {
+      if (await job.isDelayed()) throw err;
+    });
   }
 
   startWorkers(names: QueueName[], settings: WorkerSettings): void {

@@ -36,9 +36,9 @@ describe('agent plugin', () => {
   describe('AgentClient', () => {
     it('provisions with the payload token, then is not ready until the boot time has passed', async () => {
       await provision(101);
-      expect(await client(101).ready()).to.deep.equal({ ready: false, detail: { phase: 'starting' } });
+      expect(await client(101).ready()).to.deep.equal({ ready: false, provisioned: true, detail: { phase: 'starting' } });
       await sleep(BOOT_MS + 50);
-      expect(await client(101).ready()).to.deep.equal({ ready: true, detail: { phase: 'running' } });
+      expect(await client(101).ready()).to.deep.equal({ ready: true, provisioned: true, detail: { phase: 'running' } });
       expect(sim.containers().get(101)).to.include({ token: 'tok-101', state: 'running' });
     });
 
@@ -54,7 +54,7 @@ describe('agent plugin', () => {
       const err = await agentError(client(103).status());
       expect(err.code).to.equal('agent_error');
       expect(err.details.agent).to.deep.equal({ status: 409, body: { error: 'not_provisioned' } });
-      expect(await client(103).ready()).to.deep.equal({ ready: false, detail: { phase: 'unprovisioned' } });
+      expect(await client(103).ready()).to.deep.equal({ ready: false, provisioned: false, detail: { phase: 'unprovisioned' } });
     });
 
     it('stops and starts the server through /power, as /status shows', async () => {

@@ -56,7 +56,7 @@ describe('AgentSimulator crash injection', () => {
     expect(event.body).to.deep.include({ type: 'crash', instanceId: 'inst-601', exitCode: 1, signal: null, uptimeSeconds: 42 });
     expect((event.body.logTail as string[]).join('\n')).to.contain('java.lang.OutOfMemoryError');
     expect(Date.parse(String(event.body.at))).to.be.closeTo(Date.now(), 5000);
-    expect(await fx.agent.ready(server)).to.deep.equal({ ready: false, detail: { phase: 'crashed' } });
+    expect(await fx.agent.ready(server)).to.deep.equal({ ready: false, provisioned: true, detail: { phase: 'crashed' } });
   });
 
   it('ends open consoles with the log tail and 1011', async () => {

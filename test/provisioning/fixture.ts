@@ -1,11 +1,16 @@
 import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { stringify } from 'yaml';
 import agentPlugin from '../../plugins/agent';
 import { AgentSimulator } from '../../plugins/agent/testing/simulator';
 import minecraftPlugin from '../../plugins/minecraft';
 import proxmoxPlugin from '../../plugins/proxmox';
 import { ProxmoxSimulator, SIMULATOR_TOKEN, type ProxmoxSimulatorOptions } from '../../plugins/proxmox/testing/simulator';
 import { deepMerge } from '../../kernel/core/config';
-import { startTestKernel, type TestKernel, type TestKernelOptions, type TestUser } from '../harness';
+import { distRoot, projectRoot, startTestKernel, type TestKernel, type TestKernelOptions, type TestUser } from '../harness';
 
 export interface Fleet {
   proxmox: ProxmoxSimulator;
@@ -88,4 +93,65 @@ export function useFleetKernel(config: Record<string, unknown> = {}): { fleet: F
     await env.fleet?.stop();
   });
   return env;
+}
+
+/** Polls `check` until it returns something truthy; fails naming `what` after `timeoutMs`. */
+export async function waitFor<T>(check: () => Promise<T> | T, what: string, timeoutMs = 15_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The operation's row once it is parked between two readiness checks (no worker holds it). */
+export async function parkedInWaitReady(tk: TestKernel, operationId: string): Promise<{ checkpoint: any; phase: string }> {
+  return waitFor(async () => {
+    const [row] = await tk.kernel.ds.query(
+      `SELECT checkpoint, phase FROM provisioning_operation WHERE id = $1 AND phase = 'wait_ready' AND state = 'running' AND lease_owner IS NULL`, [operationId]);
+    return row?.checkpoint.readyChecks ? row : undefined;
+  }, `operation ${operationId} is parked in wait_ready`);
+}
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  /** Everything the child wrote, to print when a test fails. */
+  output(): string;
+  /** SIGKILL, resolved once the process is gone. */
+  kill(): Promise<void>;
+}
+
+/**
+ * A provision worker in a child process, sharing the api kernel's database and Redis and the
+ * fleet's simulators. Its own plugins start no simulator, so it holds no fixed port.
+ */
+export function spawnProvisionWorker(fleet: Fleet, api: TestKernel, extra: Record<string, unknown> = {}): WorkerProcess {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'zpack-worker-')), 'worker.yaml');
+  const c = api.config;
+  const base = fleetConfig(fleet, extra);
+  writeFileSync(file, stringify({
+    ...base,
+    database: { url: c.database.url, schema: c.database.schema },
+    redis: { url: c.redis.url, prefix: c.redis.prefix },
+    auth: { jwtSecret: c.auth.jwtSecret },
+    logging: { level: 'warn' },
+    plugins: { ...(base.plugins as object), email: { enabled: false }, cloudflare: { enabled: false }, velocity: { enabled: false } },
+  }));
+  const env: NodeJS.ProcessEnv = { ...process.env, ZPACK_CONFIG: file };
+  for (const k of ['PORT', 'DATABASE_URL', 'REDIS_URL', 'ZPACK_ROLE']) delete env[k];
+  const child = spawn(process.execPath, [path.join(distRoot, 'kernel', 'main.js'), 'provision-worker'], { env, cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  child.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    child,
+    output: () => output,
+    kill: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
 }

@@ -57,7 +57,14 @@ describe('DELETE /api/servers/:id', () => {
     ]);
     expect(fleet.proxmox.containers().find((c) => c.vmid === server.vmid)).to.equal(undefined);
     expect((await user.http.get(`/api/servers/${server.id}`)).status).to.equal(404);
-    expect((await allocations(tk)).vmids).not.to.include(server.vmid);
+    const held = await allocations(tk);
+    expect(held.vmids).not.to.include(server.vmid);
+    expect(server.ports).to.have.length.greaterThan(0);
+    expect(held.ports).not.to.include.members(server.ports.map((p: any) => p.port));
+    const [rows] = await tk.kernel.ds.query(
+      `SELECT (SELECT count(*)::int FROM vmid_allocation WHERE instance_id = $1) AS vmids, (SELECT count(*)::int FROM port_allocation WHERE instance_id = $1) AS ports`,
+      [server.id]);
+    expect(rows, 'no allocation row left for the instance').to.deep.equal({ vmids: 0, ports: 0 });
   });
 
   it('treats a container that is already gone as done', async () => {

@@ -4,6 +4,8 @@ import type { InstanceView } from '../domain';
 
 export interface AgentReadiness {
   ready: boolean;
+  /** False when the agent holds no provision payload (it restarted, or the provision never reached it). */
+  provisioned?: boolean;
   detail?: Record<string, unknown>;
 }
 export type PowerAction = 'start' | 'stop' | 'restart' | 'kill';

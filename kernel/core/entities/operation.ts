@@ -15,6 +15,10 @@ export interface Checkpoint {
   started?: boolean;
   address?: string;
   agentProvisioned?: boolean;
+  /** When wait_ready began (ISO): the readiness window is measured from here, across restarts. */
+  readySince?: string;
+  /** Readiness checks scheduled so far; names the wake-up job of the current one. */
+  readyChecks?: number;
   ready?: boolean;
   /** Teardown: steps done so far. */
   steps?: TeardownStep[];

@@ -8,6 +8,7 @@ import { Instance, ProvisioningOperation } from '../entities';
 import type { KernelConfig } from '../config';
 import type { KernelQueues } from '../queues';
 import { quotaOf } from '../quota';
+import { readinessWakeId } from './wakeups';
 import { requestHash, type CreateInstanceBody } from './request';
 import { invalidRequest } from '../http/issues';
 
@@ -108,13 +109,25 @@ export class InstanceService {
     }
   }
 
-  /** Re-enqueues operations that never reached the queue (Redis was down at accept time). */
+  /**
+   * Re-enqueues operations that never reached the queue (Redis was down at accept time), and
+   * schedules again the readiness check of a parked create whose wake-up job was lost (the job
+   * id dedupes it while it still waits).
+   */
   async sweepQueued(olderThanSeconds: number): Promise<number> {
     const ops = await this.ds.getRepository(ProvisioningOperation).createQueryBuilder('o')
       .where(`o.state = 'queued' AND o.created_at < now() - make_interval(secs => :s)`, { s: olderThanSeconds })
       .take(500).getMany();
     for (const op of ops) await this.dispatch(op);
-    return ops.length;
+    const parked = await this.ds.getRepository(ProvisioningOperation).createQueryBuilder('o')
+      .where(`o.state = 'running' AND o.lease_owner IS NULL AND o.updated_at < now() - make_interval(secs => :s)`, { s: olderThanSeconds })
+      .take(500).getMany();
+    for (const op of parked) {
+      const wakeId = readinessWakeId(op.id, op.checkpoint.readyChecks ?? 0);
+      await this.queues.enqueue('provisioning', PROVISION_JOB, { operationId: op.id, resumed: true }, { jobId: wakeId })
+        .catch((err) => this.logger.warn({ err, operationId: op.id }, 'enqueue failed; the sweeper will retry'));
+    }
+    return ops.length + parked.length;
   }
 
   private async plan(account: AccountView, body: CreateInstanceBody): Promise<ProvisionPlan> {

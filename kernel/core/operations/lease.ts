@@ -9,16 +9,20 @@ import { returnedRows } from '../database';
 export class OperationLease {
   constructor(private readonly ds: DataSource, private readonly owner: string, private readonly seconds: number) {}
 
-  /** Takes the lease, waiting for a live holder's to expire; null if the operation is finished. */
-  async acquire(id: string): Promise<ProvisioningOperation | null> {
+  /**
+   * Takes the lease, waiting for a live holder's to expire; null if the operation is finished.
+   * A scheduled wake-up (`resumed`) continues a parked run and is not counted as an attempt.
+   */
+  async acquire(id: string, resumed = false): Promise<ProvisioningOperation | null> {
     const deadline = Date.now() + (this.seconds + 5) * 1000;
     for (;;) {
       const rows = await this.ds.query(
         `UPDATE provisioning_operation
-            SET lease_owner = $2, lease_until = now() + make_interval(secs => $3), state = 'running', attempts = attempts + 1, updated_at = now()
+            SET lease_owner = $2, lease_until = now() + make_interval(secs => $3), state = 'running',
+                attempts = attempts + CASE WHEN $4 THEN 0 ELSE 1 END, updated_at = now()
           WHERE id = $1 AND state IN ('queued','running') AND (lease_until IS NULL OR lease_until < now() OR lease_owner = $2)
         RETURNING id`,
-        [id, this.owner, this.seconds],
+        [id, this.owner, this.seconds, resumed],
       );
       if (returnedRows(rows).length) return this.ds.getRepository(ProvisioningOperation).findOneByOrFail({ id });
       const op = await this.ds.getRepository(ProvisioningOperation).findOneBy({ id });
@@ -38,6 +42,16 @@ export class OperationLease {
               checkpoint = COALESCE($5::jsonb, checkpoint), updated_at = now()
         WHERE id = $1 AND lease_owner = $2 AND state = 'running' RETURNING id`,
       [id, this.owner, this.seconds, phase ?? null, checkpoint ? JSON.stringify(checkpoint) : null],
+    );
+    return returnedRows(res).length > 0;
+  }
+
+  /** Lets go of a running operation that waits for a scheduled wake-up; saves its checkpoint. */
+  async park(id: string, checkpoint: object): Promise<boolean> {
+    const res = await this.ds.query(
+      `UPDATE provisioning_operation SET lease_owner = NULL, lease_until = NULL, checkpoint = $3::jsonb, updated_at = now()
+        WHERE id = $1 AND lease_owner = $2 AND state = 'running' RETURNING id`,
+      [id, this.owner, JSON.stringify(checkpoint)],
     );
     return returnedRows(res).length > 0;
   }

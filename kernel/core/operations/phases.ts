@@ -17,25 +17,84 @@ export interface WorkerDeps {
   /** An instance stopped counting against its owner's quota. */
   accountChanged(accountId: string): Promise<void>;
   lease: OperationLease;
+  wakeups: OperationWakeups;
   logger: Logger;
   controlPlaneUrl: string;
+}
+
+/** Scheduled re-runs of a parked create (a readiness wait between two checks). */
+export interface OperationWakeups {
+  /** Runs readiness check `check` of the operation after `delayMs`. */
+  schedule(operationId: string, check: number, delayMs: number): Promise<void>;
+  /** Runs the scheduled check now, or, when none is scheduled yet, the next one as soon as it is. */
+  wake(operationId: string, check: number): Promise<void>;
 }
 
 /** Thrown when this worker lost its lease: another worker owns the operation now; stop quietly. */
 export class LeaseLost extends Error {}
 
-/** Saves phase + checkpoint after each step and keeps the lease alive. */
+/** Why an operation failed when no remote call did: the codes it ends with. */
+export class OperationFailure extends Error {
+  constructor(readonly code: 'ready_timeout' | 'deadline_exceeded', message: string, readonly details: Record<string, unknown> = {}) {
+    super(message);
+  }
+}
+
+/**
+ * Saves phase + checkpoint after each step and keeps the lease alive: at every step, and by a
+ * heartbeat while a long remote call runs, so a dead worker's lease expires soon after it died.
+ */
 export class OperationRun {
-  constructor(readonly op: ProvisioningOperation, private readonly deps: WorkerDeps) {}
+  private readonly heartbeat: NodeJS.Timeout;
+
+  constructor(readonly op: ProvisioningOperation, private readonly deps: WorkerDeps) {
+    const every = (deps.config.provisioning.leaseSeconds * 1000) / 3;
+    this.heartbeat = setInterval(() => void this.beat(), every);
+    this.heartbeat.unref();
+  }
 
   get cp(): Checkpoint {
     return this.op.checkpoint;
   }
 
-  /** Enters a phase: one statement renews the lease, names the phase and saves the checkpoint. */
+  /** Ends the heartbeat; the run no longer holds (or no longer needs) the lease. */
+  close(): void {
+    clearInterval(this.heartbeat);
+  }
+
+  /** Enters a phase: stops at the deadline, then one statement renews the lease, names the phase and saves the checkpoint. */
   async phase(name: string): Promise<void> {
+    this.checkDeadline();
     await this.renew(name);
     this.op.phase = name;
+  }
+
+  /** The worker itself enforces the deadline: past it, the operation fails and is undone like any other failure. */
+  checkDeadline(): void {
+    if (Date.now() > this.op.deadlineAt.getTime()) {
+      throw new OperationFailure('deadline_exceeded', `not finished by its deadline (${this.op.deadlineAt.toISOString()})`, { deadlineAt: this.op.deadlineAt.toISOString() });
+    }
+  }
+
+  /** Saves the checkpoint and lets go of the lease until a scheduled wake-up; false when the lease was already lost. */
+  async park(): Promise<boolean> {
+    this.close();
+    const parked = await this.deps.lease.park(this.op.id, this.op.checkpoint);
+    this.unsaved = false;
+    return parked;
+  }
+
+  /** Retries an idempotent remote step with the configured backoff. */
+  retry<T>(fn: () => Promise<T>, attempts = 5): Promise<T> {
+    return retrySafe(fn, attempts, this.deps.config.provisioning.retryBackoffMs);
+  }
+
+  private async beat(): Promise<void> {
+    try {
+      await this.deps.lease.renew(this.op.id);
+    } catch (err) {
+      this.deps.logger.warn({ err, operationId: this.op.id }, 'lease heartbeat failed');
+    }
   }
 
   /**
@@ -72,6 +131,7 @@ export class OperationRun {
   private row?: Instance;
 
   async finish(state: 'succeeded' | 'failed', error: ProvisioningOperation['error'] = null): Promise<void> {
+    this.close();
     await this.deps.ds.getRepository(ProvisioningOperation).update(this.op.id, {
       state, error, checkpoint: this.op.checkpoint, leaseOwner: null, leaseUntil: null,
       phase: state === 'succeeded' ? 'done' : this.op.phase,

@@ -1,9 +1,9 @@
 import { ProviderError } from '../../api';
 import { isDatabaseUnavailable } from '../database';
 import type { ProvisionPlan } from '../../api';
-import { Instance } from '../entities';
+import { Instance, ProvisioningOperation } from '../entities';
 import { allocate, markVmidForeign, release } from './allocator';
-import { LeaseLost, OperationRun, describeError, retrySafe, type WorkerDeps } from './phases';
+import { LeaseLost, OperationFailure, OperationRun, describeError, type WorkerDeps } from './phases';
 
 const VMID_TAKEN_RETRIES = 3;
 
@@ -11,17 +11,38 @@ const VMID_TAKEN_RETRIES = 3;
  * Runs a create operation phase by phase, checkpointing each. A re-run (crash, stalled job)
  * skips what is done and adopts the container tagged with the operation id. A failure before
  * the instance is ready undoes everything: container destroyed, allocations released.
+ * Waiting for readiness holds no worker: between checks the operation is parked (no lease)
+ * and a delayed job, or the agent's ready event, runs it again.
  */
 export class ProvisionWorker {
   constructor(private readonly deps: WorkerDeps) {}
 
-  async run(operationId: string): Promise<void> {
-    const op = await this.deps.lease.acquire(operationId);
+  async run(operationId: string, resumed = false): Promise<void> {
+    const op = await this.deps.lease.acquire(operationId, resumed);
     if (!op) return;
     const run = new OperationRun(op, this.deps);
-    const plan = op.input.plan as ProvisionPlan;
     try {
-      await this.provision(run, plan);
+      await this.execute(run);
+    } finally {
+      run.close();
+    }
+  }
+
+  /** The agent said ready: a create parked in wait_ready runs its next check now rather than when scheduled. */
+  async wake(instanceId: string): Promise<void> {
+    const op = await this.deps.ds.getRepository(ProvisioningOperation).findOneBy({ instanceId, kind: 'create', state: 'running', phase: 'wait_ready' });
+    if (!op) return;
+    try {
+      await this.deps.wakeups.wake(op.id, op.checkpoint.readyChecks ?? 0);
+    } catch (err) {
+      this.deps.logger.warn({ err, operationId: op.id }, 'could not wake the readiness check; it runs when scheduled');
+    }
+  }
+
+  private async execute(run: OperationRun): Promise<void> {
+    const plan = run.op.input.plan as ProvisionPlan;
+    try {
+      if ((await this.provision(run, plan)) === 'parked') return;
     } catch (err) {
       if (err instanceof LeaseLost) return;
       // Postgres is away: nothing could be recorded, so nothing is undone; the job runs again later.
@@ -42,7 +63,7 @@ export class ProvisionWorker {
     await run.finish('succeeded');
   }
 
-  private async provision(run: OperationRun, plan: ProvisionPlan): Promise<void> {
+  private async provision(run: OperationRun, plan: ProvisionPlan): Promise<'parked' | 'done'> {
     const { ds, config } = this.deps;
     const hosting = this.deps.hosting();
     const instanceId = run.op.instanceId!;
@@ -50,7 +71,7 @@ export class ProvisionWorker {
 
     if (run.cp.vmid === undefined) {
       await run.phase('allocate');
-      const node = await retrySafe(() => hosting.pickNode());
+      const node = await run.retry(() => hosting.pickNode());
       const granted = await ds.transaction((m) => allocate(m, instanceId, config.provisioning.vmidRange, config.provisioning.portRange, plan.portNeeds));
       await run.updateInstance({ vmid: granted.vmid, node, ports: granted.ports });
       await run.checkpoint({ vmid: granted.vmid, node, ports: granted.ports });
@@ -59,7 +80,7 @@ export class ProvisionWorker {
     if (!run.cp.containerCreated) {
       await run.phase('create_container');
       // Only a re-run can find a container of its own: the first attempt has created nothing yet.
-      const found = run.op.attempts > 1 ? await retrySafe(() => hosting.findByTag(tag)) : null;
+      const found = run.op.attempts > 1 ? await run.retry(() => hosting.findByTag(tag)) : null;
       if (found) {
         await run.updateInstance({ vmid: found.vmid, node: found.node });
         await run.checkpoint({ containerCreated: true, adopted: true, vmid: found.vmid, node: found.node });
@@ -71,7 +92,7 @@ export class ProvisionWorker {
 
     if (!run.cp.started) {
       await run.phase('start');
-      await retrySafe(async () => {
+      await run.retry(async () => {
         if ((await hosting.status(ref)) !== 'running') await hosting.start(ref);
       });
       await run.checkpoint({ started: true });
@@ -79,29 +100,40 @@ export class ProvisionWorker {
 
     if (!run.cp.address) {
       await run.phase('locate_agent');
-      const address = await retrySafe(() => hosting.address(ref));
+      const address = await run.retry(() => hosting.address(ref));
       await run.updateInstance({ address });
       await run.checkpoint({ address });
     }
 
-    const agent = this.deps.agent();
     if (!run.cp.agentProvisioned) {
       await run.phase('provision_agent');
-      const payload = {
-        ...plan.agentPayload, instanceId, kind: plan.kind, type: plan.type, ports: run.cp.ports,
-        agentToken: this.deps.agentTokens.tokenFor(instanceId), controlPlaneUrl: this.deps.controlPlaneUrl,
-      };
-      await retrySafe(async () => agent.provision(await run.view(), payload), 3);
+      await this.provisionAgent(run, plan);
       await run.checkpoint({ agentProvisioned: true });
     }
 
     if (!run.cp.ready) {
+      // The window's start is saved by the same statement that enters the phase.
+      if (!run.cp.readySince) await run.checkpoint({ readySince: new Date().toISOString() });
       await run.phase('wait_ready');
-      await this.waitReady(run);
+      if (!(await this.checkReady(run, plan))) {
+        await this.park(run);
+        return 'parked';
+      }
       await run.updateInstance({ state: 'running' });
       await this.deps.directory.setReady(instanceId, true);
       await run.checkpoint({ ready: true });
     }
+    return 'done';
+  }
+
+  /** Hands the agent its payload; the agent accepts the same payload again (idempotent). */
+  private async provisionAgent(run: OperationRun, plan: ProvisionPlan): Promise<void> {
+    const instanceId = run.op.instanceId!;
+    const payload = {
+      ...plan.agentPayload, instanceId, kind: plan.kind, type: plan.type, ports: run.cp.ports,
+      agentToken: this.deps.agentTokens.tokenFor(instanceId), controlPlaneUrl: this.deps.controlPlaneUrl,
+    };
+    await run.retry(async () => this.deps.agent().provision(await run.view(), payload), 3);
   }
 
   /** Create is not safely repeatable: no automatic retry, except onto a fresh VMID when ours is taken by a stranger. */
@@ -129,25 +161,41 @@ export class ProvisionWorker {
     }
   }
 
-  private async waitReady(run: OperationRun): Promise<void> {
-    const { config } = this.deps;
-    const agent = this.deps.agent();
-    const deadline = Date.now() + config.provisioning.readyTimeoutSeconds * 1000;
+  /**
+   * One readiness check. The checkpoint says the agent was provisioned; an agent that says it
+   * holds no payload (it restarted, or the provision never reached it) is sent it again. The
+   * window runs from when wait_ready first began, so a re-run after a crash does not restart it.
+   */
+  private async checkReady(run: OperationRun, plan: ProvisionPlan): Promise<boolean> {
+    const { readyTimeoutSeconds } = this.deps.config.provisioning;
     let last: unknown = 'not ready';
-    while (Date.now() < deadline) {
-      try {
-        const r = await agent.ready(await run.view());
-        if (r.ready) return;
-        last = r.detail ?? 'not ready';
-      } catch (err) {
-        last = (err as Error).message;
+    try {
+      const readiness = await this.deps.agent().ready(await run.view());
+      if (readiness.ready) return true;
+      last = readiness.detail ?? last;
+      if (readiness.provisioned === false) {
+        this.deps.logger.info({ operationId: run.op.id }, 'the agent holds no payload; provisioning it again');
+        await this.provisionAgent(run, plan);
       }
-      await run.renew();
-      await new Promise((r) => setTimeout(r, config.provisioning.readyPollMs));
+    } catch (err) {
+      last = (err as Error).message;
     }
-    throw Object.assign(new Error(`not ready within ${config.provisioning.readyTimeoutSeconds} s`), {
-      code: 'ready_timeout', details: { last },
-    });
+    if (Date.now() - Date.parse(run.cp.readySince!) >= readyTimeoutSeconds * 1000) {
+      throw new OperationFailure('ready_timeout', `not ready within ${readyTimeoutSeconds} s`, { last });
+    }
+    return false;
+  }
+
+  /** Lets go of the operation until the next check; if scheduling it fails, the sweeper schedules it later. */
+  private async park(run: OperationRun): Promise<void> {
+    const check = (run.cp.readyChecks ?? 0) + 1;
+    await run.checkpoint({ readyChecks: check });
+    if (!(await run.park())) return;
+    try {
+      await this.deps.wakeups.schedule(run.op.id, check, this.deps.config.provisioning.readyPollMs);
+    } catch (err) {
+      this.deps.logger.warn({ err, operationId: run.op.id }, 'could not schedule the next readiness check; the sweeper will');
+    }
   }
 
   /** Undo: destroy what carries our tag, release allocations, retire the instance row. */
@@ -157,7 +205,7 @@ export class ProvisionWorker {
     logger.warn({ operationId: run.op.id, error }, 'provisioning failed; cleaning up');
     const hosting = this.deps.hosting();
     try {
-      await retrySafe(async () => {
+      await run.retry(async () => {
         const found = (await hosting.findByTag(`op-${run.op.id}`)) ?? (run.cp.containerCreated ? { vmid: run.cp.vmid!, node: run.cp.node! } : null);
         if (found) await hosting.destroy(found);
       }, 8);

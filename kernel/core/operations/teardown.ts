@@ -1,7 +1,7 @@
 import type { StepOutcome, TeardownReport, TeardownStep } from '../../api';
 import { Instance } from '../entities';
 import { release } from './allocator';
-import { LeaseLost, OperationRun, describeError, retrySafe, type WorkerDeps } from './phases';
+import { LeaseLost, OperationRun, describeError, type WorkerDeps } from './phases';
 
 const settled = (s: TeardownStep | undefined) => s?.outcome === 'done' || s?.outcome === 'already_gone' || s?.outcome === 'skipped';
 
@@ -29,6 +29,8 @@ export class TeardownWorker {
       await this.deps.ds.getRepository(Instance).update(op.instanceId!, { state: 'error' });
       await run.finish('failed', error);
       return;
+    } finally {
+      run.close();
     }
     await run.finish('succeeded');
   }
@@ -55,9 +57,9 @@ export class TeardownWorker {
 
     await step('stop', async () => {
       if (!ref) return 'skipped';
-      const status = await retrySafe(() => hosting.status(ref), 3);
+      const status = await run.retry(() => hosting.status(ref), 3);
       if (status === 'missing') return 'already_gone';
-      if (status === 'running') await retrySafe(() => hosting.stop(ref), 3);
+      if (status === 'running') await run.retry(() => hosting.stop(ref), 3);
       return 'done';
     });
 
@@ -83,7 +85,7 @@ export class TeardownWorker {
       await record('plugins', 'done');
     }
 
-    await step('destroy', async () => (ref ? retrySafe(() => hosting.destroy(ref), 5) : 'skipped'));
+    await step('destroy', async () => (ref ? run.retry(() => hosting.destroy(ref), 5) : 'skipped'));
 
     await step('release', async () => {
       await this.deps.ds.transaction((m) => release(m, instance.id));

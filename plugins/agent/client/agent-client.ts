@@ -41,7 +41,7 @@ export class AgentClient {
     const understood = parsed.success && (isSuccess(answer) || (answer.status === 503 && !parsed.data.ready));
     if (!understood) throw failure('ready', answer);
     const { ready, ...detail } = parsed.data;
-    return { ready, detail };
+    return { ready, provisioned: detail.phase !== 'unprovisioned', detail };
   }
 
   /** GET /status: the server process as the agent sees it. */

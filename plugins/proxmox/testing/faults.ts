@@ -18,9 +18,21 @@ export class ProxmoxFaults {
   /** Next N requests have their connection destroyed without an answer. */
   dropConnections = 0;
   private failures = { count: 0, status: 500 };
+  private random: () => number = Math.random;
 
-  constructor(private readonly baseLatencyMs = 0) {
+  constructor(private readonly baseLatencyMs = 0, seed?: number) {
     this.latencyMs = baseLatencyMs;
+    if (seed !== undefined) this.seed(seed);
+  }
+
+  /** Makes errorRatio's draws repeatable: the same seed gives the same sequence of hits. */
+  seed(seed: number): void {
+    this.random = mulberry32(seed);
+  }
+
+  /** Whether this request is one of the errorRatio share. */
+  rollError(): boolean {
+    return this.errorRatio > 0 && this.random() < this.errorRatio;
   }
 
   /** The next `count` requests, whatever they are, answer `status`. */
@@ -48,4 +60,16 @@ export class ProxmoxFaults {
     this.alreadyExists = this.lockTimeout = this.taskError = this.dropConnections = 0;
     this.failures = { count: 0, status: 500 };
   }
+}
+
+/** A small seeded PRNG (mulberry32): uniform in [0, 1). */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }

@@ -26,6 +26,8 @@ export interface ProxmoxSimulatorOptions {
    * goes with it: the simulator tells the agent simulator with DELETE <url>/__sim/ct/{vmid}.
    */
   agentSimulatorUrl?: string;
+  /** Seeds the errorRatio draws (repeatable faults); unset: Math.random. */
+  faultSeed?: number;
 }
 
 export interface SimulatorRequest {
@@ -75,7 +77,7 @@ export class ProxmoxSimulator {
   constructor(private readonly options: ProxmoxSimulatorOptions = {}) {
     const tokenId = options.tokenId ?? SIMULATOR_TOKEN.id;
     this.authorization = `PVEAPIToken=${tokenId}=${options.tokenSecret ?? SIMULATOR_TOKEN.secret}`;
-    this.faults = new ProxmoxFaults(options.latencyMs ?? 0);
+    this.faults = new ProxmoxFaults(options.latencyMs ?? 0, options.faultSeed);
     this.cluster = new SimulatedCluster(options.nodes ?? ['pve1'], this.faults, options.taskMs ?? 20, tokenId);
     const agents = options.agentSimulatorUrl?.replace(/\/+$/, '');
     if (agents) {
@@ -120,7 +122,7 @@ export class ProxmoxSimulator {
     if (req.headers.authorization !== this.authorization) return fail(res, new SimulatedFailure(401, 'invalid token value!'));
     const injected = this.faults.takeFailure();
     if (injected) return fail(res, new SimulatedFailure(injected, 'cluster not ready - no quorum?'));
-    if (Math.random() < this.faults.errorRatio) return fail(res, new SimulatedFailure(500, 'cluster not ready - no quorum?'));
+    if (this.faults.rollError()) return fail(res, new SimulatedFailure(500, 'cluster not ready - no quorum?'));
     this.cluster.settle();
     const route = ROUTES.find(([m, pattern]) => m === method && pattern.test(path));
     if (!route) return fail(res, new SimulatedFailure(501, `Method '${method} ${PREFIX}${path}' not implemented`));
