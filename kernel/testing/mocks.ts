@@ -38,7 +38,8 @@ export class MemoryNotifier extends Notifier {
 export class FakeClock implements Clock {
   private current: number;
 
-  constructor(start: Date | string = '2026-01-01T00:00:00Z') {
+  /** Starts at the real time: tokens signed by the real clock must not look expired or future. */
+  constructor(start: Date | string | number = Date.now()) {
     this.current = new Date(start).getTime();
   }
 
