@@ -1,6 +1,6 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { dropConnection, LoopbackSimulator, parseJsonBody, readBoundedBody, sendSimulatorAnswer, type SimulatorAnswer, type SimulatorRequestError } from '../../../kernel/api';
-import { SimulatedFailure, SimulatedZones, type RecordInput, type SimulatedRecord } from './dns-zones';
+import { SimulatedFailure, SimulatedZones, type NameFilter, type RecordInput, type SimulatedRecord } from './dns-zones';
 import { CloudflareFaults } from './faults';
 
 export type { SimulatedRecord, RecordInput } from './dns-zones';
@@ -136,16 +136,26 @@ export class CloudflareSimulator extends LoopbackSimulator {
 function unfiltered(query: URLSearchParams): URLSearchParams {
   const rest = new URLSearchParams(query);
   rest.delete('type');
-  rest.delete('name');
+  for (const key of [...rest.keys()]) if (key === 'name' || key.startsWith('name.')) rest.delete(key);
   return rest;
 }
 
 function list(zones: SimulatedZones, zoneId: string, q: URLSearchParams): Reply {
   const page = Math.max(1, Number.parseInt(q.get('page') ?? '1', 10) || 1);
   const perPage = Math.min(MAX_PER_PAGE, Math.max(1, Number.parseInt(q.get('per_page') ?? '100', 10) || 100));
-  const { records, totalCount } = zones.list(zoneId, { type: q.get('type') ?? undefined, name: q.get('name') ?? undefined, page, perPage });
+  const { records, totalCount } = zones.list(zoneId, { type: q.get('type') ?? undefined, name: nameFilter(q), page, perPage });
   const info = { page, per_page: perPage, count: records.length, total_count: totalCount, total_pages: Math.ceil(totalCount / perPage) };
   return ok(records, 200, { result_info: info });
+}
+
+/** `name=` and `name.exact=` (what the official SDK sends) match whole names; `name.contains=` … parts. */
+function nameFilter(q: URLSearchParams): NameFilter | undefined {
+  for (const op of ['exact', 'contains', 'startswith', 'endswith'] as const) {
+    const value = q.get(`name.${op}`);
+    if (value !== null) return { op, value };
+  }
+  const plain = q.get('name');
+  return plain === null ? undefined : { op: 'exact', value: plain };
 }
 
 /** Cloudflare's own codes for what the shared request handling refuses. */
