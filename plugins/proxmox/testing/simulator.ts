@@ -37,10 +37,14 @@ type Params = Record<string, string>;
 type Route = [method: string, pattern: RegExp, answer: (cluster: SimulatedCluster, args: string[], params: Params) => unknown];
 
 const PREFIX = '/api2/json';
+/** What GET /version answers: the release the simulator follows. */
+const VERSION = { version: '8.3.0', release: '8.3', repoid: 'c1689ccb1065a83b' };
 const CT = '/nodes/([^/]+)/lxc/(\\d+)';
 const ROUTES: Route[] = [
-  // Only guests are simulated: asking for nodes or storage finds none.
-  ['GET', /^\/cluster\/resources$/, (c, _, p) => (!p.type || p.type === 'vm' ? c.resources() : [])],
+  ['GET', /^\/version$/, () => VERSION],
+  ['GET', /^\/nodes$/, (c) => c.nodeList()],
+  // Guests and nodes are simulated; storage and SDN are not, so asking for them finds none.
+  ['GET', /^\/cluster\/resources$/, (c, _, p) => [...(!p.type || p.type === 'node' ? c.nodeList() : []), ...(!p.type || p.type === 'vm' ? c.resources() : [])]],
   ['GET', /^\/cluster\/nextid$/, (c) => c.nextId()],
   ['GET', /^\/nodes\/([^/]+)\/lxc$/, (c, [node]) => c.list(node)],
   ['POST', /^\/nodes\/([^/]+)\/lxc$/, (c, [node], p) => c.create(node, p)],
