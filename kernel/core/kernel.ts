@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import type { DataSource } from 'typeorm';
@@ -80,6 +80,8 @@ export class Kernel {
   private server?: Server;
   private readonly extraRedis: Redis[] = [];
   private started = false;
+  /** The HTTP app's listener once the role serves HTTP; tests inject requests into it without a socket. */
+  requestListener?: RequestListener;
 
   constructor(private readonly options: KernelOptions) {
     const { config } = options;
@@ -211,6 +213,7 @@ export class Kernel {
     await this.console.listen();
     await this.cache!.listen();
     const app = createApp(this.router, this.logger, this.metrics, this.config.server.trustProxy);
+    this.requestListener = app.callback();
     const { headersMs, requestMs } = this.config.server.timeouts;
     // Node checks both timeouts every connectionsCheckingInterval (30 s by default): check each second instead.
     const server = createServer({ headersTimeout: headersMs, requestTimeout: requestMs, connectionsCheckingInterval: 1000 }, app.callback());
