@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import pino from 'pino';
 import { container as rootContainer, instanceCachingFactory } from 'tsyringe';
-import { EdgeProvider } from '../../kernel/api';
-import type { PluginContext, PluginRuntime, PortRef } from '../../kernel/api';
+import { z } from 'zod';
+import { EdgeProvider, InstanceType } from '../../kernel/api';
+import type { InstanceCapabilities, PluginContext, PluginRuntime, PortRef, ProvisionPlan } from '../../kernel/api';
 import type { CloudflareConfig } from './config';
 import { CloudflareConnection } from './connection';
 import plugin from './index';
@@ -11,9 +12,21 @@ import { SIMULATOR_ZONE_ID } from './testing/simulator';
 
 const required = { zoneName: 'play.example.test', target: 'proxy.play.example.test' };
 
+/** The game type of `gameInstance()`, as the plugin sees it through the InstanceType port. */
+class GameType extends InstanceType {
+  readonly kind = 'game';
+  readonly type = 'minecraft';
+  readonly optionsSchema = z.object({});
+  readonly capabilities: InstanceCapabilities = { connect: { protocol: 'tcp', srvService: '_minecraft._tcp' }, proxied: 'minecraft' };
+  async plan(plan: ProvisionPlan): Promise<ProvisionPlan> {
+    return plan;
+  }
+}
+
 /** Just enough of the kernel's plugin host to register, start and stop the plugin. */
 function host(options: unknown) {
   const container = rootContainer.createChildContainer();
+  container.register(InstanceType as never, { useValue: new GameType() });
   const config = plugin.config.parse(options) as CloudflareConfig;
   const runtime: PluginRuntime<CloudflareConfig> = {
     name: 'cloudflare', config, logger: pino({ level: 'silent' }), container,
@@ -23,7 +36,7 @@ function host(options: unknown) {
   const provide = <T>(port: PortRef<T>, impl: unknown) =>
     container.register(port as never, { useFactory: instanceCachingFactory(() => (impl as (rt: typeof runtime) => T)(runtime)) });
   const hooks = { afterProvision: tapless(), onTeardown: tapless(), onRepair: tapless() };
-  plugin.register({ ...runtime, provide, hooks } as unknown as PluginContext<CloudflareConfig>);
+  plugin.register({ ...runtime, provide, hooks, statusSection: () => undefined } as unknown as PluginContext<CloudflareConfig>);
   return runtime;
 }
 const tapless = () => ({ tapPromise: () => undefined });

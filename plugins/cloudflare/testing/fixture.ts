@@ -8,6 +8,9 @@ import { CloudflareSimulator, type CloudflareSimulatorOptions } from './simulato
 export const TEST_ZONE = { id: '9a7806061c88ada191ed06f989cc3dac', name: 'play.example.test' } as const;
 export const TEST_TOKEN = 'test-cloudflare-token';
 export const TEST_TARGET = 'proxy.play.example.test';
+/** The SRV service of the test's game type; instances of any other type declare none. */
+export const TEST_SRV_SERVICE = '_minecraft._tcp';
+export const testSrvServiceOf = (instance: InstanceView): string | undefined => (instance.type === 'minecraft' ? TEST_SRV_SERVICE : undefined);
 
 /** A simulator on a free port, and providers wired to it through the real client, for tests. */
 export class SimulatedCloudflare {
@@ -29,7 +32,7 @@ export class SimulatedCloudflare {
 
   edge(options: TestOptions = {}): CloudflareEdge {
     const config = this.config(options);
-    return new CloudflareEdge(config, { client: new CloudflareClient(config), zoneId: config.zoneId });
+    return new CloudflareEdge(config, { client: new CloudflareClient(config), zoneId: config.zoneId }, testSrvServiceOf);
   }
 
   /** Short deadlines so failures show within a test's time. */
