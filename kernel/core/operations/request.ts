@@ -25,7 +25,7 @@ export function createInstanceBody(types: readonly InstanceType[]): ZodType<Crea
     if (seen.has(t.type)) throw new BootError(`instance type "${t.type}" is provided twice; enable only one`);
     seen.add(t.type);
   }
-  const enabled = types.map((t) => t.type).join(', ') || 'none';
+  const enabled = types.map((t) => t.type).sort().join(', ') || 'none';
   const variants = types.map((t) => z.object({
     kind: z.literal(t.kind),
     type: z.literal(t.type),
