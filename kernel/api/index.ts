@@ -10,3 +10,4 @@ export * from './entity';
 export * from './providers';
 export * from './testing';
 export * from './secrets';
+export * from './upgrades';

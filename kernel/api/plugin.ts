@@ -5,6 +5,7 @@ import type { KernelHooks } from './hooks';
 import type { ApiRouter } from './http';
 import type { JobHandler, QueueName } from './services';
 import type { Token } from './tokens';
+import type { HostPattern, HostRouteHandler, StatusSectionReader, UpgradeHandler, UpgradeMatch, UpgradeOptions } from './upgrades';
 
 type Ctor<T> = new (...args: any[]) => T;
 /** An abstract port class (HostingProvider …) or a typed token. */
@@ -26,6 +27,14 @@ export interface PluginContext<C> {
   /** Resolves a kernel service or port lazily (call inside handlers, not during register). */
   resolve<T>(token: PortRef<T>): T;
   resolveAll<T>(token: PortRef<T>): T[];
+
+  // Upgrades, host routes and status sections.
+  /** Takes the WebSocket upgrades that match; one the handler refuses never gets its 101. Duplicates fail boot. */
+  upgrade(match: UpgradeMatch, handler: UpgradeHandler, options?: UpgradeOptions): void;
+  /** Serves every plain HTTP request whose Host matches (an IDE proxy's hostnames), before the API routes. */
+  hostRoutes(host: HostPattern, handler: HostRouteHandler): void;
+  /** Adds `name` to GET /api/servers/:id/status; a name is owned by one plugin and may not shadow the kernel's fields. */
+  statusSection(name: string, reader: StatusSectionReader): void;
 }
 
 /** Given to `start` and `stop`, and to factory implementations. */

@@ -50,6 +50,8 @@ export interface AgentTokens {
 export interface InstanceFilter {
   kind?: InstanceKind;
   type?: string;
+  /** Any of these types; an empty list matches nothing. */
+  types?: string[];
   states?: InstanceState[];
   ownerId?: string;
 }

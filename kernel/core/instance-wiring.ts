@@ -10,8 +10,9 @@ import type { KernelConfig } from './config';
 import type { KernelQueues } from './queues';
 import { billingStateOf } from './billing-state';
 import { CLOSE } from './console/bridge';
-import { ConsoleGateway, type LiveSession } from './console/gateway';
-import { ConsoleTickets } from './console/tickets';
+import { CONSOLE_PATH, ConsoleGateway } from './console/gateway';
+import type { HttpExtensions } from './plugin-host';
+import type { KernelUpgradeTickets } from './upgrades/tickets';
 import { KernelInstanceDirectory } from './operations/directory';
 import { InstanceService, PROVISION_JOB, TEARDOWN_JOB } from './operations/instances';
 import { OperationLease } from './operations/lease';
@@ -38,8 +39,8 @@ export interface InstanceWiringContext {
   agentTokens: AgentTokens;
   /** An account's instances changed (created, retired, deleted): cached quotas must go everywhere. */
   accountChanged(accountId: string): Promise<void>;
-  /** Whether a login session still stands (a console ticket is worth nothing once it does not). */
-  liveSession: LiveSession;
+  tickets: KernelUpgradeTickets;
+  http: HttpExtensions;
   routes: ApiRouter;
   container: DependencyContainer;
   /** Resolves plugin ports at use time, so a disabled plugin fails the request, not the boot. */
@@ -55,7 +56,10 @@ export function wireInstances(k: InstanceWiringContext) {
   const directory = new KernelInstanceDirectory(ds, redis, config.redis.prefix);
   k.container.register(Tokens.Instances, { useValue: directory });
   const instances = new InstanceService(ds, config, hooks, queues, () => ports.resolveAll(InstanceType), logger, k.accountChanged);
-  instanceRoutes(routes, { ds, instances, directory, readiness: new ReadinessCache(config.status.readinessCacheMs), optional: (p) => ports.optional(p), billingState });
+  instanceRoutes(routes, {
+    ds, instances, directory, readiness: new ReadinessCache(config.status.readinessCacheMs), optional: (p) => ports.optional(p), billingState,
+    types: ports.resolveAll(InstanceType), sections: k.http.statusSections,
+  });
 
   const workerDeps = {
     ds, config, hooks, logger, directory, agentTokens, agent, accountChanged: k.accountChanged,
@@ -77,9 +81,9 @@ export function wireInstances(k: InstanceWiringContext) {
   agentEventRoutes(routes, { tokens: agentTokens, directory, hooks, supervisor });
   serverActionRoutes(routes, { ds, instances, directory, agent, billingState });
 
-  const tickets = new ConsoleTickets(redis, config.redis.prefix, config.console.ticketTtlSeconds);
-  const gateway = new ConsoleGateway(config, tickets, directory, agent, billingState, k.liveSession, redis, logger);
-  consoleRoutes(routes, { instances, tickets, billingState });
+  const gateway = new ConsoleGateway(config, directory, agent, billingState, redis, logger);
+  k.http.upgrades.register('kernel', { path: CONSOLE_PATH }, (upgrade) => gateway.accept(upgrade));
+  consoleRoutes(routes, { instances, tickets: k.tickets, billingState });
   hooks.onTeardown.tapPromise('kernel-console', (instance) => gateway.order({ instanceId: instance.id, code: CLOSE.instanceDeleted, reason: 'server deleted' }));
   hooks.onBillingSuspend.tapPromise('kernel-console', async (account, state) => {
     if (state === 'suspended') await gateway.order({ accountId: account.id, code: CLOSE.suspended, reason: 'account suspended' });

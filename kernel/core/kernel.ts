@@ -17,7 +17,7 @@ import { KernelRouter } from './http/router';
 import { createLogger } from './logger';
 import { KernelMetrics } from './metrics';
 import { NotificationOutbox } from './notifications';
-import { PluginHost, type PluginContributions } from './plugin-host';
+import { PluginHost, type HttpExtensions, type PluginContributions } from './plugin-host';
 import { modulePluginSource, resolvePlugins } from './plugin-loader';
 import { KernelQueues } from './queues';
 import { connectRedis } from './redis';
@@ -37,6 +37,10 @@ import type { InstanceService } from './operations/instances';
 import type { Supervisor } from './supervision/supervisor';
 import { DerivedAgentTokens } from './agent-tokens';
 import { RETENTION_JOB, RetentionPolicy } from './retention';
+import { HostRoutes } from './http/host-routes';
+import { StatusSections } from './status-sections';
+import { UpgradeDispatcher } from './upgrades/dispatcher';
+import { KernelUpgradeTickets } from './upgrades/tickets';
 
 export interface KernelOptions {
   config: KernelConfig;
@@ -66,6 +70,9 @@ export class Kernel {
   readonly metrics: KernelMetrics;
   readonly hooks: KernelHooks;
   readonly router: KernelRouter;
+  /** WebSocket upgrades, host routes and status sections, declared by plugins and the kernel. */
+  readonly http: HttpExtensions;
+  private tickets?: KernelUpgradeTickets;
   ds!: DataSource;
   redis!: Redis;
   queues!: KernelQueues;
@@ -92,6 +99,15 @@ export class Kernel {
     this.router = new KernelRouter((ctx) => this.auth.authenticate(ctx), {
       limitBytes: bodyLimitBytes, idleMs: timeouts.jsonBodyIdleMs, deadlineMs: timeouts.jsonBodyMs,
     });
+    const authority = {
+      redeem: (ticket: string) => this.tickets!.redeem(ticket),
+      liveSession: (sessionId: string, accountId: string) => this.auth.liveSession(sessionId, accountId),
+    };
+    this.http = {
+      upgrades: new UpgradeDispatcher(config, authority, this.logger),
+      hostRoutes: new HostRoutes(),
+      statusSections: new StatusSections(this.logger),
+    };
   }
 
   get config(): KernelConfig {
@@ -156,7 +172,7 @@ export class Kernel {
     const providedBy = new Map<string, string>();
     for (const plugin of loaded) {
       const host = new PluginHost(plugin, c, providedBy, this.logger);
-      host.register(this.hooks, this.router, this.queues, contributions);
+      host.register(this.hooks, this.router, this.queues, contributions, this.http);
       this.hosts.push(host);
     }
     for (const o of this.options.overrides ?? []) c.register(o.token as any, { useValue: o.value });
@@ -170,6 +186,8 @@ export class Kernel {
     const clock = this.resolve(Tokens.Clock);
     const tokens = new AccessTokens(await this.secret('auth.jwtSecret', config.auth.jwtSecret), config.auth.accessTtlSeconds);
     c.register(Tokens.AgentTokens, { useValue: new DerivedAgentTokens(await this.secret('agents.tokenSecret', config.auth.agentTokenSecret)) });
+    this.tickets = new KernelUpgradeTickets(this.redis, config.redis.prefix, config.console.ticketTtlSeconds);
+    c.register(Tokens.UpgradeTickets, { useValue: this.tickets });
     this.cache = new AccountCache(this.redis, config.redis.prefix, this.logger);
     this.auth = new AuthService(this.ds, tokens, new RateLimiter(this.redis, config.redis.prefix), notifications, clock, config, this.logger, this.cache,
       (r) => this.console.revoke(r));
@@ -182,7 +200,7 @@ export class Kernel {
       ds: this.ds, redis: this.redis, config, hooks: this.hooks, queues: this.queues, logger: this.logger, notifications,
       routes: kernelRoutes, container: c, ports: this, agentTokens: this.resolve(Tokens.AgentTokens),
       accountChanged: (accountId) => this.cache!.forget({ quotaOf: accountId }),
-      liveSession: (sessionId, accountId) => this.auth.liveSession(sessionId, accountId),
+      tickets: this.tickets, http: this.http,
     }));
     registerQueueMetrics(this.metrics, this.queues);
     const retention = new RetentionPolicy(this.ds, config.retention, this.metrics, this.logger);
@@ -212,12 +230,12 @@ export class Kernel {
     // subscribing, or a stop that follows it at once closes the subscribers under start().
     await this.console.listen();
     await this.cache!.listen();
-    const app = createApp(this.router, this.logger, this.metrics, this.config.server.trustProxy);
+    const app = createApp(this.router, this.logger, this.metrics, this.config.server.trustProxy, this.http.hostRoutes);
     this.requestListener = app.callback();
     const { headersMs, requestMs } = this.config.server.timeouts;
     // Node checks both timeouts every connectionsCheckingInterval (30 s by default): check each second instead.
     const server = createServer({ headersTimeout: headersMs, requestTimeout: requestMs, connectionsCheckingInterval: 1000 }, app.callback());
-    server.on('upgrade', (req, socket, head) => void this.console.handleUpgrade(req, socket, head));
+    server.on('upgrade', (req, socket, head) => void this.http.upgrades.handle(req, socket, head));
     server.keepAliveTimeout = 65_000;
     server.listen(this.config.server.port, this.config.server.host);
     await new Promise<void>((resolve, reject) => {
@@ -234,6 +252,7 @@ export class Kernel {
     clearInterval(this.sweeper);
     // Even when listen() failed half-way: a subscriber left open would keep the process alive.
     await this.console?.close();
+    this.http.upgrades.close();
     this.cache?.close();
     if (this.server) {
       const server = this.server;

@@ -5,6 +5,9 @@ import type { Implementation, KernelHooks, PluginContext, PluginRuntime, PortRef
 import type { LoadedPlugin } from './plugin-loader';
 import type { KernelQueues } from './queues';
 import type { KernelRouter } from './http/router';
+import type { HostRoutes } from './http/host-routes';
+import type { StatusSections } from './status-sections';
+import type { UpgradeDispatcher } from './upgrades/dispatcher';
 
 const isClass = (f: Function): boolean => /^class[\s{]/.test(Function.prototype.toString.call(f));
 const isMultiple = (port: PortRef<unknown>): boolean => typeof port === 'function' && (port as any).multiple === true;
@@ -14,6 +17,13 @@ const portName = (port: PortRef<unknown>): string =>
 export interface PluginContributions {
   entities: Function[];
   migrations: Function[];
+}
+
+/** Where upgrades, host routes and status sections that plugins declare are kept. */
+export interface HttpExtensions {
+  upgrades: UpgradeDispatcher;
+  hostRoutes: HostRoutes;
+  statusSections: StatusSections;
 }
 
 /**
@@ -43,7 +53,7 @@ export class PluginHost {
     };
   }
 
-  register(hooks: KernelHooks, router: KernelRouter, queues: KernelQueues, out: PluginContributions): void {
+  register(hooks: KernelHooks, router: KernelRouter, queues: KernelQueues, out: PluginContributions, http: HttpExtensions): void {
     const name = this.plugin.definition.name;
     const ctx: PluginContext<unknown> = {
       ...this.runtime,
@@ -53,6 +63,10 @@ export class PluginHost {
       jobs: { define: (job, queue, handler) => queues.define(job, queue, handler) },
       entities: (...e) => out.entities.push(...e),
       migrations: (...m) => out.migrations.push(...m),
+      // Upgrades, host routes and status sections.
+      upgrade: (match, handler, options) => http.upgrades.register(name, match, handler, options),
+      hostRoutes: (host, handler) => http.hostRoutes.add(name, host, handler),
+      statusSection: (section, reader) => http.statusSections.add(name, section, reader),
     };
     this.plugin.definition.register(ctx);
   }

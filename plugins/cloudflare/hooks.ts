@@ -1,15 +1,19 @@
 import { EdgeProvider, Tokens } from '../../kernel/api';
 import type { EdgeRecord, InstanceState, InstanceView, PluginContext, RepairResult } from '../../kernel/api';
+import type { SrvServiceOf } from './provider';
 
 /** The instance payload section this plugin owns; GET /api/servers/:id/status shows it as `edge`. */
-const SECTION = 'edge';
+export const EDGE_SECTION = 'edge';
 /** A failed teardown leaves an instance in 'error': republishing it would undo the unpublish. */
 const REPUBLISHABLE: ReadonlySet<InstanceState> = new Set(['running', 'stopped', 'crashed']);
 
 type HookWiring = Pick<PluginContext<unknown>, 'name' | 'hooks' | 'resolve'>;
 
-/** Publishes game instances after provisioning, unpublishes them on teardown, republishes on 'edge_missing' drift. */
-export function tapEdgeHooks(ctx: HookWiring): void {
+/**
+ * Publishes instances whose type names an SRV service after provisioning, unpublishes them on
+ * teardown, republishes on 'edge_missing' drift; other instances are left alone.
+ */
+export function tapEdgeHooks(ctx: HookWiring, srvServiceOf: SrvServiceOf): void {
   const { name, hooks } = ctx;
   const edge = () => ctx.resolve(EdgeProvider);
   const instances = () => ctx.resolve(Tokens.Instances);
@@ -17,29 +21,29 @@ export function tapEdgeHooks(ctx: HookWiring): void {
 
   const publish = async (instance: InstanceView): Promise<EdgeRecord> => {
     const record = await edge().publish(instance);
-    await instances().patchSection(instance.id, SECTION, { published: true, record, at: now() });
+    await instances().patchSection(instance.id, EDGE_SECTION, { published: true, record, at: now() });
     return record;
   };
 
   // A failure propagates: the kernel fails the create operation at after_provision with this error.
   hooks.afterProvision.tapPromise(name, async (instance) => {
-    if (instance.kind === 'game') await publish(instance);
+    if (srvServiceOf(instance)) await publish(instance);
   });
 
   hooks.onTeardown.tapPromise(name, async (instance, report) => {
-    if (instance.kind !== 'game') {
+    if (!srvServiceOf(instance)) {
       report.record('edge_unpublish', 'skipped');
       return;
     }
     const outcome = await edge().unpublish(instance);
-    await instances().patchSection(instance.id, SECTION, { published: false, record: null, at: now() });
+    await instances().patchSection(instance.id, EDGE_SECTION, { published: false, record: null, at: now() });
     report.record('edge_unpublish', outcome);
   });
 
   hooks.onRepair.tapPromise(name, async (drift): Promise<RepairResult | undefined> => {
     if (drift.kind !== 'edge_missing') return undefined;
     const instance = drift.instanceId ? await instances().get(drift.instanceId) : null;
-    if (!instance || instance.kind !== 'game' || !REPUBLISHABLE.has(instance.state)) {
+    if (!instance || !srvServiceOf(instance) || !REPUBLISHABLE.has(instance.state)) {
       return {
         action: 'edge_republish', ok: false,
         detail: { reason: 'not_publishable', instanceId: drift.instanceId ?? null, state: instance?.state ?? null },

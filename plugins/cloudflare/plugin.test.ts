@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { EdgeProvider } from '../../kernel/api';
+import { EdgeProvider, InstanceType } from '../../kernel/api';
 import { startTestKernel } from '../../kernel/testing';
 import { CloudflareConnection } from './connection';
 import plugin from './index';
-import { gameInstance } from './testing/fixture';
+import { gameInstance, TestGameType } from './testing/fixture';
 import { SIMULATOR_ZONE_ID } from './testing/simulator';
 
 const required = { zoneName: 'play.example.test', target: 'proxy.play.example.test' };
@@ -13,6 +13,7 @@ describe('cloudflare plugin', () => {
     const tk = await startTestKernel({
       plugins: [plugin],
       config: { plugins: { cloudflare: { enabled: true, options: { ...required, simulate: true, simulator: { port: 0 } } } } },
+      overrides: [{ token: InstanceType, value: new TestGameType() }],
     });
     const connection = tk.kernel.resolve(CloudflareConnection);
     try {

@@ -1,10 +1,13 @@
-import { ProxyRegistry, Tokens, definePlugin } from '../../kernel/api';
+import { InstanceType, ProxyRegistry, Tokens, definePlugin } from '../../kernel/api';
 import { velocityConfig } from './config';
 import { VelocityConnection } from './connection';
 import { tapVelocityHooks } from './hooks';
 import { VelocityProxy } from './provider';
-import { ProxyRegistrations } from './registrations';
+import { PROXY_SECTION, ProxyRegistrations } from './registrations';
 import { velocityRoutes } from './routes';
+
+/** The proxy family Velocity fronts: types whose capabilities say `proxied: 'minecraft'`. */
+const PROXY_FAMILY = 'minecraft';
 
 export default definePlugin({
   name: 'velocity',
@@ -24,9 +27,11 @@ export default definePlugin({
       clock: () => ctx.resolve(Tokens.Clock),
       logger: ctx.logger,
       concurrency: ctx.config.resyncConcurrency,
+      proxiedTypes: () => ctx.resolveAll(InstanceType).filter((t) => t.capabilities.proxied === PROXY_FAMILY).map((t) => t.type),
     });
     tapVelocityHooks(ctx.hooks, registrations);
     ctx.routes((r) => velocityRoutes(r, registrations, ctx.config.proxyToken));
+    ctx.statusSection(PROXY_SECTION, async (instance) => instance.payload[PROXY_SECTION] ?? null);
   },
   async start(ctx) {
     await ctx.resolve(VelocityConnection).open(ctx.logger);

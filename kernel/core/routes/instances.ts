@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import type { DataSource } from 'typeorm';
 import { InstanceAgent, InvalidRequestError, NotFoundError } from '../../api';
-import type { ApiRouter, EnforcementState, InstanceDirectory, PortRef } from '../../api';
+import type { ApiRouter, EnforcementState, InstanceDirectory, InstanceType, PortRef } from '../../api';
 import { Instance, ProvisioningOperation, instanceView } from '../entities';
 import type { InstanceService } from '../operations/instances';
 import { createInstanceBody, idempotencyKey } from '../operations/request';
 import type { ReadinessCache } from '../operations/readiness-cache';
+import type { StatusSections } from '../status-sections';
 import { operationView, serverView } from '../operations/views';
 
 interface Deps {
@@ -15,6 +16,9 @@ interface Deps {
   readiness: ReadinessCache;
   optional<T>(port: PortRef<T>): T | undefined;
   billingState(accountId: string): Promise<EnforcementState>;
+  /** The enabled types, each validating its own create options. */
+  types: readonly InstanceType[];
+  sections: StatusSections;
 }
 
 const idParam = z.object({ id: z.uuid() });
@@ -23,10 +27,10 @@ const accepted = (op: ProvisioningOperation) => ({
   status: 202, body: { operation: operationView(op) }, headers: { Location: `/api/operations/${op.id}` },
 });
 
-export function instanceRoutes(r: ApiRouter, { ds, instances, directory, readiness, optional, billingState }: Deps): void {
+export function instanceRoutes(r: ApiRouter, { ds, instances, directory, readiness, optional, billingState, types, sections }: Deps): void {
   r.route({
     method: 'post', path: '/api/instances', summary: 'Create a game server or dev container (Idempotency-Key required)', auth: 'user', tags: ['instances'],
-    body: createInstanceBody,
+    body: createInstanceBody(types),
     handler: async ({ body, account, koa }) => {
       const header = koa.get('idempotency-key');
       const key = idempotencyKey.safeParse(header);
@@ -100,8 +104,7 @@ export function instanceRoutes(r: ApiRouter, { ds, instances, directory, readine
           state: instance.state,
           agentReady: probe.ready,
           ready: instance.state === 'running' && probe.ready,
-          proxy: p.proxy ?? null,
-          edge: p.edge ?? { published: false, record: null },
+          ...(await sections.read(view)),
           crash: p.crash ?? null,
           billing: { state: await billingState(account.id) },
         },

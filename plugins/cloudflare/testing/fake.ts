@@ -1,8 +1,9 @@
 import { EdgeProvider, ProviderError } from '../../../kernel/api';
 import type { EdgeRecord, InstanceView } from '../../../kernel/api';
 import { srvRecordName } from '../provider';
+import { TEST_SRV_SERVICE } from './fixture';
 
-/** EdgeProvider in memory: one SRV record per game instance, named as CloudflareEdge names it. */
+/** EdgeProvider in memory: one SRV record per instance, named as CloudflareEdge names it for the test's game type. */
 export class FakeEdge extends EdgeProvider {
   private readonly records = new Map<string, EdgeRecord>();
   private nextId = 1;
@@ -15,7 +16,7 @@ export class FakeEdge extends EdgeProvider {
     if (instance.vmid === null) {
       throw new ProviderError('fake-edge', 'publish', `instance ${instance.id} has no VMID yet`, { reason: 'no_vmid', instanceId: instance.id });
     }
-    const name = srvRecordName(instance.vmid, this.zoneName);
+    const name = srvRecordName(TEST_SRV_SERVICE, instance.vmid, this.zoneName);
     const record = this.records.get(name) ?? { id: `rec-${this.nextId++}`, name, target: this.target, port: this.port };
     this.records.set(name, record);
     return { ...record };
@@ -23,7 +24,7 @@ export class FakeEdge extends EdgeProvider {
 
   async unpublish(instance: InstanceView): Promise<'done' | 'already_gone'> {
     if (instance.vmid === null) return 'already_gone';
-    return this.records.delete(srvRecordName(instance.vmid, this.zoneName)) ? 'done' : 'already_gone';
+    return this.records.delete(srvRecordName(TEST_SRV_SERVICE, instance.vmid, this.zoneName)) ? 'done' : 'already_gone';
   }
 
   async list(): Promise<EdgeRecord[]> {
