@@ -7,6 +7,8 @@ import { CloudflareEdge } from './provider';
 export default definePlugin({
   name: 'cloudflare',
   version: '1.0.0',
+  kernelApi: '2',
+  consumes: [],
   description: 'Publishes an SRV record per game instance on Cloudflare DNS, pointing players at the Velocity proxy',
   // Publishes any game instance, whichever plugin defines its type: no dependency on minecraft.
   dependsOn: [],

@@ -9,6 +9,8 @@ import { velocityRoutes } from './routes';
 export default definePlugin({
   name: 'velocity',
   version: '1.0.0',
+  kernelApi: '2',
+  consumes: [],
   description: 'Registers ready game servers with the Velocity proxy through its bridge plugin, or a loopback simulator of it',
   dependsOn: [],
   config: velocityConfig,

@@ -1,3 +1,4 @@
+import { PortId } from '../ports';
 import type { ZodType } from 'zod';
 import type { CrashClass, CrashInfo, InstanceKind, ProvisionPlan } from '../domain';
 
@@ -6,9 +7,8 @@ import type { CrashClass, CrashInfo, InstanceKind, ProvisionPlan } from '../doma
  * the kernel picks the one whose `kind`/`type` matches the create request.
  */
 export abstract class InstanceType {
-  static readonly port = 'InstanceType';
   /** Many types are enabled at once. */
-  static readonly multiple = true;
+  static readonly port = new PortId<InstanceType>('InstanceType', { multiple: true });
   abstract readonly kind: InstanceKind;
   abstract readonly type: string;
   /** Validates the create request's type-specific fields (the `options` object). */
