@@ -6,7 +6,7 @@ import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import type { DataSource } from 'typeorm';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { BootError, HostingProvider, InstanceAgent, InstanceType, KernelQueue, Notifier, Tokens, UnavailableError, portKey, portName } from '../api';
+import { BootError, KernelQueue, Notifier, Tokens, UnavailableError, portKey, portName } from '../api';
 import type { Clock, KernelHooks, PluginDefinition, PortRef } from '../api';
 import type { KernelConfig } from './config';
 import { dropSchema, openDatabase, runMigrations } from './database';
@@ -21,7 +21,7 @@ import { PluginHost, isBound, type PluginContributions, type ProcessExtensions }
 import { modulePluginSource, resolvePlugins } from './plugin-loader';
 import { KernelQueues } from './queues';
 import { connectRedis } from './redis';
-import { RoleRegistry, type RolePlan } from './roles';
+import { RoleRegistry, requireProvisioningPorts, workOf, type RolePlan } from './roles';
 import { CommandRegistry } from './commands';
 import { HealthChecks } from './health-checks';
 import { LeaderLoops } from './loops/leader-loops';
@@ -122,7 +122,7 @@ export class Kernel {
   async start(): Promise<void> {
     this.register();
     const plan = this.extensions.roles.plan(this.config.role, this.queues.declaredQueues());
-    this.requireProvisioningPorts(plan);
+    requireProvisioningPorts(plan, (port) => isBound(this.container, port));
     await this.boot();
     await this.startPlugins();
     this.queues.startWorkers(plan.queues, {
@@ -147,13 +147,10 @@ export class Kernel {
 
   /** Says what this process runs, and says so plainly when that is nothing. */
   private announce(plan: RolePlan): void {
-    const queues = plan.queues.filter((q) => this.queues.hasJobs(q)).map((q) => q.name);
-    const idleQueues = plan.queues.filter((q) => !this.queues.hasJobs(q)).map((q) => q.name);
-    const loops = plan.loops ? this.extensions.loops.names() : [];
-    const plugins = this.hosts.map((h) => h.plugin.definition.name);
-    this.logger.info({ role: plan.name, plugins, port: this.port, queues, idleQueues, loops }, 'zpack started');
-    if (!plan.http && !queues.length && !loops.length) {
-      this.logger.warn({ role: plan.name, idleQueues }, `role ${plan.name} has nothing to run: no job is defined on its queues and no loop is registered`);
+    const work = workOf(plan, (q) => this.queues.hasJobs(q), this.extensions.loops.names());
+    this.logger.info({ role: plan.name, plugins: this.hosts.map((h) => h.plugin.definition.name), port: this.port, ...work }, 'zpack started');
+    if (!plan.http && !work.queues.length && !work.loops.length) {
+      this.logger.warn({ role: plan.name, idleQueues: work.idleQueues }, `role ${plan.name} has nothing to run: no job is defined on its queues and no loop is registered`);
     }
   }
 
@@ -163,18 +160,6 @@ export class Kernel {
     for (const host of this.hosts) {
       await host.plugin.definition.start?.(host.runtime);
       this.logger.debug({ plugin: host.plugin.definition.name }, 'plugin started');
-    }
-  }
-
-  /**
-   * Once a type can be created, the provisioning queue cannot work without a host and an agent:
-   * a role that works it fails boot naming the missing port, instead of a 503 on each job.
-   */
-  private requireProvisioningPorts(plan: RolePlan): void {
-    if (!plan.queues.includes(KernelQueue.provisioning) || !isBound(this.container, InstanceType)) return;
-    for (const port of [HostingProvider, InstanceAgent]) {
-      if (isBound(this.container, port)) continue;
-      throw new BootError(`role ${plan.name} works the provisioning queue, which needs ${portName(port)}; no enabled plugin provides it`, 'port_unbound');
     }
   }
 

@@ -1,5 +1,5 @@
-import { BootError, KernelQueue } from '../api';
-import type { QueueRef, RoleSpec } from '../api';
+import { BootError, HostingProvider, InstanceAgent, InstanceType, KernelQueue, portName } from '../api';
+import type { PortRef, QueueRef, RoleSpec } from '../api';
 
 /** What the process started as a role runs, with every queue resolved. */
 export interface RolePlan {
@@ -59,4 +59,25 @@ export class RoleRegistry {
     const queues = name === ALL_ROLE ? declared : (spec.queues ?? []);
     return { name, http: spec.http ?? false, loops: spec.loops ?? false, queues };
   }
+}
+
+/**
+ * Once a type can be created, the provisioning queue cannot work without a host and an agent:
+ * a role that works it fails boot naming the missing port, instead of a 503 on each job.
+ */
+export function requireProvisioningPorts(plan: RolePlan, isBound: (port: PortRef<unknown>) => boolean): void {
+  if (!plan.queues.includes(KernelQueue.provisioning) || !isBound(InstanceType)) return;
+  for (const port of [HostingProvider, InstanceAgent]) {
+    if (isBound(port)) continue;
+    throw new BootError(`role ${plan.name} works the provisioning queue, which needs ${portName(port)}; no enabled plugin provides it`, 'port_unbound');
+  }
+}
+
+/** The queues a plan works that have jobs, those that have none, and the loops it runs. */
+export function workOf(plan: RolePlan, hasJobs: (queue: QueueRef) => boolean, loops: string[]) {
+  return {
+    queues: plan.queues.filter(hasJobs).map((q) => q.name),
+    idleQueues: plan.queues.filter((q) => !hasJobs(q)).map((q) => q.name),
+    loops: plan.loops ? loops : [],
+  };
 }
