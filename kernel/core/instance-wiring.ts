@@ -4,7 +4,7 @@ import type { DependencyContainer } from 'tsyringe';
 import type { DataSource } from 'typeorm';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { BillingGate, HostingProvider, InstanceAgent, InstanceType, Tokens } from '../api';
+import { BillingGate, HostingProvider, InstanceAgent, InstanceType, KernelQueue, Tokens } from '../api';
 import type { AgentTokens, ApiRouter, KernelHooks, Notifications, PortRef } from '../api';
 import type { KernelConfig } from './config';
 import type { KernelQueues } from './queues';
@@ -70,10 +70,10 @@ export function wireInstances(k: InstanceWiringContext) {
   };
   const provision = new ProvisionWorker(workerDeps);
   const teardown = new TeardownWorker(workerDeps);
-  queues.define<{ operationId: string; resumed?: boolean }>(PROVISION_JOB, 'provisioning', (d) => provision.run(d.operationId, d.resumed));
+  queues.define<{ operationId: string; resumed?: boolean }>(PROVISION_JOB, KernelQueue.provisioning, (d) => provision.run(d.operationId, d.resumed));
   // Before any plugin's tap, so a failing plugin part does not delay the readiness check.
   hooks.onInstanceReady.tapPromise({ name: 'kernel-provisioning', stage: -1 }, (instance) => provision.wake(instance.id));
-  queues.define<{ operationId: string }>(TEARDOWN_JOB, 'provisioning', (d) => teardown.run(d.operationId));
+  queues.define<{ operationId: string }>(TEARDOWN_JOB, KernelQueue.provisioning, (d) => teardown.run(d.operationId));
 
   const supervisor = new Supervisor({
     ds, config, hooks, queues, directory, agent, types: () => ports.resolveAll(InstanceType), notifications: k.notifications, billingState, logger,

@@ -6,7 +6,7 @@ import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import type { DataSource } from 'typeorm';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { BootError, Notifier, Tokens, UnavailableError } from '../api';
+import { BootError, KernelQueue, Notifier, Tokens, UnavailableError, portKey, portName } from '../api';
 import type { Clock, KernelHooks, PluginDefinition, PortRef } from '../api';
 import type { KernelConfig } from './config';
 import { dropSchema, openDatabase, runMigrations } from './database';
@@ -17,11 +17,14 @@ import { KernelRouter } from './http/router';
 import { createLogger } from './logger';
 import { KernelMetrics } from './metrics';
 import { NotificationOutbox } from './notifications';
-import { PluginHost, type HttpExtensions, type PluginContributions } from './plugin-host';
+import { PluginHost, isBound, type HttpExtensions, type PluginContributions, type ProcessExtensions } from './plugin-host';
 import { modulePluginSource, resolvePlugins } from './plugin-loader';
 import { KernelQueues } from './queues';
 import { connectRedis } from './redis';
-import { roleSpec } from './roles';
+import { RoleRegistry, requireProvisioningPorts, workOf, type RolePlan } from './roles';
+import { CommandRegistry } from './commands';
+import { HealthChecks } from './health-checks';
+import { LeaderLoops } from './loops/leader-loops';
 import { AuthService } from './auth/auth-service';
 import { RateLimiter } from './auth/rate-limit';
 import { AccessTokens } from './auth/tokens';
@@ -56,7 +59,7 @@ export interface KernelOptions {
 }
 
 /** Housekeeping runs with repairs, on every role that works that queue. */
-const RETENTION_QUEUE = 'repair' as const;
+const RETENTION_QUEUE = KernelQueue.repair;
 
 const systemClock: Clock = { now: () => new Date() };
 
@@ -75,7 +78,7 @@ export class Kernel {
   private tickets?: KernelUpgradeTickets;
   ds!: DataSource;
   redis!: Redis;
-  queues!: KernelQueues;
+  readonly queues: KernelQueues;
   auth!: AuthService;
   instances!: InstanceService;
   directory!: KernelInstanceDirectory;
@@ -89,6 +92,9 @@ export class Kernel {
   private started = false;
   /** The HTTP app's listener once the role serves HTTP; tests inject requests into it without a socket. */
   requestListener?: RequestListener;
+  private registered = false;
+  private readonly contributions: PluginContributions = { entities: [], migrations: [] };
+  readonly extensions: ProcessExtensions;
 
   constructor(private readonly options: KernelOptions) {
     const { config } = options;
@@ -108,6 +114,13 @@ export class Kernel {
       hostRoutes: new HostRoutes(),
       statusSections: new StatusSections(this.logger),
     };
+    this.queues = new KernelQueues(() => this.redis, () => this.workerRedis(), `${config.redis.prefix}:q`, this.logger, this.metrics);
+    this.extensions = {
+      roles: new RoleRegistry(),
+      loops: new LeaderLoops(config.redis.prefix, config.loops.leaseMs, this.logger),
+      commands: new CommandRegistry(),
+      health: new HealthChecks(),
+    };
   }
 
   get config(): KernelConfig {
@@ -120,62 +133,94 @@ export class Kernel {
   }
 
   resolve<T>(token: PortRef<T>): T {
-    return this.container.resolve(token as any);
+    return this.container.resolve(portKey(token));
   }
 
-  /** register → migrations → start, then workers and HTTP as the role says. */
+  /** register → role and ports checked → migrations → start, then workers, loops and HTTP as the role says. */
   async start(): Promise<void> {
+    this.register();
+    const plan = this.extensions.roles.plan(this.config.role, this.queues.declaredQueues());
+    requireProvisioningPorts(plan, (port) => isBound(this.container, port));
     await this.boot();
-    this.started = true;
-    for (const host of this.hosts) {
-      await host.plugin.definition.start?.(host.runtime);
-      this.logger.debug({ plugin: host.plugin.definition.name }, 'plugin started');
-    }
-    const spec = roleSpec[this.config.role];
-    this.queues.startWorkers(spec.queues, {
-      concurrency: { provisioning: this.config.provisioning.concurrency },
+    await this.startPlugins();
+    this.queues.startWorkers(plan.queues, {
       lockDurationMs: this.config.queues.lockDurationMs,
       stalledIntervalMs: this.config.queues.stalledIntervalMs,
     });
-    if (spec.queues.includes('provisioning')) {
+    if (plan.loops) this.extensions.loops.start(this.redis, this.ds);
+    if (plan.queues.includes(KernelQueue.provisioning)) {
       const { sweepIntervalSeconds, sweepAfterSeconds } = this.config.provisioning;
       const sweep = () => void this.instances.sweepQueued(sweepAfterSeconds).catch((err) => this.logger.warn({ err }, 'sweep failed'));
       this.sweeper = setInterval(sweep, sweepIntervalSeconds * 1000);
       this.sweeper.unref();
     }
-    if (spec.queues.includes(RETENTION_QUEUE)) {
+    if (plan.queues.includes(RETENTION_QUEUE)) {
       // Not awaited: with Redis down the scheduler is upserted once it is back, and boot goes on.
       void this.queues.repeat(RETENTION_QUEUE, RETENTION_JOB, this.config.retention.intervalSeconds * 1000)
         .catch((err) => this.logger.warn({ err }, 'could not schedule the retention job'));
     }
-    if (spec.http) await this.listen();
-    this.logger.info({ plugins: this.hosts.map((h) => h.plugin.definition.name), port: this.port }, 'zpack started');
+    if (plan.http) await this.listen();
+    this.announce(plan);
   }
 
-  /** Plugins registered, database migrated, services wired; nothing started (migrate, create-admin). */
-  async boot(): Promise<void> {
+  /** Says what this process runs, and says so plainly when that is nothing. */
+  private announce(plan: RolePlan): void {
+    const work = workOf(plan, (q) => this.queues.hasJobs(q), this.extensions.loops.names());
+    this.logger.info({ role: plan.name, plugins: this.hosts.map((h) => h.plugin.definition.name), port: this.port, ...work }, 'zpack started');
+    if (!plan.http && !work.queues.length && !work.loops.length) {
+      this.logger.warn({ role: plan.name, idleQueues: work.idleQueues }, `role ${plan.name} has nothing to run: no job is defined on its queues and no loop is registered`);
+    }
+  }
+
+  /** Plugins' start, in dependency order (also before a plugin command runs). */
+  async startPlugins(): Promise<void> {
+    this.started = true;
+    for (const host of this.hosts) {
+      await host.plugin.definition.start?.(host.runtime);
+      this.logger.debug({ plugin: host.plugin.definition.name }, 'plugin started');
+    }
+  }
+
+  /**
+   * Plugins loaded and registered, test overrides applied, every consumed port checked; no I/O.
+   * Enough for `zpack help` to list roles and commands.
+   */
+  register(): void {
+    if (this.registered) return;
+    this.registered = true;
     const { config } = this.options;
     const c = this.container;
     c.register(Tokens.Logger, { useValue: this.logger });
     c.register(Tokens.Hooks, { useValue: this.hooks });
     c.register(Tokens.Metrics, { useValue: this.metrics.registry });
     c.register(Tokens.Clock, { useValue: systemClock });
-
-    this.redis = connectRedis(config.redis.url, 'command');
-    this.redis.on('error', (err) => this.logger.debug({ err: err.message }, 'redis connection error'));
-    this.queues = new KernelQueues(this.redis, () => this.workerRedis(), `${config.redis.prefix}:q`, this.logger, this.metrics);
-    c.register(Tokens.Redis, { useValue: this.redis });
     c.register(Tokens.Queues, { useValue: this.queues });
 
     const loaded = resolvePlugins(config.plugins, modulePluginSource(this.options.distRoot, this.options.plugins));
-    const contributions: PluginContributions = { entities: [], migrations: [] };
     const providedBy = new Map<string, string>();
     for (const plugin of loaded) {
       const host = new PluginHost(plugin, c, providedBy, this.logger);
-      host.register(this.hooks, this.router, this.queues, contributions, this.http);
+      host.register(this.hooks, this.router, this.queues, this.contributions, this.http, this.extensions);
       this.hosts.push(host);
     }
-    for (const o of this.options.overrides ?? []) c.register(o.token as any, { useValue: o.value });
+    for (const o of this.options.overrides ?? []) c.register(portKey(o.token), { useValue: o.value });
+    for (const host of this.hosts) host.checkConsumes();
+    for (const command of this.extensions.commands.list()) {
+      if (this.extensions.roles.has(command.name)) {
+        throw new BootError(`command "${command.name}" of plugin "${command.plugin}" has the name of a role`, 'command_defined_twice');
+      }
+    }
+  }
+
+  /** Plugins registered, database migrated, services wired; nothing started (migrate, create-admin, plugin commands). */
+  async boot(): Promise<void> {
+    this.register();
+    const { config } = this.options;
+    const c = this.container;
+    this.redis = connectRedis(config.redis.url, 'command');
+    this.redis.on('error', (err) => this.logger.debug({ err: err.message }, 'redis connection error'));
+    c.register(Tokens.Redis, { useValue: this.redis });
+    const contributions = this.contributions;
 
     this.ds = await openDatabase({ url: config.database.url, schema: config.database.schema, ...contributions, logger: this.logger });
     c.register(Tokens.DataSource, { useValue: this.ds });
@@ -193,7 +238,7 @@ export class Kernel {
       (r) => this.console.revoke(r));
 
     const kernelRoutes = this.router.for('kernel');
-    healthRoutes(kernelRoutes, { ds: this.ds, redis: this.redis, metrics: this.metrics, queues: this.queues, router: this.router });
+    healthRoutes(kernelRoutes, { ds: this.ds, redis: this.redis, metrics: this.metrics, queues: this.queues, router: this.router, checks: this.extensions.health });
     authRoutes(kernelRoutes, this.auth);
     accountRoutes(kernelRoutes, { ds: this.ds, config, optional: (p) => this.optional(p), cache: this.cache, closeConsoles: (r) => this.console.revoke(r) });
     Object.assign(this, wireInstances({
@@ -211,18 +256,27 @@ export class Kernel {
   required<T>(port: PortRef<T>): T {
     const found = this.optional(port);
     if (found === undefined) {
-      const name = typeof port === 'function' ? ((port as any).port ?? port.name) : String(port.description);
+      const name = portName(port);
       throw new UnavailableError(`No enabled plugin provides ${name}`, { port: name });
     }
     return found;
   }
 
   resolveAll<T>(port: PortRef<T>): T[] {
-    return this.container.isRegistered(port as any, true) ? this.container.resolveAll(port as any) : [];
+    return isBound(this.container, port) ? this.container.resolveAll(portKey(port)) : [];
   }
 
   optional<T>(port: PortRef<T>): T | undefined {
-    return this.container.isRegistered(port as any, true) ? this.container.resolve(port as any) : undefined;
+    return isBound(this.container, port) ? this.container.resolve(portKey(port)) : undefined;
+  }
+
+  /** Runs a plugin's command in a booted kernel with its plugins started; the caller stops the kernel. */
+  async runCommand(name: string, args: string[]): Promise<number> {
+    const entry = this.extensions.commands.get(name);
+    if (!entry) throw new BootError(`unknown command "${name}"`, 'unknown_command');
+    await this.boot();
+    await this.startPlugins();
+    return (await entry.command.run(args, entry.runtime)) ?? 0;
   }
 
   private async listen(): Promise<void> {
@@ -241,7 +295,7 @@ export class Kernel {
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
       server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE'
-        ? new BootError(`cannot listen on ${this.config.server.host}:${this.config.server.port}: the address is in use (set PORT)`)
+        ? new BootError(`cannot listen on ${this.config.server.host}:${this.config.server.port}: the address is in use (set PORT)`, 'address_in_use')
         : err));
     });
     this.server = server;
@@ -264,13 +318,13 @@ export class Kernel {
         setTimeout(() => server.closeAllConnections(), 10_000).unref();
       });
     }
-    await this.queues?.closeWorkers();
+    await Promise.all([this.queues.closeWorkers(), this.extensions.loops.stop()]);
     if (this.started) {
       for (const host of [...this.hosts].reverse()) {
         await host.plugin.definition.stop?.(host.runtime).catch((err) => this.logger.error({ err, plugin: host.plugin.definition.name }, 'plugin stop failed'));
       }
     }
-    await this.queues?.close();
+    await this.queues.close();
     if (this.ds?.isInitialized) await this.ds.destroy();
     if (this.config.database.dropSchemaOnStop) await dropSchema(this.config.database.url, this.config.database.schema);
     for (const r of [...this.extraRedis.splice(0), this.redis].filter(Boolean)) {

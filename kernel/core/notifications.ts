@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
+import { KernelQueue } from '../api';
 import type { Notifications, NotificationMessage, Notifier } from '../api';
 import { Notification } from './entities';
 import type { KernelQueues } from './queues';
@@ -17,7 +18,7 @@ export class NotificationOutbox implements Notifications {
     private readonly notifiers: () => Notifier[],
     private readonly logger: Logger,
   ) {
-    queues.define<{ id: string }>(DELIVER_JOB, 'notifications', (data) => this.deliver(data.id));
+    queues.define<{ id: string }>(DELIVER_JOB, KernelQueue.notifications, (data) => this.deliver(data.id));
   }
 
   async send(channel: string, message: NotificationMessage): Promise<void> {
@@ -25,7 +26,7 @@ export class NotificationOutbox implements Notifications {
       channel, recipient: message.to, template: message.template, subject: message.subject,
       body: message.text, data: message.data ?? {}, state: 'pending',
     });
-    await this.queues.enqueue('notifications', DELIVER_JOB, { id: row.id }, { jobId: `notify-${row.id}`, attempts: 5 });
+    await this.queues.enqueue(KernelQueue.notifications, DELIVER_JOB, { id: row.id }, { jobId: `notify-${row.id}`, attempts: 5 });
   }
 
   async deliver(id: string): Promise<void> {

@@ -7,6 +7,8 @@ import { CloudflareEdge, type SrvServiceOf } from './provider';
 export default definePlugin({
   name: 'cloudflare',
   version: '1.0.0',
+  kernelApi: '2',
+  consumes: [],
   description: 'Publishes an SRV record per instance whose type names an SRV service on Cloudflare DNS, pointing players at the proxy',
   // Reads each type's capabilities through the InstanceType port: no dependency on the plugins defining them.
   dependsOn: [],

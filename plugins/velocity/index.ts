@@ -12,6 +12,8 @@ const PROXY_FAMILY = 'minecraft';
 export default definePlugin({
   name: 'velocity',
   version: '1.0.0',
+  kernelApi: '2',
+  consumes: [],
   description: 'Registers ready game servers with the Velocity proxy through its bridge plugin, or a loopback simulator of it',
   dependsOn: [],
   config: velocityConfig,

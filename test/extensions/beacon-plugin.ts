@@ -25,7 +25,7 @@ class BeaconType extends InstanceType {
 /** The beacon type, and two status sections: one read from the type's options, one that always fails. */
 export default definePlugin({
   name: 'beacon',
-  version: '1.0.0',
+  version: '1.0.0', kernelApi: '2',
   config: z.object({}),
   register(ctx) {
     ctx.provide(InstanceType, () => new BeaconType());

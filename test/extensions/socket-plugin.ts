@@ -10,7 +10,7 @@ export const IDE_HOST = /^dev-(?<vmid>\d+)\.ide\.test$/;
  */
 export default definePlugin({
   name: 'socket-test',
-  version: '1.0.0',
+  version: '1.0.0', kernelApi: '2',
   config: z.object({}),
   register(ctx) {
     ctx.routes((r) => r.route({

@@ -1,3 +1,4 @@
+import { PortId } from '../ports';
 /** The machine layer: where containers live (Proxmox LXC in production). */
 export interface ContainerSpec {
   vmid: number;
@@ -18,7 +19,7 @@ export interface ContainerRef {
 export type ContainerStatus = 'running' | 'stopped' | 'missing';
 
 export abstract class HostingProvider {
-  static readonly port = 'HostingProvider';
+  static readonly port = new PortId<HostingProvider>('HostingProvider');
   /** The node a new container should go on (placement policy is the provider's). */
   abstract pickNode(): Promise<string>;
   /** Create (and wait for the create task); throws ProviderError on failure. */

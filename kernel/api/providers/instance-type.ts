@@ -1,3 +1,4 @@
+import { PortId } from '../ports';
 import type { ZodType } from 'zod';
 import type { CrashClass, CrashInfo, InstanceKind, ProvisionPlan } from '../domain';
 
@@ -21,9 +22,8 @@ export interface InstanceCapabilities {
  * request names one by `type`, and its `kind` must be the one the type declares.
  */
 export abstract class InstanceType {
-  static readonly port = 'InstanceType';
   /** Many types are enabled at once. */
-  static readonly multiple = true;
+  static readonly port = new PortId<InstanceType>('InstanceType', { multiple: true });
   abstract readonly kind: InstanceKind;
   /** Unique among enabled types: the create request's discriminator. */
   abstract readonly type: string;

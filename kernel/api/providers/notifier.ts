@@ -1,3 +1,5 @@
+import { PortId } from '../ports';
+
 export interface NotificationMessage {
   /** Recipient in the channel's terms: an email address, a Discord channel name. */
   to: string;
@@ -10,9 +12,8 @@ export interface NotificationMessage {
 
 /** Delivers messages over one channel (email via SMTP, Discord webhook …). */
 export abstract class Notifier {
-  static readonly port = 'Notifier';
   /** One notifier per channel; many channels at once. */
-  static readonly multiple = true;
+  static readonly port = new PortId<Notifier>('Notifier', { multiple: true });
   abstract readonly channel: string;
   abstract send(message: NotificationMessage): Promise<void>;
 }

@@ -1,7 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Logger } from 'pino';
 import {
-  IdempotencyKeyReusedError, InvalidRequestError, NotFoundError, OperationInProgressError, QuotaExceededError, instanceTypeOf,
+  IdempotencyKeyReusedError, InvalidRequestError, NotFoundError, OperationInProgressError, KernelQueue, QuotaExceededError, instanceTypeOf,
 } from '../../api';
 import type { AccountView, InstanceType, KernelHooks, ProvisionPlan } from '../../api';
 import { Instance, ProvisioningOperation } from '../entities';
@@ -102,7 +102,7 @@ export class InstanceService {
   async dispatch(op: ProvisioningOperation): Promise<void> {
     const job = op.kind === 'create' ? PROVISION_JOB : TEARDOWN_JOB;
     try {
-      await this.queues.enqueue('provisioning', job, { operationId: op.id }, { jobId: op.id });
+      await this.queues.enqueue(KernelQueue.provisioning, job, { operationId: op.id }, { jobId: op.id });
     } catch (err) {
       this.logger.warn({ err, operationId: op.id }, 'enqueue failed; the sweeper will retry');
     }
@@ -123,7 +123,7 @@ export class InstanceService {
       .take(500).getMany();
     for (const op of parked) {
       const wakeId = readinessWakeId(op.id, op.checkpoint.readyChecks ?? 0);
-      await this.queues.enqueue('provisioning', PROVISION_JOB, { operationId: op.id, resumed: true }, { jobId: wakeId })
+      await this.queues.enqueue(KernelQueue.provisioning, PROVISION_JOB, { operationId: op.id, resumed: true }, { jobId: wakeId })
         .catch((err) => this.logger.warn({ err, operationId: op.id }, 'enqueue failed; the sweeper will retry'));
     }
     return ops.length + parked.length;
