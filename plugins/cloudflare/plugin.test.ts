@@ -12,7 +12,7 @@ describe('cloudflare plugin', () => {
   it('serves EdgeProvider from its own simulator in simulate mode, and stops it on stop', async () => {
     const tk = await startTestKernel({
       plugins: [plugin],
-      config: { plugins: { cloudflare: { enabled: true, options: { ...required, simulate: true, simulator: { port: 0 } } } } },
+      config: { role: 'api', plugins: { cloudflare: { enabled: true, options: { ...required, simulate: true, simulator: { port: 0 } } } } },
       overrides: [{ token: InstanceType, value: new TestGameType() }],
     });
     const connection = tk.kernel.resolve(CloudflareConnection);
