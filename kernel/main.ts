@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { BootError, ConflictError } from './api';
 import { loadConfig, type KernelConfig } from './core/config';
-import { startEmbedded } from './core/embedded';
+import { startEmbedded, type EmbeddedServices } from './core/embedded';
 import { Kernel } from './core/kernel';
 import { createLogger } from './core/logger';
 import { drainOnce, installProcessGuards } from './core/process-guards';
@@ -30,13 +30,14 @@ async function main(): Promise<void> {
   if (!oneShot && !ROLES.includes(command as Role)) throw new BootError(`unknown command "${command}"\n${USAGE}`);
   if (command === 'create-admin' && !values.email) throw new BootError(`create-admin needs --email\n${USAGE}`);
   const config = loadConfig({ root });
+  if (config.simulators.stateDir) config.simulators.stateDir = path.resolve(root, config.simulators.stateDir);
   const logger = createLogger(config.logging.level);
   const embedded = await startEmbedded(config, root, logger);
   try {
     if (command === 'migrate') return await migrate(config, logger);
     if (command === 'create-admin') return await createAdmin(config, logger, values.email!, values.password);
     config.role = command as Role;
-    await serve(config, embedded.stop);
+    await serve(config, embedded);
   } catch (err) {
     await embedded.stop().catch(() => undefined);
     throw err;
@@ -45,13 +46,14 @@ async function main(): Promise<void> {
   }
 }
 
-async function serve(config: KernelConfig, stopEmbedded: () => Promise<void>): Promise<void> {
+async function serve(config: KernelConfig, embedded: EmbeddedServices): Promise<void> {
   const kernel = new Kernel({ config, distRoot });
   let stopping = false;
   const drain = drainOnce(async () => {
     stopping = true;
     await kernel.stop();
-    await stopEmbedded();
+    await embedded.stop();
+    kernel.logger.info('stopped');
   }, (code) => process.exit(code), kernel.logger);
   process.on('SIGTERM', () => void drain('SIGTERM', 0));
   process.on('SIGINT', () => void drain('SIGINT', 0));
@@ -70,7 +72,9 @@ async function serve(config: KernelConfig, stopEmbedded: () => Promise<void>): P
       `  register: curl -s ${url}/api/auth/register -H 'content-type: application/json' -d '{"email":"you@example.com","password":"a-long-password"}'\n` +
       `  log in:   curl -s ${url}/api/auth/login    -H 'content-type: application/json' -d '{"email":"you@example.com","password":"a-long-password"}'\n` +
       `  admin:    npm run zpack -- create-admin --email admin@example.com\n` +
-      `  API:      ${url}/api/openapi.json   health: ${url}/readyz\n`);
+      `  API:      ${url}/api/openapi.json   health: ${url}/readyz\n` +
+      (embedded.postgres ? `  data:     PostgreSQL in ${embedded.postgres.dataDir} (127.0.0.1:${embedded.postgres.port})\n` : '') +
+      (config.simulators.stateDir ? `  simulated world: ${config.simulators.stateDir} (type \`crash\` at a server's console to watch supervision)\n` : ''));
   }
 }
 

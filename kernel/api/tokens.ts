@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { KernelHooks } from './hooks';
 import type { AgentTokens, Clock, InstanceDirectory, JobQueues, Notifications } from './services';
+import type { SimulatorDirectory } from './simulator-state';
 
 /** A typed DI token: a symbol that remembers the type it resolves to. */
 export type Token<T> = symbol & { readonly __resolves?: T };
@@ -21,6 +22,8 @@ export const Tokens = {
   AgentTokens: token<AgentTokens>('core.agent-tokens'),
   Instances: token<InstanceDirectory>('core.instances'),
   Metrics: token<Registry>('core.metrics'),
+  /** Where loopback simulators keep their state and listen (simulate mode). */
+  Simulators: token<SimulatorDirectory>('core.simulators'),
   /** The validated options of the plugin doing the resolving. */
   PluginConfig: token<unknown>('plugin.config'),
 } as const;

@@ -37,6 +37,7 @@ import type { InstanceService } from './operations/instances';
 import type { Supervisor } from './supervision/supervisor';
 import { DerivedAgentTokens } from './agent-tokens';
 import { RETENTION_JOB, RetentionPolicy } from './retention';
+import { KernelSimulators } from './simulators';
 
 export interface KernelOptions {
   config: KernelConfig;
@@ -144,6 +145,7 @@ export class Kernel {
     c.register(Tokens.Hooks, { useValue: this.hooks });
     c.register(Tokens.Metrics, { useValue: this.metrics.registry });
     c.register(Tokens.Clock, { useValue: systemClock });
+    c.register(Tokens.Simulators, { useValue: new KernelSimulators(config.simulators.stateDir) });
 
     this.redis = connectRedis(config.redis.url, 'command');
     this.redis.on('error', (err) => this.logger.debug({ err: err.message }, 'redis connection error'));
@@ -231,7 +233,9 @@ export class Kernel {
 
   /** Reverse of start: HTTP → workers → plugins → queues → database → Redis. */
   async stop(): Promise<void> {
+    const stage = (name: string) => this.started && this.logger.info(`stopping ${name}`);
     clearInterval(this.sweeper);
+    stage('HTTP');
     // Even when listen() failed half-way: a subscriber left open would keep the process alive.
     await this.console?.close();
     this.cache?.close();
@@ -245,15 +249,20 @@ export class Kernel {
         setTimeout(() => server.closeAllConnections(), 10_000).unref();
       });
     }
+    stage('workers');
     await this.queues?.closeWorkers();
+    stage('plugins');
     if (this.started) {
       for (const host of [...this.hosts].reverse()) {
         await host.plugin.definition.stop?.(host.runtime).catch((err) => this.logger.error({ err, plugin: host.plugin.definition.name }, 'plugin stop failed'));
       }
     }
+    stage('queues');
     await this.queues?.close();
+    stage('database connections');
     if (this.ds?.isInitialized) await this.ds.destroy();
     if (this.config.database.dropSchemaOnStop) await dropSchema(this.config.database.url, this.config.database.schema);
+    stage('Redis connections');
     for (const r of [...this.extraRedis.splice(0), this.redis].filter(Boolean)) {
       if (r.status === 'ready') await r.quit().catch(() => r.disconnect());
       else r.disconnect();

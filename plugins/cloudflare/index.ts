@@ -1,4 +1,4 @@
-import { EdgeProvider, definePlugin } from '../../kernel/api';
+import { EdgeProvider, Tokens, definePlugin } from '../../kernel/api';
 import { cloudflareConfig } from './config';
 import { CloudflareConnection } from './connection';
 import { tapEdgeHooks } from './hooks';
@@ -19,7 +19,7 @@ export default definePlugin({
     tapEdgeHooks(ctx);
   },
   async start(ctx) {
-    await ctx.resolve(CloudflareConnection).open(ctx.logger);
+    await ctx.resolve(CloudflareConnection).open(ctx.logger, ctx.resolve(Tokens.Simulators));
   },
   async stop(ctx) {
     await ctx.resolve(CloudflareConnection).close();

@@ -29,7 +29,7 @@ export default definePlugin({
     ctx.routes((r) => velocityRoutes(r, registrations, ctx.config.proxyToken));
   },
   async start(ctx) {
-    await ctx.resolve(VelocityConnection).open(ctx.logger);
+    await ctx.resolve(VelocityConnection).open(ctx.logger, ctx.resolve(Tokens.Simulators));
   },
   async stop(ctx) {
     await ctx.resolve(VelocityConnection).close();
