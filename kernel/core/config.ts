@@ -20,7 +20,10 @@ export const kernelConfigSchema = z.object({
   server: z.object({
     host: z.string().default('127.0.0.1'),
     port: z.coerce.number().int().min(0).max(65535).default(3000),
+    /** The portal's address (mails link to it, e.g. the password reset). Empty: http://host:port. */
     publicUrl: z.string().default(''),
+    /** This API's address as agents in containers reach it (their events). Empty: http://host:port. */
+    apiUrl: z.string().default(''),
     bodyLimitBytes: z.number().int().positive().default(1024 * 1024),
     trustProxy: z.boolean().default(false),
     timeouts: z.object({
