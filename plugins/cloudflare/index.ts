@@ -1,4 +1,4 @@
-import { EdgeProvider, InstanceType, definePlugin, instanceTypeOf } from '../../kernel/api';
+import { EdgeProvider, InstanceType, Tokens, definePlugin, instanceTypeOf } from '../../kernel/api';
 import { cloudflareConfig } from './config';
 import { CloudflareConnection } from './connection';
 import { EDGE_SECTION, tapEdgeHooks } from './hooks';
@@ -24,7 +24,7 @@ export default definePlugin({
     ctx.statusSection(EDGE_SECTION, async (instance) => instance.payload[EDGE_SECTION] ?? { published: false, record: null });
   },
   async start(ctx) {
-    await ctx.resolve(CloudflareConnection).open(ctx.logger);
+    await ctx.resolve(CloudflareConnection).open(ctx.logger, ctx.resolve(Tokens.Simulators));
   },
   async stop(ctx) {
     await ctx.resolve(CloudflareConnection).close();

@@ -12,6 +12,8 @@ export const OPERATION_TAG_PREFIX = 'op-';
 /** Where the provider finds its client; read on each call so the client can be set up in start(). */
 export interface ProxmoxLink {
   readonly client: ProxmoxClient;
+  /** The agent address template in force when it is not config.agentEndpoint (the agent simulator's, in simulate mode). */
+  readonly agentEndpoint?: string;
 }
 
 /** HostingProvider on Proxmox VE: each container is an unprivileged LXC guest. */
@@ -108,7 +110,7 @@ export class ProxmoxHosting extends HostingProvider {
       throw new ProviderError('proxmox', 'address', `CT ${ref.vmid} has no IPv4 address on eth0 yet`,
         { reason: 'no_address', vmid: ref.vmid, node: ref.node });
     }
-    return this.config.agentEndpoint.replaceAll('{ip}', ip).replaceAll('{vmid}', String(ref.vmid));
+    return (this.link.agentEndpoint ?? this.config.agentEndpoint).replaceAll('{ip}', ip).replaceAll('{vmid}', String(ref.vmid));
   }
 
   /** The configured node with the fewest managed containers; ties go to the one listed first. */

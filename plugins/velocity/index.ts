@@ -36,7 +36,7 @@ export default definePlugin({
     ctx.statusSection(PROXY_SECTION, async (instance) => instance.payload[PROXY_SECTION] ?? null);
   },
   async start(ctx) {
-    await ctx.resolve(VelocityConnection).open(ctx.logger);
+    await ctx.resolve(VelocityConnection).open(ctx.logger, ctx.resolve(Tokens.Simulators));
   },
   async stop(ctx) {
     await ctx.resolve(VelocityConnection).close();
