@@ -137,6 +137,17 @@ describe('InstanceAgent console (openConsole)', () => {
     }
   });
 
+  it('rejects an agent that does not select zpack.console.v1 (status 0, the handshake failed)', async () => {
+    const agent = new WebSocketServer({ port: 0, host: '127.0.0.1', handleProtocols: () => false });
+    await new Promise((resolve) => agent.once('listening', resolve));
+    try {
+      const err = await agentError(connectConsole(`http://127.0.0.1:${(agent.address() as AddressInfo).port}`, 'tok', CONNECT_TIMEOUT_MS));
+      expect(err.details.agent).to.deep.equal({ status: 0, body: { reason: 'Server sent no subprotocol' } });
+    } finally {
+      await new Promise((resolve) => agent.close(resolve));
+    }
+  });
+
   it('shows every attached console what any of them typed, echo included', async () => {
     const [first, second] = [await connect(), await connect()];
     const seen = new ConsoleTranscript(second);
