@@ -59,9 +59,10 @@ export function bridge(client: WebSocket, agent: WebSocket, framing: ConsoleFram
     if (toAgent) send(client, agent, JSON.stringify(toAgent));
   });
   agent.on('message', (data: RawData) => {
-    const frame = parseAgentFrame(data);
-    if (!frame) return opts.logger.warn({ bytes: String(data).length }, 'console frame from the agent dropped: not zpack.console.v1');
-    for (const text of framing.fromAgent(frame)) send(agent, client, text);
+    const text = String(data);
+    const frame = parseAgentFrame(text);
+    if (!frame) return opts.logger.warn({ bytes: text.length }, 'console frame from the agent dropped: not zpack.console.v1');
+    for (const message of framing.fromAgent(frame, text)) send(agent, client, message);
   });
 
   const askStats = () => send(client, agent, JSON.stringify({ type: 'stats' } satisfies ConsoleStatsRequest));
@@ -109,9 +110,9 @@ export function bridge(client: WebSocket, agent: WebSocket, framing: ConsoleFram
   };
 }
 
-function parseAgentFrame(data: RawData): ConsoleAgentFrame | undefined {
+function parseAgentFrame(text: string): ConsoleAgentFrame | undefined {
   try {
-    const parsed = consoleAgentFrame.safeParse(JSON.parse(String(data)));
+    const parsed = consoleAgentFrame.safeParse(JSON.parse(text));
     return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;

@@ -18,8 +18,8 @@ export interface ConsoleFraming {
   /** Whether the client is sent stats (so the bridge asks the agent for them). */
   readonly wantsStats: boolean;
   fromClient(data: RawData, isBinary: boolean): FromClient;
-  /** The client's messages for one agent frame; none for frames it cannot be told. */
-  fromAgent(frame: ConsoleAgentFrame): string[];
+  /** The client's messages for one agent frame (checked, and `text` as the agent sent it); none for frames it cannot be told. */
+  fromAgent(frame: ConsoleAgentFrame, text: string): string[];
   /** A notice of the kernel's own (expiring), or undefined when the client cannot be told. */
   notice(frame: ConsoleServerFrame): string | undefined;
 }
@@ -31,7 +31,10 @@ export function framingFor(protocol: string): ConsoleFraming {
   return protocol === CONSOLE_PROTOCOL_V1 ? v1Framing() : rawFraming();
 }
 
-/** JSON frames both ways; a malformed client frame is answered with an error frame and goes no further. */
+/**
+ * JSON frames both ways. A client frame goes to the agent as parsed (unknown fields dropped); a
+ * malformed one is answered with an error frame and goes no further.
+ */
 function v1Framing(): ConsoleFraming {
   const refuse = (message: string): FromClient => ({ reply: JSON.stringify({ type: 'error', code: 'bad_frame', message }) });
   return {
@@ -52,7 +55,8 @@ function v1Framing(): ConsoleFraming {
       }
       return { toAgent: parsed.data };
     },
-    fromAgent: (frame) => [JSON.stringify(frame)],
+    // Checked by the bridge, so passed on as the agent wrote it: output is most of the traffic.
+    fromAgent: (_frame, text) => [text],
     notice: (frame) => JSON.stringify(frame),
   };
 }

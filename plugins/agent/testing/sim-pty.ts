@@ -18,7 +18,7 @@ export interface PtyProcess {
 
 /**
  * A pseudo-terminal as a real one behaves towards its readers: output with CRLF line endings,
- * handed out in chunks that end at arbitrary points (never inside a character); input echoed and
+ * read in chunks that end at arbitrary points (never inside a character); input echoed and
  * line-buffered (Enter is "\r" or "\n", backspace erases, Ctrl-C interrupts); a window size that
  * resize frames change. Every attached socket reads the same output, as a shared terminal.
  */
@@ -29,6 +29,9 @@ export class SimPty {
   private typed = '';
   private afterCr = false;
   private writes = 0;
+  /** Output written but not yet read off the PTY. */
+  private unread = '';
+  private reading?: NodeJS.Immediate;
 
   constructor(private readonly process: PtyProcess) {}
 
@@ -43,26 +46,52 @@ export class SimPty {
     socket.on('error', () => socket.terminate());
   }
 
-  /** Output of the process, to every socket (or one: a replay for a new reader). */
+  /**
+   * Output of the process, to every socket, read off the PTY once per turn of the event loop as
+   * a reader would: what was written meanwhile goes out together, cut in two at a moving point.
+   * With `only`, a replay for a new reader, sent at once.
+   */
   write(text: string, only?: WebSocket): void {
-    for (const part of this.chunks(text)) this.send({ type: 'output', data: part }, only);
+    if (only) return this.output(text, only);
+    this.unread += text;
+    if (!this.reading) this.reading = setImmediate(() => this.flush());
   }
 
+  /** A control frame; the output written before it goes first, as a reader of the PTY sees it. */
   send(frame: ConsoleAgentFrame, only?: WebSocket): void {
+    this.flush();
     const text = JSON.stringify(frame);
     for (const socket of only ? [only] : this.sockets) if (socket.readyState === socket.OPEN) socket.send(text);
   }
 
   /** Ends every console: the process behind them is gone, so they see nothing more. */
   closeAll(code: number, reason: string): void {
+    this.flush();
     for (const socket of this.sockets) socket.close(code, reason);
     this.sockets.clear();
   }
 
   /** Drops every console at once, without a closing handshake: the container itself is going away. */
   dispose(): void {
+    clearImmediate(this.reading);
+    this.unread = '';
     for (const socket of this.sockets) socket.terminate();
     this.sockets.clear();
+  }
+
+  private flush(): void {
+    clearImmediate(this.reading);
+    this.reading = undefined;
+    const text = this.unread;
+    this.unread = '';
+    if (text) this.output(text);
+  }
+
+  private output(text: string, only?: WebSocket): void {
+    for (const part of this.chunks(text)) {
+      const frame = JSON.stringify({ type: 'output', data: part } satisfies ConsoleAgentFrame);
+      for (const socket of only ? [only] : this.sockets) if (socket.readyState === socket.OPEN) socket.send(frame);
+    }
   }
 
   private receive(socket: WebSocket, text: string | undefined): void {
@@ -116,14 +145,16 @@ export class SimPty {
     flush();
   }
 
-  /** Two pieces split at a point that moves with every write, as reads of a PTY fall. */
+  /** Two pieces split at a point that moves with every read, as reads of a PTY fall; never between a surrogate pair. */
   private chunks(text: string): string[] {
-    const chars = [...text];
-    if (chars.length < 2) return [text];
-    const at = 1 + ((this.writes++ * 7) % (chars.length - 1));
-    return [chars.slice(0, at).join(''), chars.slice(at).join('')];
+    if (text.length < 2) return [text];
+    let at = 1 + ((this.writes++ * 7) % (text.length - 1));
+    if (isLowSurrogate(text.charCodeAt(at))) at++;
+    return at < text.length ? [text.slice(0, at), text.slice(at)] : [text];
   }
 }
+
+const isLowSurrogate = (code: number) => code >= 0xdc00 && code <= 0xdfff;
 
 function parse(text: string | undefined): PtyRequest | undefined {
   if (text === undefined) return undefined;
