@@ -55,7 +55,8 @@ export function bridge(client: WebSocket, agent: WebSocket, framing: ConsoleFram
   };
   client.on('message', (data: RawData, isBinary: boolean) => {
     const { toAgent, reply } = framing.fromClient(data, isBinary);
-    if (reply) send(agent, client, reply);
+    // A client that sends faster than it reads its error frames is the one paused.
+    if (reply) send(client, client, reply);
     if (toAgent) send(client, agent, JSON.stringify(toAgent));
   });
   agent.on('message', (data: RawData) => {

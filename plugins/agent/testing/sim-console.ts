@@ -34,7 +34,7 @@ export class SimConsole {
   constructor(private readonly server: ConsoleServer) {
     this.pty = new SimPty({
       line: (text) => this.command(text),
-      signal: (name) => (name === 'SIGKILL' ? this.server.kill() : this.server.stop()),
+      signal: (name) => this.signal(name),
       stats: () => {
         this.syncStatus();
         return [this.stats()];
@@ -80,6 +80,14 @@ export class SimConsole {
   /** Drops every console at once, without a closing handshake: the container itself is going away. */
   dispose(): void {
     this.pty.dispose();
+  }
+
+  /** A signal reaches the server process, if there is one: SIGKILL kills it, the others stop it gracefully. */
+  private signal(name: string): void {
+    const state = this.server.state();
+    if (state !== 'running' && state !== 'starting') return;
+    if (name === 'SIGKILL') this.server.kill();
+    else this.server.stop();
   }
 
   private statusChange(): ConsoleAgentFrame[] {
