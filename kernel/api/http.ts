@@ -35,6 +35,8 @@ export interface RouteSpec<BS extends ZodType | undefined, QS extends ZodType | 
   /** koa-router path, e.g. "/api/servers/:id" */
   path: string;
   summary: string;
+  /** Longer text for the OpenAPI operation (CommonMark). */
+  description?: string;
   tags?: string[];
   auth: RouteAuth;
   /** JSON body schema; without it the body is not read (raw/stream routes read ctx.req). */

@@ -117,6 +117,15 @@ export const kernelConfigSchema = z.object({
     pingIntervalMs: z.number().int().positive().default(30_000),
     /** Buffered bytes on one side before the other side is paused. */
     highWaterBytes: z.number().int().positive().default(1024 * 1024),
+    /** How often a `zpack.console.v1` console is sent the server's stats. */
+    statsIntervalMs: z.number().int().positive().default(5000),
+    /**
+     * A console ends when its login session expires or this long after it opened, whichever is
+     * first (a forgotten tab does not hold a PTY for ever). At most 7 days.
+     */
+    maxLifetimeSeconds: z.number().int().positive().max(7 * 24 * 3600).default(12 * 3600),
+    /** How long before that end a v1 console is sent `{type:"expiring",inSeconds}`. */
+    expiringNoticeSeconds: z.number().int().positive().default(60),
   }).prefault({}),
   supervisor: z.object({
     /** Delay before the n-th consecutive restart: base × 2^(n-1) (30 s → 60 s → 120 s). */

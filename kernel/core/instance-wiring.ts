@@ -4,7 +4,7 @@ import type { DependencyContainer } from 'tsyringe';
 import type { DataSource } from 'typeorm';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { BillingGate, HostingProvider, InstanceAgent, InstanceType, KernelQueue, Tokens } from '../api';
+import { BillingGate, CONSOLE_PROTOCOL_V1, HostingProvider, InstanceAgent, InstanceType, KernelQueue, Tokens } from '../api';
 import type { AgentTokens, ApiRouter, KernelHooks, Notifications, PortRef } from '../api';
 import type { KernelConfig } from './config';
 import type { KernelQueues } from './queues';
@@ -13,6 +13,7 @@ import { CLOSE } from './console/bridge';
 import { CONSOLE_PATH, ConsoleGateway } from './console/gateway';
 import type { HttpExtensions } from './plugin-host';
 import type { KernelUpgradeTickets } from './upgrades/tickets';
+import { Session } from './entities';
 import { KernelInstanceDirectory } from './operations/directory';
 import { InstanceService, PROVISION_JOB, TEARDOWN_JOB } from './operations/instances';
 import { OperationLease } from './operations/lease';
@@ -82,8 +83,9 @@ export function wireInstances(k: InstanceWiringContext) {
   agentEventRoutes(routes, { tokens: agentTokens, directory, hooks, supervisor });
   serverActionRoutes(routes, { ds, instances, directory, agent, billingState });
 
-  const gateway = new ConsoleGateway(config, directory, agent, billingState, redis, logger);
-  k.http.upgrades.register('kernel', { path: CONSOLE_PATH }, (upgrade) => gateway.accept(upgrade));
+  const sessionExpiry = async (id: string) => (await ds.getRepository(Session).findOne({ select: { id: true, expiresAt: true }, where: { id } }))?.expiresAt;
+  const gateway = new ConsoleGateway(config, directory, agent, billingState, sessionExpiry, redis, logger);
+  k.http.upgrades.register('kernel', { path: CONSOLE_PATH }, (upgrade) => gateway.accept(upgrade), { protocols: [CONSOLE_PROTOCOL_V1] });
   consoleRoutes(routes, { instances, tickets: k.tickets, billingState });
   hooks.onTeardown.tapPromise('kernel-console', (instance) => gateway.order({ instanceId: instance.id, code: CLOSE.instanceDeleted, reason: 'server deleted' }));
   hooks.onBillingSuspend.tapPromise('kernel-console', async (account, state) => {

@@ -74,6 +74,7 @@ export class KernelRouter {
       method: spec.method,
       path: spec.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}'),
       summary: spec.summary,
+      description: spec.description,
       tags: spec.tags ?? [owner],
       security: spec.auth === 'none' ? [] : [{ bearer: [] }],
       request: {

@@ -5,9 +5,34 @@ import { CONSOLE_TICKET } from '../console/gateway';
 import type { KernelUpgradeTickets } from '../upgrades/tickets';
 import type { InstanceService } from '../operations/instances';
 
+/** How the console WebSocket the ticket opens speaks: the OpenAPI description of the console route. */
+export const CONSOLE_PROTOCOL_DESCRIPTION = [
+  'Open `GET /api/servers/{id}/console?ticket=…` as a WebSocket within `expiresIn` seconds, from an Origin in',
+  '`console.allowedOrigins`. The ticket is single use and bound to this server and to the login session that asked.',
+  '',
+  '**Protocol.** Offer the subprotocol `zpack.console.v1` (`Sec-WebSocket-Protocol`); the server selects it and',
+  'every frame is one JSON object. Without it (or offering only other subprotocols) the console is raw text: each',
+  'message is typed as a command, and each output line arrives as one message without its line ending.',
+  '',
+  '- client → server: `{type:"input",data}` (keystrokes; Enter is `\\r`), `{type:"resize",cols,rows}`,',
+  '  `{type:"signal",name}` with `SIGINT`, `SIGTERM` or `SIGKILL`.',
+  '- server → client: `{type:"output",data}` (PTY output as sent: CRLF line endings, a frame may end mid-line,',
+  '  so join them), `{type:"status",state}` (on open and on change), `{type:"stats",cpuPercent,memoryBytes,players}`',
+  '  (every `console.statsIntervalMs`, 5 s), `{type:"exit",code,signal}` (the server process ended; the socket',
+  '  closes next), `{type:"expiring",inSeconds}` (see below) and `{type:"error",code:"bad_frame",message}` for a',
+  '  malformed frame (the console stays open).',
+  '',
+  '**Lifetime.** A console ends when its login session expires (the refresh expiry; close 4401 `session expired`)',
+  'or `console.maxLifetimeSeconds` (12 h) after it opened (close 4440), whichever is first; `expiring` is sent',
+  '`console.expiringNoticeSeconds` (60 s) before. Other closes: 4401 session revoked, 4402 account suspended,',
+  '4408 a peer stopped answering pings, 4410 server deleted, 4504 the agent did not answer, 1009 a message over',
+  'the size cap, 1011 the server crashed.',
+].join('\n');
+
 export function consoleRoutes(r: ApiRouter, deps: { instances: InstanceService; tickets: KernelUpgradeTickets; billingState(accountId: string): Promise<EnforcementState> }): void {
   r.route({
     method: 'post', path: '/api/servers/:id/console/ticket', summary: 'A single-use ticket (~30 s) to open this server’s console WebSocket', auth: 'user', tags: ['console'],
+    description: CONSOLE_PROTOCOL_DESCRIPTION,
     params: z.object({ id: z.uuid() }),
     response: z.object({ ticket: z.string(), expiresIn: z.number() }),
     handler: async ({ params, account, sessionId }) => {

@@ -1,6 +1,6 @@
 import type { BackupView, PowerAction } from '../../../kernel/api';
 import { SimBackups } from './sim-backups';
-import { SimConsole } from './sim-console';
+import { SimConsole, type SimExit } from './sim-console';
 import type { SimCrash } from './sim-crash';
 import { SimDisk } from './sim-disk';
 
@@ -17,6 +17,8 @@ export interface SimContainerSnapshot {
   pid: number | null;
   /** Console WebSockets attached right now. */
   consoles: number;
+  /** The console PTY's window size, as resize frames left it. */
+  terminal: { cols: number; rows: number };
 }
 
 /** What a simulator with a state folder keeps of a provisioned container across restarts. */
@@ -59,7 +61,7 @@ export class SimContainer {
   constructor(readonly vmid: number, private readonly options: SimContainerOptions) {
     this.disk = new SimDisk(options.dir);
     this.backups = new SimBackups(this.disk);
-    this.console = new SimConsole({ state: () => this.state, stop: () => this.power('stop'), crash: (kind) => options.crash(kind) });
+    this.console = new SimConsole({ state: () => this.state, stop: () => this.power('stop'), crash: (kind) => options.crash(kind), kill: () => this.power('kill') });
   }
 
   /** A container saved by an earlier run: a server that was up boots again, as after a host restart. */
@@ -109,19 +111,20 @@ export class SimContainer {
         this.boot();
         return;
       case 'stop':
+        return this.halt({ code: 0, signal: null });
       case 'kill':
-        this.halt();
+        return this.halt({ code: null, signal: 'SIGKILL' });
     }
   }
 
   /** The server process died: its last lines reach the consoles, which then close as the PTY would. */
   crash(crash: SimCrash): void {
     for (const line of crash.logTail) this.console.print(line);
-    this.console.closeAll(1011, 'server crashed');
     this.current = 'crashed';
     this.readyAt = undefined;
     this.startedAt = undefined;
     this.pid = null;
+    this.console.exited({ code: crash.exitCode, signal: crash.signal }, { code: 1011, reason: 'server crashed' });
   }
 
   uptimeSeconds(): number {
@@ -153,6 +156,7 @@ export class SimContainer {
       readyAt: this.readyAt,
       pid: this.pid,
       consoles: this.console.attached,
+      terminal: this.console.size,
     };
   }
 
@@ -175,15 +179,17 @@ export class SimContainer {
     this.pid = 1000 + ++this.launches;
     this.console.print(`Starting minecraft server version ${stringOrNull(this.payload?.version) ?? '1.21.4'}`);
     this.console.print('Preparing level "world"');
+    this.console.syncStatus();
   }
 
-  private halt(): void {
-    if (this.current === 'starting' || this.current === 'running') this.console.print('Stopping server');
-    this.console.closeAll(1000, 'server stopped');
+  private halt(exit: SimExit): void {
+    const up = this.current === 'starting' || this.current === 'running';
+    if (up && exit.signal === null) this.console.print('Stopping server');
     this.current = 'stopped';
     this.readyAt = undefined;
     this.startedAt = undefined;
     this.pid = null;
+    this.console.exited(up ? exit : null, { code: 1000, reason: 'server stopped' });
   }
 }
 

@@ -5,14 +5,14 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocketServer } from 'ws';
-import { LoopbackHttpServer, parseJsonBody, readBoundedBody, SimulatorStateFile, type CrashClass } from '../../../kernel/api';
+import { CONSOLE_PROTOCOL_V1, LoopbackHttpServer, parseJsonBody, readBoundedBody, SimulatorStateFile, type CrashClass } from '../../../kernel/api';
 import type { SimulatorOptions } from '../config';
 import { SimFaults, selects } from './faults';
 import { SimRouter } from './router';
 import type { SimReply, SimRoute } from './routes';
 import { SimContainer, type SavedSimContainer, type SimContainerOptions, type SimContainerSnapshot } from './sim-container';
 import { crashPresets, postAgentEvent, type AgentEventDelivery, type SimCrash } from './sim-crash';
-import { bearerOf, refuseUpgrade, reply, sameToken, targetOf } from './sim-http';
+import { bearerOf, offered, refuseUpgrade, reply, sameToken, targetOf } from './sim-http';
 
 export interface SimRequestRecord {
   vmid: number;
@@ -26,7 +26,7 @@ export interface SimRequestRecord {
 const REQUEST_LOG_LIMIT = 1000;
 /** JSON bodies are small; files stream and never come through the JSON reader. */
 const JSON_BODY_LIMIT_BYTES = 1024 * 1024;
-/** Console commands are one line; a bigger frame closes the console (1009). */
+/** Console frames carry keystrokes and control; a bigger frame closes the console (1009). */
 const CONSOLE_FRAME_LIMIT = 64 * 1024;
 /** The console is not a route of the table: it is an upgrade, refused with the same rules. */
 const CONSOLE_ACCESS: Pick<SimRoute, 'trustOnFirstUse' | 'unprovisioned'> = {};
@@ -61,7 +61,7 @@ export class AgentSimulator {
   private readonly state: SimulatorStateFile<SavedAgents>;
   private readonly sims = new Map<number, SimContainer>();
   private readonly router = new SimRouter();
-  private readonly consoles = new WebSocketServer({ noServer: true, maxPayload: CONSOLE_FRAME_LIMIT });
+  private readonly consoles = new WebSocketServer({ noServer: true, maxPayload: CONSOLE_FRAME_LIMIT, handleProtocols: () => CONSOLE_PROTOCOL_V1 });
   /** Sockets of upgrade requests: a held or upgraded socket is invisible to closeAllConnections. */
   private readonly upgrades = new Set<Duplex>();
   private readonly http = new LoopbackHttpServer({
@@ -210,6 +210,7 @@ export class AgentSimulator {
     const container = this.container(target.vmid);
     const refused = this.authorize(container, bearerOf(req), CONSOLE_ACCESS);
     if (refused) return refuseUpgrade(socket, refused);
+    if (!offered(req).includes(CONSOLE_PROTOCOL_V1)) return refuseUpgrade(socket, { status: 400, body: { error: 'unsupported_protocol', supported: [CONSOLE_PROTOCOL_V1] } });
     this.consoles.handleUpgrade(req, socket, head, (ws) => container.console.attach(ws));
   }
 
