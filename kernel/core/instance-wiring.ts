@@ -12,10 +12,11 @@ import { billingStateOf } from './billing-state';
 import { CLOSE } from './console/bridge';
 import { ConsoleGateway, type LiveSession } from './console/gateway';
 import { ConsoleTickets } from './console/tickets';
-import { KernelInstanceDirectory } from './operations/directory';
+import { KernelDirectoryToken, KernelInstanceDirectory } from './operations/directory';
 import { InstanceService, PROVISION_JOB, TEARDOWN_JOB } from './operations/instances';
 import { OperationLease } from './operations/lease';
 import { ProvisionWorker } from './operations/provision';
+import { InstanceReadiness } from './operations/readiness';
 import { ReadinessCache } from './operations/readiness-cache';
 import { TeardownWorker } from './operations/teardown';
 import { ReadinessWakeups } from './operations/wakeups';
@@ -43,7 +44,10 @@ export interface InstanceWiringContext {
   routes: ApiRouter;
   container: DependencyContainer;
   /** Resolves plugin ports at use time, so a disabled plugin fails the request, not the boot. */
-  ports: { required<T>(port: PortRef<T>): T; optional<T>(port: PortRef<T>): T | undefined; resolveAll<T>(port: PortRef<T>): T[] };
+  ports: {
+    required<T>(port: PortRef<T>): T; optional<T>(port: PortRef<T>): T | undefined; resolveAll<T>(port: PortRef<T>): T[];
+    providerOf(port: PortRef<unknown>): string | undefined;
+  };
 }
 
 /** Everything about instances: operations and their workers, supervision, console, files, backups. */
@@ -52,13 +56,17 @@ export function wireInstances(k: InstanceWiringContext) {
   const agent = () => ports.required(InstanceAgent);
   const billingState = (accountId: string) => billingStateOf(ds, ports.optional(BillingGate), accountId);
 
-  const directory = new KernelInstanceDirectory(ds, redis, config.redis.prefix);
-  k.container.register(Tokens.Instances, { useValue: directory });
+  const readiness = new InstanceReadiness(redis, config.redis.prefix, hooks, (instanceId) => provision.wake(instanceId));
+  const directory = new KernelInstanceDirectory(ds, readiness);
+  k.container.register(KernelDirectoryToken, { useValue: directory });
+  // Each plugin host binds its own view (forPlugin); resolved from the kernel itself, no section is writable.
+  const readOnly = directory.forPlugin(null);
+  k.container.register(Tokens.Instances, { useValue: readOnly });
   const instances = new InstanceService(ds, config, hooks, queues, () => ports.resolveAll(InstanceType), logger, k.accountChanged);
-  instanceRoutes(routes, { ds, instances, directory, readiness: new ReadinessCache(config.status.readinessCacheMs), optional: (p) => ports.optional(p), billingState });
+  instanceRoutes(routes, { ds, instances, probes: new ReadinessCache(config.status.readinessCacheMs), optional: (p) => ports.optional(p), providerOf: (p) => ports.providerOf(p), billingState });
 
   const workerDeps = {
-    ds, config, hooks, logger, directory, agentTokens, agent, accountChanged: k.accountChanged,
+    ds, config, hooks, logger, readiness, agentTokens, agent, accountChanged: k.accountChanged,
     hosting: () => ports.required(HostingProvider),
     lease: new OperationLease(ds, `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`, config.provisioning.leaseSeconds),
     wakeups: new ReadinessWakeups(queues, redis, config.redis.prefix, PROVISION_JOB, config.provisioning.readyTimeoutSeconds),
@@ -67,18 +75,16 @@ export function wireInstances(k: InstanceWiringContext) {
   const provision = new ProvisionWorker(workerDeps);
   const teardown = new TeardownWorker(workerDeps);
   queues.define<{ operationId: string; resumed?: boolean }>(PROVISION_JOB, 'provisioning', (d) => provision.run(d.operationId, d.resumed));
-  // Before any plugin's tap, so a failing plugin part does not delay the readiness check.
-  hooks.onInstanceReady.tapPromise({ name: 'kernel-provisioning', stage: -1 }, (instance) => provision.wake(instance.id));
   queues.define<{ operationId: string }>(TEARDOWN_JOB, 'provisioning', (d) => teardown.run(d.operationId));
 
   const supervisor = new Supervisor({
-    ds, config, hooks, queues, directory, agent, types: () => ports.resolveAll(InstanceType), notifications: k.notifications, billingState, logger,
+    ds, config, hooks, queues, readiness, agent, types: () => ports.resolveAll(InstanceType), notifications: k.notifications, billingState, logger,
   });
-  agentEventRoutes(routes, { tokens: agentTokens, directory, hooks, supervisor });
-  serverActionRoutes(routes, { ds, instances, directory, agent, billingState });
+  agentEventRoutes(routes, { ds, tokens: agentTokens, directory, readiness, supervisor });
+  serverActionRoutes(routes, { ds, instances, readiness, agent, billingState });
 
   const tickets = new ConsoleTickets(redis, config.redis.prefix, config.console.ticketTtlSeconds);
-  const gateway = new ConsoleGateway(config, tickets, directory, agent, billingState, k.liveSession, redis, logger);
+  const gateway = new ConsoleGateway(config, tickets, readOnly, agent, billingState, k.liveSession, redis, logger);
   consoleRoutes(routes, { instances, tickets, billingState });
   hooks.onTeardown.tapPromise('kernel-console', (instance) => gateway.order({ instanceId: instance.id, code: CLOSE.instanceDeleted, reason: 'server deleted' }));
   hooks.onBillingSuspend.tapPromise('kernel-console', async (account, state) => {
@@ -87,5 +93,5 @@ export function wireInstances(k: InstanceWiringContext) {
 
   backupRoutes(routes, { ds, instances, agent, billingState });
   fileRoutes(routes, { ds, instances, agent, billingState, maxUploadBytes: config.files.maxUploadBytes });
-  return { directory, instances, supervisor, console: gateway };
+  return { directory, readiness, instances, supervisor, console: gateway };
 }

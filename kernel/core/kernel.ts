@@ -33,6 +33,7 @@ import { registerQueueMetrics } from './queue-metrics';
 import { wireInstances } from './instance-wiring';
 import type { ConsoleGateway } from './console/gateway';
 import type { KernelInstanceDirectory } from './operations/directory';
+import type { InstanceReadiness } from './operations/readiness';
 import type { InstanceService } from './operations/instances';
 import type { Supervisor } from './supervision/supervisor';
 import { DerivedAgentTokens } from './agent-tokens';
@@ -72,11 +73,14 @@ export class Kernel {
   auth!: AuthService;
   instances!: InstanceService;
   directory!: KernelInstanceDirectory;
+  readiness!: InstanceReadiness;
   supervisor!: Supervisor;
   private cache?: AccountCache;
   console!: ConsoleGateway;
   private sweeper?: NodeJS.Timeout;
   private hosts: PluginHost[] = [];
+  /** Port name → the plugin providing it (single-provider ports only). */
+  private readonly providedBy = new Map<string, string>();
   private server?: Server;
   private readonly extraRedis: Redis[] = [];
   private started = false;
@@ -151,9 +155,8 @@ export class Kernel {
 
     const loaded = resolvePlugins(config.plugins, modulePluginSource(this.options.distRoot, this.options.plugins));
     const contributions: PluginContributions = { entities: [], migrations: [] };
-    const providedBy = new Map<string, string>();
     for (const plugin of loaded) {
-      const host = new PluginHost(plugin, c, providedBy, this.logger);
+      const host = new PluginHost(plugin, c, this.providedBy, this.logger);
       host.register(this.hooks, this.router, this.queues, contributions);
       this.hosts.push(host);
     }
@@ -203,6 +206,11 @@ export class Kernel {
 
   optional<T>(port: PortRef<T>): T | undefined {
     return this.container.isRegistered(port as any, true) ? this.container.resolve(port as any) : undefined;
+  }
+
+  /** The name of the plugin providing a single-provider port, if one does. */
+  providerOf(port: PortRef<unknown>): string | undefined {
+    return this.providedBy.get(typeof port === 'function' ? ((port as any).port ?? port.name) : String(port.description));
   }
 
   private async listen(): Promise<void> {

@@ -1,14 +1,16 @@
 import { EdgeProvider, Tokens } from '../../kernel/api';
 import type { EdgeRecord, InstanceState, InstanceView, PluginContext, RepairResult } from '../../kernel/api';
 
-/** The instance payload section this plugin owns; GET /api/servers/:id/status shows it as `edge`. */
-const SECTION = 'edge';
 /** A failed teardown leaves an instance in 'error': republishing it would undo the unpublish. */
 const REPUBLISHABLE: ReadonlySet<InstanceState> = new Set(['running', 'stopped', 'crashed']);
 
 type HookWiring = Pick<PluginContext<unknown>, 'name' | 'hooks' | 'resolve'>;
 
-/** Publishes game instances after provisioning, unpublishes them on teardown, republishes on 'edge_missing' drift. */
+/**
+ * Publishes game instances after provisioning, unpublishes them on teardown, republishes on
+ * 'edge_missing' drift. Each change is recorded in this plugin's own payload section (its name),
+ * which GET /api/servers/:id/status shows as `edge`.
+ */
 export function tapEdgeHooks(ctx: HookWiring): void {
   const { name, hooks } = ctx;
   const edge = () => ctx.resolve(EdgeProvider);
@@ -17,7 +19,7 @@ export function tapEdgeHooks(ctx: HookWiring): void {
 
   const publish = async (instance: InstanceView): Promise<EdgeRecord> => {
     const record = await edge().publish(instance);
-    await instances().patchSection(instance.id, SECTION, { published: true, record, at: now() });
+    await instances().patchSection(instance.id, name, { published: true, record, at: now() });
     return record;
   };
 
@@ -32,7 +34,7 @@ export function tapEdgeHooks(ctx: HookWiring): void {
       return;
     }
     const outcome = await edge().unpublish(instance);
-    await instances().patchSection(instance.id, SECTION, { published: false, record: null, at: now() });
+    await instances().patchSection(instance.id, name, { published: false, record: null, at: now() });
     report.record('edge_unpublish', outcome);
   });
 

@@ -2,6 +2,7 @@ import { EdgeProvider, definePlugin } from '../../kernel/api';
 import { cloudflareConfig } from './config';
 import { CloudflareConnection } from './connection';
 import { tapEdgeHooks } from './hooks';
+import { CloudflareSection1700000100000 } from './migrations/1700000100000-cloudflare-section';
 import { CloudflareEdge } from './provider';
 
 export default definePlugin({
@@ -17,6 +18,7 @@ export default definePlugin({
     ctx.provide(CloudflareConnection, () => connection);
     ctx.provide(EdgeProvider, () => new CloudflareEdge(ctx.config, connection));
     tapEdgeHooks(ctx);
+    ctx.migrations(CloudflareSection1700000100000);
   },
   async start(ctx) {
     await ctx.resolve(CloudflareConnection).open(ctx.logger);

@@ -23,7 +23,7 @@ function host(options: unknown) {
   const provide = <T>(port: PortRef<T>, impl: unknown) =>
     container.register(port as never, { useFactory: instanceCachingFactory(() => (impl as (rt: typeof runtime) => T)(runtime)) });
   const hooks = { afterProvision: tapless(), onTeardown: tapless(), onRepair: tapless() };
-  plugin.register({ ...runtime, provide, hooks } as unknown as PluginContext<CloudflareConfig>);
+  plugin.register({ ...runtime, provide, hooks, migrations: () => undefined } as unknown as PluginContext<CloudflareConfig>);
   return runtime;
 }
 const tapless = () => ({ tapPromise: () => undefined });

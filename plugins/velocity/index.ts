@@ -4,6 +4,7 @@ import { VelocityConnection } from './connection';
 import { tapVelocityHooks } from './hooks';
 import { VelocityProxy } from './provider';
 import { ProxyRegistrations } from './registrations';
+import { VelocitySection1700000101000 } from './migrations/1700000101000-velocity-section';
 import { velocityRoutes } from './routes';
 
 export default definePlugin({
@@ -20,6 +21,7 @@ export default definePlugin({
     ctx.provide(ProxyRegistry, () => proxy);
     const registrations = new ProxyRegistrations({
       proxy,
+      section: ctx.name,
       directory: () => ctx.resolve(Tokens.Instances),
       clock: () => ctx.resolve(Tokens.Clock),
       logger: ctx.logger,
@@ -27,6 +29,7 @@ export default definePlugin({
     });
     tapVelocityHooks(ctx.hooks, registrations);
     ctx.routes((r) => velocityRoutes(r, registrations, ctx.config.proxyToken));
+    ctx.migrations(VelocitySection1700000101000);
   },
   async start(ctx) {
     await ctx.resolve(VelocityConnection).open(ctx.logger);

@@ -19,7 +19,7 @@ function host(options: unknown) {
   const provide = <T>(port: PortRef<T>, impl: unknown) =>
     container.register(port as never, { useFactory: instanceCachingFactory(() => (impl as (rt: typeof runtime) => T)(runtime)) });
   const hooks = new Proxy({}, { get: () => ({ tapPromise: () => undefined }) });
-  plugin.register({ ...runtime, provide, hooks, routes: () => undefined } as unknown as PluginContext<VelocityConfig>);
+  plugin.register({ ...runtime, provide, hooks, routes: () => undefined, migrations: () => undefined } as unknown as PluginContext<VelocityConfig>);
   return runtime;
 }
 

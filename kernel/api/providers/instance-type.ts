@@ -2,7 +2,7 @@ import type { ZodType } from 'zod';
 import type { CrashClass, CrashInfo, InstanceKind, ProvisionPlan } from '../domain';
 
 /**
- * A game or runtime type (minecraft, codeserver …). Several are registered at once;
+ * A game or runtime type (a game server, a browser IDE …). Several are registered at once;
  * the kernel picks the one whose `kind`/`type` matches the create request.
  */
 export abstract class InstanceType {
