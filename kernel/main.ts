@@ -9,44 +9,62 @@ import { startEmbedded } from './core/embedded';
 import { Kernel } from './core/kernel';
 import { createLogger } from './core/logger';
 import { drainOnce, installProcessGuards } from './core/process-guards';
-import { ROLES, type Role } from './core/roles';
 import { Account } from './core/entities';
 
 const distRoot = path.resolve(__dirname, '..');
 const root = path.resolve(distRoot, '..');
 
-const USAGE = `usage: zpack [role]            run a role: ${ROLES.join(', ')} (default: all, or $ZPACK_ROLE)
+const KERNEL_USAGE = `usage: zpack [role]            run a process role (default: role: in config, or $ZPACK_ROLE)
        zpack migrate             apply database migrations and exit
-       zpack create-admin --email E [--password P]   create (or promote) an admin account`;
+       zpack create-admin --email E [--password P]   create (or promote) an admin account
+       zpack <command> [args…]   a command of an enabled plugin
+       zpack help                list the roles and commands of the enabled plugins`;
+
+/** Roles and commands come from the registry: the enabled plugins add theirs. */
+function usage(kernel: Kernel): string {
+  const rows = (items: Array<{ name: string; summary: string }>) => items.map((i) => `  ${i.name.padEnd(22)} ${i.summary}`).join('\n');
+  const commands = kernel.extensions.commands.list().map((c) => ({ name: c.name, summary: `${c.command.summary} (${c.plugin})` }));
+  return `${KERNEL_USAGE}\n\nroles:\n${rows(kernel.extensions.roles.list())}\n\ncommands:\n${commands.length ? rows(commands) : '  (no enabled plugin adds one)'}`;
+}
 
 async function main(): Promise<void> {
-  const { positionals, values } = parseArgs({
-    allowPositionals: true,
-    options: { email: { type: 'string' }, password: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-  });
-  if (values.help) return void console.log(USAGE);
-  const command = positionals[0] ?? process.env.ZPACK_ROLE ?? 'all';
-  const oneShot = command === 'migrate' || command === 'create-admin';
-  if (!oneShot && !ROLES.includes(command as Role)) throw new BootError(`unknown command "${command}"\n${USAGE}`);
-  if (command === 'create-admin' && !values.email) throw new BootError(`create-admin needs --email\n${USAGE}`);
+  const argv = process.argv.slice(2);
+  const named = argv[0] !== undefined && !argv[0].startsWith('-') ? argv[0] : undefined;
   const config = loadConfig({ root });
+  const command = named ?? (argv.some((a) => a === '-h' || a === '--help') ? 'help' : config.role);
+  if (command === 'migrate' || command === 'create-admin') return oneShot(command, argv.slice(1), config);
+  config.role = command;
+  const kernel = new Kernel({ config, distRoot });
+  kernel.register();
+  if (command === 'help') return void console.log(usage(kernel));
+  const pluginCommand = kernel.extensions.commands.get(command);
+  // A role named on the command line must exist; one from config or ZPACK_ROLE is checked by start() (unknown_role).
+  if (!pluginCommand && named && !kernel.extensions.roles.has(command)) throw new BootError(`unknown command "${command}"\n${usage(kernel)}`, 'unknown_command');
+  const embedded = await startEmbedded(config, root, kernel.logger);
+  if (!pluginCommand) return serve(kernel, embedded.stop);
+  try {
+    process.exitCode = await kernel.runCommand(command, argv.slice(1));
+  } finally {
+    await kernel.stop().catch((err) => kernel.logger.error({ err }, 'stop failed'));
+    await embedded.stop();
+  }
+}
+
+async function oneShot(command: 'migrate' | 'create-admin', args: string[], config: KernelConfig): Promise<void> {
+  const { values } = parseArgs({ args, options: { email: { type: 'string' }, password: { type: 'string' } } });
+  if (command === 'create-admin' && !values.email) throw new BootError(`create-admin needs --email\n${KERNEL_USAGE}`, 'invalid_arguments');
   const logger = createLogger(config.logging.level);
   const embedded = await startEmbedded(config, root, logger);
   try {
     if (command === 'migrate') return await migrate(config, logger);
-    if (command === 'create-admin') return await createAdmin(config, logger, values.email!, values.password);
-    config.role = command as Role;
-    await serve(config, embedded.stop);
-  } catch (err) {
-    await embedded.stop().catch(() => undefined);
-    throw err;
+    return await createAdmin(config, logger, values.email!, values.password);
   } finally {
-    if (oneShot) await embedded.stop();
+    await embedded.stop();
   }
 }
 
-async function serve(config: KernelConfig, stopEmbedded: () => Promise<void>): Promise<void> {
-  const kernel = new Kernel({ config, distRoot });
+async function serve(kernel: Kernel, stopEmbedded: () => Promise<void>): Promise<void> {
+  const { config } = kernel;
   let stopping = false;
   const drain = drainOnce(async () => {
     stopping = true;
@@ -62,6 +80,7 @@ async function serve(config: KernelConfig, stopEmbedded: () => Promise<void>): P
     // A signal during boot stops the kernel under start(): the drain exits, this failure is its doing.
     if (stopping) return;
     await kernel.stop().catch(() => undefined);
+    await stopEmbedded().catch(() => undefined);
     throw err;
   }
   if (kernel.port) {

@@ -1,7 +1,11 @@
 /** Plain shapes that cross the kernel/plugin boundary. Entities stay inside kernel/core. */
 
 export type Role = 'user' | 'admin';
-export type InstanceKind = 'game' | 'dev';
+/**
+ * A family of instance types ('game', 'dev' …), declared by each InstanceType: the kernel accepts
+ * the kinds its enabled types declare, and keeps no list of its own.
+ */
+export type InstanceKind = string;
 export type InstanceState =
   | 'provisioning' | 'running' | 'stopped' | 'crashed' | 'error' | 'deleting' | 'deleted';
 

@@ -141,7 +141,16 @@ export class HookError extends ZpackError {
     super('hook_failed', 500, `${hook} tap "${plugin}" failed: ${reason}`, { hook, plugin }, { cause });
   }
 }
-/** Boot-time problems: bad config, missing plugin dependency, dependency cycle; `code` says which kind. */
+/** A loop's write carried the fencing token of a term that is over: a newer leader was elected. */
+export class FencedError extends ZpackError {
+  constructor(loop: string, token: number) {
+    super('fenced', 409, `loop ${loop}: token ${token} is fenced off by a newer leader`, { loop, token });
+  }
+}
+/**
+ * Boot-time problems; `code` says which kind (invalid_config, unknown_role, port_unbound,
+ * kernel_api_mismatch, plugin_dependency_missing …) so an operator's tooling can tell them apart.
+ */
 export class BootError extends Error {
   constructor(message: string, readonly code = 'boot_failed') {
     super(message);

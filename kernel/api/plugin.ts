@@ -3,12 +3,14 @@ import type { Logger } from 'pino';
 import type { ZodType, z } from 'zod';
 import type { KernelHooks } from './hooks';
 import type { ApiRouter } from './http';
-import type { JobHandler, QueueName } from './services';
-import type { Token } from './tokens';
+import type { HostPattern, HostRouteHandler, StatusSectionReader, UpgradeHandler, UpgradeMatch, UpgradeOptions } from './upgrades';
+import type { CliCommand, HealthCheck } from './commands';
+import type { LoopFn, LoopOptions } from './loops';
+import type { Ctor, PortNeed, PortRef } from './ports';
+import type { QueueOptions, QueueRef } from './queues';
+import type { RoleSpec } from './roles';
+import type { JobHandler } from './services';
 
-type Ctor<T> = new (...args: any[]) => T;
-/** An abstract port class (HostingProvider …) or a typed token. */
-export type PortRef<T> = (abstract new (...args: any[]) => T) | Token<T>;
 export type Implementation<T> = Ctor<T> | ((ctx: PluginRuntime<unknown>) => T);
 
 /** Given to `register`: synchronous wiring only. */
@@ -20,12 +22,36 @@ export interface PluginContext<C> {
   /** Binds a port to this plugin's implementation. Ports with many implementations (InstanceType, Notifier) accumulate. */
   provide<T>(port: PortRef<T>, impl: Implementation<T>): void;
   routes(define: (router: ApiRouter) => void): void;
-  jobs: { define<D>(name: string, queue: QueueName, handler: JobHandler<D>): void };
+  /** Defines the job `name` on a queue (a KernelQueue ref, or one this plugin declared). */
+  jobs: { define<D>(name: string, queue: QueueRef, handler: JobHandler<D>): void };
   entities(...entities: Function[]): void;
   migrations(...migrations: Function[]): void;
   /** Resolves a kernel service or port lazily (call inside handlers, not during register). */
   resolve<T>(token: PortRef<T>): T;
   resolveAll<T>(token: PortRef<T>): T[];
+
+  // Upgrades, host routes and status sections.
+  /** Takes the WebSocket upgrades that match; one the handler refuses never gets its 101. Duplicates fail boot. */
+  upgrade(match: UpgradeMatch, handler: UpgradeHandler, options?: UpgradeOptions): void;
+  /** Serves every plain HTTP request whose Host matches (an IDE proxy's hostnames), before the API routes. */
+  hostRoutes(host: HostPattern, handler: HostRouteHandler): void;
+  /** Adds `name` to GET /api/servers/:id/status; a name is owned by one plugin and may not shadow the kernel's fields. */
+  statusSection(name: string, reader: StatusSectionReader): void;
+
+  // Process extension points: queues, roles, leader loops, commands, readiness.
+  /** Declares this plugin's own queue, really named `<plugin>.<name>`; only roles that list it (and `all`) work it. */
+  queues: { declare(name: string, options?: QueueOptions): QueueRef };
+  /** Registers a process role (`zpack <name>`); a name already registered stops boot. */
+  roles: { define(name: string, spec: RoleSpec): void };
+  /**
+   * A leader-elected periodic loop `<plugin>.<name>`, run by roles with `loops` (`controller`,
+   * `all`): one process of the fleet ticks it; the tick's fence refuses the writes of a deposed leader.
+   */
+  loop(name: string, options: LoopOptions, fn: LoopFn): void;
+  /** A command `zpack <name> [args…]`. */
+  cli(name: string, command: CliCommand<C>): void;
+  /** A /readyz check named `<plugin>.<name>`. */
+  health(name: string, check: HealthCheck): void;
 }
 
 /** Given to `start` and `stop`, and to factory implementations. */
@@ -43,6 +69,10 @@ export interface PluginDefinition<S extends ZodType = ZodType> {
   version: string;
   description?: string;
   dependsOn?: string[];
+  /** The kernel API written against; must equal KERNEL_API_VERSION (`kernel_api_mismatch` otherwise). */
+  kernelApi: string;
+  /** Ports this plugin resolves; a required one no enabled plugin provides stops boot (`port_unbound`). */
+  consumes?: PortNeed[];
   /** Options schema; a bad option stops boot naming the plugin and the key path. */
   config: S;
   register(ctx: PluginContext<z.infer<S>>): void;

@@ -1,8 +1,6 @@
 import type { InstanceKind, InstanceState, InstanceView } from './domain';
 import type { NotificationMessage } from './providers/notifier';
-
-/** Names of the kernel's queues; each process role runs the workers of some of them. */
-export type QueueName = 'provisioning' | 'repair' | 'billing' | 'notifications';
+import type { QueueRef } from './queues';
 
 export interface JobContext {
   id: string;
@@ -20,8 +18,8 @@ export interface EnqueueOptions {
 
 /** The job registry as plugins see it. */
 export interface JobQueues {
-  define<D>(name: string, queue: QueueName, handler: JobHandler<D>): void;
-  enqueue<D>(queue: QueueName, name: string, data: D, options?: EnqueueOptions): Promise<string>;
+  define<D>(name: string, queue: QueueRef, handler: JobHandler<D>): void;
+  enqueue<D>(queue: QueueRef, name: string, data: D, options?: EnqueueOptions): Promise<string>;
 }
 
 /** Durable notifications: stored in the outbox first, then delivered by the channel's Notifier. */
@@ -53,6 +51,8 @@ export interface AgentTokens {
 export interface InstanceFilter {
   kind?: InstanceKind;
   type?: string;
+  /** Any of these types; an empty list matches nothing. */
+  types?: string[];
   states?: InstanceState[];
   ownerId?: string;
 }

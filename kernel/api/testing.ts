@@ -2,6 +2,8 @@ import http, { type IncomingMessage, type Server, type ServerResponse } from 'no
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 
+export * from './simulator-faults';
+
 /**
  * The HTTP side every wire-level simulator in a plugin's `testing/` folder shares. Simulators run
  * inside zpack in the embedded default, so one bad request must never take the process down:
@@ -76,6 +78,40 @@ export class LoopbackHttpServer {
       if (!res.writableEnded) res.destroy();
     }
   }
+}
+
+/**
+ * A simulator's start and stop on loopback: `url` is its API base (origin + `basePath`) once
+ * started, and a start after a stop listens on the same port again, as a restarted system would.
+ */
+export abstract class LoopbackSimulator {
+  url = '';
+  private readonly server = new LoopbackHttpServer({
+    handle: (req, res, url) => this.handle(req, res, url),
+    failure: (err) => this.failure(err),
+  });
+  private port: number;
+
+  constructor(private readonly where: { host?: string; port?: number }, private readonly basePath = '') {
+    this.port = where.port ?? 0;
+  }
+
+  /** Listens (port 0 picks a free one); resolves with the API base URL. */
+  async start(): Promise<string> {
+    const { origin, port } = await this.server.listen(this.port, this.where.host);
+    this.port = port;
+    this.url = `${origin}${this.basePath}`;
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    await this.server.close();
+  }
+
+  /** Serves one request (see LoopbackHttpOptions.handle). */
+  protected abstract handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void>;
+  /** The simulator's own envelope for what the shared request handling refuses. */
+  protected abstract failure(error: SimulatorRequestError): SimulatorAnswer;
 }
 
 /** The request URL, refused with 400 when its path holds a percent-escape that does not decode. */

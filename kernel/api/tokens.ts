@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { KernelHooks } from './hooks';
+import type { UpgradeTickets } from './upgrades';
 import type { AgentTokens, Clock, InstanceDirectory, JobQueues, Notifications } from './services';
 
 /** A typed DI token: a symbol that remembers the type it resolves to. */
@@ -21,6 +22,8 @@ export const Tokens = {
   AgentTokens: token<AgentTokens>('core.agent-tokens'),
   Instances: token<InstanceDirectory>('core.instances'),
   Metrics: token<Registry>('core.metrics'),
+  /** Single-use tickets that authenticate a WebSocket upgrade (see UpgradeRequest.redeemTicket). */
+  UpgradeTickets: token<UpgradeTickets>('core.upgrade-tickets'),
   /** The validated options of the plugin doing the resolving. */
   PluginConfig: token<unknown>('plugin.config'),
 } as const;

@@ -16,7 +16,8 @@ const range = z.object({ min: z.number().int().min(1), max: z.number().int().min
 const rateWindow = z.object({ max: z.number().int().positive(), windowSeconds: z.number().int().positive() });
 
 export const kernelConfigSchema = z.object({
-  role: z.enum(['api', 'provision-worker', 'repair-worker', 'billing-worker', 'controller', 'all']).default('all'),
+  /** A registered process role (the kernel's or a plugin's); checked against the registry at boot. */
+  role: z.string().min(1).default('all'),
   server: z.object({
     host: z.string().default('127.0.0.1'),
     port: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -122,6 +123,10 @@ export const kernelConfigSchema = z.object({
     lockDurationMs: z.number().int().positive().default(15_000),
     stalledIntervalMs: z.number().int().positive().default(5_000),
   }).prefault({}),
+  loops: z.object({
+    /** A leader loop's Redis lease; a dead leader is replaced within it, a live one renews it every third of it. */
+    leaseMs: z.number().int().min(300).default(15_000),
+  }).prefault({}),
   retention: z.object({
     /** How often a worker prunes old rows. */
     intervalSeconds: z.number().int().positive().default(3600),
@@ -170,7 +175,7 @@ function readYaml(file: string): unknown {
   try {
     return parse(readFileSync(file, 'utf8')) ?? {};
   } catch (err) {
-    throw new BootError(`config ${file}: ${(err as Error).message}`);
+    throw new BootError(`config ${file}: ${(err as Error).message}`, 'invalid_config');
   }
 }
 
@@ -198,7 +203,7 @@ export function loadConfig({ root, env = process.env, overrides }: LoadConfigOpt
   let raw: any = readYaml(path.join(root, 'config', 'default.yaml'));
   if (env.ZPACK_CONFIG) {
     const extra = path.resolve(root, env.ZPACK_CONFIG);
-    if (!existsSync(extra)) throw new BootError(`ZPACK_CONFIG names ${extra}, which does not exist`);
+    if (!existsSync(extra)) throw new BootError(`ZPACK_CONFIG names ${extra}, which does not exist`, 'config_not_found');
     raw = deepMerge(raw, readYaml(extra));
   }
   raw = deepMerge(raw, overrides ?? {});
@@ -210,7 +215,7 @@ export function parseKernelConfig(raw: unknown): KernelConfig {
   const parsed = kernelConfigSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new BootError(`config ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new BootError(`config ${issue.path.join('.') || '(root)'}: ${issue.message}`, 'invalid_config');
   }
   return parsed.data;
 }

@@ -4,14 +4,15 @@ import type { DependencyContainer } from 'tsyringe';
 import type { DataSource } from 'typeorm';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { BillingGate, HostingProvider, InstanceAgent, InstanceType, Tokens } from '../api';
+import { BillingGate, HostingProvider, InstanceAgent, InstanceType, KernelQueue, Tokens } from '../api';
 import type { AgentTokens, ApiRouter, KernelHooks, Notifications, PortRef } from '../api';
 import type { KernelConfig } from './config';
 import type { KernelQueues } from './queues';
 import { billingStateOf } from './billing-state';
 import { CLOSE } from './console/bridge';
-import { ConsoleGateway, type LiveSession } from './console/gateway';
-import { ConsoleTickets } from './console/tickets';
+import { CONSOLE_PATH, ConsoleGateway } from './console/gateway';
+import type { HttpExtensions } from './plugin-host';
+import type { KernelUpgradeTickets } from './upgrades/tickets';
 import { KernelDirectoryToken, KernelInstanceDirectory } from './operations/directory';
 import { InstanceService, PROVISION_JOB, TEARDOWN_JOB } from './operations/instances';
 import { OperationLease } from './operations/lease';
@@ -39,15 +40,12 @@ export interface InstanceWiringContext {
   agentTokens: AgentTokens;
   /** An account's instances changed (created, retired, deleted): cached quotas must go everywhere. */
   accountChanged(accountId: string): Promise<void>;
-  /** Whether a login session still stands (a console ticket is worth nothing once it does not). */
-  liveSession: LiveSession;
+  tickets: KernelUpgradeTickets;
+  http: HttpExtensions;
   routes: ApiRouter;
   container: DependencyContainer;
   /** Resolves plugin ports at use time, so a disabled plugin fails the request, not the boot. */
-  ports: {
-    required<T>(port: PortRef<T>): T; optional<T>(port: PortRef<T>): T | undefined; resolveAll<T>(port: PortRef<T>): T[];
-    providerOf(port: PortRef<unknown>): string | undefined;
-  };
+  ports: { required<T>(port: PortRef<T>): T; optional<T>(port: PortRef<T>): T | undefined; resolveAll<T>(port: PortRef<T>): T[] };
 }
 
 /** Everything about instances: operations and their workers, supervision, console, files, backups. */
@@ -63,7 +61,10 @@ export function wireInstances(k: InstanceWiringContext) {
   const readOnly = directory.forPlugin(null);
   k.container.register(Tokens.Instances, { useValue: readOnly });
   const instances = new InstanceService(ds, config, hooks, queues, () => ports.resolveAll(InstanceType), logger, k.accountChanged);
-  instanceRoutes(routes, { ds, instances, probes: new ReadinessCache(config.status.readinessCacheMs), optional: (p) => ports.optional(p), providerOf: (p) => ports.providerOf(p), billingState });
+  instanceRoutes(routes, {
+    ds, instances, probes: new ReadinessCache(config.status.readinessCacheMs), optional: (p) => ports.optional(p), billingState,
+    types: ports.resolveAll(InstanceType), sections: k.http.statusSections,
+  });
 
   const workerDeps = {
     ds, config, hooks, logger, readiness, agentTokens, agent, accountChanged: k.accountChanged,
@@ -74,8 +75,8 @@ export function wireInstances(k: InstanceWiringContext) {
   };
   const provision = new ProvisionWorker(workerDeps);
   const teardown = new TeardownWorker(workerDeps);
-  queues.define<{ operationId: string; resumed?: boolean }>(PROVISION_JOB, 'provisioning', (d) => provision.run(d.operationId, d.resumed));
-  queues.define<{ operationId: string }>(TEARDOWN_JOB, 'provisioning', (d) => teardown.run(d.operationId));
+  queues.define<{ operationId: string; resumed?: boolean }>(PROVISION_JOB, KernelQueue.provisioning, (d) => provision.run(d.operationId, d.resumed));
+  queues.define<{ operationId: string }>(TEARDOWN_JOB, KernelQueue.provisioning, (d) => teardown.run(d.operationId));
 
   const supervisor = new Supervisor({
     ds, config, hooks, queues, readiness, agent, types: () => ports.resolveAll(InstanceType), notifications: k.notifications, billingState, logger,
@@ -83,9 +84,9 @@ export function wireInstances(k: InstanceWiringContext) {
   agentEventRoutes(routes, { ds, tokens: agentTokens, directory, readiness, supervisor });
   serverActionRoutes(routes, { ds, instances, readiness, agent, billingState });
 
-  const tickets = new ConsoleTickets(redis, config.redis.prefix, config.console.ticketTtlSeconds);
-  const gateway = new ConsoleGateway(config, tickets, readOnly, agent, billingState, k.liveSession, redis, logger);
-  consoleRoutes(routes, { instances, tickets, billingState });
+  const gateway = new ConsoleGateway(config, readOnly, agent, billingState, redis, logger);
+  k.http.upgrades.register('kernel', { path: CONSOLE_PATH }, (upgrade) => gateway.accept(upgrade));
+  consoleRoutes(routes, { instances, tickets: k.tickets, billingState });
   hooks.onTeardown.tapPromise('kernel-console', (instance) => gateway.order({ instanceId: instance.id, code: CLOSE.instanceDeleted, reason: 'server deleted' }));
   hooks.onBillingSuspend.tapPromise('kernel-console', async (account, state) => {
     if (state === 'suspended') await gateway.order({ accountId: account.id, code: CLOSE.suspended, reason: 'account suspended' });

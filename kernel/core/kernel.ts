@@ -1,12 +1,12 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import type { DataSource } from 'typeorm';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { BootError, Notifier, Tokens, UnavailableError } from '../api';
+import { BootError, KernelQueue, Notifier, Tokens, UnavailableError, portKey, portName } from '../api';
 import type { Clock, KernelHooks, PluginDefinition, PortRef } from '../api';
 import type { KernelConfig } from './config';
 import { dropSchema, openDatabase, runMigrations } from './database';
@@ -17,11 +17,14 @@ import { KernelRouter } from './http/router';
 import { createLogger } from './logger';
 import { KernelMetrics } from './metrics';
 import { NotificationOutbox } from './notifications';
-import { PluginHost, type PluginContributions } from './plugin-host';
+import { PluginHost, isBound, type HttpExtensions, type PluginContributions, type ProcessExtensions } from './plugin-host';
 import { modulePluginSource, resolvePlugins } from './plugin-loader';
 import { KernelQueues } from './queues';
 import { connectRedis } from './redis';
-import { roleSpec } from './roles';
+import { RoleRegistry, requireProvisioningPorts, workOf, type RolePlan } from './roles';
+import { CommandRegistry } from './commands';
+import { HealthChecks } from './health-checks';
+import { LeaderLoops } from './loops/leader-loops';
 import { AuthService } from './auth/auth-service';
 import { RateLimiter } from './auth/rate-limit';
 import { AccessTokens } from './auth/tokens';
@@ -38,6 +41,10 @@ import type { InstanceService } from './operations/instances';
 import type { Supervisor } from './supervision/supervisor';
 import { DerivedAgentTokens } from './agent-tokens';
 import { RETENTION_JOB, RetentionPolicy } from './retention';
+import { HostRoutes } from './http/host-routes';
+import { StatusSections } from './status-sections';
+import { UpgradeDispatcher } from './upgrades/dispatcher';
+import { KernelUpgradeTickets } from './upgrades/tickets';
 
 export interface KernelOptions {
   config: KernelConfig;
@@ -53,7 +60,7 @@ export interface KernelOptions {
 }
 
 /** Housekeeping runs with repairs, on every role that works that queue. */
-const RETENTION_QUEUE = 'repair' as const;
+const RETENTION_QUEUE = KernelQueue.repair;
 
 const systemClock: Clock = { now: () => new Date() };
 
@@ -67,9 +74,12 @@ export class Kernel {
   readonly metrics: KernelMetrics;
   readonly hooks: KernelHooks;
   readonly router: KernelRouter;
+  /** WebSocket upgrades, host routes and status sections, declared by plugins and the kernel. */
+  readonly http: HttpExtensions;
+  private tickets?: KernelUpgradeTickets;
   ds!: DataSource;
   redis!: Redis;
-  queues!: KernelQueues;
+  readonly queues: KernelQueues;
   auth!: AuthService;
   instances!: InstanceService;
   directory!: KernelInstanceDirectory;
@@ -79,11 +89,14 @@ export class Kernel {
   console!: ConsoleGateway;
   private sweeper?: NodeJS.Timeout;
   private hosts: PluginHost[] = [];
-  /** Port name → the plugin providing it (single-provider ports only). */
-  private readonly providedBy = new Map<string, string>();
   private server?: Server;
   private readonly extraRedis: Redis[] = [];
   private started = false;
+  /** The HTTP app's listener once the role serves HTTP; tests inject requests into it without a socket. */
+  requestListener?: RequestListener;
+  private registered = false;
+  private readonly contributions: PluginContributions = { entities: [], migrations: [] };
+  readonly extensions: ProcessExtensions;
 
   constructor(private readonly options: KernelOptions) {
     const { config } = options;
@@ -94,6 +107,22 @@ export class Kernel {
     this.router = new KernelRouter((ctx) => this.auth.authenticate(ctx), {
       limitBytes: bodyLimitBytes, idleMs: timeouts.jsonBodyIdleMs, deadlineMs: timeouts.jsonBodyMs,
     });
+    const authority = {
+      redeem: (ticket: string) => this.tickets!.redeem(ticket),
+      liveSession: (sessionId: string, accountId: string) => this.auth.liveSession(sessionId, accountId),
+    };
+    this.http = {
+      upgrades: new UpgradeDispatcher(config, authority, this.logger),
+      hostRoutes: new HostRoutes(),
+      statusSections: new StatusSections(this.logger),
+    };
+    this.queues = new KernelQueues(() => this.redis, () => this.workerRedis(), `${config.redis.prefix}:q`, this.logger, this.metrics);
+    this.extensions = {
+      roles: new RoleRegistry(),
+      loops: new LeaderLoops(config.redis.prefix, config.loops.leaseMs, this.logger),
+      commands: new CommandRegistry(),
+      health: new HealthChecks(),
+    };
   }
 
   get config(): KernelConfig {
@@ -106,61 +135,94 @@ export class Kernel {
   }
 
   resolve<T>(token: PortRef<T>): T {
-    return this.container.resolve(token as any);
+    return this.container.resolve(portKey(token));
   }
 
-  /** register → migrations → start, then workers and HTTP as the role says. */
+  /** register → role and ports checked → migrations → start, then workers, loops and HTTP as the role says. */
   async start(): Promise<void> {
+    this.register();
+    const plan = this.extensions.roles.plan(this.config.role, this.queues.declaredQueues());
+    requireProvisioningPorts(plan, (port) => isBound(this.container, port));
     await this.boot();
-    this.started = true;
-    for (const host of this.hosts) {
-      await host.plugin.definition.start?.(host.runtime);
-      this.logger.debug({ plugin: host.plugin.definition.name }, 'plugin started');
-    }
-    const spec = roleSpec[this.config.role];
-    this.queues.startWorkers(spec.queues, {
-      concurrency: { provisioning: this.config.provisioning.concurrency },
+    await this.startPlugins();
+    this.queues.startWorkers(plan.queues, {
       lockDurationMs: this.config.queues.lockDurationMs,
       stalledIntervalMs: this.config.queues.stalledIntervalMs,
     });
-    if (spec.queues.includes('provisioning')) {
+    if (plan.loops) this.extensions.loops.start(this.redis, this.ds);
+    if (plan.queues.includes(KernelQueue.provisioning)) {
       const { sweepIntervalSeconds, sweepAfterSeconds } = this.config.provisioning;
       const sweep = () => void this.instances.sweepQueued(sweepAfterSeconds).catch((err) => this.logger.warn({ err }, 'sweep failed'));
       this.sweeper = setInterval(sweep, sweepIntervalSeconds * 1000);
       this.sweeper.unref();
     }
-    if (spec.queues.includes(RETENTION_QUEUE)) {
+    if (plan.queues.includes(RETENTION_QUEUE)) {
       // Not awaited: with Redis down the scheduler is upserted once it is back, and boot goes on.
       void this.queues.repeat(RETENTION_QUEUE, RETENTION_JOB, this.config.retention.intervalSeconds * 1000)
         .catch((err) => this.logger.warn({ err }, 'could not schedule the retention job'));
     }
-    if (spec.http) await this.listen();
-    this.logger.info({ plugins: this.hosts.map((h) => h.plugin.definition.name), port: this.port }, 'zpack started');
+    if (plan.http) await this.listen();
+    this.announce(plan);
   }
 
-  /** Plugins registered, database migrated, services wired; nothing started (migrate, create-admin). */
-  async boot(): Promise<void> {
+  /** Says what this process runs, and says so plainly when that is nothing. */
+  private announce(plan: RolePlan): void {
+    const work = workOf(plan, (q) => this.queues.hasJobs(q), this.extensions.loops.names());
+    this.logger.info({ role: plan.name, plugins: this.hosts.map((h) => h.plugin.definition.name), port: this.port, ...work }, 'zpack started');
+    if (!plan.http && !work.queues.length && !work.loops.length) {
+      this.logger.warn({ role: plan.name, idleQueues: work.idleQueues }, `role ${plan.name} has nothing to run: no job is defined on its queues and no loop is registered`);
+    }
+  }
+
+  /** Plugins' start, in dependency order (also before a plugin command runs). */
+  async startPlugins(): Promise<void> {
+    this.started = true;
+    for (const host of this.hosts) {
+      await host.plugin.definition.start?.(host.runtime);
+      this.logger.debug({ plugin: host.plugin.definition.name }, 'plugin started');
+    }
+  }
+
+  /**
+   * Plugins loaded and registered, test overrides applied, every consumed port checked; no I/O.
+   * Enough for `zpack help` to list roles and commands.
+   */
+  register(): void {
+    if (this.registered) return;
+    this.registered = true;
     const { config } = this.options;
     const c = this.container;
     c.register(Tokens.Logger, { useValue: this.logger });
     c.register(Tokens.Hooks, { useValue: this.hooks });
     c.register(Tokens.Metrics, { useValue: this.metrics.registry });
     c.register(Tokens.Clock, { useValue: systemClock });
-
-    this.redis = connectRedis(config.redis.url, 'command');
-    this.redis.on('error', (err) => this.logger.debug({ err: err.message }, 'redis connection error'));
-    this.queues = new KernelQueues(this.redis, () => this.workerRedis(), `${config.redis.prefix}:q`, this.logger, this.metrics);
-    c.register(Tokens.Redis, { useValue: this.redis });
     c.register(Tokens.Queues, { useValue: this.queues });
 
     const loaded = resolvePlugins(config.plugins, modulePluginSource(this.options.distRoot, this.options.plugins));
-    const contributions: PluginContributions = { entities: [], migrations: [] };
+    const providedBy = new Map<string, string>();
     for (const plugin of loaded) {
-      const host = new PluginHost(plugin, c, this.providedBy, this.logger);
-      host.register(this.hooks, this.router, this.queues, contributions);
+      const host = new PluginHost(plugin, c, providedBy, this.logger);
+      host.register(this.hooks, this.router, this.queues, this.contributions, this.http, this.extensions);
       this.hosts.push(host);
     }
-    for (const o of this.options.overrides ?? []) c.register(o.token as any, { useValue: o.value });
+    for (const o of this.options.overrides ?? []) c.register(portKey(o.token), { useValue: o.value });
+    for (const host of this.hosts) host.checkConsumes();
+    for (const command of this.extensions.commands.list()) {
+      if (this.extensions.roles.has(command.name)) {
+        throw new BootError(`command "${command.name}" of plugin "${command.plugin}" has the name of a role`, 'command_defined_twice');
+      }
+    }
+  }
+
+  /** Plugins registered, database migrated, services wired; nothing started (migrate, create-admin, plugin commands). */
+  async boot(): Promise<void> {
+    this.register();
+    const { config } = this.options;
+    const c = this.container;
+    this.redis = connectRedis(config.redis.url, 'command');
+    this.redis.on('error', (err) => this.logger.debug({ err: err.message }, 'redis connection error'));
+    c.register(Tokens.Redis, { useValue: this.redis });
+    const contributions = this.contributions;
 
     this.ds = await openDatabase({ url: config.database.url, schema: config.database.schema, ...contributions, logger: this.logger });
     c.register(Tokens.DataSource, { useValue: this.ds });
@@ -171,19 +233,21 @@ export class Kernel {
     const clock = this.resolve(Tokens.Clock);
     const tokens = new AccessTokens(await this.secret('auth.jwtSecret', config.auth.jwtSecret), config.auth.accessTtlSeconds);
     c.register(Tokens.AgentTokens, { useValue: new DerivedAgentTokens(await this.secret('agents.tokenSecret', config.auth.agentTokenSecret)) });
+    this.tickets = new KernelUpgradeTickets(this.redis, config.redis.prefix, config.console.ticketTtlSeconds);
+    c.register(Tokens.UpgradeTickets, { useValue: this.tickets });
     this.cache = new AccountCache(this.redis, config.redis.prefix, this.logger);
     this.auth = new AuthService(this.ds, tokens, new RateLimiter(this.redis, config.redis.prefix), notifications, clock, config, this.logger, this.cache,
       (r) => this.console.revoke(r));
 
     const kernelRoutes = this.router.for('kernel');
-    healthRoutes(kernelRoutes, { ds: this.ds, redis: this.redis, metrics: this.metrics, queues: this.queues, router: this.router });
+    healthRoutes(kernelRoutes, { ds: this.ds, redis: this.redis, metrics: this.metrics, queues: this.queues, router: this.router, checks: this.extensions.health });
     authRoutes(kernelRoutes, this.auth);
     accountRoutes(kernelRoutes, { ds: this.ds, config, optional: (p) => this.optional(p), cache: this.cache, closeConsoles: (r) => this.console.revoke(r) });
     Object.assign(this, wireInstances({
       ds: this.ds, redis: this.redis, config, hooks: this.hooks, queues: this.queues, logger: this.logger, notifications,
       routes: kernelRoutes, container: c, ports: this, agentTokens: this.resolve(Tokens.AgentTokens),
       accountChanged: (accountId) => this.cache!.forget({ quotaOf: accountId }),
-      liveSession: (sessionId, accountId) => this.auth.liveSession(sessionId, accountId),
+      tickets: this.tickets, http: this.http,
     }));
     registerQueueMetrics(this.metrics, this.queues);
     const retention = new RetentionPolicy(this.ds, config.retention, this.metrics, this.logger);
@@ -194,23 +258,27 @@ export class Kernel {
   required<T>(port: PortRef<T>): T {
     const found = this.optional(port);
     if (found === undefined) {
-      const name = typeof port === 'function' ? ((port as any).port ?? port.name) : String(port.description);
+      const name = portName(port);
       throw new UnavailableError(`No enabled plugin provides ${name}`, { port: name });
     }
     return found;
   }
 
   resolveAll<T>(port: PortRef<T>): T[] {
-    return this.container.isRegistered(port as any, true) ? this.container.resolveAll(port as any) : [];
+    return isBound(this.container, port) ? this.container.resolveAll(portKey(port)) : [];
   }
 
   optional<T>(port: PortRef<T>): T | undefined {
-    return this.container.isRegistered(port as any, true) ? this.container.resolve(port as any) : undefined;
+    return isBound(this.container, port) ? this.container.resolve(portKey(port)) : undefined;
   }
 
-  /** The name of the plugin providing a single-provider port, if one does. */
-  providerOf(port: PortRef<unknown>): string | undefined {
-    return this.providedBy.get(typeof port === 'function' ? ((port as any).port ?? port.name) : String(port.description));
+  /** Runs a plugin's command in a booted kernel with its plugins started; the caller stops the kernel. */
+  async runCommand(name: string, args: string[]): Promise<number> {
+    const entry = this.extensions.commands.get(name);
+    if (!entry) throw new BootError(`unknown command "${name}"`, 'unknown_command');
+    await this.boot();
+    await this.startPlugins();
+    return (await entry.command.run(args, entry.runtime)) ?? 0;
   }
 
   private async listen(): Promise<void> {
@@ -218,17 +286,18 @@ export class Kernel {
     // subscribing, or a stop that follows it at once closes the subscribers under start().
     await this.console.listen();
     await this.cache!.listen();
-    const app = createApp(this.router, this.logger, this.metrics, this.config.server.trustProxy);
+    const app = createApp(this.router, this.logger, this.metrics, this.config.server.trustProxy, this.http.hostRoutes);
+    this.requestListener = app.callback();
     const { headersMs, requestMs } = this.config.server.timeouts;
     // Node checks both timeouts every connectionsCheckingInterval (30 s by default): check each second instead.
     const server = createServer({ headersTimeout: headersMs, requestTimeout: requestMs, connectionsCheckingInterval: 1000 }, app.callback());
-    server.on('upgrade', (req, socket, head) => void this.console.handleUpgrade(req, socket, head));
+    server.on('upgrade', (req, socket, head) => void this.http.upgrades.handle(req, socket, head));
     server.keepAliveTimeout = 65_000;
     server.listen(this.config.server.port, this.config.server.host);
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
       server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE'
-        ? new BootError(`cannot listen on ${this.config.server.host}:${this.config.server.port}: the address is in use (set PORT)`)
+        ? new BootError(`cannot listen on ${this.config.server.host}:${this.config.server.port}: the address is in use (set PORT)`, 'address_in_use')
         : err));
     });
     this.server = server;
@@ -239,6 +308,7 @@ export class Kernel {
     clearInterval(this.sweeper);
     // Even when listen() failed half-way: a subscriber left open would keep the process alive.
     await this.console?.close();
+    this.http.upgrades.close();
     this.cache?.close();
     if (this.server) {
       const server = this.server;
@@ -250,13 +320,13 @@ export class Kernel {
         setTimeout(() => server.closeAllConnections(), 10_000).unref();
       });
     }
-    await this.queues?.closeWorkers();
+    await Promise.all([this.queues.closeWorkers(), this.extensions.loops.stop()]);
     if (this.started) {
       for (const host of [...this.hosts].reverse()) {
         await host.plugin.definition.stop?.(host.runtime).catch((err) => this.logger.error({ err, plugin: host.plugin.definition.name }, 'plugin stop failed'));
       }
     }
-    await this.queues?.close();
+    await this.queues.close();
     if (this.ds?.isInitialized) await this.ds.destroy();
     if (this.config.database.dropSchemaOnStop) await dropSchema(this.config.database.url, this.config.database.schema);
     for (const r of [...this.extraRedis.splice(0), this.redis].filter(Boolean)) {

@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
+import { KernelQueue } from '../api';
 import type { Notifications, NotificationMessage, Notifier } from '../api';
 import { Notification } from './entities';
 import type { KernelQueues } from './queues';
@@ -20,7 +21,7 @@ export class NotificationOutbox implements Notifications {
     private readonly notifiers: () => Notifier[],
     private readonly logger: Logger,
   ) {
-    queues.define<{ id: string }>(DELIVER_JOB, 'notifications', (data) => this.deliver(data.id));
+    queues.define<{ id: string }>(DELIVER_JOB, KernelQueue.notifications, (data) => this.deliver(data.id));
   }
 
   async sendToOwner(message: NotificationMessage): Promise<void> {
@@ -35,7 +36,7 @@ export class NotificationOutbox implements Notifications {
 
   async send(channel: string, message: NotificationMessage): Promise<void> {
     const row = await this.ds.getRepository(Notification).save(this.row(channel, message, 'pending'));
-    await this.queues.enqueue('notifications', DELIVER_JOB, { id: row.id }, { jobId: `notify-${row.id}`, attempts: 5 });
+    await this.queues.enqueue(KernelQueue.notifications, DELIVER_JOB, { id: row.id }, { jobId: `notify-${row.id}`, attempts: 5 });
   }
 
   private row(channel: string, message: NotificationMessage, state: Notification['state'], lastError: string | null = null): Partial<Notification> {

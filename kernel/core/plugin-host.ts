@@ -1,21 +1,43 @@
 import { instanceCachingFactory, type DependencyContainer } from 'tsyringe';
 import type { Logger } from 'pino';
-import { BootError, Tokens } from '../api';
-import type { Implementation, KernelHooks, PluginContext, PluginRuntime, PortRef } from '../api';
+import { BootError, Tokens, isMultiple, portKey, portName } from '../api';
+import type { Ctor, Implementation, KernelHooks, PluginContext, PluginRuntime, PortRef } from '../api';
 import type { LoadedPlugin } from './plugin-loader';
 import { KernelDirectoryToken, type KernelInstanceDirectory } from './operations/directory';
 import type { KernelQueues } from './queues';
 import type { KernelRouter } from './http/router';
+import type { HostRoutes } from './http/host-routes';
+import type { StatusSections } from './status-sections';
+import type { UpgradeDispatcher } from './upgrades/dispatcher';
+import type { CommandRegistry } from './commands';
+import type { HealthChecks } from './health-checks';
+import type { LeaderLoops } from './loops/leader-loops';
+import type { RoleRegistry } from './roles';
 
-const isClass = (f: Function): boolean => /^class[\s{]/.test(Function.prototype.toString.call(f));
-const isMultiple = (port: PortRef<unknown>): boolean => typeof port === 'function' && (port as any).multiple === true;
-const portName = (port: PortRef<unknown>): string =>
-  typeof port === 'function' ? ((port as any).port ?? port.name) : String(port.description);
+const isClass = <T>(impl: Implementation<T>): impl is Ctor<T> => /^class[\s{]/.test(Function.prototype.toString.call(impl));
 
 export interface PluginContributions {
   entities: Function[];
   migrations: Function[];
 }
+
+/** Where upgrades, host routes and status sections that plugins declare are kept. */
+export interface HttpExtensions {
+  upgrades: UpgradeDispatcher;
+  hostRoutes: HostRoutes;
+  statusSections: StatusSections;
+}
+
+/** The registries behind a plugin's process extension points. */
+export interface ProcessExtensions {
+  roles: RoleRegistry;
+  loops: LeaderLoops;
+  commands: CommandRegistry;
+  health: HealthChecks;
+}
+
+/** Whether a port is bound in the kernel's container (by a plugin or a test override). */
+export const isBound = (container: DependencyContainer, port: PortRef<unknown>): boolean => container.isRegistered(portKey(port), true);
 
 /**
  * Wires one plugin: its own child container (holding its validated options), its routes,
@@ -43,12 +65,12 @@ export class PluginHost {
       config: plugin.options,
       logger: logger.child({ plugin: name }),
       container: this.container,
-      resolve: (t) => this.container.resolve(t as any),
-      resolveAll: (t) => (this.container.isRegistered(t as any, true) ? this.container.resolveAll(t as any) : []),
+      resolve: (t) => this.container.resolve(portKey(t)),
+      resolveAll: (t) => (this.container.isRegistered(portKey(t), true) ? this.container.resolveAll(portKey(t)) : []),
     };
   }
 
-  register(hooks: KernelHooks, router: KernelRouter, queues: KernelQueues, out: PluginContributions): void {
+  register(hooks: KernelHooks, router: KernelRouter, queues: KernelQueues, out: PluginContributions, http: HttpExtensions, extensions: ProcessExtensions): void {
     const name = this.plugin.definition.name;
     const ctx: PluginContext<unknown> = {
       ...this.runtime,
@@ -58,8 +80,28 @@ export class PluginHost {
       jobs: { define: (job, queue, handler) => queues.define(job, queue, handler) },
       entities: (...e) => out.entities.push(...e),
       migrations: (...m) => out.migrations.push(...m),
+      // Upgrades, host routes and status sections.
+      upgrade: (match, handler, options) => http.upgrades.register(name, match, handler, options),
+      hostRoutes: (host, handler) => http.hostRoutes.add(name, host, handler),
+      statusSection: (section, reader) => http.statusSections.add(name, section, reader),
+      // Process extension points.
+      queues: { declare: (queue, options) => queues.declare(name, queue, options) },
+      roles: { define: (role, spec) => extensions.roles.define(name, role, spec) },
+      loop: (loop, options, fn) => extensions.loops.define(name, loop, options, fn),
+      cli: (command, spec) => extensions.commands.define({ name: command, plugin: name, command: spec, runtime: this.runtime }),
+      health: (check, fn) => extensions.health.define(name, check, fn),
     };
     this.plugin.definition.register(ctx);
+  }
+
+  /** A required port this plugin consumes that nothing binds stops boot, naming both. */
+  checkConsumes(): void {
+    const name = this.plugin.definition.name;
+    for (const need of this.plugin.definition.consumes ?? []) {
+      if (need.optional || isBound(this.kernelContainer, need.port)) continue;
+      const port = portName(need.port);
+      throw new BootError(`plugin "${name}" consumes ${port}, which no enabled plugin provides (enable one, or mark it optional)`, 'port_unbound');
+    }
   }
 
   private provide<T>(port: PortRef<T>, impl: Implementation<T>): void {
@@ -67,10 +109,10 @@ export class PluginHost {
     const key = portName(port);
     if (!isMultiple(port)) {
       const prior = this.providedBy.get(key);
-      if (prior) throw new BootError(`port ${key} is provided by both "${prior}" and "${name}"; enable only one`);
+      if (prior) throw new BootError(`port ${key} is provided by both "${prior}" and "${name}"; enable only one`, 'port_provided_twice');
       this.providedBy.set(key, name);
     }
-    const make = (): T => (isClass(impl as Function) ? this.container.resolve(impl as any) : (impl as (c: PluginRuntime<unknown>) => T)(this.runtime));
-    this.kernelContainer.register(port as any, { useFactory: instanceCachingFactory(make) });
+    const make = (): T => (isClass(impl) ? this.container.resolve(impl) : impl(this.runtime));
+    this.kernelContainer.register(portKey(port), { useFactory: instanceCachingFactory(make) });
   }
 }

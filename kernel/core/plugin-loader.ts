@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { BootError } from '../api';
+import { BootError, KERNEL_API_VERSION } from '../api';
 import type { PluginDefinition } from '../api';
 import type { PluginEntry } from './config';
 
@@ -24,11 +24,11 @@ export function modulePluginSource(distRoot: string, given: PluginDefinition[] =
     try {
       mod = require(where.startsWith('.') ? path.resolve(distRoot, where) : where);
     } catch (err) {
-      throw new BootError(`plugin "${name}": cannot load ${where}: ${(err as Error).message}`);
+      throw new BootError(`plugin "${name}": cannot load ${where}: ${(err as Error).message}`, 'plugin_not_found');
     }
     const def = mod?.default ?? mod;
     if (!def || typeof def.register !== 'function' || def.name !== name) {
-      throw new BootError(`plugin "${name}": ${where} does not export a definePlugin() named "${name}"`);
+      throw new BootError(`plugin "${name}": ${where} does not export a definePlugin() named "${name}"`, 'plugin_invalid');
     }
     return def as PluginDefinition;
   };
@@ -43,6 +43,10 @@ export function resolvePlugins(entries: Record<string, PluginEntry>, source: Plu
   for (const [name, entry] of Object.entries(entries)) {
     if (!entry.enabled) continue;
     const definition = source(name, entry);
+    if (definition.kernelApi !== KERNEL_API_VERSION) {
+      throw new BootError(`plugin "${name}" is written for kernel API ${definition.kernelApi ?? '(none declared)'}; this kernel offers ${KERNEL_API_VERSION}`,
+        'kernel_api_mismatch');
+    }
     const parsed = definition.config.safeParse(entry.options ?? {});
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -63,13 +67,13 @@ function orderByDependencies(plugins: Map<string, LoadedPlugin>): LoadedPlugin[]
     if (s === 'done') return;
     if (s === 'visiting') {
       const cycle = [...chain.slice(chain.indexOf(name)), name];
-      throw new BootError(`plugin dependency cycle: ${cycle.join(' -> ')}`);
+      throw new BootError(`plugin dependency cycle: ${cycle.join(' -> ')}`, 'plugin_dependency_cycle');
     }
     const plugin = plugins.get(name)!;
     state.set(name, 'visiting');
     for (const dep of plugin.definition.dependsOn ?? []) {
       if (!plugins.has(dep)) {
-        throw new BootError(`plugin "${name}" depends on "${dep}", which is not enabled (${[...chain, name, dep].join(' -> ')})`);
+        throw new BootError(`plugin "${name}" depends on "${dep}", which is not enabled (${[...chain, name, dep].join(' -> ')})`, 'plugin_dependency_missing');
       }
       visit(dep, [...chain, name]);
     }

@@ -1,23 +1,21 @@
 import { DelayedError, Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { UnavailableError } from '../api';
-import type { EnqueueOptions, JobHandler, JobQueues, QueueName } from '../api';
+import { BootError, KernelQueue, UnavailableError } from '../api';
+import type { EnqueueOptions, JobHandler, JobQueues, QueueOptions, QueueRef } from '../api';
 import { isDatabaseUnavailable } from './database';
 import type { KernelMetrics } from './metrics';
 
-export const ALL_QUEUES: QueueName[] = ['provisioning', 'repair', 'billing', 'notifications'];
 /** How long a job that found Postgres unreachable waits before it runs again. */
 const DATABASE_RETRY_MS = 2000;
 
 export interface WorkerSettings {
-  concurrency: Partial<Record<QueueName, number>>;
   lockDurationMs: number;
   stalledIntervalMs: number;
 }
 
 export interface QueueStats {
-  queue: QueueName;
+  queue: string;
   waiting: number;
   active: number;
   delayed: number;
@@ -31,28 +29,70 @@ export interface QueueStats {
  * the kernel) defined; delivery is at-least-once, so handlers must be idempotent.
  */
 export class KernelQueues implements JobQueues {
-  private readonly handlers = new Map<string, { queue: QueueName; handler: JobHandler }>();
-  private readonly queues = new Map<QueueName, Queue>();
+  private readonly handlers = new Map<string, { queue: string; handler: JobHandler }>();
+  /** Every queue the kernel and the plugins declared, by real name. */
+  private readonly declared = new Map<string, { ref: QueueRef; options: QueueOptions }>();
+  private readonly queues = new Map<string, Queue>();
   private readonly workers: Worker[] = [];
 
   constructor(
-    private readonly connection: Redis,
+    /** The command connection, opened at boot (declaring and defining need none). */
+    private readonly connect: () => Redis | undefined,
     private readonly workerConnection: () => Redis,
     private readonly prefix: string,
     private readonly logger: Logger,
     private readonly metrics: KernelMetrics,
-  ) {}
+  ) {
+    for (const ref of Object.values(KernelQueue)) this.declared.set(ref.name, { ref, options: {} });
+  }
 
-  define<D>(name: string, queue: QueueName, handler: JobHandler<D>): void {
-    if (this.handlers.has(name)) throw new Error(`job "${name}" is defined twice`);
-    this.handlers.set(name, { queue, handler: handler as JobHandler });
+  private get connection(): Redis {
+    const connection = this.connect();
+    if (!connection) throw new Error('the kernel has not booted: no Redis connection yet');
+    return connection;
+  }
+
+  /** A plugin's own queue, `<owner>.<name>`. */
+  declare(owner: string, name: string, options: QueueOptions = {}): QueueRef {
+    if (!/^[a-z][a-z0-9-]*$/.test(name)) throw new BootError(`plugin "${owner}": queue name "${name}" must be lower-case letters, digits and dashes`, 'invalid_queue');
+    const ref: QueueRef = Object.freeze({ name: `${owner}.${name}`, owner });
+    if (this.declared.has(ref.name)) throw new BootError(`queue ${ref.name} is declared twice`, 'queue_declared_twice');
+    this.declared.set(ref.name, { ref, options });
+    return ref;
+  }
+
+  /** Sets how many jobs of a queue one process runs at once (the kernel's from config). */
+  setConcurrency(ref: QueueRef, concurrency: number): void {
+    this.declaration(ref).options.concurrency = concurrency;
+  }
+
+  declaredQueues(): QueueRef[] {
+    return [...this.declared.values()].map((d) => d.ref);
+  }
+
+  define<D>(name: string, queue: QueueRef, handler: JobHandler<D>): void {
+    if (this.handlers.has(name)) throw new BootError(`job "${name}" is defined twice`, 'job_defined_twice');
+    this.declaration(queue);
+    this.handlers.set(name, { queue: queue.name, handler: handler as JobHandler });
   }
 
   definedJobs(): string[] {
     return [...this.handlers.keys()];
   }
 
-  queue(name: QueueName): Queue {
+  /** Whether any job is defined on the queue (a worker on an empty queue runs nothing). */
+  hasJobs(queue: QueueRef): boolean {
+    return [...this.handlers.values()].some((h) => h.queue === queue.name);
+  }
+
+  private declaration(ref: QueueRef): { ref: QueueRef; options: QueueOptions } {
+    const found = this.declared.get(ref.name);
+    if (!found) throw new BootError(`queue ${ref.name} was never declared (declare it with ctx.queues.declare)`, 'queue_undeclared');
+    return found;
+  }
+
+  queue(ref: QueueRef): Queue {
+    const name = this.declaration(ref).ref.name;
     let q = this.queues.get(name);
     if (!q) {
       q = new Queue(name, { connection: this.connection, prefix: this.prefix });
@@ -66,11 +106,11 @@ export class KernelQueues implements JobQueues {
    * Adds a job, or fails at once while Redis is unreachable (BullMQ would wait for the connection
    * forever). Callers keep the durable record (the operation row) and retry.
    */
-  async enqueue<D>(queue: QueueName, name: string, data: D, options: EnqueueOptions = {}): Promise<string> {
+  async enqueue<D>(queue: QueueRef, name: string, data: D, options: EnqueueOptions = {}): Promise<string> {
     const def = this.handlers.get(name);
     if (!def) throw new Error(`job "${name}" is not defined`);
-    if (def.queue !== queue) throw new Error(`job "${name}" belongs to queue ${def.queue}, not ${queue}`);
-    if (this.connection.status !== 'ready') throw new UnavailableError('The job queue is unreachable', { queue });
+    if (def.queue !== queue.name) throw new Error(`job "${name}" belongs to queue ${def.queue}, not ${queue.name}`);
+    if (this.connection.status !== 'ready') throw new UnavailableError('The job queue is unreachable', { queue: queue.name });
     const adding = this.queue(queue).add(name, data, {
       jobId: options.jobId,
       delay: options.delayMs,
@@ -83,7 +123,7 @@ export class KernelQueues implements JobQueues {
     adding.catch(() => undefined);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new UnavailableError('The job queue did not answer in time', { queue })), 5000);
+      timer = setTimeout(() => reject(new UnavailableError('The job queue did not answer in time', { queue: queue.name })), 5000);
     });
     try {
       return (await Promise.race([adding, deadline])).id!;
@@ -93,7 +133,7 @@ export class KernelQueues implements JobQueues {
   }
 
   /** Runs the job `name` every `everyMs`, once across the fleet; upserting again changes nothing but the period. */
-  async repeat(queue: QueueName, name: string, everyMs: number): Promise<void> {
+  async repeat(queue: QueueRef, name: string, everyMs: number): Promise<void> {
     if (!this.handlers.has(name)) throw new Error(`job "${name}" is not defined`);
     await this.queue(queue).upsertJobScheduler(name, { every: everyMs }, {
       name, data: {}, opts: { removeOnComplete: { age: 24 * 3600, count: 100 }, removeOnFail: { age: 7 * 24 * 3600 } },
@@ -101,7 +141,7 @@ export class KernelQueues implements JobQueues {
   }
 
   /** Runs a delayed job now; nothing when it is gone or no longer delayed (it ran, or is running). */
-  async promote(queue: QueueName, jobId: string): Promise<void> {
+  async promote(queue: QueueRef, jobId: string): Promise<void> {
     const job = await Job.fromId(this.queue(queue), jobId);
     if (!job || !(await job.isDelayed())) return;
     await job.promote().catch(async (err) => {
@@ -109,8 +149,10 @@ export class KernelQueues implements JobQueues {
     });
   }
 
-  startWorkers(names: QueueName[], settings: WorkerSettings): void {
-    for (const name of names) {
+  startWorkers(refs: QueueRef[], settings: WorkerSettings): void {
+    for (const ref of refs) {
+      const { name } = ref;
+      const concurrency = this.declaration(ref).options.concurrency ?? 4;
       const worker = new Worker(
         name,
         async (job, token) => {
@@ -134,7 +176,7 @@ export class KernelQueues implements JobQueues {
           }
         },
         {
-          connection: this.workerConnection(), prefix: this.prefix, concurrency: settings.concurrency[name] ?? 4,
+          connection: this.workerConnection(), prefix: this.prefix, concurrency,
           lockDuration: settings.lockDurationMs, stalledInterval: settings.stalledIntervalMs, maxStalledCount: 5,
         },
       );
@@ -145,13 +187,13 @@ export class KernelQueues implements JobQueues {
 
   async stats(): Promise<QueueStats[]> {
     return Promise.all(
-      ALL_QUEUES.map(async (name) => {
-        const q = this.queue(name);
+      this.declaredQueues().map(async (ref) => {
+        const q = this.queue(ref);
         const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'failed');
         const [oldest] = await q.getJobs(['waiting'], 0, 0, true);
         const waitingSince = oldest ? oldest.timestamp + (oldest.opts.delay ?? 0) : 0;
         return {
-          queue: name,
+          queue: ref.name,
           waiting: counts.waiting ?? 0,
           active: counts.active ?? 0,
           delayed: counts.delayed ?? 0,
@@ -167,7 +209,7 @@ export class KernelQueues implements JobQueues {
    * forcibly (its job stalls and is handed out again: handlers are idempotent).
    */
   async closeWorkers(graceMs = 10_000): Promise<void> {
-    if (this.connection.status !== 'ready') graceMs = 0;
+    if (this.connect()?.status !== 'ready') graceMs = 0;
     await Promise.all(this.workers.splice(0).map((w) => bounded(w.close(), graceMs, () => w.close(true))));
   }
 

@@ -1,11 +1,11 @@
 import { expect } from 'chai';
-import pino from 'pino';
-import { container as rootContainer } from 'tsyringe';
+import { createServer, type AddressInfo } from 'node:net';
 import { AgentError, BootError } from '../../kernel/api';
-import type { AgentTokens, InstanceView, PluginRuntime } from '../../kernel/api';
+import type { AgentTokens, InstanceView } from '../../kernel/api';
+import { startTestKernel } from '../../kernel/testing';
 import { AgentClient } from './client/agent-client';
 import { TEXT_BODY_LIMIT, joinAgentUrl } from './client/wire';
-import { agentConfig, type AgentConfig } from './config';
+import { agentConfig } from './config';
 import plugin from './index';
 import { HttpInstanceAgent } from './provider';
 import { AgentSimulator } from './testing/simulator';
@@ -13,6 +13,15 @@ import { AgentSimulator } from './testing/simulator';
 const BOOT_MS = 150;
 const TIMEOUT_MS = 400;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A loopback port nothing listens on right now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 /** Resolves with the AgentError the call rejects with; fails the test if it resolves or throws anything else. */
 async function agentError(call: Promise<unknown>): Promise<AgentError> {
@@ -142,31 +151,32 @@ describe('agent plugin', () => {
   });
 
   describe('plugin lifecycle', () => {
-    const runtime = (config: AgentConfig): PluginRuntime<AgentConfig> => {
-      const container = rootContainer.createChildContainer();
-      return { name: 'agent', config, logger: pino({ level: 'silent' }), container, resolve: (t) => container.resolve(t as never), resolveAll: () => [] };
-    };
+    const kernelWith = (options: Record<string, unknown>) =>
+      startTestKernel({ plugins: [plugin], config: { plugins: { agent: { enabled: true, options } } } });
 
-    it('runs the simulator only when simulate is true, and stops it', async () => {
-      const config = agentConfig.parse({ simulate: true, simulator: { port: 0, bootMs: 0 } });
-      const ctx = runtime(config);
-      await plugin.start!(ctx);
-      const simulator = ctx.container.resolve(AgentSimulator);
-      const own = new AgentClient({ baseUrl: simulator.address(7), token: 't', timeoutMs: TIMEOUT_MS });
-      await own.provision({ agentToken: 't' });
-      expect(await own.ready()).to.have.property('ready', true);
-      await plugin.stop!(ctx);
+    it('runs the simulator only when simulate is true, and stops it with the kernel', async () => {
+      const port = await freePort();
+      const tk = await kernelWith({ simulate: true, simulator: { port, bootMs: 0 } });
+      const own = new AgentClient({ baseUrl: `http://127.0.0.1:${port}/ct/7`, token: 't', timeoutMs: TIMEOUT_MS });
+      try {
+        await own.provision({ agentToken: 't' });
+        expect(await own.ready()).to.have.property('ready', true);
+      } finally {
+        await tk.stop();
+      }
       await agentError(own.ready());
 
-      const off = runtime(agentConfig.parse({}));
-      await plugin.start!(off);
-      expect(off.container.isRegistered(AgentSimulator)).to.equal(false);
+      const off = await kernelWith({ simulate: false, simulator: { port } });
+      try {
+        await agentError(own.ready());
+      } finally {
+        await off.stop();
+      }
     });
 
     it('stops boot with a BootError naming the address when the simulator port is taken', async () => {
       const port = Number(new URL(sim.url).port);
-      const taken = runtime(agentConfig.parse({ simulate: true, simulator: { port } }));
-      const outcome = await plugin.start!(taken).then(() => undefined, (err: unknown) => err);
+      const outcome = await kernelWith({ simulate: true, simulator: { port } }).then(async (tk) => tk.stop(), (err: unknown) => err);
       expect(outcome).to.be.instanceOf(BootError).with.property('message').that.contains(`127.0.0.1:${port}`);
     });
 

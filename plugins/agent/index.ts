@@ -6,6 +6,8 @@ import { AgentSimulator } from './testing/simulator';
 export default definePlugin({
   name: 'agent',
   version: '1.0.0',
+  kernelApi: '2',
+  consumes: [],
   description: 'Client of the in-container agent (provision, readiness, status, power, files, backups, console), with a loopback simulator',
   config: agentConfig,
   register(ctx) {

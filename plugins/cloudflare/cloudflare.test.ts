@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import { ProviderError } from '../../kernel/api';
 import { srvRecordName, type CloudflareEdge } from './provider';
-import { SimulatedCloudflare, TEST_TARGET, TEST_ZONE, gameInstance } from './testing/fixture';
+import { SimulatedCloudflare, TEST_SRV_SERVICE, TEST_TARGET, TEST_ZONE, gameInstance } from './testing/fixture';
 import type { CloudflareSimulator } from './testing/simulator';
 
-const NAME = srvRecordName(5001, TEST_ZONE.name);
+const NAME = srvRecordName(TEST_SRV_SERVICE, 5001, TEST_ZONE.name);
 const srv = (overrides: { name?: string; port?: number; target?: string; ttl?: number } = {}) => ({
   type: 'SRV', name: overrides.name ?? NAME, ttl: overrides.ttl ?? 1,
   data: { priority: 0, weight: 5, port: overrides.port ?? 25565, target: overrides.target ?? TEST_TARGET },
@@ -57,7 +57,7 @@ describe('CloudflareEdge (against the Cloudflare simulator)', () => {
     sim.addRecord(TEST_ZONE.id, srv({ target: 'old-proxy.example.test' }));
     const right = sim.addRecord(TEST_ZONE.id, { ...srv(), comment: `zpack instance ${gameInstance().id}` });
     sim.addRecord(TEST_ZONE.id, srv({ port: 25577 }));
-    const other = sim.addRecord(TEST_ZONE.id, srv({ name: srvRecordName(5002, TEST_ZONE.name) }));
+    const other = sim.addRecord(TEST_ZONE.id, srv({ name: srvRecordName(TEST_SRV_SERVICE, 5002, TEST_ZONE.name) }));
 
     const record = await edge.publish(gameInstance());
     expect(record.id).to.equal(right.id);
@@ -87,10 +87,10 @@ describe('CloudflareEdge (against the Cloudflare simulator)', () => {
     expect(records()).to.have.length(1);
   });
 
-  it('refuses a dev instance, and one without a VMID, writing nothing', async () => {
+  it('refuses an instance whose type declares no SRV service, and one without a VMID, writing nothing', async () => {
     const dev = await edge.publish(gameInstance({ kind: 'dev', type: 'node' })).catch((e: unknown) => e);
     expect(dev).to.be.instanceOf(ProviderError);
-    expect((dev as ProviderError).details).to.include({ remote: 'cloudflare', operation: 'publish', reason: 'not_game' });
+    expect((dev as ProviderError).details).to.include({ remote: 'cloudflare', operation: 'publish', reason: 'no_srv_service' });
     const unallocated = await edge.publish(gameInstance({ vmid: null })).catch((e: unknown) => e);
     expect((unallocated as ProviderError).details).to.include({ reason: 'no_vmid' });
     expect(sim.requests).to.deep.equal([]);
@@ -111,15 +111,15 @@ describe('CloudflareEdge (against the Cloudflare simulator)', () => {
   });
 
   it('lists the SRV records it manages under its zone name, across pages', async () => {
-    for (let vmid = 6000; vmid < 6205; vmid++) sim.addRecord(TEST_ZONE.id, srv({ name: srvRecordName(vmid, TEST_ZONE.name) }));
+    for (let vmid = 6000; vmid < 6205; vmid++) sim.addRecord(TEST_ZONE.id, srv({ name: srvRecordName(TEST_SRV_SERVICE, vmid, TEST_ZONE.name) }));
     sim.addRecord(TEST_ZONE.id, srv({ name: '_minecraft._tcp.mc-7000.staging.example.test' }));
     sim.addRecord(TEST_ZONE.id, srv({ name: '_sip._tcp.play.example.test' }));
     sim.addRecord(TEST_ZONE.id, { type: 'A', name: 'proxy.play.example.test', content: '192.0.2.10' });
-    sim.addRecord('0c0ffee00c0ffee00c0ffee00c0ffee0', srv({ name: srvRecordName(7001, TEST_ZONE.name) }));
+    sim.addRecord('0c0ffee00c0ffee00c0ffee00c0ffee0', srv({ name: srvRecordName(TEST_SRV_SERVICE, 7001, TEST_ZONE.name) }));
 
     const listed = await edge.list();
     expect(listed).to.have.length(205);
-    expect(listed[0]).to.deep.equal({ id: records()[0].id, name: srvRecordName(6000, TEST_ZONE.name), target: TEST_TARGET, port: 25565 });
+    expect(listed[0]).to.deep.equal({ id: records()[0].id, name: srvRecordName(TEST_SRV_SERVICE, 6000, TEST_ZONE.name), target: TEST_TARGET, port: 25565 });
     expect(sim.requests.map((r) => r.query.page)).to.deep.equal(['1', '2', '3']);
   });
 });

@@ -1,5 +1,6 @@
 import { EdgeProvider, Tokens } from '../../kernel/api';
 import type { EdgeRecord, InstanceState, InstanceView, PluginContext, RepairResult } from '../../kernel/api';
+import type { SrvServiceOf } from './provider';
 
 /** A failed teardown leaves an instance in 'error': republishing it would undo the unpublish. */
 const REPUBLISHABLE: ReadonlySet<InstanceState> = new Set(['running', 'stopped', 'crashed']);
@@ -7,11 +8,11 @@ const REPUBLISHABLE: ReadonlySet<InstanceState> = new Set(['running', 'stopped',
 type HookWiring = Pick<PluginContext<unknown>, 'name' | 'hooks' | 'resolve'>;
 
 /**
- * Publishes game instances after provisioning, unpublishes them on teardown, republishes on
- * 'edge_missing' drift. Each change is recorded in this plugin's own payload section (its name),
- * which GET /api/servers/:id/status shows as `edge`.
+ * Publishes instances whose type names an SRV service after provisioning, unpublishes them on
+ * teardown, republishes on 'edge_missing' drift; other instances are left alone. Each change is
+ * recorded in this plugin's own payload section (its name), which the `edge` status section shows.
  */
-export function tapEdgeHooks(ctx: HookWiring): void {
+export function tapEdgeHooks(ctx: HookWiring, srvServiceOf: SrvServiceOf): void {
   const { name, hooks } = ctx;
   const edge = () => ctx.resolve(EdgeProvider);
   const instances = () => ctx.resolve(Tokens.Instances);
@@ -25,11 +26,11 @@ export function tapEdgeHooks(ctx: HookWiring): void {
 
   // A failure propagates: the kernel fails the create operation at after_provision with this error.
   hooks.afterProvision.tapPromise(name, async (instance) => {
-    if (instance.kind === 'game') await publish(instance);
+    if (srvServiceOf(instance)) await publish(instance);
   });
 
   hooks.onTeardown.tapPromise(name, async (instance, report) => {
-    if (instance.kind !== 'game') {
+    if (!srvServiceOf(instance)) {
       report.record('edge_unpublish', 'skipped');
       return;
     }
@@ -41,7 +42,7 @@ export function tapEdgeHooks(ctx: HookWiring): void {
   hooks.onRepair.tapPromise(name, async (drift): Promise<RepairResult | undefined> => {
     if (drift.kind !== 'edge_missing') return undefined;
     const instance = drift.instanceId ? await instances().get(drift.instanceId) : null;
-    if (!instance || instance.kind !== 'game' || !REPUBLISHABLE.has(instance.state)) {
+    if (!instance || !srvServiceOf(instance) || !REPUBLISHABLE.has(instance.state)) {
       return {
         action: 'edge_republish', ok: false,
         detail: { reason: 'not_publishable', instanceId: drift.instanceId ?? null, state: instance?.state ?? null },

@@ -1,23 +1,29 @@
-import { EdgeProvider, definePlugin } from '../../kernel/api';
+import { EdgeProvider, InstanceType, definePlugin, instanceTypeOf } from '../../kernel/api';
 import { cloudflareConfig } from './config';
 import { CloudflareConnection } from './connection';
 import { tapEdgeHooks } from './hooks';
 import { CloudflareSection1700000100000 } from './migrations/1700000100000-cloudflare-section';
-import { CloudflareEdge } from './provider';
+import { CloudflareEdge, type SrvServiceOf } from './provider';
 
 export default definePlugin({
   name: 'cloudflare',
   version: '1.0.0',
-  description: 'Publishes an SRV record per game instance on Cloudflare DNS, pointing players at the Velocity proxy',
-  // Publishes any game instance, whichever plugin defines its type: no dependency on minecraft.
+  kernelApi: '2',
+  consumes: [],
+  description: 'Publishes an SRV record per instance whose type names an SRV service on Cloudflare DNS, pointing players at the proxy',
+  // Reads each type's capabilities through the InstanceType port: no dependency on the plugins defining them.
   dependsOn: [],
   config: cloudflareConfig,
   register(ctx) {
     // One connection per kernel, shared by the provider and start/stop (and reachable by end-to-end tests).
     const connection = new CloudflareConnection(ctx.config);
     ctx.provide(CloudflareConnection, () => connection);
-    ctx.provide(EdgeProvider, () => new CloudflareEdge(ctx.config, connection));
-    tapEdgeHooks(ctx);
+    const srvServiceOf: SrvServiceOf = (instance) => instanceTypeOf(ctx.resolveAll(InstanceType), instance)?.capabilities.connect.srvService;
+    ctx.provide(EdgeProvider, () => new CloudflareEdge(ctx.config, connection, srvServiceOf));
+    tapEdgeHooks(ctx, srvServiceOf);
+    // The status shows this plugin's own payload section as `edge`; never published reads as such,
+    // so clients see one shape whether or not a record was ever made.
+    ctx.statusSection('edge', async (instance) => instance.payload[ctx.name] ?? { published: false, record: null });
     ctx.migrations(CloudflareSection1700000100000);
   },
   async start(ctx) {

@@ -1,46 +1,31 @@
 import { expect } from 'chai';
-import pino from 'pino';
-import { container as rootContainer, instanceCachingFactory } from 'tsyringe';
-import { EdgeProvider } from '../../kernel/api';
-import type { PluginContext, PluginRuntime, PortRef } from '../../kernel/api';
-import type { CloudflareConfig } from './config';
+import { EdgeProvider, InstanceType } from '../../kernel/api';
+import { startTestKernel } from '../../kernel/testing';
 import { CloudflareConnection } from './connection';
 import plugin from './index';
-import { gameInstance } from './testing/fixture';
+import { gameInstance, TestGameType } from './testing/fixture';
 import { SIMULATOR_ZONE_ID } from './testing/simulator';
 
 const required = { zoneName: 'play.example.test', target: 'proxy.play.example.test' };
 
-/** Just enough of the kernel's plugin host to register, start and stop the plugin. */
-function host(options: unknown) {
-  const container = rootContainer.createChildContainer();
-  const config = plugin.config.parse(options) as CloudflareConfig;
-  const runtime: PluginRuntime<CloudflareConfig> = {
-    name: 'cloudflare', config, logger: pino({ level: 'silent' }), container,
-    resolve: <T>(token: PortRef<T>) => container.resolve<T>(token as never),
-    resolveAll: <T>(token: PortRef<T>) => container.resolveAll<T>(token as never),
-  };
-  const provide = <T>(port: PortRef<T>, impl: unknown) =>
-    container.register(port as never, { useFactory: instanceCachingFactory(() => (impl as (rt: typeof runtime) => T)(runtime)) });
-  const hooks = { afterProvision: tapless(), onTeardown: tapless(), onRepair: tapless() };
-  plugin.register({ ...runtime, provide, hooks, migrations: () => undefined } as unknown as PluginContext<CloudflareConfig>);
-  return runtime;
-}
-const tapless = () => ({ tapPromise: () => undefined });
-
 describe('cloudflare plugin', () => {
   it('serves EdgeProvider from its own simulator in simulate mode, and stops it on stop', async () => {
-    const runtime = host({ ...required, simulate: true, simulator: { port: 0 } });
-    await plugin.start!(runtime);
-    const { simulator } = runtime.resolve(CloudflareConnection);
-    const record = await runtime.resolve(EdgeProvider).publish(gameInstance());
-    expect(simulator!.records(SIMULATOR_ZONE_ID).map((r) => [r.name, r.data])).to.deep.equal([
-      ['_minecraft._tcp.mc-5001.play.example.test', { priority: 0, weight: 5, port: 25565, target: 'proxy.play.example.test' }],
-    ]);
-    expect(record.name).to.equal('_minecraft._tcp.mc-5001.play.example.test');
-
-    await plugin.stop!(runtime);
-    expect(() => runtime.resolve(CloudflareConnection).client).to.throw(/has not started/);
+    const tk = await startTestKernel({
+      plugins: [plugin],
+      config: { role: 'api', plugins: { cloudflare: { enabled: true, options: { ...required, simulate: true, simulator: { port: 0 } } } } },
+      overrides: [{ token: InstanceType, value: new TestGameType() }],
+    });
+    const connection = tk.kernel.resolve(CloudflareConnection);
+    try {
+      const record = await tk.kernel.resolve(EdgeProvider).publish(gameInstance());
+      expect(connection.simulator!.records(SIMULATOR_ZONE_ID).map((r) => [r.name, r.data])).to.deep.equal([
+        ['_minecraft._tcp.mc-5001.play.example.test', { priority: 0, weight: 5, port: 25565, target: 'proxy.play.example.test' }],
+      ]);
+      expect(record.name).to.equal('_minecraft._tcp.mc-5001.play.example.test');
+    } finally {
+      await tk.stop();
+    }
+    expect(() => connection.client).to.throw(/has not started/);
   });
 
   it('requires apiToken and zoneId unless simulate is true, naming the key', () => {

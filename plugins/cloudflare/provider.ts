@@ -6,8 +6,6 @@ import { retryBackoffMs, type CloudflareClient } from './client/cloudflare-clien
 import { isCloudflareError } from './client/errors';
 import type { DnsRecord, SrvRecordInput } from './client/wire';
 
-/** Minecraft clients look up `_minecraft._tcp.<address>` before connecting to `<address>`. */
-const SERVICE = '_minecraft._tcp';
 /** One target per name, so priority and weight only need to be valid. */
 const SRV_PRIORITY = 0;
 const SRV_WEIGHT = 5;
@@ -18,7 +16,11 @@ const SRV_WEIGHT = 5;
  * has unpublished the record, so a name never points at two instances.
  */
 export const playerAddress = (vmid: number, zoneName: string): string => `mc-${vmid}.${zoneName}`;
-export const srvRecordName = (vmid: number, zoneName: string): string => `${SERVICE}.${playerAddress(vmid, zoneName)}`;
+/** `<service>.<address>`, the service being the one the instance's type declares (e.g. `_minecraft._tcp`). */
+export const srvRecordName = (service: string, vmid: number, zoneName: string): string => `${service}.${playerAddress(vmid, zoneName)}`;
+
+/** The SRV service of an instance's type (its capabilities' `connect.srvService`), or undefined when it has none. */
+export type SrvServiceOf = (instance: InstanceView) => string | undefined;
 
 /** Where the provider finds its client and zone; read on each call so they can be set up in start(). */
 export interface CloudflareLink {
@@ -26,13 +28,13 @@ export interface CloudflareLink {
   readonly zoneId: string;
 }
 
-/** EdgeProvider on Cloudflare DNS: one SRV record per game instance, pointing at the Velocity proxy. */
+/** EdgeProvider on Cloudflare DNS: one SRV record per instance whose type names an SRV service, pointing at the proxy. */
 export class CloudflareEdge extends EdgeProvider {
   private readonly managedName: RegExp;
 
-  constructor(private readonly config: CloudflareConfig, private readonly link: CloudflareLink) {
+  constructor(private readonly config: CloudflareConfig, private readonly link: CloudflareLink, private readonly srvServiceOf: SrvServiceOf) {
     super();
-    this.managedName = new RegExp(`^${escapeRegExp(SERVICE)}\\.mc-\\d+\\.${escapeRegExp(config.zoneName)}$`);
+    this.managedName = new RegExp(`^_[a-z0-9-]+\\._(?:tcp|udp)\\.mc-\\d+\\.${escapeRegExp(config.zoneName)}$`, 'i');
   }
 
   /** Upsert by name: the one record with this name ends up pointing at the proxy; extra ones are deleted. */
@@ -63,15 +65,16 @@ export class CloudflareEdge extends EdgeProvider {
 
   /** Deletes every SRV record with the instance's name; 'already_gone' when there was none. */
   async unpublish(instance: InstanceView): Promise<'done' | 'already_gone'> {
-    if (instance.kind !== 'game' || instance.vmid === null) return 'already_gone';
+    const service = this.srvServiceOf(instance);
+    if (service === undefined || instance.vmid === null) return 'already_gone';
     const { client, zoneId } = this.link;
-    const existing = await client.listDnsRecords(zoneId, { type: 'SRV', name: srvRecordName(instance.vmid, this.config.zoneName) });
+    const existing = await client.listDnsRecords(zoneId, { type: 'SRV', name: srvRecordName(service, instance.vmid, this.config.zoneName) });
     let removed = false;
     for (const record of existing) removed = (await this.deleteIfPresent(record.id)) || removed;
     return removed ? 'done' : 'already_gone';
   }
 
-  /** The SRV records this provider manages: `_minecraft._tcp.mc-<vmid>.<zoneName>`. */
+  /** The SRV records this provider manages: `_<service>._<proto>.mc-<vmid>.<zoneName>`. */
   async list(): Promise<EdgeRecord[]> {
     const { client, zoneId } = this.link;
     const records = await client.listDnsRecords(zoneId, { type: 'SRV' });
@@ -84,16 +87,17 @@ export class CloudflareEdge extends EdgeProvider {
   }
 
   private desired(instance: InstanceView): SrvRecordInput & { data: { target: string; port: number } } {
-    if (instance.kind !== 'game') {
-      throw new ProviderError('cloudflare', 'publish', `instance ${instance.id} is a ${instance.kind} instance; only game instances get SRV records`,
-        { reason: 'not_game', instanceId: instance.id });
+    const service = this.srvServiceOf(instance);
+    if (service === undefined) {
+      throw new ProviderError('cloudflare', 'publish', `instance ${instance.id} is of type ${instance.type}, which declares no SRV service`,
+        { reason: 'no_srv_service', instanceId: instance.id });
     }
     if (instance.vmid === null) {
       throw new ProviderError('cloudflare', 'publish', `instance ${instance.id} has no VMID yet`, { reason: 'no_vmid', instanceId: instance.id });
     }
     const { zoneName, target, port, ttl } = this.config;
     return {
-      type: 'SRV', name: srvRecordName(instance.vmid, zoneName), ttl,
+      type: 'SRV', name: srvRecordName(service, instance.vmid, zoneName), ttl,
       data: { priority: SRV_PRIORITY, weight: SRV_WEIGHT, port, target },
       comment: `zpack instance ${instance.id}`,
     };

@@ -5,6 +5,8 @@ import { EmailNotifier } from './notifier';
 export default definePlugin({
   name: 'email',
   version: '1.0.0',
+  kernelApi: '2',
+  consumes: [],
   description: 'Delivers email notifications over SMTP, or into a local outbox folder',
   config: emailConfig,
   register(ctx) {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import nodemailer, { type Transporter } from 'nodemailer';
@@ -37,8 +38,9 @@ export class EmailNotifier extends Notifier {
     }
     if (this.config.transport === 'outbox') {
       await mkdir(this.config.outboxDir, { recursive: true });
-      const file = `${new Date().toISOString().replace(/[:.]/g, '-')}-${message.template}.eml`;
-      await writeFile(path.join(this.config.outboxDir, file), info.message as Buffer);
+      // Time first so a listing sorts by it; the id keeps two messages of the same millisecond apart.
+      const file = `${new Date().toISOString().replace(/[:.]/g, '-')}-${message.template}-${randomUUID()}.eml`;
+      await writeFile(path.join(this.config.outboxDir, file), info.message as Buffer, { flag: 'wx' });
     }
   }
 }

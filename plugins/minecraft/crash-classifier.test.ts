@@ -33,10 +33,12 @@ const crash = (logTail: string[], exitCode: number | null = 1): CrashInfo => ({ 
 describe('minecraft crash classifier', () => {
   describe('on hostile log tails of about 1 MB', () => {
     for (const { name, tail } of hostileTails(MINECRAFT_CRASH_SIGNALS)) {
-      it(`classifies in well under 100 ms — ${name}`, () => {
-        const started = performance.now();
+      it(`classifies in well under 100 ms of CPU — ${name}`, () => {
+        // CPU time, not wall time: the cost of the matcher, whatever else the shared machine runs.
+        const before = process.cpuUsage();
         classifyMinecraftCrash(crash(tail));
-        expect(performance.now() - started).to.be.below(100);
+        const { user, system } = process.cpuUsage(before);
+        expect((user + system) / 1000).to.be.below(100);
       });
     }
   });

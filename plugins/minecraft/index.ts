@@ -5,6 +5,8 @@ import { MinecraftType } from './instance-type';
 export default definePlugin({
   name: 'minecraft',
   version: '1.0.0',
+  kernelApi: '2',
+  consumes: [],
   description: 'The minecraft game type: options, plan, agent payload, crash classes',
   config: minecraftConfig,
   register(ctx) {

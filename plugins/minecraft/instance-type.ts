@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InstanceType } from '../../kernel/api';
-import type { CrashClass, CrashInfo, ProvisionPlan } from '../../kernel/api';
+import type { CrashClass, CrashInfo, InstanceCapabilities, ProvisionPlan } from '../../kernel/api';
 import type { MinecraftConfig } from './config';
 import { classifyMinecraftCrash } from './crash-classifier';
 
@@ -9,6 +9,8 @@ export class MinecraftType extends InstanceType {
   readonly kind = 'game' as const;
   readonly type = 'minecraft';
   readonly optionsSchema;
+  /** Java clients look up `_minecraft._tcp.<address>`, and Velocity fronts every server. */
+  readonly capabilities: InstanceCapabilities = { connect: { protocol: 'tcp', srvService: '_minecraft._tcp' }, proxied: 'minecraft' };
 
   constructor(private readonly config: MinecraftConfig) {
     super();

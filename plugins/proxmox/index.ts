@@ -6,6 +6,8 @@ import { ProxmoxHosting } from './provider';
 export default definePlugin({
   name: 'proxmox',
   version: '1.0.0',
+  kernelApi: '2',
+  consumes: [],
   description: 'Hosts containers as LXC guests on Proxmox VE, or on a loopback simulator of its API',
   config: proxmoxConfig,
   register(ctx) {

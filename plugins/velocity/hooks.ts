@@ -1,7 +1,7 @@
 import type { KernelHooks } from '../../kernel/api';
 import type { ProxyRegistrations } from './registrations';
 
-/** The drift kind this plugin repairs: a ready game server the proxy does not know. */
+/** The drift kind this plugin repairs: a ready proxied server the proxy does not know. */
 export const PROXY_MISSING = 'proxy_missing';
 
 const PLUGIN = 'velocity';
@@ -13,7 +13,7 @@ export function tapVelocityHooks(hooks: KernelHooks, registrations: ProxyRegistr
   });
 
   hooks.onTeardown.tapPromise(PLUGIN, async (instance, report) => {
-    if (instance.kind !== 'game') return;
+    if (!registrations.proxies(instance)) return;
     report.record('proxy_unregister', await registrations.unregister(instance, 'unregistered_by_control_plane', 'unregistered'));
   });
 

@@ -1,4 +1,4 @@
-import { ProxyRegistry, Tokens, definePlugin } from '../../kernel/api';
+import { InstanceType, ProxyRegistry, Tokens, definePlugin } from '../../kernel/api';
 import { velocityConfig } from './config';
 import { VelocityConnection } from './connection';
 import { tapVelocityHooks } from './hooks';
@@ -7,9 +7,14 @@ import { ProxyRegistrations } from './registrations';
 import { VelocitySection1700000101000 } from './migrations/1700000101000-velocity-section';
 import { velocityRoutes } from './routes';
 
+/** The proxy family Velocity fronts: types whose capabilities say `proxied: 'minecraft'`. */
+const PROXY_FAMILY = 'minecraft';
+
 export default definePlugin({
   name: 'velocity',
   version: '1.0.0',
+  kernelApi: '2',
+  consumes: [],
   description: 'Registers ready game servers with the Velocity proxy through its bridge plugin, or a loopback simulator of it',
   dependsOn: [],
   config: velocityConfig,
@@ -26,9 +31,12 @@ export default definePlugin({
       clock: () => ctx.resolve(Tokens.Clock),
       logger: ctx.logger,
       concurrency: ctx.config.resyncConcurrency,
+      proxiedTypes: () => ctx.resolveAll(InstanceType).filter((t) => t.capabilities.proxied === PROXY_FAMILY).map((t) => t.type),
     });
     tapVelocityHooks(ctx.hooks, registrations);
     ctx.routes((r) => velocityRoutes(r, registrations, ctx.config.proxyToken));
+    // The status shows this plugin's own payload section as `proxy`.
+    ctx.statusSection('proxy', async (instance) => instance.payload[ctx.name] ?? null);
     ctx.migrations(VelocitySection1700000101000);
   },
   async start(ctx) {

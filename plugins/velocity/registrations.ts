@@ -38,6 +38,8 @@ export interface RegistrationDeps {
   logger: Logger;
   /** Registrations in flight at once in bulk work (resync, billing suspend and restore). */
   concurrency: number;
+  /** The enabled types whose capabilities say a Minecraft proxy routes them; no other instance is ever registered. */
+  proxiedTypes(): string[];
 }
 
 /**
@@ -52,10 +54,15 @@ export class ProxyRegistrations {
     return this.deps.directory().get(id);
   }
 
-  /** Registers a game server if it is ready now; false when it is not (nothing is sent). */
+  /** Whether the proxy routes instances of this one's type. */
+  proxies(instance: InstanceView): boolean {
+    return this.deps.proxiedTypes().includes(instance.type);
+  }
+
+  /** Registers a proxied server if it is ready now; false when it is not, or not proxied (nothing is sent). */
   async registerIfReady(instance: InstanceView): Promise<boolean> {
-    if (instance.kind !== 'game') return false;
-    const ready = await this.deps.directory().listReady({ kind: 'game', ownerId: instance.ownerId });
+    if (!this.proxies(instance)) return false;
+    const ready = await this.deps.directory().listReady({ types: [instance.type], ownerId: instance.ownerId });
     if (!ready.some((i) => i.id === instance.id)) return false;
     await this.register(instance);
     return true;
@@ -67,14 +74,14 @@ export class ProxyRegistrations {
    * each registration with its own event, which a rewrite of ours could land after and hide.
    */
   async resync(): Promise<ResyncResult> {
-    const ready = await this.deps.directory().listReady({ kind: 'game' });
+    const ready = await this.deps.directory().listReady({ types: this.deps.proxiedTypes() });
     const failed = await eachBounded(ready, this.deps.concurrency, (i) => this.register(i, 'changes'));
     return { registered: ready.length - failed.length, failed: failed.map(({ item, error }) => ({ name: nameOf(item), error: error.message })) };
   }
 
   /** The backends a starting proxy should route to: ready game servers only. */
   async rehydrate(): Promise<ProxyBackend[]> {
-    const ready = await this.deps.directory().listReady({ kind: 'game' });
+    const ready = await this.deps.directory().listReady({ types: this.deps.proxiedTypes() });
     return ready.flatMap((instance) => {
       try {
         return [backendFor(instance)];
@@ -94,14 +101,14 @@ export class ProxyRegistrations {
 
   /** Billing suspended the account: none of its game servers stays routed. */
   async suspendAccount(account: AccountView): Promise<void> {
-    const servers = await this.deps.directory().list({ kind: 'game', ownerId: account.id });
+    const servers = await this.deps.directory().list({ types: this.deps.proxiedTypes(), ownerId: account.id });
     const failed = await eachBounded(servers, this.deps.concurrency, (i) => this.unregister(i, 'suspended_by_billing', 'suspended'));
     if (failed.length) throw bulkFailure('suspend', account, servers.length, failed);
   }
 
   /** Payment restored: the account's servers that are ready now are routed again (the rest when they get ready). */
   async restoreAccount(account: AccountView): Promise<void> {
-    const ready = await this.deps.directory().listReady({ kind: 'game', ownerId: account.id });
+    const ready = await this.deps.directory().listReady({ types: this.deps.proxiedTypes(), ownerId: account.id });
     const failed = await eachBounded(ready, this.deps.concurrency, (i) => this.register(i));
     if (failed.length) throw bulkFailure('restore', account, ready.length, failed);
   }
@@ -110,7 +117,7 @@ export class ProxyRegistrations {
   async recordEvent(server: string, event: ProxyEvent, at: string): Promise<ProxySection> {
     const vmid = vmidOf(server);
     const instance = vmid === null ? null : await this.deps.directory().findByVmid(vmid);
-    if (!instance || instance.kind !== 'game') throw new NotFoundError('Server');
+    if (!instance || !this.proxies(instance)) throw new NotFoundError('Server');
     const section: ProxySection = { state: EVENT_STATE[event], lastEvent: event, at };
     await this.record(instance.id, section);
     return section;

@@ -6,7 +6,7 @@ import { projectRoot } from '../harness';
 import { checkArchitecture, importsOf } from './check';
 
 describe('Architecture', () => {
-  it('plugins import only kernel/api and npm packages; kernel/core imports no plugin', () => {
+  it('plugins import only kernel/api (tests also kernel/testing) and npm packages; kernel/core imports no plugin', () => {
     const violations = checkArchitecture(projectRoot);
     expect(violations, JSON.stringify(violations, null, 2)).to.deep.equal([]);
   });
@@ -30,6 +30,24 @@ describe('Architecture', () => {
       'plugins/bad/index.ts ../other/index',
       'plugins/bad/index.ts left-pad',
       'kernel/core/k.ts ../../plugins/bad',
+    ]);
+  });
+
+  it('lets a plugin\'s tests import kernel/testing, never its production code, and keeps kernel/core off kernel/testing', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'zpack-arch-'));
+    copyFileSync(path.join(projectRoot, 'package.json'), path.join(root, 'package.json'));
+    for (const dir of ['plugins/p/testing', 'kernel/core', 'kernel/testing']) mkdirSync(path.join(root, dir), { recursive: true });
+    const write = (file: string, text: string) => writeFileSync(path.join(root, file), text);
+    write('plugins/p/index.ts', `import { s } from './testing/simulator';`);
+    write('plugins/p/testing/simulator.ts', `import { inject } from '../../../kernel/testing';`);
+    write('plugins/p/testing/fake.ts', `import { until } from '../../../kernel/testing';\nimport { K } from '../../../kernel/core/kernel';`);
+    write('plugins/p/p.test.ts', `import { startTestKernel } from '../../kernel/testing';\nimport { Fake } from './testing/fake';`);
+    write('kernel/testing/index.ts', `import { Kernel } from '../core/kernel';\nimport { z } from '../api';`);
+    write('kernel/core/kernel.ts', `import { until } from '../testing';`);
+    expect(checkArchitecture(root).map((v) => `${v.file} ${v.specifier}`)).to.have.members([
+      'plugins/p/testing/simulator.ts ../../../kernel/testing',
+      'plugins/p/testing/fake.ts ../../../kernel/core/kernel',
+      'kernel/core/kernel.ts ../testing',
     ]);
   });
 });

@@ -46,7 +46,7 @@ describe('Cloudflare SRV records for game servers', () => {
   });
   afterEach(() => cloudflare.faults.clear());
 
-  const recordsOf = (vmid: number) => cloudflare.records(ZONE.id).filter((r) => r.name === srvRecordName(vmid, ZONE.name));
+  const recordsOf = (vmid: number) => cloudflare.records(ZONE.id).filter((r) => r.name === srvRecordName('_minecraft._tcp', vmid, ZONE.name));
   const answered = () => cloudflare.requests.map((r) => `${r.method} ${r.status}`);
 
   async function createServer(key: string) {

@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { SimRequestRecord } from '../../plugins/agent/testing/simulator';
 import type { TestKernel, TestUser } from '../harness';
 import { create, settle, type Fleet } from '../provisioning/fixture';
@@ -74,16 +73,7 @@ export function markRequests(fleet: Fleet): { since(vmid?: number): SimRequestRe
   return { since: (vmid) => fleet.agents.requests.filter((r) => !seen.has(r) && (vmid === undefined || r.vmid === vmid)) };
 }
 
-/** Polls `read` until `done` holds for its value; fails naming the last value after `timeoutMs`. */
-export async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(value)} after ${timeoutMs} ms`);
-    await sleep(25);
-  }
-}
+export { until } from '../harness';
 
 /** True when the file exists. */
 export async function exists(path: string): Promise<boolean> {

@@ -23,7 +23,7 @@ const billing = {
 
 /** A billing plugin reduced to its gate: the state of each account is whatever the test sets. */
 const testBilling = definePlugin({
-  name: 'test-billing', version: '1.0.0', config: z.object({}),
+  name: 'test-billing', version: '1.0.0', kernelApi: '2', config: z.object({}),
   register(ctx) {
     ctx.provide(BillingGate, () => new (class extends BillingGate {
       async stateOf(accountId: string): Promise<EnforcementState> {

@@ -33,6 +33,8 @@ describe('HTTP input limits', () => {
     tk = await startTestKernel({
       plugins: [minecraftPlugin],
       config: {
+        // The HTTP layer alone: no provision worker (it would need a host and an agent).
+        role: 'api',
         server: { timeouts: { jsonBodyIdleMs: 200, jsonBodyMs: 800 } },
         plugins: { minecraft: { enabled: true } },
       },

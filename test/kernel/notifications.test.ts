@@ -20,6 +20,7 @@ const pager = new KeepingNotifier('pager', ['operators']);
 const channelPlugin = (notifier: KeepingNotifier) => definePlugin({
   name: notifier.channel,
   version: '1.0.0',
+  kernelApi: '2',
   description: `delivers over ${notifier.channel}`,
   config: z.object({}),
   register(ctx) {

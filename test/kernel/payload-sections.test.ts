@@ -9,6 +9,7 @@ const resolved = new Map<string, InstanceDirectory>();
 const annotator = (name: string) => definePlugin({
   name,
   version: '1.0.0',
+  kernelApi: '2',
   description: `writes the ${name} section`,
   config: z.object({}),
   register() {},

@@ -6,7 +6,7 @@ import { resolvePlugins, modulePluginSource } from '../../kernel/core/plugin-loa
 import { distRoot } from '../harness';
 
 const plugin = (name: string, dependsOn: string[] = [], config: z.ZodType = z.object({})): PluginDefinition =>
-  definePlugin({ name, version: '1.0.0', dependsOn, config, register() {} });
+  definePlugin({ name, version: '1.0.0', kernelApi: '2', dependsOn, config, register() {} });
 
 const load = (defs: PluginDefinition[], options: Record<string, unknown> = {}, disabled: string[] = []) =>
   resolvePlugins(

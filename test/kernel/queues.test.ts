@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { KernelQueue } from '../../kernel/api';
 import { startTestKernel, type TestKernel } from '../harness';
 
 describe('Queue staleness', () => {
@@ -7,7 +8,7 @@ describe('Queue staleness', () => {
   after(async () => tk?.stop());
 
   it('reports depth and the age of the oldest waiting job per queue, in /api/admin/queues and /metrics', async () => {
-    const repair = tk.kernel.queues.queue('repair');
+    const repair = tk.kernel.queues.queue(KernelQueue.repair);
     // Enqueued 30 s ago, as far as the queue knows; the second job is fresh.
     await repair.add('probe', { n: 1 }, { timestamp: Date.now() - 30_000 });
     await repair.add('probe', { n: 2 });

@@ -29,7 +29,7 @@ describe('A plugin through the whole contract', () => {
         seen = (await u.http.get(`/api/sample/greetings/${created.body.greeting.id}`)).body.greeting.seenByJob;
         if (!seen) await new Promise((r) => setTimeout(r, 100));
       }
-      expect(seen, 'the job ran on the repair queue').to.equal(true);
+      expect(seen, "the job ran on the plugin's own queue").to.equal(true);
     });
 
     it('ran its migration', async () => {

@@ -12,7 +12,7 @@ describe('Provisioning under faults', () => {
     it('every operation ends succeeded or failed (both occur, the failures from injected faults), and nothing is orphaned', async function () {
       this.timeout(120_000);
       const user = await env.tk.user();
-      env.fleet.proxmox.faults.seed(20_240_917);
+      env.fleet.proxmox.faults.reseed(20_240_917);
       env.fleet.proxmox.faults.errorRatio = 0.3;
       const accepted = await Promise.all(Array.from({ length: 20 }, (_, i) => create(user, `flaky-${i}`, gameBody(`flaky ${i}`))));
       const ops = await Promise.all(accepted.map((r) => settle(user, r.body.operation.id, 90_000)));

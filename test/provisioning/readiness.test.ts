@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
-import { Tokens } from '../../kernel/api';
+import { KernelQueue, Tokens } from '../../kernel/api';
 import { PROVISION_JOB } from '../../kernel/core/operations/instances';
 import { ReadinessWakeups, readinessWakeId } from '../../kernel/core/operations/wakeups';
 import { allocations, create, gameBody, parkedInWaitReady, settle, useFleetKernel, waitFor } from './fixture';
@@ -87,7 +87,7 @@ describe('A create waiting for readiness', () => {
       env.fleet.agents.faults.neverReady = true;
       const accepted = (await create(user, 'lost-check', gameBody('lost'))).body.operation;
       const parked = await parkedInWaitReady(env.tk, accepted.id);
-      const provisioning = env.tk.kernel.queues.queue('provisioning');
+      const provisioning = env.tk.kernel.queues.queue(KernelQueue.provisioning);
       const wakeId = readinessWakeId(accepted.id, parked.checkpoint.readyChecks);
       expect(await provisioning.remove(wakeId), 'the scheduled check was removed').to.equal(1);
       env.fleet.agents.faults.neverReady = false;
@@ -116,7 +116,7 @@ describe('A create waiting for readiness', () => {
       const operationId = randomUUID();
       await wakeups.wake(operationId, 0);
       await wakeups.schedule(operationId, 1, 600_000);
-      const job = await kernel.queues.queue('provisioning').getJob(readinessWakeId(operationId, 1));
+      const job = await kernel.queues.queue(KernelQueue.provisioning).getJob(readinessWakeId(operationId, 1));
       expect(await job!.getState()).not.to.equal('delayed');
     });
   });

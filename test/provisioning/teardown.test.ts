@@ -8,7 +8,7 @@ import { startTestKernel } from '../harness';
 /** A plugin whose teardown part fails while `failing` is set, like an edge API that is down. */
 const flaky = { failing: false, calls: 0 };
 const flakyEdge = definePlugin({
-  name: 'flaky-edge', version: '1.0.0', config: z.object({}),
+  name: 'flaky-edge', version: '1.0.0', kernelApi: '2', config: z.object({}),
   register(ctx) {
     ctx.hooks.onTeardown.tapPromise('flaky-edge', async (_instance, report) => {
       flaky.calls++;

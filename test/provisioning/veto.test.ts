@@ -6,7 +6,7 @@ import { create, fleetConfig, fleetPlugins, startFleet, type Fleet } from './fix
 
 const blocked = new Set<string>();
 const gate = definePlugin({
-  name: 'test-gate', version: '1.0.0', config: z.object({}),
+  name: 'test-gate', version: '1.0.0', kernelApi: '2', config: z.object({}),
   register(ctx) {
     ctx.hooks.beforeProvision.tapPromise('test-gate', async (plan) => {
       if (blocked.has(plan.account.id)) throw new VetoError('billing_suspended', 'The account is suspended', 402);

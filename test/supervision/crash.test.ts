@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { InstanceType, Tokens } from '../../kernel/api';
+import { InstanceType, KernelQueue, Tokens } from '../../kernel/api';
 import emailPlugin from '../../plugins/email';
 import { SmtpSink } from '../../plugins/email/testing/smtp-sink';
 import { startTestKernel, type TestKernel, type TestUser } from '../harness';
@@ -49,7 +49,7 @@ describe('Crash supervision', () => {
       type: 'crash', instanceId, at: new Date(clock).toISOString(), exitCode: 1, signal: null, uptimeSeconds: 5, logTail: TAILS.nonzero_exit, ...fields,
     }, { token: bearer });
   }
-  const delayedRestarts = async (instanceId: string) => (await tk.kernel.queues.queue('provisioning').getDelayed())
+  const delayedRestarts = async (instanceId: string) => (await tk.kernel.queues.queue(KernelQueue.provisioning).getDelayed())
     .filter((j) => j.name === 'instance.restart' && j.data.instanceId === instanceId)
     .map((j) => j.opts.delay).sort((a, b) => a! - b!);
 

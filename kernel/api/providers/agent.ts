@@ -1,3 +1,4 @@
+import { PortId } from '../ports';
 import type { Readable } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { InstanceView } from '../domain';
@@ -45,7 +46,7 @@ export interface RestoreView {
 
 /** Client of the agent that runs inside each container. */
 export abstract class InstanceAgent {
-  static readonly port = 'InstanceAgent';
+  static readonly port = new PortId<InstanceAgent>('InstanceAgent');
   /** Hands the agent its payload (includes the per-instance agent token). */
   abstract provision(instance: InstanceView, payload: Record<string, unknown>): Promise<void>;
   /** Semantic readiness, exactly as the agent's /ready says. */

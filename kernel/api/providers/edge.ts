@@ -1,3 +1,4 @@
+import { PortId } from '../ports';
 import type { InstanceView } from '../domain';
 
 export interface EdgeRecord {
@@ -9,7 +10,7 @@ export interface EdgeRecord {
 
 /** Player-facing names: DNS records that lead players to an instance. */
 export abstract class EdgeProvider {
-  static readonly port = 'EdgeProvider';
+  static readonly port = new PortId<EdgeProvider>('EdgeProvider');
   /** Upsert by name: publishing twice leaves one record. */
   abstract publish(instance: InstanceView): Promise<EdgeRecord>;
   abstract unpublish(instance: InstanceView): Promise<'done' | 'already_gone'>;

@@ -1,3 +1,4 @@
+import { PortId } from '../ports';
 /**
  * The machine layer: where containers live. The provider owns how a container is named and
  * marked as ours (hostnames, tags, labels): the kernel hands it ids and never spells either.
@@ -31,7 +32,7 @@ export interface ContainerAddress {
 }
 
 export abstract class HostingProvider {
-  static readonly port = 'HostingProvider';
+  static readonly port = new PortId<HostingProvider>('HostingProvider');
   /** The node a new container should go on (placement policy is the provider's). */
   abstract pickNode(): Promise<string>;
   /**

@@ -1,3 +1,5 @@
+import { PortId } from '../ports';
+
 export interface NotificationMessage {
   /** Recipient in the channel's terms: an email address, a Discord channel name. */
   to: string;
@@ -17,9 +19,8 @@ export type NotificationAudience = 'owner' | 'operators';
 
 /** Delivers messages over one channel (email via SMTP, Discord webhook …). */
 export abstract class Notifier {
-  static readonly port = 'Notifier';
   /** One notifier per channel; many channels at once. */
-  static readonly multiple = true;
+  static readonly port = new PortId<Notifier>('Notifier', { multiple: true });
   abstract readonly channel: string;
   /** What this channel can deliver; the kernel picks channels by it, never by name. */
   abstract readonly audiences: readonly NotificationAudience[];

@@ -1,3 +1,4 @@
+import { PortId } from '../ports';
 export interface ProxyBackend {
   name: string;
   address: string;
@@ -6,7 +7,7 @@ export interface ProxyBackend {
 
 /** The player proxy's backend registry: which servers the proxy routes players to. */
 export abstract class ProxyRegistry {
-  static readonly port = 'ProxyRegistry';
+  static readonly port = new PortId<ProxyRegistry>('ProxyRegistry');
   abstract register(backend: ProxyBackend): Promise<void>;
   abstract unregister(name: string): Promise<'done' | 'already_gone'>;
   abstract list(): Promise<ProxyBackend[]>;

@@ -3,6 +3,7 @@ import Koa, { type Context } from 'koa';
 import type { Logger } from 'pino';
 import type { KernelMetrics } from '../metrics';
 import { envelopeEmpty, envelopeError } from './envelope';
+import type { HostRoutes } from './host-routes';
 import type { KernelRouter } from './router';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -25,8 +26,8 @@ class RequestState {
   }
 }
 
-/** The koa app: one lifecycle middleware (request id, error envelope, metrics, access log) → routes. */
-export function createApp(router: KernelRouter, logger: Logger, metrics: KernelMetrics, trustProxy: boolean): Koa {
+/** The koa app: one lifecycle middleware (request id, error envelope, metrics, access log) → host routes → routes. */
+export function createApp(router: KernelRouter, logger: Logger, metrics: KernelMetrics, trustProxy: boolean, hosts: HostRoutes): Koa {
   const app = new Koa({ proxy: trustProxy });
   app.silent = true;
   app.use(async (ctx, next) => {
@@ -53,6 +54,7 @@ export function createApp(router: KernelRouter, logger: Logger, metrics: KernelM
       }
     }
   });
+  app.use(hosts.middleware());
   app.use(router.staticRoutes());
   app.use(router.router.routes());
   app.use(router.router.allowedMethods());

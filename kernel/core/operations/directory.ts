@@ -32,6 +32,10 @@ export class KernelInstanceDirectory {
     const q = this.ds.getRepository(Instance).createQueryBuilder('i').where('i.deleted_at IS NULL');
     if (filter.kind) q.andWhere('i.kind = :kind', { kind: filter.kind });
     if (filter.type) q.andWhere('i.type = :type', { type: filter.type });
+    if (filter.types) {
+      if (!filter.types.length) return [];
+      q.andWhere('i.type IN (:...types)', { types: filter.types });
+    }
     if (filter.ownerId) q.andWhere('i.owner_id = :owner', { owner: filter.ownerId });
     if (filter.states?.length) q.andWhere('i.state IN (:...states)', { states: filter.states });
     return (await q.orderBy('i.created_at', 'ASC').getMany()).map(instanceView);

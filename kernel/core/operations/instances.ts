@@ -1,7 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Logger } from 'pino';
 import {
-  IdempotencyKeyReusedError, InvalidRequestError, NotFoundError, OperationInProgressError, QuotaExceededError,
+  IdempotencyKeyReusedError, InvalidRequestError, NotFoundError, OperationInProgressError, KernelQueue, QuotaExceededError, instanceTypeOf,
 } from '../../api';
 import type { AccountView, InstanceType, KernelHooks, ProvisionPlan } from '../../api';
 import { Instance, ProvisioningOperation } from '../entities';
@@ -10,7 +10,6 @@ import type { KernelQueues } from '../queues';
 import { quotaOf } from '../quota';
 import { readinessWakeId } from './wakeups';
 import { requestHash, type CreateInstanceBody } from './request';
-import { invalidRequest } from '../http/issues';
 
 export const PROVISION_JOB = 'instance.provision';
 export const TEARDOWN_JOB = 'instance.teardown';
@@ -103,7 +102,7 @@ export class InstanceService {
   async dispatch(op: ProvisioningOperation): Promise<void> {
     const job = op.kind === 'create' ? PROVISION_JOB : TEARDOWN_JOB;
     try {
-      await this.queues.enqueue('provisioning', job, { operationId: op.id }, { jobId: op.id });
+      await this.queues.enqueue(KernelQueue.provisioning, job, { operationId: op.id }, { jobId: op.id });
     } catch (err) {
       this.logger.warn({ err, operationId: op.id }, 'enqueue failed; the sweeper will retry');
     }
@@ -124,30 +123,20 @@ export class InstanceService {
       .take(500).getMany();
     for (const op of parked) {
       const wakeId = readinessWakeId(op.id, op.checkpoint.readyChecks ?? 0);
-      await this.queues.enqueue('provisioning', PROVISION_JOB, { operationId: op.id, resumed: true }, { jobId: wakeId })
+      await this.queues.enqueue(KernelQueue.provisioning, PROVISION_JOB, { operationId: op.id, resumed: true }, { jobId: wakeId })
         .catch((err) => this.logger.warn({ err, operationId: op.id }, 'enqueue failed; the sweeper will retry'));
     }
     return ops.length + parked.length;
   }
 
+  /** The body was validated against its type's schema by the router; the type is known to be enabled. */
   private async plan(account: AccountView, body: CreateInstanceBody): Promise<ProvisionPlan> {
-    const candidates = this.types().filter((t) => t.kind === body.kind && (body.type === undefined || t.type === body.type));
-    const type = candidates[0];
-    if (!type) {
-      const known = this.types().filter((t) => t.kind === body.kind).map((t) => t.type);
-      throw new InvalidRequestError(`No ${body.kind} type "${body.type ?? ''}" is enabled`, {
-        fields: [{ path: 'body.type', message: known.length ? `one of: ${known.join(', ')}` : `no ${body.kind} types are enabled` }],
-      });
-    }
-    const raw = body.kind === 'game' ? body.options : { runtime: body.runtime, version: body.version, enableCodeServer: body.enableCodeServer };
-    const parsed = type.optionsSchema.safeParse(raw);
-    if (!parsed.success) {
-      const prefix = body.kind === 'game' ? 'body.options' : 'body';
-      throw invalidRequest('Invalid options', parsed.error, prefix);
+    const type = instanceTypeOf(this.types(), body);
+    if (!type || type.kind !== body.kind) {
+      throw new InvalidRequestError(`No ${body.kind} type "${body.type}" is enabled`, { fields: [{ path: 'body.type', message: 'not an enabled type' }] });
     }
     const base: ProvisionPlan = {
-      account, kind: body.kind, type: type.type, name: body.name, options: parsed.data as Record<string, unknown>,
-      portNeeds: [], agentPayload: {},
+      account, kind: type.kind, type: type.type, name: body.name, options: body.options, portNeeds: [], agentPayload: {},
     };
     return this.hooks.beforeProvision.promise(await type.plan(base));
   }

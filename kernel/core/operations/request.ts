@@ -1,27 +1,44 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
-import { InvalidRequestError } from '../../api';
+import { z, type ZodType } from 'zod';
+import { BootError, InvalidRequestError } from '../../api';
+import type { InstanceType } from '../../api';
 import { MAX_JSON_DEPTH } from '../http/body';
 
 const name = z.string().trim().min(1).max(40).regex(/^[A-Za-z0-9][A-Za-z0-9 _.-]*$/, 'letters, digits, space, _ . - only');
 
-export const createInstanceBody = z.discriminatedUnion('kind', [
-  z.object({
-    kind: z.literal('game'),
-    type: z.string().min(1).max(40),
+/** A create request as validated: `options` already parsed by its type's own schema. */
+export interface CreateInstanceBody {
+  kind: string;
+  type: string;
+  name: string;
+  options: Record<string, unknown>;
+}
+
+/**
+ * The create body, one variant per enabled type (`type` discriminates, `kind` must be the type's):
+ * each type's `optionsSchema` validates `options`, so OpenAPI shows every type's options and the
+ * kernel names none of them. An unknown type is a 400 listing the enabled ones.
+ */
+export function createInstanceBody(types: readonly InstanceType[]): ZodType<CreateInstanceBody> {
+  const seen = new Set<string>();
+  for (const t of types) {
+    if (seen.has(t.type)) throw new BootError(`instance type "${t.type}" is provided twice; enable only one`);
+    seen.add(t.type);
+  }
+  const enabled = types.map((t) => t.type).sort().join(', ') || 'none';
+  const variants = types.map((t) => z.object({
+    kind: z.literal(t.kind),
+    type: z.literal(t.type),
     name,
-    options: z.record(z.string(), z.unknown()).default({}),
-  }).strict(),
-  z.object({
-    kind: z.literal('dev'),
-    type: z.string().min(1).max(40).optional(),
-    name,
-    runtime: z.string().min(1).max(40),
-    version: z.string().min(1).max(40),
-    enableCodeServer: z.boolean().default(false),
-  }).strict(),
-]);
-export type CreateInstanceBody = z.infer<typeof createInstanceBody>;
+    options: t.optionsSchema.prefault({}),
+  }).strict());
+  if (!variants.length) {
+    return z.object({ type: z.string().refine(() => false, 'no instance types are enabled') }) as unknown as ZodType<CreateInstanceBody>;
+  }
+  return z.discriminatedUnion('type', variants as [typeof variants[0], ...typeof variants], {
+    error: (issue) => (issue.code === 'invalid_union' ? `enabled types: ${enabled}` : undefined),
+  }) as unknown as ZodType<CreateInstanceBody>;
+}
 
 export const idempotencyKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
 

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { KernelQueue } from '../../api';
 import type { KernelQueues } from '../queues';
 import type { OperationWakeups } from './phases';
 
@@ -22,13 +23,13 @@ export class ReadinessWakeups implements OperationWakeups {
 
   async schedule(operationId: string, check: number, delayMs: number): Promise<void> {
     const jobId = readinessWakeId(operationId, check);
-    await this.queues.enqueue('provisioning', this.job, { operationId, resumed: true }, { jobId, delayMs });
-    if (await this.redis.getdel(this.mark(operationId))) await this.queues.promote('provisioning', jobId);
+    await this.queues.enqueue(KernelQueue.provisioning, this.job, { operationId, resumed: true }, { jobId, delayMs });
+    if (await this.redis.getdel(this.mark(operationId))) await this.queues.promote(KernelQueue.provisioning, jobId);
   }
 
   async wake(operationId: string, check: number): Promise<void> {
     await this.redis.set(this.mark(operationId), '1', 'EX', Math.ceil(this.markSeconds));
-    await this.queues.promote('provisioning', readinessWakeId(operationId, check));
+    await this.queues.promote(KernelQueue.provisioning, readinessWakeId(operationId, check));
   }
 
   private mark(operationId: string): string {

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import type { ApiRouter, EnforcementState } from '../../api';
 import { assertMayMutate } from '../billing-state';
-import type { ConsoleTickets } from '../console/tickets';
+import { CONSOLE_TICKET } from '../console/gateway';
+import type { KernelUpgradeTickets } from '../upgrades/tickets';
 import type { InstanceService } from '../operations/instances';
 
-export function consoleRoutes(r: ApiRouter, deps: { instances: InstanceService; tickets: ConsoleTickets; billingState(accountId: string): Promise<EnforcementState> }): void {
+export function consoleRoutes(r: ApiRouter, deps: { instances: InstanceService; tickets: KernelUpgradeTickets; billingState(accountId: string): Promise<EnforcementState> }): void {
   r.route({
     method: 'post', path: '/api/servers/:id/console/ticket', summary: 'A single-use ticket (~30 s) to open this server’s console WebSocket', auth: 'user', tags: ['console'],
     params: z.object({ id: z.uuid() }),
@@ -12,7 +13,7 @@ export function consoleRoutes(r: ApiRouter, deps: { instances: InstanceService; 
     handler: async ({ params, account, sessionId }) => {
       const instance = await deps.instances.owned(account, params.id);
       assertMayMutate(await deps.billingState(account.id), 'mutation');
-      const ticket = await deps.tickets.issue({ accountId: account.id, instanceId: instance.id, sessionId, role: account.role });
+      const ticket = await deps.tickets.issue({ purpose: CONSOLE_TICKET, accountId: account.id, instanceId: instance.id, sessionId, role: account.role });
       return { body: { ticket, expiresIn: deps.tickets.ttlSeconds } };
     },
   });

@@ -6,20 +6,32 @@ import { UnavailableError } from '../../api';
 import type { KernelRouter } from '../http/router';
 import type { KernelMetrics } from '../metrics';
 import type { KernelQueues } from '../queues';
+import type { HealthChecks } from '../health-checks';
 
 const within = <T>(p: Promise<T>, ms: number): Promise<T> =>
   Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms).unref())]);
 
-export function healthRoutes(r: ApiRouter, deps: { ds: DataSource; redis: Redis; metrics: KernelMetrics; queues: KernelQueues; router: KernelRouter }): void {
+export interface HealthDeps {
+  ds: DataSource;
+  redis: Redis;
+  metrics: KernelMetrics;
+  queues: KernelQueues;
+  router: KernelRouter;
+  /** Plugins' contributions to /readyz. */
+  checks: HealthChecks;
+}
+
+export function healthRoutes(r: ApiRouter, deps: HealthDeps): void {
   r.route({
     method: 'get', path: '/healthz', summary: 'The process is alive', auth: 'none', tags: ['health'],
     handler: async () => ({ body: { ok: true } }),
   });
   r.route({
-    method: 'get', path: '/readyz', summary: 'Postgres and Redis are reachable', auth: 'none', tags: ['health'],
+    method: 'get', path: '/readyz', summary: 'Postgres, Redis and every plugin health check answer', auth: 'none', tags: ['health'],
     handler: async () => {
-      const [pg, rd] = await Promise.allSettled([within(deps.ds.query('SELECT 1'), 2000), within(deps.redis.ping(), 2000)]);
-      const checks = { postgres: pg.status === 'fulfilled' ? 'ok' : 'down', redis: rd.status === 'fulfilled' ? 'ok' : 'down' };
+      const probes: Array<[string, () => Promise<unknown>]> = [['postgres', () => deps.ds.query('SELECT 1')], ['redis', () => deps.redis.ping()], ...deps.checks.entries()];
+      const outcomes = await Promise.allSettled(probes.map(([, probe]) => within(Promise.resolve().then(probe), 2000)));
+      const checks = Object.fromEntries(probes.map(([name], i) => [name, outcomes[i].status === 'fulfilled' ? 'ok' : 'down']));
       const down = Object.entries(checks).filter(([, v]) => v === 'down').map(([k]) => k);
       if (down.length) throw new UnavailableError(`${down.join(' and ')} unreachable`, { checks });
       return { body: { ok: true, checks } };

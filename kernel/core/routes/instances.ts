@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import type { DataSource } from 'typeorm';
-import { EdgeProvider, InstanceAgent, InvalidRequestError, NotFoundError, ProxyRegistry } from '../../api';
-import type { ApiRouter, EnforcementState, PortRef } from '../../api';
+import { InstanceAgent, InvalidRequestError, NotFoundError } from '../../api';
+import type { ApiRouter, EnforcementState, InstanceType, PortRef } from '../../api';
 import { Instance, ProvisioningOperation, instanceView } from '../entities';
 import type { InstanceService } from '../operations/instances';
 import { createInstanceBody, idempotencyKey } from '../operations/request';
 import type { ReadinessCache } from '../operations/readiness-cache';
+import type { StatusSections } from '../status-sections';
 import { operationView, serverView } from '../operations/views';
 
 interface Deps {
@@ -13,9 +14,10 @@ interface Deps {
   instances: InstanceService;
   probes: ReadinessCache;
   optional<T>(port: PortRef<T>): T | undefined;
-  /** The plugin providing a port: its payload section is the one the status shows for that port. */
-  providerOf(port: PortRef<unknown>): string | undefined;
   billingState(accountId: string): Promise<EnforcementState>;
+  /** The enabled types, each validating its own create options. */
+  types: readonly InstanceType[];
+  sections: StatusSections;
 }
 
 const idParam = z.object({ id: z.uuid() });
@@ -24,10 +26,10 @@ const accepted = (op: ProvisioningOperation) => ({
   status: 202, body: { operation: operationView(op) }, headers: { Location: `/api/operations/${op.id}` },
 });
 
-export function instanceRoutes(r: ApiRouter, { ds, instances, probes, optional, providerOf, billingState }: Deps): void {
+export function instanceRoutes(r: ApiRouter, { ds, instances, probes, optional, billingState, types, sections }: Deps): void {
   r.route({
     method: 'post', path: '/api/instances', summary: 'Create a game server or dev container (Idempotency-Key required)', auth: 'user', tags: ['instances'],
-    body: createInstanceBody,
+    body: createInstanceBody(types),
     handler: async ({ body, account, koa }) => {
       const header = koa.get('idempotency-key');
       const key = idempotencyKey.safeParse(header);
@@ -92,17 +94,12 @@ export function instanceRoutes(r: ApiRouter, { ds, instances, probes, optional, 
       const probe = instance.address && agent && instance.state !== 'provisioning'
         ? await probes.get(instance.id, () => agent.ready(view))
         : { ready: false };
-      const sectionOf = (port: PortRef<unknown>) => {
-        const plugin = providerOf(port);
-        return plugin === undefined ? undefined : instance.payload[plugin];
-      };
       return {
         body: {
           state: instance.state,
           agentReady: probe.ready,
           ready: instance.state === 'running' && probe.ready,
-          proxy: sectionOf(ProxyRegistry) ?? null,
-          edge: sectionOf(EdgeProvider) ?? { published: false, record: null },
+          ...(await sections.read(view)),
           crash: instance.lastCrash,
           billing: { state: await billingState(account.id) },
         },

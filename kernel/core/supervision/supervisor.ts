@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
+import { KernelQueue } from '../../api';
 import type {
   CrashClass, CrashInfo, EnforcementState, InstanceAgent, InstanceType, KernelHooks, Notifications,
 } from '../../api';
@@ -30,7 +31,7 @@ export interface SupervisorDeps {
  */
 export class Supervisor {
   constructor(private readonly deps: SupervisorDeps) {
-    deps.queues.define<{ instanceId: string; crashId: string }>(RESTART_JOB, 'provisioning', (d) => this.restart(d.instanceId, d.crashId));
+    deps.queues.define<{ instanceId: string; crashId: string }>(RESTART_JOB, KernelQueue.provisioning, (d) => this.restart(d.instanceId, d.crashId));
   }
 
   async crashed(instanceId: string, crash: Omit<CrashInfo, 'classification'>): Promise<CrashReport> {
@@ -64,7 +65,7 @@ export class Supervisor {
     if (!outcome.report) throw new Error(`instance ${instanceId} vanished`);
     await this.deps.readiness.lost(instanceId);
     if (outcome.scheduled) {
-      await this.deps.queues.enqueue('provisioning', RESTART_JOB, { instanceId, crashId: outcome.report.id }, {
+      await this.deps.queues.enqueue(KernelQueue.provisioning, RESTART_JOB, { instanceId, crashId: outcome.report.id }, {
         jobId: `restart-${outcome.report.id}`, delayMs: outcome.delayMs,
       });
     }

@@ -54,7 +54,7 @@ export class CloudflareClient {
     for (let page = 1; ; page++) {
       const { result, info } = await this.call({
         operation: 'list dns records', method: 'GET', path: recordsPath(zoneId), schema: z.array(dnsRecord),
-        query: { type: filter.type, name: filter.name, page, per_page: PER_PAGE },
+        query: { type: filter.type, 'name.exact': filter.name, page, per_page: PER_PAGE },
       });
       for (const record of result) if (passes(record, filter)) records.set(record.id, record);
       const last = info?.total_pages === undefined ? result.length < PER_PAGE : page >= info.total_pages;

@@ -27,9 +27,12 @@ export interface RecordInput {
   comment?: unknown;
 }
 
+/** Cloudflare's name filters: `name` and `name.exact` match whole names, the others parts of them. */
+export type NameFilter = { op: 'exact' | 'contains' | 'startswith' | 'endswith'; value: string };
+
 export interface RecordQuery {
   type?: string;
-  name?: string;
+  name?: NameFilter;
   page: number;
   perPage: number;
 }
@@ -41,6 +44,14 @@ export class SimulatedFailure extends Error {
   }
 }
 
+function nameMatches(name: string, filter: NameFilter): boolean {
+  const value = filter.value.toLowerCase();
+  if (filter.op === 'contains') return name.includes(value);
+  if (filter.op === 'startswith') return name.startsWith(value);
+  if (filter.op === 'endswith') return name.endsWith(value);
+  return name === value.replace(/\.$/, '');
+}
+
 const recordMissing = () => new SimulatedFailure(404, 81044, 'Record does not exist.');
 const invalid = (why: string) => new SimulatedFailure(400, 1004, `DNS Validation Error: ${why}`);
 const u16 = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65_535;
@@ -50,8 +61,7 @@ export class SimulatedZones {
   private readonly zones = new Map<string, Map<string, SimulatedRecord>>();
 
   list(zoneId: string, query: RecordQuery): { records: SimulatedRecord[]; totalCount: number } {
-    const name = query.name?.toLowerCase().replace(/\.$/, '');
-    const matching = this.records(zoneId).filter((r) => (!query.type || r.type === query.type) && (!name || r.name === name));
+    const matching = this.records(zoneId).filter((r) => (!query.type || r.type === query.type) && (!query.name || nameMatches(r.name, query.name)));
     const start = (query.page - 1) * query.perPage;
     return { records: matching.slice(start, start + query.perPage), totalCount: matching.length };
   }

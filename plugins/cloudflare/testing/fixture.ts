@@ -1,5 +1,6 @@
-import type { z } from 'zod';
-import type { InstanceView } from '../../../kernel/api';
+import { z } from 'zod';
+import { InstanceType } from '../../../kernel/api';
+import type { InstanceCapabilities, InstanceView, ProvisionPlan } from '../../../kernel/api';
 import { cloudflareConfig, type CloudflareConfig } from '../config';
 import { CloudflareClient } from '../client/cloudflare-client';
 import { CloudflareEdge } from '../provider';
@@ -8,6 +9,19 @@ import { CloudflareSimulator, type CloudflareSimulatorOptions } from './simulato
 export const TEST_ZONE = { id: '9a7806061c88ada191ed06f989cc3dac', name: 'play.example.test' } as const;
 export const TEST_TOKEN = 'test-cloudflare-token';
 export const TEST_TARGET = 'proxy.play.example.test';
+/** The SRV service of the test's game type; instances of any other type declare none. */
+export const TEST_SRV_SERVICE = '_minecraft._tcp';
+/** The game type of `gameInstance()`, as the plugin sees it through the InstanceType port. */
+export class TestGameType extends InstanceType {
+  readonly kind = 'game';
+  readonly type = 'minecraft';
+  readonly optionsSchema = z.object({});
+  readonly capabilities: InstanceCapabilities = { connect: { protocol: 'tcp', srvService: TEST_SRV_SERVICE }, proxied: 'minecraft' };
+  async plan(plan: ProvisionPlan): Promise<ProvisionPlan> {
+    return plan;
+  }
+}
+export const testSrvServiceOf = (instance: InstanceView): string | undefined => (instance.type === 'minecraft' ? TEST_SRV_SERVICE : undefined);
 
 /** A simulator on a free port, and providers wired to it through the real client, for tests. */
 export class SimulatedCloudflare {
@@ -29,7 +43,7 @@ export class SimulatedCloudflare {
 
   edge(options: TestOptions = {}): CloudflareEdge {
     const config = this.config(options);
-    return new CloudflareEdge(config, { client: new CloudflareClient(config), zoneId: config.zoneId });
+    return new CloudflareEdge(config, { client: new CloudflareClient(config), zoneId: config.zoneId }, testSrvServiceOf);
   }
 
   /** Short deadlines so failures show within a test's time. */

@@ -1,7 +1,6 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import { dropConnection, LoopbackHttpServer, parseJsonBody, readBoundedBody, sendSimulatorAnswer, type SimulatorRequestError } from '../../../kernel/api';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { SimulatedFailure, SimulatedZones, type RecordInput, type SimulatedRecord } from './dns-zones';
+import { dropConnection, LoopbackSimulator, parseJsonBody, readBoundedBody, sendSimulatorAnswer, type SimulatorAnswer, type SimulatorRequestError } from '../../../kernel/api';
+import { SimulatedFailure, SimulatedZones, type NameFilter, type RecordInput, type SimulatedRecord } from './dns-zones';
 import { CloudflareFaults } from './faults';
 
 export type { SimulatedRecord, RecordInput } from './dns-zones';
@@ -62,30 +61,16 @@ const HANDLERS: Record<string, { collection?: Handler; record?: Handler }> = {
  * auth, the `{success, errors, messages, result, result_info}` envelope, records in memory per
  * zone, and injectable faults (latency, 5xx, 429 with Retry-After, dropped connections).
  */
-export class CloudflareSimulator {
+export class CloudflareSimulator extends LoopbackSimulator {
   readonly faults: CloudflareFaults;
   /** The latest requests received, in order, including the ones answered with an injected fault. */
   readonly requests: SimulatorRequest[] = [];
-  url = '';
   private readonly zones = new SimulatedZones();
-  private readonly http = new LoopbackHttpServer({
-    handle: (req, res, url) => this.handle(req, res, url),
-    failure: (err) => answerFailure(err),
-  });
 
+  /** Its API base URL once started is e.g. http://127.0.0.1:18443/client/v4. */
   constructor(private readonly options: CloudflareSimulatorOptions = {}) {
+    super(options, PREFIX);
     this.faults = new CloudflareFaults(options.latencyMs ?? 0);
-  }
-
-  /** Listens; resolves with the API base URL, e.g. http://127.0.0.1:18443/client/v4. */
-  async start(): Promise<string> {
-    const { origin } = await this.http.listen(this.options.port, this.options.host);
-    this.url = `${origin}${PREFIX}`;
-    return this.url;
-  }
-
-  async stop(): Promise<void> {
-    await this.http.close();
   }
 
   /** A zone's records, or every zone's, in creation order. */
@@ -105,7 +90,11 @@ export class CloudflareSimulator {
     this.faults.clear();
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  protected failure(err: SimulatorRequestError): SimulatorAnswer {
+    return answerFailure(err);
+  }
+
+  protected async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const path = url.pathname.startsWith(PREFIX) ? url.pathname.slice(PREFIX.length) : url.pathname;
     const entry: SimulatorRequest = { method: req.method ?? 'GET', path, query: Object.fromEntries(url.searchParams), status: 0, at: Date.now() };
     this.requests.push(entry);
@@ -114,7 +103,7 @@ export class CloudflareSimulator {
       entry.status = err.status;
       throw err;
     });
-    if (this.faults.latencyMs > 0) await sleep(this.faults.latencyMs);
+    await this.faults.delay();
     if (this.faults.takeDrop()) return dropConnection(req);
     const reply = this.answer(req, path, url.searchParams, raw);
     entry.status = reply.status;
@@ -147,16 +136,26 @@ export class CloudflareSimulator {
 function unfiltered(query: URLSearchParams): URLSearchParams {
   const rest = new URLSearchParams(query);
   rest.delete('type');
-  rest.delete('name');
+  for (const key of [...rest.keys()]) if (key === 'name' || key.startsWith('name.')) rest.delete(key);
   return rest;
 }
 
 function list(zones: SimulatedZones, zoneId: string, q: URLSearchParams): Reply {
   const page = Math.max(1, Number.parseInt(q.get('page') ?? '1', 10) || 1);
   const perPage = Math.min(MAX_PER_PAGE, Math.max(1, Number.parseInt(q.get('per_page') ?? '100', 10) || 100));
-  const { records, totalCount } = zones.list(zoneId, { type: q.get('type') ?? undefined, name: q.get('name') ?? undefined, page, perPage });
+  const { records, totalCount } = zones.list(zoneId, { type: q.get('type') ?? undefined, name: nameFilter(q), page, perPage });
   const info = { page, per_page: perPage, count: records.length, total_count: totalCount, total_pages: Math.ceil(totalCount / perPage) };
   return ok(records, 200, { result_info: info });
+}
+
+/** `name=` and `name.exact=` (what the official SDK sends) match whole names; `name.contains=` … parts. */
+function nameFilter(q: URLSearchParams): NameFilter | undefined {
+  for (const op of ['exact', 'contains', 'startswith', 'endswith'] as const) {
+    const value = q.get(`name.${op}`);
+    if (value !== null) return { op, value };
+  }
+  const plain = q.get('name');
+  return plain === null ? undefined : { op: 'exact', value: plain };
 }
 
 /** Cloudflare's own codes for what the shared request handling refuses. */

@@ -28,12 +28,11 @@ export class SmtpSink {
         stream.on('data', (c: Buffer) => chunks.push(c));
         stream.on('end', () => {
           const raw = Buffer.concat(chunks).toString('utf8');
-          const head = raw.split(/\r?\n\r?\n/)[0].replace(/\r?\n[ \t]+/g, ' ');
-          const header = (name: string) => new RegExp(`^${name}: (.*)$`, 'mi').exec(head)?.[1]?.trim() ?? '';
           this.messages.push({
+            ...parseMail(raw),
             from: session.envelope.mailFrom ? (session.envelope.mailFrom as { address: string }).address : '',
             to: session.envelope.rcptTo.map((r) => r.address),
-            raw, text: decodeBody(raw), subject: decodeWords(header('Subject')), template: header('X-Zpack-Template'),
+            raw,
           });
           for (const w of this.waiters.splice(0)) w();
           done();
@@ -65,11 +64,27 @@ export class SmtpSink {
   }
 }
 
+/** Subject, template and text of one RFC 5322 message, as a mail client shows them (an .eml file too). */
+export function parseMail(raw: string): { subject: string; template: string; text: string; to: string } {
+  const head = raw.split(/\r?\n\r?\n/)[0].replace(/\r?\n[ \t]+/g, ' ');
+  const header = (name: string) => new RegExp(`^${name}: (.*)$`, 'mi').exec(head)?.[1]?.trim() ?? '';
+  return { subject: decodeWords(header('Subject')), template: header('X-Zpack-Template'), text: decodeBody(raw), to: header('To') };
+}
+
+/** The body as text: quoted-printable and base64 decoded as UTF-8, line ends as LF. */
 function decodeBody(raw: string): string {
   const split = raw.search(/\r?\n\r?\n/);
+  const head = split < 0 ? raw : raw.slice(0, split);
   const body = split < 0 ? '' : raw.slice(split).trim();
-  if (!/^Content-Transfer-Encoding: quoted-printable/mi.test(raw.slice(0, split))) return body;
-  return body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
+  const encoding = /^Content-Transfer-Encoding: *([\w-]+)/mi.exec(head)?.[1]?.toLowerCase();
+  let text = body;
+  if (encoding === 'quoted-printable') {
+    const bytes = body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
+    text = Buffer.from(bytes, 'latin1').toString('utf8');
+  } else if (encoding === 'base64') {
+    text = Buffer.from(body, 'base64').toString('utf8');
+  }
+  return text.replace(/\r\n/g, '\n');
 }
 
 /** RFC 2047 encoded words (=?UTF-8?Q?…?= / =?UTF-8?B?…?=) in a header, as mail clients show them. */

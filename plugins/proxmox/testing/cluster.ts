@@ -85,6 +85,11 @@ export class SimulatedCluster {
     }));
   }
 
+  /** GET /nodes and the `node` entries of /cluster/resources: every node online. */
+  nodeList(): object[] {
+    return this.nodes.map((node) => ({ id: `node/${node}`, type: 'node', node, status: 'online', level: '', maxcpu: 16, maxmem: 64 * 1024 * MiB }));
+  }
+
   nextId(): string {
     let vmid = 100;
     while (this.store.has(vmid)) vmid++;

@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { dropConnection, LoopbackHttpServer, readBoundedBody, sendSimulatorAnswer, type SimulatorAnswer } from '../../../kernel/api';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { dropConnection, LoopbackSimulator, readBoundedBody, sendSimulatorAnswer, type SimulatorAnswer, type SimulatorRequestError } from '../../../kernel/api';
 import { SimulatedCluster, SimulatedFailure, type SimulatedContainer } from './cluster';
 import { ProxmoxFaults } from './faults';
 
@@ -40,10 +39,14 @@ type Params = Record<string, string>;
 type Route = [method: string, pattern: RegExp, answer: (cluster: SimulatedCluster, args: string[], params: Params) => unknown];
 
 const PREFIX = '/api2/json';
+/** What GET /version answers: the release the simulator follows. */
+const VERSION = { version: '8.3.0', release: '8.3', repoid: 'c1689ccb1065a83b' };
 const CT = '/nodes/([^/]+)/lxc/(\\d+)';
 const ROUTES: Route[] = [
-  // Only guests are simulated: asking for nodes or storage finds none.
-  ['GET', /^\/cluster\/resources$/, (c, _, p) => (!p.type || p.type === 'vm' ? c.resources() : [])],
+  ['GET', /^\/version$/, () => VERSION],
+  ['GET', /^\/nodes$/, (c) => c.nodeList()],
+  // Guests and nodes are simulated; storage and SDN are not, so asking for them finds none.
+  ['GET', /^\/cluster\/resources$/, (c, _, p) => [...(!p.type || p.type === 'node' ? c.nodeList() : []), ...(!p.type || p.type === 'vm' ? c.resources() : [])]],
   ['GET', /^\/cluster\/nextid$/, (c) => c.nextId()],
   ['GET', /^\/nodes\/([^/]+)\/lxc$/, (c, [node]) => c.list(node)],
   ['POST', /^\/nodes\/([^/]+)\/lxc$/, (c, [node], p) => c.create(node, p)],
@@ -62,19 +65,16 @@ const ROUTES: Route[] = [
  * A Proxmox VE API on loopback for tests and the embedded default: the endpoints zpack uses,
  * API-token auth, form bodies, `{data}` answers, tasks that take time, and injectable faults.
  */
-export class ProxmoxSimulator {
+export class ProxmoxSimulator extends LoopbackSimulator {
   readonly faults: ProxmoxFaults;
   /** Every request received, in order, including the ones answered with an injected fault. */
   readonly requests: SimulatorRequest[] = [];
-  url = '';
   private readonly cluster: SimulatedCluster;
   private readonly authorization: string;
-  private readonly http = new LoopbackHttpServer({
-    handle: (req, res, url) => this.handle(req, res, url),
-    failure: (err) => answerFailure(new SimulatedFailure(err.status, err.message)),
-  });
 
-  constructor(private readonly options: ProxmoxSimulatorOptions = {}) {
+  /** Its API base URL once started is e.g. http://127.0.0.1:18006/api2/json. */
+  constructor(options: ProxmoxSimulatorOptions = {}) {
+    super(options, PREFIX);
     const tokenId = options.tokenId ?? SIMULATOR_TOKEN.id;
     this.authorization = `PVEAPIToken=${tokenId}=${options.tokenSecret ?? SIMULATOR_TOKEN.secret}`;
     this.faults = new ProxmoxFaults(options.latencyMs ?? 0, options.faultSeed);
@@ -83,17 +83,6 @@ export class ProxmoxSimulator {
     if (agents) {
       this.cluster.onDestroyed = (vmid) => void fetch(`${agents}/__sim/ct/${vmid}`, { method: 'DELETE', signal: AbortSignal.timeout(2000) }).catch(() => undefined);
     }
-  }
-
-  /** Listens; resolves with the API base URL, e.g. http://127.0.0.1:18006/api2/json. */
-  async start(): Promise<string> {
-    const { origin } = await this.http.listen(this.options.port, this.options.host);
-    this.url = `${origin}${PREFIX}`;
-    return this.url;
-  }
-
-  async stop(): Promise<void> {
-    await this.http.close();
   }
 
   containers(): SimulatedContainer[] {
@@ -112,17 +101,20 @@ export class ProxmoxSimulator {
     this.faults.clear();
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  protected failure(err: SimulatorRequestError): SimulatorAnswer {
+    return answerFailure(new SimulatedFailure(err.status, err.message));
+  }
+
+  protected async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const method = req.method ?? 'GET';
     const path = url.pathname.startsWith(PREFIX) ? url.pathname.slice(PREFIX.length) : url.pathname;
     this.requests.push({ method, path });
     const params = { ...Object.fromEntries(url.searchParams), ...(await readForm(req)) };
-    if (this.faults.latencyMs > 0) await sleep(this.faults.latencyMs);
-    if (this.faults.take('dropConnections')) return dropConnection(req);
+    await this.faults.delay();
+    if (this.faults.takeDrop()) return dropConnection(req);
     if (req.headers.authorization !== this.authorization) return fail(res, new SimulatedFailure(401, 'invalid token value!'));
     const injected = this.faults.takeFailure();
     if (injected) return fail(res, new SimulatedFailure(injected, 'cluster not ready - no quorum?'));
-    if (this.faults.rollError()) return fail(res, new SimulatedFailure(500, 'cluster not ready - no quorum?'));
     this.cluster.settle();
     const route = ROUTES.find(([m, pattern]) => m === method && pattern.test(path));
     if (!route) return fail(res, new SimulatedFailure(501, `Method '${method} ${PREFIX}${path}' not implemented`));

@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { dropConnection, LoopbackHttpServer, parseJsonBody, readBoundedBody, sendSimulatorAnswer } from '../../../kernel/api';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { dropConnection, LoopbackSimulator, parseJsonBody, readBoundedBody, sendSimulatorAnswer, type SimulatorAnswer, type SimulatorRequestError } from '../../../kernel/api';
 import { BACKEND_NAME, registration, type Backend } from '../client/wire';
 import { BridgeFaults } from './faults';
 
@@ -33,35 +32,18 @@ const SERVER_PATH = /^\/servers\/([^/]+)$/;
  * The Velocity bridge plugin's HTTP API on loopback (see client/wire.ts): bearer auth, a backend
  * registry held in memory only, and, like the real proxy, forgotten on every restart().
  */
-export class BridgeSimulator {
+export class BridgeSimulator extends LoopbackSimulator {
   readonly faults: BridgeFaults;
   /** Every request received, in order, including the ones answered with an injected fault. */
   readonly requests: BridgeRequest[] = [];
-  url = '';
   private readonly registry = new Map<string, Backend>();
   private readonly authorization: string;
-  private readonly http = new LoopbackHttpServer({
-    handle: (req, res, url) => this.handle(req, res, url),
-    failure: (err) => ({ status: err.status, body: { error: err.code, message: err.message } }),
-  });
-  private port: number;
 
-  constructor(private readonly options: BridgeSimulatorOptions = {}) {
+  /** Its API base URL once started is e.g. http://127.0.0.1:18577. */
+  constructor(options: BridgeSimulatorOptions = {}) {
+    super(options);
     this.authorization = `Bearer ${options.token ?? SIMULATOR_BRIDGE_TOKEN}`;
     this.faults = new BridgeFaults(options.latencyMs ?? 0);
-    this.port = options.port ?? 0;
-  }
-
-  /** Listens; resolves with the API base URL, e.g. http://127.0.0.1:18577. */
-  async start(): Promise<string> {
-    const { origin, port } = await this.http.listen(this.port, this.options.host);
-    this.port = port;
-    this.url = origin;
-    return this.url;
-  }
-
-  async stop(): Promise<void> {
-    await this.http.close();
   }
 
   /** Stops and starts again on the same port, forgetting every backend, as a restarted Velocity does. */
@@ -82,12 +64,16 @@ export class BridgeSimulator {
     this.faults.clear();
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  protected failure(err: SimulatorRequestError): SimulatorAnswer {
+    return { status: err.status, body: { error: err.code, message: err.message } };
+  }
+
+  protected async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const method = req.method ?? 'GET';
     const path = url.pathname;
     this.record({ method, path, at: new Date() });
     const raw = await readBoundedBody(req, BODY_LIMIT_BYTES);
-    if (this.faults.latencyMs > 0) await sleep(this.faults.latencyMs);
+    await this.faults.delay();
     if (this.faults.takeDrop()) return dropConnection(req);
     if (req.headers.authorization !== this.authorization) return send(res, 401, { error: 'unauthorized', message: 'invalid bridge token' });
     const injected = this.faults.takeFailure();

@@ -1,0 +1,51 @@
+import type { Context } from 'koa';
+import type { Logger } from 'pino';
+import { BootError } from '../../api';
+import type { HostPattern, HostRequest, HostRouteHandler } from '../../api';
+import { compileHost, hostLabel, type HostMatcher } from '../upgrades/hosts';
+
+interface HostRoute {
+  label: string;
+  matches: HostMatcher;
+  handler: HostRouteHandler;
+}
+
+/**
+ * Plain HTTP by Host (an IDE proxy's `dev-<vmid>.<devDomain>`): a request whose Host matches is
+ * the plugin's, every method and path, inside the usual request-id, envelope and metrics.
+ */
+export class HostRoutes {
+  private readonly routes: HostRoute[] = [];
+  private readonly owners = new Map<string, string>();
+
+  add(owner: string, host: HostPattern, handler: HostRouteHandler): void {
+    const label = hostLabel(host);
+    const prior = this.owners.get(label);
+    if (prior) throw new BootError(`host route ${label} is declared by both "${prior}" and "${owner}"`);
+    this.owners.set(label, owner);
+    this.routes.push({ label: `host ${label}`, matches: compileHost(host), handler });
+  }
+
+  middleware() {
+    return (ctx: Context, next: () => Promise<unknown>) => {
+      if (!this.routes.length) return next();
+      for (const route of this.routes) {
+        const params = route.matches(ctx.hostname.toLowerCase());
+        if (!params) continue;
+        ctx._matchedRoute = route.label;
+        return route.handler(new HostRequestContext(ctx, params));
+      }
+      return next();
+    };
+  }
+}
+
+class HostRequestContext implements HostRequest {
+  constructor(readonly koa: Context, readonly params: Record<string, string>) {}
+  get requestId(): string {
+    return this.koa.state.requestId;
+  }
+  get logger(): Logger {
+    return this.koa.state.log;
+  }
+}
