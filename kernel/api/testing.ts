@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 
 export * from './simulator-faults';
+export * from './simulator-state';
 
 /**
  * The HTTP side every wire-level simulator in a plugin's `testing/` folder shares. Simulators run

@@ -21,7 +21,10 @@ export const kernelConfigSchema = z.object({
   server: z.object({
     host: z.string().default('127.0.0.1'),
     port: z.coerce.number().int().min(0).max(65535).default(3000),
+    /** The portal's address (mails link to it, e.g. the password reset). Empty: http://host:port. */
     publicUrl: z.string().default(''),
+    /** This API's address as agents in containers reach it (their events). Empty: http://host:port. */
+    apiUrl: z.string().default(''),
     bodyLimitBytes: z.number().int().positive().default(1024 * 1024),
     trustProxy: z.boolean().default(false),
     timeouts: z.object({
@@ -40,7 +43,13 @@ export const kernelConfigSchema = z.object({
     schema: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('public'),
     /** Drop the schema on stop (test runs only). */
     dropSchemaOnStop: z.boolean().default(false),
-    embedded: z.object({ dir: z.string().default('./data/pg'), port: z.number().int().default(54329) }).prefault({}),
+    embedded: z.object({
+      dir: z.string().default('./data/pg'),
+      /** 0: a free port at each start (other processes find it in the data folder's postmaster.pid). */
+      port: z.number().int().min(0).max(65535).default(0),
+      /** As root, where binaries and data go when the postgres user cannot enter the checkout. */
+      systemDir: z.string().default('/var/lib/zpack'),
+    }).prefault({}),
   }).prefault({}),
   redis: z.object({
     url: z.string().default(''),
@@ -139,6 +148,10 @@ export const kernelConfigSchema = z.object({
     notificationsDays: z.number().positive().default(14),
   }).prefault({}),
   logging: z.object({ level: z.string().default('info') }).prefault({}),
+  simulators: z.object({
+    /** Loopback simulators (plugins with simulate: true) keep their state under it, one folder each; '' keeps it in memory. */
+    stateDir: z.string().default(''),
+  }).prefault({}),
   plugins: z.record(z.string(), pluginEntry).default({}),
 });
 

@@ -71,7 +71,8 @@ export function wireInstances(k: InstanceWiringContext) {
     hosting: () => ports.required(HostingProvider),
     lease: new OperationLease(ds, `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`, config.provisioning.leaseSeconds),
     wakeups: new ReadinessWakeups(queues, redis, config.redis.prefix, PROVISION_JOB, config.provisioning.readyTimeoutSeconds),
-    controlPlaneUrl: config.server.publicUrl || `http://${config.server.host}:${config.server.port}`,
+    // Agents post their events to the API, never to the portal (publicUrl).
+    controlPlaneUrl: config.server.apiUrl || `http://${config.server.host}:${config.server.port}`,
   };
   const provision = new ProvisionWorker(workerDeps);
   const teardown = new TeardownWorker(workerDeps);

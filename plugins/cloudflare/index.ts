@@ -1,4 +1,4 @@
-import { EdgeProvider, InstanceType, definePlugin, instanceTypeOf } from '../../kernel/api';
+import { EdgeProvider, InstanceType, Tokens, definePlugin, instanceTypeOf } from '../../kernel/api';
 import { cloudflareConfig } from './config';
 import { CloudflareConnection } from './connection';
 import { tapEdgeHooks } from './hooks';
@@ -27,7 +27,7 @@ export default definePlugin({
     ctx.migrations(CloudflareSection1700000100000);
   },
   async start(ctx) {
-    await ctx.resolve(CloudflareConnection).open(ctx.logger);
+    await ctx.resolve(CloudflareConnection).open(ctx.logger, ctx.resolve(Tokens.Simulators));
   },
   async stop(ctx) {
     await ctx.resolve(CloudflareConnection).close();

@@ -14,6 +14,8 @@ export const hostnameOf = (vmid: number): string => `zp-${vmid}`;
 /** Where the provider finds its client; read on each call so the client can be set up in start(). */
 export interface ProxmoxLink {
   readonly client: ProxmoxClient;
+  /** The agent address template in force when it is not config.agentEndpoint (the agent simulator's, in simulate mode). */
+  readonly agentEndpoint?: string;
 }
 
 /** HostingProvider on Proxmox VE: each container is an unprivileged LXC guest. */
@@ -112,7 +114,8 @@ export class ProxmoxHosting extends HostingProvider {
       throw new ProviderError('proxmox', 'address', `CT ${ref.vmid} has no IPv4 address on eth0 yet`,
         { reason: 'no_address', vmid: ref.vmid, node: ref.node });
     }
-    return { host: ip, agentUrl: this.config.agentEndpoint.replaceAll('{ip}', ip).replaceAll('{vmid}', String(ref.vmid)) };
+    const agentUrl = (this.link.agentEndpoint ?? this.config.agentEndpoint).replaceAll('{ip}', ip).replaceAll('{vmid}', String(ref.vmid));
+    return { host: ip, agentUrl };
   }
 
   /** The configured node with the fewest managed containers; ties go to the one listed first. */

@@ -40,7 +40,7 @@ export default definePlugin({
     ctx.migrations(VelocitySection1700000101000);
   },
   async start(ctx) {
-    await ctx.resolve(VelocityConnection).open(ctx.logger);
+    await ctx.resolve(VelocityConnection).open(ctx.logger, ctx.resolve(Tokens.Simulators));
   },
   async stop(ctx) {
     await ctx.resolve(VelocityConnection).close();

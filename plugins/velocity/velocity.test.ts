@@ -91,9 +91,9 @@ describe('velocity config', () => {
     expect(velocityConfig.safeParse({ bridgeUrl: 'http://velocity:8577', bridgeToken: 'b', proxyToken: 'p' }).success).to.equal(true);
   });
 
-  it('defaults the simulator to port 18577 and resyncs 32 at a time', () => {
+  it('defaults the simulator to a free port and resyncs 32 at a time', () => {
     const config = velocityConfig.parse({ simulate: true });
-    expect(config.simulator).to.deep.equal({ host: '127.0.0.1', port: 18577, latencyMs: 0 });
+    expect(config.simulator).to.deep.equal({ host: '127.0.0.1', port: 0, latencyMs: 0 });
     expect(config.resyncConcurrency).to.equal(32);
   });
 });

@@ -9,6 +9,8 @@ const PLAYERS = ['Steve', 'Alex'];
 export interface ConsoleServer {
   state(): SimServerState;
   stop(): void;
+  /** The server process dies, as `crash [class]` asks (a command of the simulation, not of Minecraft). */
+  crash(kind: string | undefined): void;
 }
 
 /**
@@ -70,8 +72,10 @@ export class SimConsole {
         return this.print(`[Server] ${line.slice(verb.length).trim()}`);
       case 'stop':
         return this.server.stop();
+      case 'crash':
+        return this.server.crash(line.split(/\s+/)[1]);
       case 'help':
-        return this.print('Commands: list, say <message>, stop');
+        return this.print('Commands: list, say <message>, stop, crash [oom|mod_or_plugin_error|missing_dependency|nonzero_exit]');
       default:
         return this.print('Unknown or incomplete command, see below for error');
     }

@@ -1,4 +1,4 @@
-import type { PowerAction } from '../../../kernel/api';
+import type { BackupView, PowerAction } from '../../../kernel/api';
 import { SimBackups } from './sim-backups';
 import { SimConsole } from './sim-console';
 import type { SimCrash } from './sim-crash';
@@ -19,12 +19,24 @@ export interface SimContainerSnapshot {
   consoles: number;
 }
 
+/** What a simulator with a state folder keeps of a provisioned container across restarts. */
+export interface SavedSimContainer {
+  vmid: number;
+  dir: string;
+  token: string;
+  payload?: Record<string, unknown>;
+  state: SimServerState;
+  backups: BackupView[];
+}
+
 export interface SimContainerOptions {
   bootMs: number;
   /** Asked on every look: a test may switch it while the server boots. */
   neverReady: () => boolean;
   /** This container's own folder; the server folder, archives and versions live under it. */
   dir: string;
+  /** `crash` typed at the console: the simulator makes the server die and reports it. */
+  crash(kind: string | undefined): void;
 }
 
 /**
@@ -47,7 +59,24 @@ export class SimContainer {
   constructor(readonly vmid: number, private readonly options: SimContainerOptions) {
     this.disk = new SimDisk(options.dir);
     this.backups = new SimBackups(this.disk);
-    this.console = new SimConsole({ state: () => this.state, stop: () => this.power('stop') });
+    this.console = new SimConsole({ state: () => this.state, stop: () => this.power('stop'), crash: (kind) => options.crash(kind) });
+  }
+
+  /** A container saved by an earlier run: a server that was up boots again, as after a host restart. */
+  static restore(saved: SavedSimContainer, options: SimContainerOptions): SimContainer {
+    const sim = new SimContainer(saved.vmid, options);
+    sim.token = saved.token;
+    sim.payload = saved.payload;
+    sim.current = saved.state === 'crashed' ? 'crashed' : 'stopped';
+    sim.backups.reload(saved.backups);
+    if (saved.state === 'starting' || saved.state === 'running') sim.boot();
+    return sim;
+  }
+
+  /** What a restart keeps; undefined before provision (nothing worth keeping yet). */
+  saved(): SavedSimContainer | undefined {
+    if (this.token === undefined) return undefined;
+    return { vmid: this.vmid, dir: this.options.dir, token: this.token, payload: this.payload, state: this.state, backups: this.backups.list() };
   }
 
   get provisioned(): boolean {
@@ -129,9 +158,14 @@ export class SimContainer {
 
   /** The container is destroyed: consoles dropped, background tars killed, its folder removed. */
   async dispose(): Promise<void> {
+    this.release();
+    await this.disk.remove();
+  }
+
+  /** The simulator stops but keeps the container's folder: consoles dropped, background tars killed. */
+  release(): void {
     this.console.dispose();
     this.backups.dispose();
-    await this.disk.remove();
   }
 
   private boot(): void {
