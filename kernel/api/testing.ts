@@ -25,7 +25,7 @@ export class SimulatorRequestError extends Error {
   }
 }
 
-/** A JSON (or empty) answer; `reason` replaces the status line's text, as Proxmox does. */
+/** A JSON (or empty) answer; `reason` replaces the status line's text, as some remote APIs do. */
 export interface SimulatorAnswer {
   status: number;
   body?: unknown;

@@ -83,7 +83,8 @@ export const kernelConfigSchema = z.object({
   }).prefault({}),
   provisioning: z.object({
     vmidRange: range.default({ min: 5000, max: 5999 }),
-    portRange: range.default({ min: 25565, max: 27564 }),
+    /** Host ports for instances; a neutral unprivileged range, no service's well-known port. */
+    portRange: range.default({ min: 30000, max: 31999 }),
     /** How long a new instance may take to become semantically ready. */
     readyTimeoutSeconds: z.number().positive().default(300),
     /** Between readiness checks the operation waits as a delayed job, holding no worker; the agent's ready event wakes it early. */

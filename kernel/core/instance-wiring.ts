@@ -14,10 +14,11 @@ import { CONSOLE_PATH, ConsoleGateway } from './console/gateway';
 import type { HttpExtensions } from './plugin-host';
 import type { KernelUpgradeTickets } from './upgrades/tickets';
 import { Session } from './entities';
-import { KernelInstanceDirectory } from './operations/directory';
+import { KernelDirectoryToken, KernelInstanceDirectory } from './operations/directory';
 import { InstanceService, PROVISION_JOB, TEARDOWN_JOB } from './operations/instances';
 import { OperationLease } from './operations/lease';
 import { ProvisionWorker } from './operations/provision';
+import { InstanceReadiness } from './operations/readiness';
 import { ReadinessCache } from './operations/readiness-cache';
 import { TeardownWorker } from './operations/teardown';
 import { ReadinessWakeups } from './operations/wakeups';
@@ -54,16 +55,20 @@ export function wireInstances(k: InstanceWiringContext) {
   const agent = () => ports.required(InstanceAgent);
   const billingState = (accountId: string) => billingStateOf(ds, ports.optional(BillingGate), accountId);
 
-  const directory = new KernelInstanceDirectory(ds, redis, config.redis.prefix);
-  k.container.register(Tokens.Instances, { useValue: directory });
+  const readiness = new InstanceReadiness(redis, config.redis.prefix, hooks, (instanceId) => provision.wake(instanceId));
+  const directory = new KernelInstanceDirectory(ds, readiness);
+  k.container.register(KernelDirectoryToken, { useValue: directory });
+  // Each plugin host binds its own view (forPlugin); resolved from the kernel itself, no section is writable.
+  const readOnly = directory.forPlugin(null);
+  k.container.register(Tokens.Instances, { useValue: readOnly });
   const instances = new InstanceService(ds, config, hooks, queues, () => ports.resolveAll(InstanceType), logger, k.accountChanged);
   instanceRoutes(routes, {
-    ds, instances, directory, readiness: new ReadinessCache(config.status.readinessCacheMs), optional: (p) => ports.optional(p), billingState,
+    ds, instances, probes: new ReadinessCache(config.status.readinessCacheMs), optional: (p) => ports.optional(p), billingState,
     types: ports.resolveAll(InstanceType), sections: k.http.statusSections,
   });
 
   const workerDeps = {
-    ds, config, hooks, logger, directory, agentTokens, agent, accountChanged: k.accountChanged,
+    ds, config, hooks, logger, readiness, agentTokens, agent, accountChanged: k.accountChanged,
     hosting: () => ports.required(HostingProvider),
     lease: new OperationLease(ds, `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`, config.provisioning.leaseSeconds),
     wakeups: new ReadinessWakeups(queues, redis, config.redis.prefix, PROVISION_JOB, config.provisioning.readyTimeoutSeconds),
@@ -73,18 +78,16 @@ export function wireInstances(k: InstanceWiringContext) {
   const provision = new ProvisionWorker(workerDeps);
   const teardown = new TeardownWorker(workerDeps);
   queues.define<{ operationId: string; resumed?: boolean }>(PROVISION_JOB, KernelQueue.provisioning, (d) => provision.run(d.operationId, d.resumed));
-  // Before any plugin's tap, so a failing plugin part does not delay the readiness check.
-  hooks.onInstanceReady.tapPromise({ name: 'kernel-provisioning', stage: -1 }, (instance) => provision.wake(instance.id));
   queues.define<{ operationId: string }>(TEARDOWN_JOB, KernelQueue.provisioning, (d) => teardown.run(d.operationId));
 
   const supervisor = new Supervisor({
-    ds, config, hooks, queues, directory, agent, types: () => ports.resolveAll(InstanceType), notifications: k.notifications, billingState, logger,
+    ds, config, hooks, queues, readiness, agent, types: () => ports.resolveAll(InstanceType), notifications: k.notifications, billingState, logger,
   });
-  agentEventRoutes(routes, { tokens: agentTokens, directory, hooks, supervisor });
-  serverActionRoutes(routes, { ds, instances, directory, agent, billingState });
+  agentEventRoutes(routes, { ds, tokens: agentTokens, directory, readiness, supervisor });
+  serverActionRoutes(routes, { ds, instances, readiness, agent, billingState });
 
   const sessionExpiry = async (id: string) => (await ds.getRepository(Session).findOne({ select: { id: true, expiresAt: true }, where: { id } }))?.expiresAt;
-  const gateway = new ConsoleGateway(config, directory, agent, billingState, sessionExpiry, redis, logger);
+  const gateway = new ConsoleGateway(config, readOnly, agent, billingState, sessionExpiry, redis, logger);
   k.http.upgrades.register('kernel', { path: CONSOLE_PATH }, (upgrade) => gateway.accept(upgrade), { protocols: [CONSOLE_PROTOCOL_V1] });
   consoleRoutes(routes, { instances, tickets: k.tickets, billingState });
   hooks.onTeardown.tapPromise('kernel-console', (instance) => gateway.order({ instanceId: instance.id, code: CLOSE.instanceDeleted, reason: 'server deleted' }));
@@ -94,5 +97,5 @@ export function wireInstances(k: InstanceWiringContext) {
 
   backupRoutes(routes, { ds, instances, agent, billingState });
   fileRoutes(routes, { ds, instances, agent, billingState, maxUploadBytes: config.files.maxUploadBytes });
-  return { directory, instances, supervisor, console: gateway };
+  return { directory, readiness, instances, supervisor, console: gateway };
 }

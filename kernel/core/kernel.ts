@@ -36,6 +36,7 @@ import { registerQueueMetrics } from './queue-metrics';
 import { wireInstances } from './instance-wiring';
 import type { ConsoleGateway } from './console/gateway';
 import type { KernelInstanceDirectory } from './operations/directory';
+import type { InstanceReadiness } from './operations/readiness';
 import type { InstanceService } from './operations/instances';
 import type { Supervisor } from './supervision/supervisor';
 import { DerivedAgentTokens } from './agent-tokens';
@@ -83,6 +84,7 @@ export class Kernel {
   auth!: AuthService;
   instances!: InstanceService;
   directory!: KernelInstanceDirectory;
+  readiness!: InstanceReadiness;
   supervisor!: Supervisor;
   private cache?: AccountCache;
   console!: ConsoleGateway;

@@ -130,7 +130,7 @@ describe('agent plugin', () => {
     const agent = () => new HttpInstanceAgent(tokens, { timeoutMs: TIMEOUT_MS, readyTimeoutMs: TIMEOUT_MS });
     const instance = (vmid: number, address: string | null = sim.address(vmid)): InstanceView => ({
       id: `inst-${vmid}`, ownerId: 'acct-1', kind: 'game', type: 'minecraft', name: `server ${vmid}`, state: 'provisioning',
-      vmid, node: 'pve1', address, ports: [], payload: {}, createdAt: new Date(),
+      vmid, node: 'pve1', address, host: '127.0.0.1', ports: [], payload: {}, createdAt: new Date(),
     });
 
     it('provisions with the token derived from the instance id and drives the agent with it', async () => {

@@ -27,7 +27,7 @@ export const proxmoxConfig = z.object({
   bridge: z.string().min(1).default('vmbr0'),
   /** Agent base URL; {ip} is eth0's live IPv4, {vmid} the container id. */
   agentEndpoint: z.string().min(1).default('http://{ip}:7070'),
-  /** Every zpack container carries it: destroy refuses containers without it, pickNode counts them. */
+  /** Every container this provider creates carries it: destroy refuses containers without it, pickNode counts them. */
   managedTag: z.string().regex(PROXMOX_TAG).default('zpack'),
   timeoutMs: z.number().int().positive().default(10_000),
   taskTimeoutMs: z.number().int().positive().default(120_000),

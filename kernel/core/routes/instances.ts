@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { DataSource } from 'typeorm';
 import { InstanceAgent, InvalidRequestError, NotFoundError } from '../../api';
-import type { ApiRouter, EnforcementState, InstanceDirectory, InstanceType, PortRef } from '../../api';
+import type { ApiRouter, EnforcementState, InstanceType, PortRef } from '../../api';
 import { Instance, ProvisioningOperation, instanceView } from '../entities';
 import type { InstanceService } from '../operations/instances';
 import { createInstanceBody, idempotencyKey } from '../operations/request';
@@ -11,9 +11,8 @@ import { operationView, serverView } from '../operations/views';
 
 interface Deps {
   ds: DataSource;
-  directory: InstanceDirectory;
   instances: InstanceService;
-  readiness: ReadinessCache;
+  probes: ReadinessCache;
   optional<T>(port: PortRef<T>): T | undefined;
   billingState(accountId: string): Promise<EnforcementState>;
   /** The enabled types, each validating its own create options. */
@@ -27,7 +26,7 @@ const accepted = (op: ProvisioningOperation) => ({
   status: 202, body: { operation: operationView(op) }, headers: { Location: `/api/operations/${op.id}` },
 });
 
-export function instanceRoutes(r: ApiRouter, { ds, instances, directory, readiness, optional, billingState, types, sections }: Deps): void {
+export function instanceRoutes(r: ApiRouter, { ds, instances, probes, optional, billingState, types, sections }: Deps): void {
   r.route({
     method: 'post', path: '/api/instances', summary: 'Create a game server or dev container (Idempotency-Key required)', auth: 'user', tags: ['instances'],
     body: createInstanceBody(types),
@@ -91,21 +90,17 @@ export function instanceRoutes(r: ApiRouter, { ds, instances, directory, readine
       const instance = await instances.owned(account, params.id);
       const agent = optional(InstanceAgent);
       const view = instanceView(instance);
+      // A live probe, shown as is: the readiness record changes only on transitions (see InstanceReadiness).
       const probe = instance.address && agent && instance.state !== 'provisioning'
-        ? await readiness.get(instance.id, async () => {
-          const answer = await agent.ready(view);
-          if (instance.state === 'running') await directory.setReady(instance.id, answer.ready);
-          return answer;
-        })
+        ? await probes.get(instance.id, () => agent.ready(view))
         : { ready: false };
-      const p = instance.payload as Record<string, any>;
       return {
         body: {
           state: instance.state,
           agentReady: probe.ready,
           ready: instance.state === 'running' && probe.ready,
           ...(await sections.read(view)),
-          crash: p.crash ?? null,
+          crash: instance.lastCrash,
           billing: { state: await billingState(account.id) },
         },
       };

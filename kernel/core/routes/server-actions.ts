@@ -1,16 +1,17 @@
 import { z } from 'zod';
 import type { DataSource } from 'typeorm';
 import { InstanceAgent, OperationInProgressError } from '../../api';
-import type { ApiRouter, EnforcementState, InstanceDirectory } from '../../api';
+import type { ApiRouter, EnforcementState } from '../../api';
 import { CrashReport, Instance, instanceView } from '../entities';
 import { guardMutation } from '../billing-state';
 import { fromAgentError } from '../files/agent-failures';
 import type { InstanceService } from '../operations/instances';
+import type { InstanceReadiness } from '../operations/readiness';
 
 interface Deps {
   ds: DataSource;
   instances: InstanceService;
-  directory: InstanceDirectory;
+  readiness: InstanceReadiness;
   agent: () => InstanceAgent;
   billingState(accountId: string): Promise<EnforcementState>;
 }
@@ -33,8 +34,8 @@ export function serverActionRoutes(r: ApiRouter, deps: Deps): void {
       await deps.agent().power(instanceView(instance), body.action).catch((err: unknown) => { throw fromAgentError(err); });
       const stopping = body.action === 'stop' || body.action === 'kill';
       await deps.ds.getRepository(Instance).update(instance.id, { state: stopping ? 'stopped' : 'running' });
-      // Readiness is re-learnt from the agent (its ready event or the next status read).
-      await deps.directory.setReady(instance.id, false);
+      // Readiness is re-learnt from the agent's ready event.
+      await deps.readiness.lost(instance.id);
       return { status: 202, body: { action: body.action, state: stopping ? 'stopped' : 'running' } };
     },
   });
