@@ -152,6 +152,7 @@ function report(open: Run, saturated: Run, raw: RawRun, takeover: Takeover): Ben
   console.log(`  a late send; "send lag" is how late the bench process itself was. ${ACCOUNTS} accounts; a round-robin account per create.`);
   console.log(`\n  (a) 202 p99 at ${RATE} creates/s (open loop): ${ms(p99)} (target < ${P99_LIMIT_MS} ms): ${verdict(checks[0])}`);
   console.log(`  (b) kernel CPU per create → succeeded: ${ms(cpuPer(open), 2)} (api ${ms(open.spent.cpuMs.api / open.creates, 2)} + worker ${ms(open.spent.cpuMs.worker / open.creates, 2)}; target <= ${CPU_LIMIT_MS} ms): ${verdict(checks[1])}`);
+  console.log(`      (saturated run: ${ms(cpuPer(saturated), 2)}; the open loop is judged, since past what the kernel sustains its queueing costs CPU too)`);
   console.log(`  (c) SQL statements per create: ${fixed(sqlPer(open), 1)} (target <= ${SQL_LIMIT}): ${verdict(checks[2])}`);
   console.log(`  (d) sustained: ${fixed(ratePer(saturated), 1)} creates/s from ${SATURATION_CLIENTS} closed-loop clients (target >= ${MIN_RATE}): ${verdict(checks[3])}`);
   for (const invalid of [invalidOpen, invalidSaturated].filter(Boolean)) console.log(`  ! the run does not count: ${invalid}`);
@@ -161,7 +162,7 @@ function report(open: Run, saturated: Run, raw: RawRun, takeover: Takeover): Ben
     targets: checks,
     figures: [
       { label: `202 p50 / p99 at ${RATE}/s`, value: `${ms(percentile(accepted(open), 50))} / ${ms(p99)}` },
-      { label: 'kernel CPU / SQL per create', value: `${ms(cpuPer(open), 2)} / ${fixed(sqlPer(open), 1)}` },
+      { label: 'kernel CPU / SQL per create (open loop; saturated)', value: `${ms(cpuPer(open), 2)} / ${fixed(sqlPer(open), 1)}; ${ms(cpuPer(saturated), 2)} / ${fixed(sqlPer(saturated), 1)}` },
       { label: 'creates/s sustained (raw BullMQ jobs/s)', value: `${fixed(ratePer(saturated), 1)} (${fixed(raw.latencyMs.length / raw.wallMs * 1000)})` },
       { label: 'load average (open / saturated)', value: `${fixed(open.load1, 2)} / ${fixed(saturated.load1, 2)}` },
       { label: 'takeover after a worker is killed', value: ms(takeover.ms, 0) },
