@@ -1,10 +1,20 @@
 import { z } from 'zod';
 import type { Context } from 'koa';
-import { CRASH_LOG_TAIL, UnauthenticatedError } from '../../api';
+import { CRASH_LOG_TAIL, UnauthenticatedError, timestamp } from '../../api';
 import type { AgentTokens, ApiRouter, InstanceDirectory, KernelHooks } from '../../api';
 import type { Supervisor } from '../supervision/supervisor';
 import { bearerToken } from '../auth/tokens';
 import { INT32_MAX, cutText, eventTime, int32 } from '../http/columns';
+
+/** How routes answering to an instance's own agent token are shown in the document. */
+export const AGENT_TOKEN = { scheme: 'agentToken', description: 'The per-instance token the control plane gave the agent when provisioning it' };
+const acknowledged = z.object({
+  accepted: z.boolean(),
+  reason: z.literal('instance_deleted').optional(),
+  crashId: z.uuid().optional(),
+  classification: z.string().optional(),
+  restartAt: timestamp().nullable().optional(),
+});
 
 const at = eventTime();
 /**
@@ -33,7 +43,8 @@ async function agentGuard(koa: Context, tokens: AgentTokens): Promise<void> {
 
 export function agentEventRoutes(r: ApiRouter, deps: { tokens: AgentTokens; directory: InstanceDirectory; hooks: KernelHooks; supervisor: Supervisor }): void {
   r.route({
-    method: 'post', path: '/api/agent/events', summary: 'Events from an in-container agent (agent token only)', auth: 'none', tags: ['agent'],
+    method: 'post', path: '/api/agent/events', summary: 'Events from an in-container agent (agent token only)', auth: AGENT_TOKEN, tags: ['agent'],
+    operationId: 'reportAgentEvent', responses: { 202: acknowledged },
     guard: (koa) => agentGuard(koa, deps.tokens),
     body: eventBody,
     handler: async ({ body, koa }) => {
