@@ -86,6 +86,9 @@ export type ReplyFor<R extends Responses> = Exclude<{ [S in keyof R]: DefaultSta
  */
 export const timestamp = () =>
   z.custom<Date | string>((v) => v instanceof Date || typeof v === 'string').meta({ type: 'string', format: 'date-time' });
+/** The same, or null (`.nullable()` would lose the null behind the custom type's metadata). */
+export const nullableTimestamp = () =>
+  z.custom<Date | string | null>((v) => v === null || v instanceof Date || typeof v === 'string').meta({ type: ['string', 'null'], format: 'date-time' });
 
 export interface RouteSpec<
   BS extends ZodType | undefined,

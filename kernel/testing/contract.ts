@@ -3,9 +3,9 @@ import addFormats from 'ajv-formats';
 
 interface MediaType { schema?: unknown }
 interface ResponseObject { content?: Record<string, MediaType> }
-interface Operation { responses?: Record<string, ResponseObject> }
+interface Operation { responses?: Record<string, ResponseObject & { $ref?: string }> }
 type PathItem = Record<string, Operation>;
-export interface OpenApiDocument { paths?: Record<string, PathItem>; components?: unknown }
+export interface OpenApiDocument { paths?: Record<string, PathItem>; components?: { responses?: Record<string, ResponseObject> } }
 
 /** One answer as the client saw it. */
 export interface SeenResponse {
@@ -53,7 +53,7 @@ export class ResponseContract {
       return this.checkBody('error envelope', { $ref: ERROR_REF }, seen, 'application/json');
     }
     const where = `${method.toUpperCase()} ${route.template}`;
-    const response = operation.responses?.[String(seen.status)];
+    const response = this.resolve(operation.responses?.[String(seen.status)]);
     if (!response) return `${where} answered ${seen.status}, which the document does not list (${Object.keys(operation.responses ?? {}).join(', ')})`;
     const content = response.content;
     if (!content) return seen.text === '' ? undefined : `${where} ${seen.status} is documented without a body but sent one`;
@@ -61,6 +61,12 @@ export class ResponseContract {
     if (!media) return `${where} ${seen.status} sent ${seen.contentType || 'no content type'}; the document lists ${Object.keys(content).join(', ')}`;
     if (media !== 'application/json' || seen.method.toLowerCase() === 'head') return undefined;
     return this.checkBody(`${where} ${seen.status}`, content[media].schema ?? {}, seen, media, where);
+  }
+
+  /** A response given as `{ $ref: '#/components/responses/…' }` is read from the components. */
+  private resolve(response: (ResponseObject & { $ref?: string }) | undefined): ResponseObject | undefined {
+    const name = response?.$ref?.replace('#/components/responses/', '');
+    return name === undefined ? response : this.document.components?.responses?.[name];
   }
 
   private checkBody(key: string, schema: unknown, seen: SeenResponse, media: string, where = `${seen.method} ${seen.path}`): string | undefined {

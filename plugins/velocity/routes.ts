@@ -41,7 +41,7 @@ export function velocityRoutes(r: ApiRouter, registrations: ProxyRegistrations, 
 
   r.route({
     method: 'post', path: '/api/velocity/events', summary: 'The proxy reports on a backend; lands in the server status (proxy token)',
-    auth: PROXY_TOKEN, tags: ['velocity'], body: eventBody, bodyLimit: EVENT_BODY_LIMIT, operationId: 'reportProxyEvent',
+    auth: PROXY_TOKEN, tags: ['velocity'], body: eventBody, bodyLimit: EVENT_BODY_LIMIT, operationId: 'reportProxyEvent', errors: [404],
     responses: { 200: z.object({ proxy: z.object({ state: z.string(), lastEvent: z.string(), at: z.string() }) }) },
     handler: async ({ koa, body }) => {
       requireProxy(koa);

@@ -137,7 +137,7 @@ function openApiPath(path: string, params: ZodType | undefined): { path: string;
 export function describeRoute(registry: OpenAPIRegistry, components: ContractComponents, owner: string, spec: RouteSpec<any, any, any>): void {
   const { path, params } = openApiPath(spec.path, spec.params);
   const body = spec.body
-    ? { content: { 'application/json': { schema: spec.body as ZodType } } }
+    ? { required: !(spec.body as ZodType).safeParse(undefined).success, content: { 'application/json': { schema: spec.body as ZodType } } }
     : spec.rawBody ? { required: true, content: { [spec.rawBody]: { schema: z.string().meta({ format: 'binary' }) } } } : undefined;
   const successes = Object.entries(spec.responses as Record<string, ResponseSpec>)
     .map(([status, d]) => [status, successResponse(Number(status), d, components.headers())]);

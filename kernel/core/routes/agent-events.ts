@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Context } from 'koa';
-import { CRASH_LOG_TAIL, UnauthenticatedError, timestamp } from '../../api';
+import { CRASH_LOG_TAIL, UnauthenticatedError, nullableTimestamp } from '../../api';
 import type { AgentTokens, ApiRouter, InstanceDirectory, KernelHooks } from '../../api';
 import type { Supervisor } from '../supervision/supervisor';
 import { bearerToken } from '../auth/tokens';
@@ -13,7 +13,7 @@ const acknowledged = z.object({
   reason: z.literal('instance_deleted').optional(),
   crashId: z.uuid().optional(),
   classification: z.string().optional(),
-  restartAt: timestamp().nullable().optional(),
+  restartAt: nullableTimestamp().optional(),
 });
 
 const at = eventTime();

@@ -18,13 +18,13 @@ export function authRoutes(r: ApiRouter, auth: AuthService): void {
   });
   r.route({
     method: 'post', path: '/api/auth/login', summary: 'Log in; returns an access and a refresh token', auth: 'none', tags: ['auth'],
-    operationId: 'login', errors: [429],
+    operationId: 'login', errors: [401, 429],
     body: credentials, responses: { 200: tokenPair },
     handler: async ({ body, koa }) => ({ body: await auth.login(body.email, body.password, koa.ip), headers: NO_STORE }),
   });
   r.route({
     method: 'post', path: '/api/auth/refresh', summary: 'Rotate the refresh token', auth: 'none', tags: ['auth'],
-    operationId: 'refreshSession',
+    operationId: 'refreshSession', errors: [401],
     body: z.object({ refreshToken: z.string().min(1).max(512) }), responses: { 200: tokenPair },
     handler: async ({ body }) => ({ body: await auth.refresh(body.refreshToken), headers: NO_STORE }),
   });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { timestamp } from '../../api';
+import { nullableTimestamp, timestamp } from '../../api';
 
 /**
  * The shapes the kernel's routes answer, named as components of the document so a generated
@@ -60,7 +60,7 @@ export const crashSchema = z.object({
   classification: z.string(),
   logTail: z.array(z.string()),
   supervisorAction: z.string(),
-  restartAt: timestamp().nullable(),
+  restartAt: nullableTimestamp(),
 }).meta({ id: 'CrashReport' });
 
 export const backupSchema = z.object({
