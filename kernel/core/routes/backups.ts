@@ -36,7 +36,7 @@ export function backupRoutes(r: ApiRouter, deps: Deps): void {
 
   r.route({
     method: 'post', path: base, summary: 'Start a backup (202)', auth: 'user', tags: ['backups'],
-    operationId: 'createBackup', responses: { 202: z.object({ backup }) }, errors: [402, 409, 502],
+    operationId: 'createBackup', responses: { 202: z.object({ backup }) }, errors: [402, 409, 423, 502],
     params: z.object({ id }), body: z.object({ name: z.string().trim().min(1).max(80).optional() }).optional(),
     handler: async ({ params, body, account }) => {
       const instance = await view(account, params.id);
