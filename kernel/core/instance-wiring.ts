@@ -24,7 +24,7 @@ import { TeardownWorker } from './operations/teardown';
 import { ReadinessWakeups } from './operations/wakeups';
 import { agentEventRoutes } from './routes/agent-events';
 import { backupRoutes } from './routes/backups';
-import { consoleRoutes } from './routes/console';
+import { consoleRoutes, consoleSocketDoc } from './routes/console';
 import { fileRoutes } from './routes/files';
 import { instanceRoutes } from './routes/instances';
 import { serverActionRoutes } from './routes/server-actions';
@@ -90,6 +90,7 @@ export function wireInstances(k: InstanceWiringContext) {
   const gateway = new ConsoleGateway(config, readOnly, agent, billingState, sessionExpiry, redis, logger);
   k.http.upgrades.register('kernel', { path: CONSOLE_PATH }, (upgrade) => gateway.accept(upgrade), { protocols: [CONSOLE_PROTOCOL_V1] });
   consoleRoutes(routes, { instances, tickets: k.tickets, billingState });
+  consoleSocketDoc(routes);
   hooks.onTeardown.tapPromise('kernel-console', (instance) => gateway.order({ instanceId: instance.id, code: CLOSE.instanceDeleted, reason: 'server deleted' }));
   hooks.onBillingSuspend.tapPromise('kernel-console', async (account, state) => {
     if (state === 'suspended') await gateway.order({ accountId: account.id, code: CLOSE.suspended, reason: 'account suspended' });

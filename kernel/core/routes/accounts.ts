@@ -9,6 +9,15 @@ import { currentQuota } from '../quota';
 import type { AccountCache } from '../auth/account-cache';
 import type { ConsoleRevocation } from '../auth/auth-service';
 import { billingStateOf } from '../billing-state';
+import { timestamp } from '../../api';
+import { enforcementState, userSchema } from './schemas';
+
+const me = z.object({
+  user: userSchema,
+  quota: z.object({ maxInstances: z.number().int(), used: z.number().int() }),
+  billing: z.object({ state: enforcementState, exempt: z.boolean() }),
+});
+const adminUser = userSchema.extend({ maxInstances: z.number().int().nullable(), createdAt: timestamp().optional() });
 
 interface Deps {
   ds: DataSource;
@@ -24,6 +33,7 @@ interface Deps {
 export function accountRoutes(r: ApiRouter, { ds, config, optional, cache, closeConsoles }: Deps): void {
   r.route({
     method: 'get', path: '/api/me', summary: 'The caller, their quota and billing state', auth: 'user', tags: ['accounts'],
+    operationId: 'getMe', responses: { 200: me },
     handler: async ({ account }) => {
       let quota = cache.quota(account.id);
       if (!quota) cache.rememberQuota(account.id, (quota = await currentQuota(ds, config, account.id)));
@@ -34,6 +44,7 @@ export function accountRoutes(r: ApiRouter, { ds, config, optional, cache, close
 
   r.route({
     method: 'get', path: '/api/admin/users', summary: 'All accounts', auth: 'admin', tags: ['admin'],
+    operationId: 'adminListUsers', responses: { 200: z.object({ users: z.array(adminUser) }) },
     query: z.object({ limit: z.coerce.number().int().min(1).max(500).default(100), offset: z.coerce.number().int().min(0).default(0) }),
     handler: async ({ query }) => {
       const rows = await ds.getRepository(Account).find({ order: { createdAt: 'ASC' }, take: query.limit, skip: query.offset });
@@ -43,6 +54,7 @@ export function accountRoutes(r: ApiRouter, { ds, config, optional, cache, close
 
   r.route({
     method: 'patch', path: '/api/admin/users/:id', summary: 'Change role, billing exemption or quota', auth: 'admin', tags: ['admin'],
+    operationId: 'adminUpdateUser', responses: { 200: z.object({ user: adminUser }) },
     params: z.object({ id: z.uuid() }),
     body: z.object({
       role: z.enum(['user', 'admin']).optional(),

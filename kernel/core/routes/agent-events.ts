@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Context } from 'koa';
-import { CRASH_LOG_TAIL, UnauthenticatedError } from '../../api';
+import { CRASH_LOG_TAIL, UnauthenticatedError, nullableTimestamp } from '../../api';
 import type { DataSource } from 'typeorm';
 import type { AgentTokens, ApiRouter } from '../../api';
 import { Instance } from '../entities';
@@ -9,6 +9,16 @@ import type { InstanceReadiness } from '../operations/readiness';
 import type { Supervisor } from '../supervision/supervisor';
 import { bearerToken } from '../auth/tokens';
 import { INT32_MAX, cutText, eventTime, int32 } from '../http/columns';
+
+/** How routes answering to an instance's own agent token are shown in the document. */
+export const AGENT_TOKEN = { scheme: 'agentToken', description: 'The per-instance token the control plane gave the agent when provisioning it' };
+const acknowledged = z.object({
+  accepted: z.boolean(),
+  reason: z.literal('instance_deleted').optional(),
+  crashId: z.uuid().optional(),
+  classification: z.string().optional(),
+  restartAt: nullableTimestamp().optional(),
+});
 
 const at = eventTime();
 /**
@@ -45,7 +55,8 @@ interface Deps {
 
 export function agentEventRoutes(r: ApiRouter, deps: Deps): void {
   r.route({
-    method: 'post', path: '/api/agent/events', summary: 'Events from an in-container agent (agent token only)', auth: 'none', tags: ['agent'],
+    method: 'post', path: '/api/agent/events', summary: 'Events from an in-container agent (agent token only)', auth: AGENT_TOKEN, tags: ['agent'],
+    operationId: 'reportAgentEvent', responses: { 202: acknowledged },
     guard: (koa) => agentGuard(koa, deps.tokens),
     body: eventBody,
     handler: async ({ body, koa }) => {

@@ -6,6 +6,7 @@ import { instanceView } from '../entities';
 import { guardMutation } from '../billing-state';
 import { fromAgentError } from '../files/agent-failures';
 import type { InstanceService } from '../operations/instances';
+import { backupSchema as backup, restoreSchema } from './schemas';
 
 interface Deps {
   ds: DataSource;
@@ -17,7 +18,6 @@ interface Deps {
 const id = z.uuid();
 /** A name the agent can use as a file name: never '.', '..' or any other run of dots alone. */
 const backupId = z.string().min(1).max(100).regex(/^[A-Za-z0-9._-]+$/).refine((v) => !/^\.+$/.test(v), 'may not be made only of dots');
-const backup = z.object({ id: z.string(), name: z.string(), sizeBytes: z.number(), createdAt: z.string(), state: z.enum(['creating', 'ready', 'failed']) });
 
 /** World backups, always answered in API.md's canonical shapes whatever the agent version. */
 export function backupRoutes(r: ApiRouter, deps: Deps): void {
@@ -29,12 +29,14 @@ export function backupRoutes(r: ApiRouter, deps: Deps): void {
 
   r.route({
     method: 'get', path: base, summary: 'Backups of a server', auth: 'user', tags: ['backups'],
-    params: z.object({ id }), response: z.object({ backups: z.array(backup) }),
+    operationId: 'listBackups', errors: [409, 502],
+    params: z.object({ id }), responses: { 200: z.object({ backups: z.array(backup) }) },
     handler: async ({ params, account }) => ({ body: { backups: await call(deps.agent().listBackups(await view(account, params.id))) } }),
   });
 
   r.route({
     method: 'post', path: base, summary: 'Start a backup (202)', auth: 'user', tags: ['backups'],
+    operationId: 'createBackup', responses: { 202: z.object({ backup }) }, errors: [402, 409, 423, 502],
     params: z.object({ id }), body: z.object({ name: z.string().trim().min(1).max(80).optional() }).optional(),
     handler: async ({ params, body, account }) => {
       const instance = await view(account, params.id);
@@ -46,6 +48,8 @@ export function backupRoutes(r: ApiRouter, deps: Deps): void {
 
   r.route({
     method: 'post', path: `${base}/:backupId/restore`, summary: 'Restore a backup (202; poll GET …/backups/restore)', auth: 'user', tags: ['backups'],
+    operationId: 'restoreBackup', errors: [402, 409, 502],
+    responses: { 202: z.object({ restore: restoreSchema.pick({ id: true, state: true, backupId: true }) }) },
     params: z.object({ id, backupId }),
     handler: async ({ params, account }) => {
       const instance = await view(account, params.id);
@@ -57,12 +61,14 @@ export function backupRoutes(r: ApiRouter, deps: Deps): void {
 
   r.route({
     method: 'get', path: `${base}/restore`, summary: 'The latest restore and its state', auth: 'user', tags: ['backups'],
+    operationId: 'getRestoreStatus', responses: { 200: z.object({ restore: restoreSchema.nullable() }) }, errors: [409, 502],
     params: z.object({ id }),
     handler: async ({ params, account }) => ({ body: { restore: await call(deps.agent().restoreStatus(await view(account, params.id))) } }),
   });
 
   r.route({
     method: 'delete', path: `${base}/:backupId`, summary: 'Delete a backup', auth: 'user', tags: ['backups'],
+    operationId: 'deleteBackup', responses: { 204: null }, errors: [402, 409, 502],
     params: z.object({ id, backupId }),
     handler: async ({ params, account }) => {
       const instance = await view(account, params.id);

@@ -7,6 +7,7 @@ import { guardMutation } from '../billing-state';
 import { fromAgentError } from '../files/agent-failures';
 import type { InstanceService } from '../operations/instances';
 import type { InstanceReadiness } from '../operations/readiness';
+import { crashSchema } from './schemas';
 
 interface Deps {
   ds: DataSource;
@@ -21,6 +22,8 @@ const idParam = z.object({ id: z.uuid() });
 export function serverActionRoutes(r: ApiRouter, deps: Deps): void {
   r.route({
     method: 'post', path: '/api/servers/:id/power', summary: 'Start, stop, restart or kill the server process', auth: 'user', tags: ['instances'],
+    operationId: 'powerServer', errors: [402, 409, 502],
+    responses: { 202: z.object({ action: z.enum(['start', 'stop', 'restart', 'kill']), state: z.enum(['running', 'stopped']) }) },
     params: idParam,
     body: z.object({ action: z.enum(['start', 'stop', 'restart', 'kill']) }),
     handler: async ({ params, body, account }) => {
@@ -36,12 +39,13 @@ export function serverActionRoutes(r: ApiRouter, deps: Deps): void {
       await deps.ds.getRepository(Instance).update(instance.id, { state: stopping ? 'stopped' : 'running' });
       // Readiness is re-learnt from the agent's ready event.
       await deps.readiness.lost(instance.id);
-      return { status: 202, body: { action: body.action, state: stopping ? 'stopped' : 'running' } };
+      return { status: 202, body: { action: body.action, state: stopping ? 'stopped' as const : 'running' as const } };
     },
   });
 
   r.route({
     method: 'get', path: '/api/servers/:id/crashes', summary: 'Crash reports, newest first', auth: 'user', tags: ['instances'],
+    operationId: 'listCrashes', responses: { 200: z.object({ crashes: z.array(crashSchema) }) },
     params: idParam,
     query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }),
     handler: async ({ params, query, account }) => {
