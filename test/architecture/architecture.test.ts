@@ -33,6 +33,23 @@ describe('Architecture', () => {
     ]);
   });
 
+  it('holds the plugins under test/fixtures (the second-type game type) to the same rules as plugins/', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'zpack-arch-'));
+    copyFileSync(path.join(projectRoot, 'package.json'), path.join(root, 'package.json'));
+    for (const dir of ['plugins', 'test/fixtures/second-type', 'kernel/core']) mkdirSync(path.join(root, dir), { recursive: true });
+    const write = (file: string, text: string) => writeFileSync(path.join(root, file), text);
+    write('test/fixtures/second-type/index.ts', `import { definePlugin } from '../../../kernel/api';\nimport { t } from './type';\nimport { z } from 'zod';`);
+    write('test/fixtures/second-type/type.ts', `import { Kernel } from '../../../kernel/core/kernel';\nimport { fleet } from '../../provisioning/fixture';`);
+    write('test/fixtures/second-type/type.test.ts', `import { startTestKernel } from '../../../kernel/testing';\nimport { deepMerge } from '../../../kernel/core/config';`);
+    write('kernel/core/k.ts', `import beacon from '../../test/fixtures/second-type';`);
+    expect(checkArchitecture(root).map((v) => `${v.file} ${v.specifier}`)).to.have.members([
+      'test/fixtures/second-type/type.ts ../../../kernel/core/kernel',
+      'test/fixtures/second-type/type.ts ../../provisioning/fixture',
+      'test/fixtures/second-type/type.test.ts ../../../kernel/core/config',
+      'kernel/core/k.ts ../../test/fixtures/second-type',
+    ]);
+  });
+
   it('lets a plugin\'s tests import kernel/testing, never its production code, and keeps kernel/core off kernel/testing', () => {
     const root = mkdtempSync(path.join(tmpdir(), 'zpack-arch-'));
     copyFileSync(path.join(projectRoot, 'package.json'), path.join(root, 'package.json'));

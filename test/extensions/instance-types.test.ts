@@ -5,9 +5,7 @@ import velocityPlugin from '../../plugins/velocity';
 import { VelocityConnection } from '../../plugins/velocity/connection';
 import { startTestKernel, type TestKernel, type TestUser } from '../harness';
 import { create, fleetConfig, fleetPlugins, gameBody, settle, startFleet, waitFor, type Fleet } from '../provisioning/fixture';
-import beaconPlugin from './beacon-plugin';
-
-const beaconBody = (name = 'Lighthouse', options: Record<string, unknown> = { channel: 'north' }) => ({ kind: 'custom', type: 'beacon', name, options });
+import { beaconBody, secondTypeConfig } from './second-type-config';
 
 describe('Instance types declared by plugins (kinds, create schemas, capabilities, status sections)', () => {
   let fleet: Fleet;
@@ -17,14 +15,14 @@ describe('Instance types declared by plugins (kinds, create schemas, capabilitie
   before(async () => {
     fleet = await startFleet();
     tk = await startTestKernel({
-      plugins: [...fleetPlugins, cloudflarePlugin, velocityPlugin, beaconPlugin],
-      config: fleetConfig(fleet, {
+      // The beacon type comes from the second-type fixture's zpack.yaml, loaded by its module path.
+      plugins: [...fleetPlugins, cloudflarePlugin, velocityPlugin],
+      config: fleetConfig(fleet, secondTypeConfig({
         plugins: {
           cloudflare: { enabled: true, options: { simulate: true, simulator: { port: 0 }, zoneName: 'play.example.test', target: 'proxy.play.example.test' } },
           velocity: { enabled: true, options: { simulate: true, simulator: { port: 0 }, proxyToken: 'test-proxy-token' } },
-          beacon: { enabled: true, options: {} },
         },
-      }),
+      })),
     });
     user = await tk.user();
   });
@@ -103,13 +101,40 @@ describe('Instance types declared by plugins (kinds, create schemas, capabilitie
   });
 
   describe('status sections', () => {
-    it('shows a plugin’s section, and null for one whose reader throws, without failing the status', async () => {
+    let beacon: { id: string; ports: Array<{ port: number }> };
+    before(async () => {
       const op = await settle(user, (await create(user, 'beacon-status', beaconBody('Status'))).body.operation.id);
-      const server = (await user.http.get(`/api/servers/${op.instanceId}`)).body.server;
-      const res = await user.http.get(`/api/servers/${op.instanceId}/status`);
-      expect(res.status).to.equal(200);
-      expect(res.body).to.include({ state: 'running', ready: true, brokenProbe: null });
-      expect(res.body.beacon).to.deep.equal({ type: 'beacon', udpPort: server.ports[0].port });
+      beacon = (await user.http.get(`/api/servers/${op.instanceId}`)).body.server;
     });
+    const status = async () => {
+      const res = await user.http.get(`/api/servers/${beacon.id}/status`);
+      expect(res.status).to.equal(200);
+      return res.body;
+    };
+
+    it('shows the type’s own section, read from its payload section, filled by a job of its own queue', async () => {
+      expect((await status()).beacon).to.deep.equal({ udpPort: beacon.ports[0].port, signals: 0, lastSignal: null });
+      expect((await user.http.post(`/api/beacon/instances/${beacon.id}/signals`, { text: 'all clear' })).status).to.equal(202);
+      const shown = await waitFor(async () => ((await status()).beacon.signals === 1 ? (await status()).beacon : undefined), 'the signal job ran');
+      expect(shown).to.deep.equal({ udpPort: beacon.ports[0].port, signals: 1, lastSignal: 'all clear' });
+      const [row] = await tk.kernel.ds.query(`SELECT payload -> 'beacon' AS section FROM instance WHERE id = $1`, [beacon.id]);
+      expect(row.section).to.deep.equal({ signals: 1, lastSignal: 'all clear' });
+    });
+
+    it('refuses a signal for an instance that is not one of the caller’s beacons (404)', async () => {
+      const other = await tk.user();
+      expect((await other.http.post(`/api/beacon/instances/${beacon.id}/signals`, { text: 'x' })).status).to.equal(404);
+    });
+
+    it('shows null for a section whose reader throws, without failing the status', async () => {
+      await tk.kernel.ds.query(`UPDATE instance SET payload = jsonb_set(payload, '{beacon}', '"not a section"') WHERE id = $1`, [beacon.id]);
+      expect(await status()).to.include({ state: 'running', ready: true, beacon: null });
+    });
+  });
+
+  it('GET /readyz includes the type’s own health check', async () => {
+    const res = await tk.http.get('/readyz');
+    expect(res.status).to.equal(200);
+    expect(res.body.checks).to.include({ 'beacon.sweeps': 'ok' });
   });
 });
