@@ -4,6 +4,12 @@ import type { SrvServiceOf } from './provider';
 
 /** The instance payload section this plugin owns; GET /api/servers/:id/status shows it as `edge`. */
 export const EDGE_SECTION = 'edge';
+/** What the section holds: the published record, or none. */
+export interface EdgeSection {
+  published: boolean;
+  record: EdgeRecord | null;
+  at?: string;
+}
 /** A failed teardown leaves an instance in 'error': republishing it would undo the unpublish. */
 const REPUBLISHABLE: ReadonlySet<InstanceState> = new Set(['running', 'stopped', 'crashed']);
 

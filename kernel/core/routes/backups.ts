@@ -6,6 +6,7 @@ import { instanceView } from '../entities';
 import { guardMutation } from '../billing-state';
 import { fromAgentError } from '../files/agent-failures';
 import type { InstanceService } from '../operations/instances';
+import { pageList, pageQuery, since } from '../http/paging';
 
 interface Deps {
   ds: DataSource;
@@ -29,8 +30,13 @@ export function backupRoutes(r: ApiRouter, deps: Deps): void {
 
   r.route({
     method: 'get', path: base, summary: 'Backups of a server', auth: 'user', tags: ['backups'],
-    params: z.object({ id }), response: z.object({ backups: z.array(backup) }),
-    handler: async ({ params, account }) => ({ body: { backups: await call(deps.agent().listBackups(await view(account, params.id))) } }),
+    params: z.object({ id }), query: pageQuery({ since: since.optional() }), response: z.object({ backups: z.array(backup), nextCursor: z.string().nullable() }),
+    handler: async ({ params, query, account }) => {
+      const all = await call(deps.agent().listBackups(await view(account, params.id)));
+      const kept = query.since ? all.filter((b) => Date.parse(b.createdAt) >= query.since!.getTime()) : all;
+      const page = pageList(kept, query, (b) => ({ at: b.createdAt, id: b.id }), 'DESC');
+      return { body: { backups: page.items, nextCursor: page.nextCursor } };
+    },
   });
 
   r.route({

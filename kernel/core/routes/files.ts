@@ -8,6 +8,8 @@ import { guardMutation } from '../billing-state';
 import { capped, relay, type CappedStream } from '../files/relay';
 import { fromAgentError } from '../files/agent-failures';
 import { confinePath } from '../files/paths';
+import { requireCurrentVersion, tagFileContent } from '../files/versions';
+import { conditional } from '../http/etag';
 import type { InstanceService } from '../operations/instances';
 
 interface Deps {
@@ -38,6 +40,9 @@ const FILE_ROUTES: FileRoute[] = [
   { method: 'delete', suffix: '/files', summary: 'Delete a file or folder', mutation: true, streamsBody: false },
 ];
 
+/** A leading '/' is the server root; no path at all is a mistake, not the root. */
+const pathQuery = z.object({ path: z.string({ error: (i) => (i.input === undefined ? 'is required ("/" is the server root)' : 'must be a single string') }) });
+
 /** Canonical and compatibility prefixes: one handler serves both, so they cannot drift apart. */
 export const FILE_PREFIXES = ['/api/servers/:id', '/api/game/servers/:id'];
 
@@ -46,11 +51,12 @@ export function fileRoutes(r: ApiRouter, deps: Deps): void {
     for (const route of FILE_ROUTES) {
       r.route({
         method: route.method, path: `${prefix}${route.suffix}`, summary: route.summary, auth: 'user', tags: ['files'],
-        params: z.object({ id: z.uuid() }),
-        handler: async ({ params, account, koa }) => {
-          const path = confinePath(koa.query.path);
+        params: z.object({ id: z.uuid() }), query: pathQuery,
+        handler: async ({ params, query, account, koa }) => {
+          const path = confinePath(query.path);
           const instance = await deps.instances.owned(account, params.id);
           if (route.mutation) await guardMutation(deps.ds, account.id, await deps.billingState(account.id), 'mutation', `files.${route.method}${route.suffix}`, instance.id);
+          if (route.mutation && conditional(koa)) await requireCurrentVersion(koa, deps.agent(), instanceView(instance), path);
           const request: AgentRequest = { method: route.method.toUpperCase() as AgentRequest['method'], path: route.suffix, query: { path } };
           const upload = route.streamsBody ? streamedBody(koa, deps.maxUploadBytes) : undefined;
           if (upload) Object.assign(request, upload);
@@ -64,6 +70,7 @@ export function fileRoutes(r: ApiRouter, deps: Deps): void {
             throw new PayloadTooLargeError(deps.maxUploadBytes);
           }
           await relay(koa, answer);
+          if (route.suffix === '/files/content') tagFileContent(koa);
         },
       });
     }

@@ -1,0 +1,25 @@
+import { createHash } from 'node:crypto';
+import type { Context } from 'koa';
+import { PreconditionFailedError } from '../../api';
+
+/** A strong entity tag of a JSON representation: the same bytes, the same tag. */
+export const jsonTag = (body: unknown): string => `"${createHash('sha256').update(JSON.stringify(body)).digest('base64url').slice(0, 27)}"`;
+
+/** A 200 GET with an ETag that the client's If-None-Match names becomes a 304 without a body (koa drops it). */
+export function answerNotModified(ctx: Context): void {
+  if (ctx.status === 200 && (ctx.method === 'GET' || ctx.method === 'HEAD') && ctx.response.get('ETag') && ctx.fresh) ctx.status = 304;
+}
+
+/**
+ * Checks `If-Match` before a write (RFC 9110 §13.1.1, strong comparison): absent lets the write
+ * through, `*` needs the resource to exist, otherwise one listed tag must be the current one.
+ */
+export function requireMatch(ctx: Context, what: string, current: string | null): void {
+  const header = ctx.get('if-match').trim();
+  if (!header) return;
+  if (header === '*' ? current !== null : current !== null && header.split(',').some((t) => t.trim() === current)) return;
+  throw new PreconditionFailedError(what, current);
+}
+
+/** Whether the request makes its write conditional, so the current version must be looked up first. */
+export const conditional = (ctx: Context): boolean => ctx.get('if-match').trim() !== '';
