@@ -88,7 +88,7 @@ export class CloudflareEdge extends EdgeProvider {
   }
 
   /** From the record this plugin's hooks keep in the instance's edge section: published means reachable. */
-  playerAddress(instance: InstanceView): PlayerAddress | null {
+  override playerAddress(instance: InstanceView): PlayerAddress | null {
     const section = instance.payload[EDGE_SECTION] as EdgeSection | undefined;
     if (!section?.published || !section.record || instance.vmid === null) return null;
     return { host: playerAddress(instance.vmid, this.config.zoneName), port: section.record.port };

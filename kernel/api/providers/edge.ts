@@ -23,7 +23,10 @@ export abstract class EdgeProvider {
   abstract list(): Promise<EdgeRecord[]>;
   /**
    * Where players reach a published instance, or null when it is not published. Answered from
-   * the instance alone (no remote call): the server list asks it for every row.
+   * the instance alone (no remote call): the server list asks it for every row. A provider
+   * written before this method existed answers null, so servers show no address, not an error.
    */
-  abstract playerAddress(instance: InstanceView): PlayerAddress | null;
+  playerAddress(_instance: InstanceView): PlayerAddress | null {
+    return null;
+  }
 }

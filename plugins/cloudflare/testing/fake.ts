@@ -27,7 +27,7 @@ export class FakeEdge extends EdgeProvider {
     return this.records.delete(srvRecordName(TEST_SRV_SERVICE, instance.vmid, this.zoneName)) ? 'done' : 'already_gone';
   }
 
-  playerAddress(instance: InstanceView): PlayerAddress | null {
+  override playerAddress(instance: InstanceView): PlayerAddress | null {
     if (instance.vmid === null) return null;
     const record = this.records.get(srvRecordName(TEST_SRV_SERVICE, instance.vmid, this.zoneName));
     return record ? { host: playerAddress(instance.vmid, this.zoneName), port: record.port } : null;
