@@ -5,8 +5,9 @@ import { InvalidRequestError } from '../../api';
 /**
  * Keyset paging shared by every list of the API: `limit` (default 50, max 200) and an opaque
  * `cursor` in, `nextCursor` out, in a stable order on (time, id). A cursor is the last row's
- * key, base64url-encoded; the time is kept to the microsecond Postgres stores, so no row is
- * skipped or repeated at a page boundary whatever its neighbours' clocks.
+ * key, base64url-encoded; the time is kept to the microsecond Postgres stores (a JS Date keeps
+ * milliseconds), so rows created within one millisecond are neither skipped nor repeated at a
+ * page boundary.
  */
 export const PAGE_LIMIT = { default: 50, max: 200 } as const;
 
