@@ -1,6 +1,8 @@
 import { z, type ZodRawShape } from 'zod';
 import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
+import { createHash } from 'node:crypto';
 import { InvalidRequestError } from '../../api';
+import { hotQuery } from '../database';
 
 /**
  * Keyset paging shared by every list of the API: `limit` (default 50, max 200) and an opaque
@@ -67,7 +69,12 @@ export interface KeysetOrder {
   direction: 'ASC' | 'DESC';
 }
 
-/** One page of a query: keyset condition, total order on (time, id), one row more than asked to know if another page follows. */
+/**
+ * One page of a query: keyset condition, total order on (time, id), one row more than asked to
+ * know if another page follows. Lists are read often and whole pages at a time, so the query
+ * runs as a prepared statement and its rows become entities column by column (pg has already
+ * typed them), skipping TypeORM's general-purpose hydration, which cost more than the query.
+ */
 export async function pageRows<E extends ObjectLiteral>(qb: SelectQueryBuilder<E>, page: PageRequest, order: KeysetOrder): Promise<Page<E>> {
   const a = qb.alias;
   const time = `${a}.${order.column}`;
@@ -78,11 +85,21 @@ export async function pageRows<E extends ObjectLiteral>(qb: SelectQueryBuilder<E
       { pageT: page.cursor.t, pageId: page.cursor.id });
   }
   qb.addSelect(`CAST(EXTRACT(EPOCH FROM ${time}) * 1000000 AS bigint)::text`, 'page_t')
-    .orderBy(time, order.direction).addOrderBy(`${a}.id`, order.direction).limit(page.limit + 1);
-  const { entities, raw } = await qb.getRawAndEntities<{ page_t: string }>();
-  if (entities.length <= page.limit) return { items: entities, nextCursor: null };
-  const last = page.limit - 1;
-  return { items: entities.slice(0, page.limit), nextCursor: encode({ t: raw[last].page_t, id: entities[last].id }) };
+    .orderBy(time, order.direction).addOrderBy(`${a}.id`, order.direction);
+  const [query, params] = qb.getQueryAndParameters();
+  // The limit is a parameter, so each list prepares a handful of statements, not one per limit.
+  const sql = `${query} LIMIT $${params.length + 1}`;
+  const name = `zpack_page_${createHash('sha1').update(sql).digest('hex').slice(0, 16)}`;
+  const raw = await hotQuery<Record<string, unknown>>(qb.connection, name, sql, [...params, page.limit + 1]);
+  const columns = qb.expressionMap.mainAlias!.metadata.columns.map((c) => [c.propertyName, `${a}_${c.databaseName}`] as const);
+  const entity = (row: Record<string, unknown>): E => {
+    const e: Record<string, unknown> = {};
+    for (const [property, key] of columns) e[property] = row[key];
+    return e as E;
+  };
+  if (raw.length <= page.limit) return { items: raw.map(entity), nextCursor: null };
+  const last = raw[page.limit - 1];
+  return { items: raw.slice(0, page.limit).map(entity), nextCursor: encode({ t: String(last.page_t), id: String(last[`${a}_id`]) }) };
 }
 
 /** The same paging over a list held in memory (what an agent answers), keyed by an ISO time and an id. */
