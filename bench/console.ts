@@ -146,7 +146,7 @@ function report(tp: Throughput, lat: { direct: number[]; bridged: number[] }, id
       fixed(bytes[k] / 1e6, 2), ms(p(k, 50), 2), ms(p(k, 99), 2),
     ]),
   );
-  console.log(`\n  each round trip: one 'say <${PAYLOAD_BYTES} B>' out, two frames back ('> say …' echo and '[Server] …'); ${WINDOW} in flight, ${ROUNDS} × ${PUMP_MS / 1000} s per path, alternating`);
+  console.log(`\n  each round trip: one zpack.console.v1 input 'say <${PAYLOAD_BYTES} B>' out, its echo and '[Server] …' back as PTY output (read off the PTY once per event-loop turn, cut in two); ${WINDOW} in flight, ${ROUNDS} × ${PUMP_MS / 1000} s per path, alternating`);
   console.log(`  round trips/s bridged / direct: ${fixed(checks[0].ratio, 2)} (target >= ${MIN_THROUGHPUT_RATIO}): ${verdict(checks[0])}; bytes/s: ${fixed(checks[1].ratio, 2)}: ${verdict(checks[1])}`);
   console.log(`  added latency (one message at a time, ${ROUNDS * LATENCY_MESSAGES} each): p50 +${ms(p('bridged', 50) - p('direct', 50), 2)}, p99 +${ms(p('bridged', 99) - p('direct', 99), 2)}`);
   console.log(`  kernel CPU per bridged round trip: ${fixed(tp.kernelCpuMs * 1000 / bridgedRoundTrips, 1)} µs`);

@@ -17,7 +17,7 @@ const FILE_NAME = 'bench-1gib.bin';
 const FILE_BYTES = 1024 ** 3;
 const CHUNK_BYTES = 1024 ** 2;
 const ROUNDS = 2;
-const MIN_RATIO = 0.9;
+const MIN_RATIO = 0.85;
 const MAX_RSS_GROWTH_MIB = 64;
 
 interface Download {

@@ -18,15 +18,16 @@ interface Round { rawMs: number; resyncMs: number; problem: string }
 /** 2,000 running game servers straight into the kernel's schema, each marked ready; returns their backends. */
 async function readyServers(tk: TestKernel, owner: TestUser): Promise<ProxyBackend[]> {
   const rows: Array<{ id: string; vmid: number; address: string; port: number }> = await tk.kernel.ds.query(
-    `INSERT INTO instance (owner_id, kind, type, name, state, vmid, node, address, ports)
+    `INSERT INTO instance (owner_id, kind, type, name, state, vmid, node, address, host, ports)
      SELECT $1, 'game', 'minecraft', 'bench ' || n, 'running', $3 + n, 'pve1',
-            'http://10.' || (n / 250) || '.' || (n % 250 + 1) || '.2:7070',
+            'http://10.' || (n / 250) || '.' || (n % 250 + 1) || '.2:7070', '10.' || (n / 250) || '.' || (n % 250 + 1) || '.2',
             jsonb_build_array(jsonb_build_object('name', 'game', 'port', 30000 + n, 'protocol', 'tcp'))
      FROM generate_series(0, $2 - 1) AS n
      RETURNING id, vmid, address, (ports->0->>'port')::int AS port`,
     [owner.id, SERVERS, FIRST_VMID],
   );
-  await Promise.all(rows.map((r) => tk.kernel.directory.setReady(r.id, true)));
+  const views = await tk.kernel.directory.list({ ownerId: owner.id });
+  await Promise.all(views.map((view) => tk.kernel.readiness.becameReady(view)));
   return rows.map((r) => ({ name: `zp-${r.vmid}`, address: new URL(r.address).hostname, port: r.port }));
 }
 
@@ -50,7 +51,7 @@ async function round(tk: TestKernel, admin: TestUser, backends: ProxyBackend[], 
   });
   const rawCount = bridge.backends().length;
   bridge.reset();
-  if (forgetRecords) await tk.kernel.ds.query(`UPDATE instance SET payload = payload - 'proxy'`);
+  if (forgetRecords) await tk.kernel.ds.query(`UPDATE instance SET payload = payload - 'velocity'`);
   let answer: { registered?: number; failed?: unknown[] } | undefined;
   const resyncMs = await timed(async () => {
     answer = (await admin.http.post('/api/velocity/resync')).body;

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { BootError, ConflictError } from './api';
 import { loadConfig, type KernelConfig } from './core/config';
-import { startEmbedded } from './core/embedded';
+import { startEmbedded, type EmbeddedServices } from './core/embedded';
 import { Kernel } from './core/kernel';
 import { createLogger } from './core/logger';
 import { drainOnce, installProcessGuards } from './core/process-guards';
@@ -31,6 +31,7 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const named = argv[0] !== undefined && !argv[0].startsWith('-') ? argv[0] : undefined;
   const config = loadConfig({ root });
+  if (config.simulators.stateDir) config.simulators.stateDir = path.resolve(root, config.simulators.stateDir);
   const command = named ?? (argv.some((a) => a === '-h' || a === '--help') ? 'help' : config.role);
   if (command === 'migrate' || command === 'create-admin') return oneShot(command, argv.slice(1), config);
   config.role = command;
@@ -41,7 +42,7 @@ async function main(): Promise<void> {
   // A role named on the command line must exist; one from config or ZPACK_ROLE is checked by start() (unknown_role).
   if (!pluginCommand && named && !kernel.extensions.roles.has(command)) throw new BootError(`unknown command "${command}"\n${usage(kernel)}`, 'unknown_command');
   const embedded = await startEmbedded(config, root, kernel.logger);
-  if (!pluginCommand) return serve(kernel, embedded.stop);
+  if (!pluginCommand) return serve(kernel, embedded);
   try {
     process.exitCode = await kernel.runCommand(command, argv.slice(1));
   } finally {
@@ -63,13 +64,14 @@ async function oneShot(command: 'migrate' | 'create-admin', args: string[], conf
   }
 }
 
-async function serve(kernel: Kernel, stopEmbedded: () => Promise<void>): Promise<void> {
+async function serve(kernel: Kernel, embedded: EmbeddedServices): Promise<void> {
   const { config } = kernel;
   let stopping = false;
   const drain = drainOnce(async () => {
     stopping = true;
     await kernel.stop();
-    await stopEmbedded();
+    await embedded.stop();
+    kernel.logger.info('stopped');
   }, (code) => process.exit(code), kernel.logger);
   process.on('SIGTERM', () => void drain('SIGTERM', 0));
   process.on('SIGINT', () => void drain('SIGINT', 0));
@@ -80,7 +82,7 @@ async function serve(kernel: Kernel, stopEmbedded: () => Promise<void>): Promise
     // A signal during boot stops the kernel under start(): the drain exits, this failure is its doing.
     if (stopping) return;
     await kernel.stop().catch(() => undefined);
-    await stopEmbedded().catch(() => undefined);
+    await embedded.stop().catch(() => undefined);
     throw err;
   }
   if (kernel.port) {
@@ -89,7 +91,9 @@ async function serve(kernel: Kernel, stopEmbedded: () => Promise<void>): Promise
       `  register: curl -s ${url}/api/auth/register -H 'content-type: application/json' -d '{"email":"you@example.com","password":"a-long-password"}'\n` +
       `  log in:   curl -s ${url}/api/auth/login    -H 'content-type: application/json' -d '{"email":"you@example.com","password":"a-long-password"}'\n` +
       `  admin:    npm run zpack -- create-admin --email admin@example.com\n` +
-      `  API:      ${url}/api/openapi.json   health: ${url}/readyz\n`);
+      `  API:      ${url}/api/openapi.json   health: ${url}/readyz\n` +
+      (embedded.postgres ? `  data:     PostgreSQL in ${embedded.postgres.dataDir} (127.0.0.1:${embedded.postgres.port})\n` : '') +
+      (config.simulators.stateDir ? `  simulated world: ${config.simulators.stateDir} (type \`crash\` at a server's console to watch supervision)\n` : ''));
   }
 }
 

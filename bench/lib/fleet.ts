@@ -13,11 +13,13 @@ export const startInstantFleet = (): Promise<Fleet> => startFleet({ taskMs: 0 },
  * agent and minecraft plugins: the child's memory and CPU are the kernel's alone.
  */
 export function startZpackOnFleet(fleet: Fleet): Promise<ZpackProcess> {
+  return startZpack({ role: 'all', plugins: fleetPluginOptions(fleet) });
+}
+
+/** Options of the real proxmox, agent and minecraft plugins, pointed at the fleet's simulators. */
+export function fleetPluginOptions(fleet: Fleet): Record<string, Record<string, unknown>> {
   const plugins = fleetConfig(fleet).plugins as Record<string, { options: Record<string, unknown> }>;
-  return startZpack({
-    role: 'all',
-    plugins: { proxmox: plugins.proxmox.options, agent: plugins.agent.options, minecraft: plugins.minecraft.options },
-  });
+  return { proxmox: plugins.proxmox.options, agent: plugins.agent.options, minecraft: plugins.minecraft.options };
 }
 
 const TIMEOUT_MS = 10_000;

@@ -9,10 +9,12 @@ export interface ServerProcess {
   pid: number;
   port: number;
   url: string;
-  /** Milliseconds from spawn to the first 200 on the ready path. */
+  /** Milliseconds from spawn to the first 200 on the ready path (or to the ready line). */
   coldStartMs: number;
   /** SIGTERM, then wait for the exit (SIGKILL after the grace period); resolves to the exit code. */
   stop(): Promise<number | null>;
+  /** With `ipc`: sends `message` over the IPC channel and resolves to the child's next message. */
+  ask<T>(message: unknown): Promise<T>;
 }
 
 export interface SpawnServerOptions {
@@ -22,6 +24,10 @@ export interface SpawnServerOptions {
   env: NodeJS.ProcessEnv;
   port: number;
   readyPath: string;
+  /** For a process that serves no HTTP: ready once its output has a line matching this (readyPath is then unused). */
+  readyLine?: RegExp;
+  /** Open an IPC channel to the child (for a --require'd probe that answers `ask`). */
+  ipc?: boolean;
   readyTimeoutMs?: number;
   stopGraceMs?: number;
   /** Runs once the process has exited, however it ended (removes what it may have left behind). */
@@ -65,9 +71,13 @@ export async function spawnServer(opts: SpawnServerOptions): Promise<ServerProce
   const { name, port, readyPath, readyTimeoutMs = 60_000, stopGraceMs = 35_000 } = opts;
   const url = `http://127.0.0.1:${port}`;
   const started = performance.now();
-  const child = spawn(process.execPath, opts.args, { env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, opts.args, { env: opts.env, stdio: ['ignore', 'pipe', 'pipe', ...(opts.ipc ? ['ipc' as const] : [])] });
   let tail = '';
-  const keep = (chunk: Buffer) => { tail = (tail + chunk.toString()).slice(-TAIL_BYTES); };
+  let sawReadyLine = false;
+  const keep = (chunk: Buffer) => {
+    tail = (tail + chunk.toString()).slice(-TAIL_BYTES);
+    if (opts.readyLine?.test(tail)) sawReadyLine = true;
+  };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 + constants.signals[signal] : null))));
@@ -92,14 +102,19 @@ export async function spawnServer(opts: SpawnServerOptions): Promise<ServerProce
       await opts.afterExit?.();
       throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}) before ${readyPath} answered 200:\n${indent(tail)}`);
     }
-    if ((await probe(url + readyPath)) === 200) break;
+    if (opts.readyLine ? sawReadyLine : (await probe(url + readyPath)) === 200) break;
     if (performance.now() > deadline) {
       await stop();
       throw new Error(`${name}: ${readyPath} did not answer 200 within ${readyTimeoutMs} ms:\n${indent(tail)}`);
     }
     await sleep(POLL_MS);
   }
-  return { name, pid: child.pid!, port, url, coldStartMs: performance.now() - started, stop };
+  const ask = <T>(message: unknown): Promise<T> => new Promise((resolve, reject) => {
+    if (!child.connected) return reject(new Error(`${name}: no IPC channel`));
+    child.once('message', (answer) => resolve(answer as T));
+    child.send(message as object);
+  });
+  return { name, pid: child.pid!, port, url, coldStartMs: performance.now() - started, stop, ask };
 }
 
 /** Stops every child still running (interrupted or failed runs). */

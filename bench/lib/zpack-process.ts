@@ -5,6 +5,8 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { parse, stringify } from 'yaml';
+import { deepMerge } from '../../kernel/core/config';
+import { CALLS_QUESTION, type ProbedCalls } from './call-probe';
 import { freePort, spawnServer, type ServerProcess } from './server-process';
 
 /** The repository root (this file runs from dist/bench/lib). */
@@ -22,11 +24,21 @@ export interface ZpackOptions {
   role: Role;
   /** Plugins this benchmark needs, with their options; every other plugin in default.yaml is disabled. */
   plugins?: Record<string, Record<string, unknown>>;
+  /** Kernel settings on top of the bench's own (quota, provisioning, queues …). */
+  config?: Record<string, unknown>;
+  /** Join another zpack's database schema, Redis prefix and secrets (it owns them and cleans up). */
+  joining?: ZpackProcess;
+  /** Load the SQL/Redis call probe (lib/call-probe.ts) so `calls()` can ask the child. */
+  probe?: boolean;
 }
 
 export interface ZpackProcess extends ServerProcess {
   schema: string;
   prefix: string;
+  /** The auth section it was given, so another role can join it. */
+  auth: Record<string, unknown>;
+  /** With `probe`: SQL statements and Redis commands the child has sent so far. */
+  calls(): Promise<ProbedCalls>;
 }
 
 /**
@@ -44,37 +56,50 @@ function pluginSection(wanted: Record<string, Record<string, unknown>>): Record<
   return section;
 }
 
-/** `node dist/kernel/main.js <role>` on its own port, schema and Redis prefix; resolves once /readyz is 200. */
+/** Roles that serve HTTP are ready when /readyz is 200; the others when they log that they started. */
+const SERVES_HTTP: Role[] = ['api', 'all'];
+
+/**
+ * `node dist/kernel/main.js <role>` on its own port, schema and Redis prefix (or those of
+ * `joining`); resolves once /readyz is 200, or for a role without HTTP once it logged its start.
+ */
 export async function startZpack(opts: ZpackOptions): Promise<ZpackProcess> {
   const id = randomBytes(5).toString('hex');
-  const schema = `bench_${id}`;
-  const prefix = `zbench-${id}`;
-  const port = await freePort();
+  const schema = opts.joining?.schema ?? `bench_${id}`;
+  const prefix = opts.joining?.prefix ?? `zbench-${id}`;
+  const http = SERVES_HTTP.includes(opts.role);
+  const port = http ? await freePort() : 0;
+  const auth = opts.joining?.auth ?? {
+    jwtSecret: randomBytes(30).toString('base64url'),
+    agentTokenSecret: randomBytes(30).toString('base64url'),
+    loginLimit: { perAddress: { max: 1_000_000, windowSeconds: 60 } },
+    registerLimit: { perAddress: { max: 1_000_000, windowSeconds: 60 } },
+  };
   const configFile = path.join(tmpdir(), `zpack-bench-${id}.yaml`);
-  writeFileSync(configFile, stringify({
+  writeFileSync(configFile, stringify(deepMerge({
     server: { host: '127.0.0.1', port },
-    database: { url: DATABASE_URL, schema, dropSchemaOnStop: true },
+    database: { url: DATABASE_URL, schema, dropSchemaOnStop: !opts.joining },
     redis: { url: REDIS_URL, prefix },
-    auth: {
-      jwtSecret: randomBytes(30).toString('base64url'),
-      agentTokenSecret: randomBytes(30).toString('base64url'),
-      loginLimit: { perAddress: { max: 1_000_000, windowSeconds: 60 } },
-    },
+    auth,
     // The bench's console client is not a browser: it sends no Origin.
     console: { allowMissingOrigin: true },
-    logging: { level: 'warn' },
+    // A role without HTTP says it is up only in its log ('zpack started', at info; it logs nothing per job).
+    logging: { level: http ? 'warn' : 'info' },
     plugins: pluginSection(opts.plugins ?? {}),
-  }));
+  }, opts.config ?? {})));
 
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const k of OPERATOR_ENV) delete env[k];
   env.ZPACK_CONFIG = configFile;
   const main = path.join(projectRoot, 'dist', 'kernel', 'main.js');
+  const probe = opts.probe ? ['--require', path.join(__dirname, 'call-probe.js')] : [];
   const server = await spawnServer({
-    name: `zpack ${opts.role}`, args: [...extraNodeArgs, main, opts.role], env, port, readyPath: '/readyz',
-    afterExit: () => cleanUp(configFile, schema, prefix),
+    name: `zpack ${opts.role}`, args: [...extraNodeArgs, ...probe, main, opts.role], env, port, readyPath: '/readyz',
+    readyLine: http ? undefined : /"msg":"zpack started"/, ipc: opts.probe,
+    // Whoever joined a schema leaves it to its owner.
+    afterExit: () => (opts.joining ? Promise.resolve(rmSync(configFile, { force: true })) : cleanUp(configFile, schema, prefix)),
   });
-  return { ...server, schema, prefix };
+  return { ...server, schema, prefix, auth, calls: () => server.ask<ProbedCalls>(CALLS_QUESTION) };
 }
 
 /** The child drops its schema on a clean stop; this covers the unclean ones and the Redis keys it left. */

@@ -33,8 +33,13 @@ export interface InstanceView {
   node: string | null;
   /** Base URL of the in-container agent, from HostingProvider.address(). */
   address: string | null;
+  /** The container's own address (IP or hostname), from HostingProvider.address(). */
+  host: string | null;
   ports: PortBinding[];
-  /** Sections owned by plugins (proxy, edge, crash …); each plugin writes only its own key. */
+  /**
+   * Sections owned by plugins, keyed by plugin name; each plugin writes only its own
+   * (InstanceDirectory.patchSection). The kernel keeps its own state elsewhere.
+   */
   payload: Record<string, unknown>;
   createdAt: Date;
 }

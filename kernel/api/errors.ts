@@ -94,10 +94,25 @@ export class RateLimitedError extends ZpackError {
     super('rate_limited', 429, 'Too many requests', { retryAfterSeconds });
   }
 }
-/** A remote system (Proxmox, Cloudflare, …) failed; details keep its status and body. */
+/** A remote system (hosting, DNS, proxy …) failed; details keep its status and body. */
 export class ProviderError extends ZpackError {
   constructor(remote: string, operation: string, message: string, details: ErrorDetails = {}, cause?: unknown) {
     super('provider_error', 502, `${remote} ${operation}: ${message}`, { remote, operation, ...details }, { cause });
+  }
+}
+/**
+ * The hosting provider found the VMID held by a container this operation did not create. The
+ * kernel marks the VMID foreign and retries the create on a fresh one.
+ */
+export class VmidTakenError extends ProviderError {
+  constructor(remote: string, readonly vmid: number, details: ErrorDetails = {}) {
+    super(remote, 'create', `VMID ${vmid} is held by a container this operation did not create`, { reason: 'vmid_taken', vmid, ...details });
+  }
+}
+/** A plugin wrote an instance payload section that is not its own (each plugin writes only the section named after it). */
+export class SectionNotOwnedError extends ZpackError {
+  constructor(plugin: string, section: string) {
+    super('section_not_owned', 500, `plugin "${plugin}" may write only its own payload section "${plugin}", not "${section}"`, { plugin, section });
   }
 }
 /** The in-container agent failed; its status and body stay under details.agent (for the kernel and its log, never relayed). */

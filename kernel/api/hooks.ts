@@ -13,17 +13,20 @@ export interface KernelHooks {
   readonly beforeProvision: AsyncSeriesWaterfallHook<[ProvisionPlan]>;
   /** Provision worker, after the agent reports ready. Publish edge, register proxy, email. Return nothing. */
   readonly afterProvision: AsyncSeriesHook<[InstanceView]>;
-  /** Whenever an instance becomes semantically ready (first boot, restart). Return nothing. */
+  /**
+   * Whenever an instance becomes semantically ready (first boot, restart): fired once per
+   * transition by the kernel's readiness record, never by a plugin. Return nothing.
+   */
   readonly onInstanceReady: AsyncSeriesHook<[InstanceView]>;
-  /** Agent reported an exit. Type modules set crash.classification; notifiers tell the owner. Return the crash. */
-  readonly onCrash: AsyncSeriesWaterfallHook<[CrashInfo, InstanceView]>;
+  /** Supervisor, after a crash is recorded; the crash is already classified by its InstanceType. Tell people, keep stats. Return nothing. */
+  readonly onCrash: AsyncSeriesHook<[CrashInfo, InstanceView]>;
   /** Delete operation, between stop and destroy. Each plugin removes its part and records a step; "already gone" is done. */
   readonly onTeardown: AsyncSeriesHook<[InstanceView, TeardownReport]>;
   /** Billing enforcement entered a new restrictive state. Stop servers (never delete), announce. */
   readonly onBillingSuspend: AsyncSeriesHook<[AccountView, EnforcementState]>;
   /** Payment restored. Undo what onBillingSuspend did. */
   readonly onBillingRestore: AsyncSeriesHook<[AccountView, EnforcementState]>;
-  /** Controller found drift. The first tap that owns drift.kind repairs it and returns a result; others return undefined. */
+  /** A drift to repair. The first tap that owns drift.kind repairs it and returns a result; others return undefined. */
   readonly onRepair: AsyncSeriesBailHook<[Drift], RepairResult | undefined>;
 }
 
@@ -35,7 +38,7 @@ export function createHookSet(): { -readonly [K in HookName]: KernelHooks[K] } {
     beforeProvision: new AsyncSeriesWaterfallHook<[ProvisionPlan]>(['plan']),
     afterProvision: new AsyncSeriesHook<[InstanceView]>(['instance']),
     onInstanceReady: new AsyncSeriesHook<[InstanceView]>(['instance']),
-    onCrash: new AsyncSeriesWaterfallHook<[CrashInfo, InstanceView]>(['crash', 'instance']),
+    onCrash: new AsyncSeriesHook<[CrashInfo, InstanceView]>(['crash', 'instance']),
     onTeardown: new AsyncSeriesHook<[InstanceView, TeardownReport]>(['instance', 'report']),
     onBillingSuspend: new AsyncSeriesHook<[AccountView, EnforcementState]>(['account', 'state']),
     onBillingRestore: new AsyncSeriesHook<[AccountView, EnforcementState]>(['account', 'state']),

@@ -17,3 +17,4 @@ export * from './providers';
 export * from './testing';
 export * from './secrets';
 export * from './upgrades';
+export * from './console';

@@ -24,7 +24,10 @@ export interface JobQueues {
 
 /** Durable notifications: stored in the outbox first, then delivered by the channel's Notifier. */
 export interface Notifications {
+  /** Over one named channel; `to` is in that channel's terms. */
   send(channel: string, message: NotificationMessage): Promise<void>;
+  /** To an account holder (`to` is the account's email address), over every channel whose notifier serves 'owner'. */
+  sendToOwner(message: NotificationMessage): Promise<void>;
 }
 
 /** Time source; tests replace it. */
@@ -55,18 +58,20 @@ export interface InstanceFilter {
 }
 
 /**
- * The kernel's instances as plugins may see and annotate them. A plugin writes only its own
- * payload section (e.g. "edge", "proxy"); readiness is what was last observed, never a live probe.
+ * The kernel's instances as plugins may see and annotate them. The directory a plugin resolves
+ * is bound to it: it writes only its own payload section, the one named after the plugin.
+ * Readiness is what the kernel last observed, never a live probe; only the kernel records it.
  */
 export interface InstanceDirectory {
   get(id: string): Promise<InstanceView | null>;
   findByVmid(vmid: number): Promise<InstanceView | null>;
   /** Live (not deleted) instances matching the filter. */
   list(filter?: InstanceFilter): Promise<InstanceView[]>;
-  /** Shallow-merges `value` into payload[section] in one statement; other sections are untouched. */
+  /**
+   * Shallow-merges `value` into payload[section] in one statement; other sections are untouched.
+   * `section` must be the calling plugin's name, or SectionNotOwnedError is thrown.
+   */
   patchSection(id: string, section: string, value: Record<string, unknown>): Promise<void>;
-  /** Records semantic readiness as last observed (kept in Redis until the next transition). */
-  setReady(id: string, ready: boolean): Promise<void>;
   /** Running instances whose last observed readiness is true (DB state + Redis, no remote calls). */
   listReady(filter?: InstanceFilter): Promise<InstanceView[]>;
 }

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 
 export * from './simulator-faults';
+export * from './simulator-state';
 
 /**
  * The HTTP side every wire-level simulator in a plugin's `testing/` folder shares. Simulators run
@@ -24,7 +25,7 @@ export class SimulatorRequestError extends Error {
   }
 }
 
-/** A JSON (or empty) answer; `reason` replaces the status line's text, as Proxmox does. */
+/** A JSON (or empty) answer; `reason` replaces the status line's text, as some remote APIs do. */
 export interface SimulatorAnswer {
   status: number;
   body?: unknown;

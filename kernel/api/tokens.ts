@@ -5,6 +5,7 @@ import type { Registry } from 'prom-client';
 import type { KernelHooks } from './hooks';
 import type { UpgradeTickets } from './upgrades';
 import type { AgentTokens, Clock, InstanceDirectory, JobQueues, Notifications } from './services';
+import type { SimulatorDirectory } from './simulator-state';
 
 /** A typed DI token: a symbol that remembers the type it resolves to. */
 export type Token<T> = symbol & { readonly __resolves?: T };
@@ -24,6 +25,8 @@ export const Tokens = {
   Metrics: token<Registry>('core.metrics'),
   /** Single-use tickets that authenticate a WebSocket upgrade (see UpgradeRequest.redeemTicket). */
   UpgradeTickets: token<UpgradeTickets>('core.upgrade-tickets'),
+  /** Where loopback simulators keep their state and listen (simulate mode). */
+  Simulators: token<SimulatorDirectory>('core.simulators'),
   /** The validated options of the plugin doing the resolving. */
   PluginConfig: token<unknown>('plugin.config'),
 } as const;

@@ -70,6 +70,11 @@ export type UpgradeHandler = (upgrade: UpgradeRequest) => Promise<void>;
 export interface UpgradeOptions {
   /** Largest message accepted from the client (default `console.maxMessageBytes`). */
   maxPayloadBytes?: number;
+  /**
+   * WebSocket subprotocols this upgrade speaks, preferred first: the first one the client offers
+   * is selected; a client offering none of them gets no subprotocol (the upgrade's default).
+   */
+  protocols?: string[];
 }
 
 /** A plain HTTP request whose Host matched a `ctx.hostRoutes` pattern; errors get the usual envelope. */

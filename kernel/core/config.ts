@@ -21,7 +21,10 @@ export const kernelConfigSchema = z.object({
   server: z.object({
     host: z.string().default('127.0.0.1'),
     port: z.coerce.number().int().min(0).max(65535).default(3000),
+    /** The portal's address (mails link to it, e.g. the password reset). Empty: http://host:port. */
     publicUrl: z.string().default(''),
+    /** This API's address as agents in containers reach it (their events). Empty: http://host:port. */
+    apiUrl: z.string().default(''),
     bodyLimitBytes: z.number().int().positive().default(1024 * 1024),
     trustProxy: z.boolean().default(false),
     timeouts: z.object({
@@ -52,7 +55,13 @@ export const kernelConfigSchema = z.object({
     schema: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('public'),
     /** Drop the schema on stop (test runs only). */
     dropSchemaOnStop: z.boolean().default(false),
-    embedded: z.object({ dir: z.string().default('./data/pg'), port: z.number().int().default(54329) }).prefault({}),
+    embedded: z.object({
+      dir: z.string().default('./data/pg'),
+      /** 0: a free port at each start (other processes find it in the data folder's postmaster.pid). */
+      port: z.number().int().min(0).max(65535).default(0),
+      /** As root, where binaries and data go when the postgres user cannot enter the checkout. */
+      systemDir: z.string().default('/var/lib/zpack'),
+    }).prefault({}),
   }).prefault({}),
   redis: z.object({
     url: z.string().default(''),
@@ -86,7 +95,8 @@ export const kernelConfigSchema = z.object({
   }).prefault({}),
   provisioning: z.object({
     vmidRange: range.default({ min: 5000, max: 5999 }),
-    portRange: range.default({ min: 25565, max: 27564 }),
+    /** Host ports for instances; a neutral unprivileged range, no service's well-known port. */
+    portRange: range.default({ min: 30000, max: 31999 }),
     /** How long a new instance may take to become semantically ready. */
     readyTimeoutSeconds: z.number().positive().default(300),
     /** Between readiness checks the operation waits as a delayed job, holding no worker; the agent's ready event wakes it early. */
@@ -120,6 +130,15 @@ export const kernelConfigSchema = z.object({
     pingIntervalMs: z.number().int().positive().default(30_000),
     /** Buffered bytes on one side before the other side is paused. */
     highWaterBytes: z.number().int().positive().default(1024 * 1024),
+    /** How often a `zpack.console.v1` console is sent the server's stats. */
+    statsIntervalMs: z.number().int().positive().default(5000),
+    /**
+     * A console ends when its login session expires or this long after it opened, whichever is
+     * first (a forgotten tab does not hold a PTY for ever). At most 7 days.
+     */
+    maxLifetimeSeconds: z.number().int().positive().max(7 * 24 * 3600).default(12 * 3600),
+    /** How long before that end a v1 console is sent `{type:"expiring",inSeconds}`. */
+    expiringNoticeSeconds: z.number().int().positive().default(60),
   }).prefault({}),
   supervisor: z.object({
     /** Delay before the n-th consecutive restart: base × 2^(n-1) (30 s → 60 s → 120 s). */
@@ -150,6 +169,10 @@ export const kernelConfigSchema = z.object({
     notificationsDays: z.number().positive().default(14),
   }).prefault({}),
   logging: z.object({ level: z.string().default('info') }).prefault({}),
+  simulators: z.object({
+    /** Loopback simulators (plugins with simulate: true) keep their state under it, one folder each; '' keeps it in memory. */
+    stateDir: z.string().default(''),
+  }).prefault({}),
   plugins: z.record(z.string(), pluginEntry).default({}),
 });
 

@@ -4,7 +4,7 @@ import type { DependencyContainer } from 'tsyringe';
 import type { DataSource } from 'typeorm';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { BillingGate, HostingProvider, InstanceAgent, InstanceType, KernelQueue, Tokens } from '../api';
+import { BillingGate, CONSOLE_PROTOCOL_V1, HostingProvider, InstanceAgent, InstanceType, KernelQueue, Tokens } from '../api';
 import type { AgentTokens, ApiRouter, KernelHooks, Notifications, PortRef } from '../api';
 import type { KernelConfig } from './config';
 import type { KernelQueues } from './queues';
@@ -13,10 +13,12 @@ import { CLOSE } from './console/bridge';
 import { CONSOLE_PATH, ConsoleGateway } from './console/gateway';
 import type { HttpExtensions } from './plugin-host';
 import type { KernelUpgradeTickets } from './upgrades/tickets';
-import { KernelInstanceDirectory } from './operations/directory';
+import { Session } from './entities';
+import { KernelDirectoryToken, KernelInstanceDirectory } from './operations/directory';
 import { InstanceService, PROVISION_JOB, TEARDOWN_JOB } from './operations/instances';
 import { OperationLease } from './operations/lease';
 import { ProvisionWorker } from './operations/provision';
+import { InstanceReadiness } from './operations/readiness';
 import { ReadinessCache } from './operations/readiness-cache';
 import { TeardownWorker } from './operations/teardown';
 import { ReadinessWakeups } from './operations/wakeups';
@@ -24,7 +26,7 @@ import { OperationEventStreams } from './operations/event-streams';
 import { agentEventRoutes } from './routes/agent-events';
 import { operationEventRoutes } from './routes/operation-events';
 import { backupRoutes } from './routes/backups';
-import { consoleRoutes } from './routes/console';
+import { consoleRoutes, consoleSocketDoc } from './routes/console';
 import { fileRoutes } from './routes/files';
 import { instanceRoutes } from './routes/instances';
 import { serverActionRoutes } from './routes/server-actions';
@@ -55,11 +57,15 @@ export function wireInstances(k: InstanceWiringContext) {
   const agent = () => ports.required(InstanceAgent);
   const billingState = (accountId: string) => billingStateOf(ds, ports.optional(BillingGate), accountId);
 
-  const directory = new KernelInstanceDirectory(ds, redis, config.redis.prefix);
-  k.container.register(Tokens.Instances, { useValue: directory });
+  const readiness = new InstanceReadiness(redis, config.redis.prefix, hooks, (instanceId) => provision.wake(instanceId));
+  const directory = new KernelInstanceDirectory(ds, readiness);
+  k.container.register(KernelDirectoryToken, { useValue: directory });
+  // Each plugin host binds its own view (forPlugin); resolved from the kernel itself, no section is writable.
+  const readOnly = directory.forPlugin(null);
+  k.container.register(Tokens.Instances, { useValue: readOnly });
   const instances = new InstanceService(ds, config, hooks, queues, () => ports.resolveAll(InstanceType), logger, k.accountChanged);
   instanceRoutes(routes, {
-    ds, instances, directory, readiness: new ReadinessCache(config.status.readinessCacheMs), optional: (p) => ports.optional(p), billingState,
+    ds, instances, probes: new ReadinessCache(config.status.readinessCacheMs), optional: (p) => ports.optional(p), billingState,
     types: ports.resolveAll(InstanceType), sections: k.http.statusSections,
   });
 
@@ -67,28 +73,29 @@ export function wireInstances(k: InstanceWiringContext) {
   operationEventRoutes(routes, { ds, streams: operationEvents });
 
   const workerDeps = {
-    ds, config, hooks, logger, directory, agentTokens, agent, accountChanged: k.accountChanged,
+    ds, config, hooks, logger, readiness, agentTokens, agent, accountChanged: k.accountChanged,
     hosting: () => ports.required(HostingProvider),
     lease: new OperationLease(ds, `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`, config.provisioning.leaseSeconds),
     wakeups: new ReadinessWakeups(queues, redis, config.redis.prefix, PROVISION_JOB, config.provisioning.readyTimeoutSeconds),
-    controlPlaneUrl: config.server.publicUrl || `http://${config.server.host}:${config.server.port}`,
+    // Agents post their events to the API, never to the portal (publicUrl).
+    controlPlaneUrl: config.server.apiUrl || `http://${config.server.host}:${config.server.port}`,
   };
   const provision = new ProvisionWorker(workerDeps);
   const teardown = new TeardownWorker(workerDeps);
   queues.define<{ operationId: string; resumed?: boolean }>(PROVISION_JOB, KernelQueue.provisioning, (d) => provision.run(d.operationId, d.resumed));
-  // Before any plugin's tap, so a failing plugin part does not delay the readiness check.
-  hooks.onInstanceReady.tapPromise({ name: 'kernel-provisioning', stage: -1 }, (instance) => provision.wake(instance.id));
   queues.define<{ operationId: string }>(TEARDOWN_JOB, KernelQueue.provisioning, (d) => teardown.run(d.operationId));
 
   const supervisor = new Supervisor({
-    ds, config, hooks, queues, directory, agent, types: () => ports.resolveAll(InstanceType), notifications: k.notifications, billingState, logger,
+    ds, config, hooks, queues, readiness, agent, types: () => ports.resolveAll(InstanceType), notifications: k.notifications, billingState, logger,
   });
-  agentEventRoutes(routes, { tokens: agentTokens, directory, hooks, supervisor });
-  serverActionRoutes(routes, { ds, instances, directory, agent, billingState });
+  agentEventRoutes(routes, { ds, tokens: agentTokens, directory, readiness, supervisor });
+  serverActionRoutes(routes, { ds, instances, readiness, agent, billingState });
 
-  const gateway = new ConsoleGateway(config, directory, agent, billingState, redis, logger);
-  k.http.upgrades.register('kernel', { path: CONSOLE_PATH }, (upgrade) => gateway.accept(upgrade));
+  const sessionExpiry = async (id: string) => (await ds.getRepository(Session).findOne({ select: { id: true, expiresAt: true }, where: { id } }))?.expiresAt;
+  const gateway = new ConsoleGateway(config, readOnly, agent, billingState, sessionExpiry, redis, logger);
+  k.http.upgrades.register('kernel', { path: CONSOLE_PATH }, (upgrade) => gateway.accept(upgrade), { protocols: [CONSOLE_PROTOCOL_V1] });
   consoleRoutes(routes, { instances, tickets: k.tickets, billingState });
+  consoleSocketDoc(routes);
   hooks.onTeardown.tapPromise('kernel-console', (instance) => gateway.order({ instanceId: instance.id, code: CLOSE.instanceDeleted, reason: 'server deleted' }));
   hooks.onBillingSuspend.tapPromise('kernel-console', async (account, state) => {
     if (state === 'suspended') await gateway.order({ accountId: account.id, code: CLOSE.suspended, reason: 'account suspended' });
@@ -96,5 +103,5 @@ export function wireInstances(k: InstanceWiringContext) {
 
   backupRoutes(routes, { ds, instances, agent, billingState });
   fileRoutes(routes, { ds, instances, agent, billingState, maxUploadBytes: config.files.maxUploadBytes });
-  return { directory, instances, supervisor, console: gateway, operationEvents };
+  return { directory, readiness, instances, supervisor, console: gateway, operationEvents };
 }

@@ -37,6 +37,7 @@ import { wireInstances } from './instance-wiring';
 import type { ConsoleGateway } from './console/gateway';
 import type { OperationEventStreams } from './operations/event-streams';
 import type { KernelInstanceDirectory } from './operations/directory';
+import type { InstanceReadiness } from './operations/readiness';
 import type { InstanceService } from './operations/instances';
 import type { Supervisor } from './supervision/supervisor';
 import { DerivedAgentTokens } from './agent-tokens';
@@ -45,6 +46,7 @@ import { HostRoutes } from './http/host-routes';
 import { StatusSections } from './status-sections';
 import { UpgradeDispatcher } from './upgrades/dispatcher';
 import { KernelUpgradeTickets } from './upgrades/tickets';
+import { KernelSimulators } from './simulators';
 
 export interface KernelOptions {
   config: KernelConfig;
@@ -83,6 +85,7 @@ export class Kernel {
   auth!: AuthService;
   instances!: InstanceService;
   directory!: KernelInstanceDirectory;
+  readiness!: InstanceReadiness;
   supervisor!: Supervisor;
   private cache?: AccountCache;
   console!: ConsoleGateway;
@@ -196,6 +199,7 @@ export class Kernel {
     c.register(Tokens.Hooks, { useValue: this.hooks });
     c.register(Tokens.Metrics, { useValue: this.metrics.registry });
     c.register(Tokens.Clock, { useValue: systemClock });
+    c.register(Tokens.Simulators, { useValue: new KernelSimulators(config.simulators.stateDir) });
     c.register(Tokens.Queues, { useValue: this.queues });
 
     const loaded = resolvePlugins(config.plugins, modulePluginSource(this.options.distRoot, this.options.plugins));
@@ -305,7 +309,9 @@ export class Kernel {
 
   /** Reverse of start: HTTP → workers → plugins → queues → database → Redis. */
   async stop(): Promise<void> {
+    const stage = (name: string) => this.started && this.logger.info(`stopping ${name}`);
     clearInterval(this.sweeper);
+    stage('HTTP');
     // Even when listen() failed half-way: a subscriber left open would keep the process alive.
     await this.console?.close();
     this.http.upgrades.close();
@@ -321,15 +327,20 @@ export class Kernel {
         setTimeout(() => server.closeAllConnections(), 10_000).unref();
       });
     }
+    stage('workers');
     await Promise.all([this.queues.closeWorkers(), this.extensions.loops.stop()]);
+    stage('plugins');
     if (this.started) {
       for (const host of [...this.hosts].reverse()) {
         await host.plugin.definition.stop?.(host.runtime).catch((err) => this.logger.error({ err, plugin: host.plugin.definition.name }, 'plugin stop failed'));
       }
     }
+    stage('queues');
     await this.queues.close();
+    stage('database connections');
     if (this.ds?.isInitialized) await this.ds.destroy();
     if (this.config.database.dropSchemaOnStop) await dropSchema(this.config.database.url, this.config.database.schema);
+    stage('Redis connections');
     for (const r of [...this.extraRedis.splice(0), this.redis].filter(Boolean)) {
       if (r.status === 'ready') await r.quit().catch(() => r.disconnect());
       else r.disconnect();

@@ -6,10 +6,13 @@ import { Notification } from './entities';
 import type { KernelQueues } from './queues';
 
 export const DELIVER_JOB = 'notification.deliver';
+/** The channel an owner's message is recorded under when no notifier serves owners. */
+const OWNER_UNSERVED = 'owner';
 
 /**
  * Outbox first, delivery second: a message is a row before any mail server is touched, and a
- * queued job delivers it with retries. No notifier for the channel → the row says so.
+ * queued job delivers it with retries. No notifier for the channel → the row says so. Mail to
+ * account holders goes to the channels whose notifiers say they serve the 'owner' audience.
  */
 export class NotificationOutbox implements Notifications {
   constructor(
@@ -21,12 +24,26 @@ export class NotificationOutbox implements Notifications {
     queues.define<{ id: string }>(DELIVER_JOB, KernelQueue.notifications, (data) => this.deliver(data.id));
   }
 
+  async sendToOwner(message: NotificationMessage): Promise<void> {
+    const channels = this.notifiers().filter((n) => n.audiences.includes('owner')).map((n) => n.channel);
+    if (!channels.length) {
+      await this.ds.getRepository(Notification).save(this.row(OWNER_UNSERVED, message, 'undeliverable', 'no enabled notifier serves account owners'));
+      this.logger.warn({ template: message.template }, 'notification undeliverable: no notifier serves account owners');
+      return;
+    }
+    for (const channel of new Set(channels)) await this.send(channel, message);
+  }
+
   async send(channel: string, message: NotificationMessage): Promise<void> {
-    const row = await this.ds.getRepository(Notification).save({
-      channel, recipient: message.to, template: message.template, subject: message.subject,
-      body: message.text, data: message.data ?? {}, state: 'pending',
-    });
+    const row = await this.ds.getRepository(Notification).save(this.row(channel, message, 'pending'));
     await this.queues.enqueue(KernelQueue.notifications, DELIVER_JOB, { id: row.id }, { jobId: `notify-${row.id}`, attempts: 5 });
+  }
+
+  private row(channel: string, message: NotificationMessage, state: Notification['state'], lastError: string | null = null): Partial<Notification> {
+    return {
+      channel, recipient: message.to, template: message.template, subject: message.subject,
+      body: message.text, data: message.data ?? {}, state, lastError,
+    };
   }
 
   async deliver(id: string): Promise<void> {

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { BootError, Tokens, isMultiple, portKey, portName } from '../api';
 import type { Ctor, Implementation, KernelHooks, PluginContext, PluginRuntime, PortRef } from '../api';
 import type { LoadedPlugin } from './plugin-loader';
+import { KernelDirectoryToken, type KernelInstanceDirectory } from './operations/directory';
 import type { KernelQueues } from './queues';
 import type { KernelRouter } from './http/router';
 import type { HostRoutes } from './http/host-routes';
@@ -55,6 +56,10 @@ export class PluginHost {
     this.container = kernelContainer.createChildContainer();
     this.container.register(Tokens.PluginConfig, { useValue: plugin.options });
     const name = plugin.definition.name;
+    // The directory this plugin resolves writes only its own payload section.
+    this.container.register(Tokens.Instances, {
+      useFactory: instanceCachingFactory(() => kernelContainer.resolve<KernelInstanceDirectory>(KernelDirectoryToken).forPlugin(name)),
+    });
     this.runtime = {
       name,
       config: plugin.options,

@@ -20,7 +20,7 @@ export interface QueueStats {
   active: number;
   delayed: number;
   failed: number;
-  /** Age of the oldest job still waiting; 0 when none waits. The controller alerts on it. */
+  /** Age of the oldest job still waiting; 0 when none waits. Exported as a metric to alert on. */
   oldestWaitingSeconds: number;
 }
 

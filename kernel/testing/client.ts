@@ -1,5 +1,6 @@
 import type { RequestListener } from 'node:http';
 import { inject as injectRequest } from 'light-my-request';
+import type { ResponseContract } from './contract';
 
 export interface TestResponse<T = any> {
   status: number;
@@ -32,7 +33,11 @@ type Transport = (request: OutgoingRequest) => Promise<{ status: number; headers
 export class TestClient {
   private readonly transport: Transport;
 
-  constructor(readonly baseUrl: string, private readonly defaultToken?: string, transport?: Transport) {
+  /**
+   * With a `contract`, every answer is checked against the kernel's OpenAPI document (status
+   * documented, body matching its schema) and a mismatch fails the request.
+   */
+  constructor(readonly baseUrl: string, private readonly defaultToken?: string, transport?: Transport, private readonly contract?: ResponseContract) {
     this.transport = transport ?? (async ({ method, path, headers, body }) => {
       const res = await fetch(this.baseUrl + path, { method, headers, body: body as any });
       return { status: res.status, headers: res.headers, text: await res.text() };
@@ -40,12 +45,12 @@ export class TestClient {
   }
 
   /** A client that binds no port: each request runs through `listener` in this process. */
-  static inProcess(listener: RequestListener, token?: string): TestClient {
-    return new TestClient('inject://kernel', token, (request) => inject(listener, request));
+  static inProcess(listener: RequestListener, token?: string, contract?: ResponseContract): TestClient {
+    return new TestClient('inject://kernel', token, (request) => inject(listener, request), contract);
   }
 
   as(token: string): TestClient {
-    return new TestClient(this.baseUrl, token, this.transport);
+    return new TestClient(this.baseUrl, token, this.transport, this.contract);
   }
 
   async request<T = any>(method: string, path: string, opts: RequestOptions = {}): Promise<TestResponse<T>> {
@@ -59,6 +64,8 @@ export class TestClient {
       headers['content-type'] ??= 'application/json';
     }
     const res = await this.transport({ method, path, headers, body });
+    const broken = this.contract?.violation({ method, path, status: res.status, contentType: res.headers.get('content-type') ?? '', text: res.text });
+    if (broken) throw new Error(`answer breaks the OpenAPI contract: ${broken}`);
     let parsed: any = res.text;
     if (res.headers.get('content-type')?.includes('json') && res.text) parsed = JSON.parse(res.text);
     return { status: res.status, headers: res.headers, body: parsed, text: res.text };

@@ -5,6 +5,7 @@
  * that every provider runs against its wire simulator and its in-process fake.
  */
 export * from './client';
+export * from './contract';
 export * from './contracts';
 export * from './mocks';
 export * from './poll';

@@ -1,16 +1,17 @@
-import { Notifier, type Clock, type NotificationMessage } from '../api';
+import { Notifier, type Clock, type NotificationAudience, type NotificationMessage } from '../api';
 import { until } from './poll';
 
 /**
  * A Notifier that keeps what it is sent, in order: hand it to startTestKernel's overrides (or
- * use it as a plugin's fake) and read `messages`. `failNext` makes the next sends throw, as an
+ * use it as a plugin's fake) and read `messages`. It serves account owners unless told otherwise,
+ * so the kernel's mail to its users lands here. `failNext` makes the next sends throw, as an
  * unreachable mail relay would.
  */
 export class MemoryNotifier extends Notifier {
   readonly messages: NotificationMessage[] = [];
   private failures = 0;
 
-  constructor(readonly channel = 'email') {
+  constructor(readonly channel = 'email', readonly audiences: readonly NotificationAudience[] = ['owner']) {
     super();
   }
 

@@ -5,7 +5,9 @@ import type { DependencyContainer } from 'tsyringe';
 import type { PluginDefinition, PortRef } from '../api';
 import { deepMerge, loadConfig, type KernelConfig } from '../core/config';
 import { Kernel } from '../core/kernel';
+import { createDocument } from '../core/http/openapi';
 import { TestClient } from './client';
+import { ResponseContract } from './contract';
 
 /** dist/ — where compiled plugins live. */
 export const distRoot = path.resolve(__dirname, '..', '..');
@@ -70,9 +72,11 @@ export async function startTestKernel(opts: TestKernelOptions = {}): Promise<Tes
     throw err;
   }
   const url = `http://127.0.0.1:${kernel.port}`;
-  const http = new TestClient(url);
+  // Every answer a test receives is held to the document this kernel publishes.
+  const contract = new ResponseContract(createDocument(kernel.router));
+  const http = new TestClient(url, undefined, undefined, contract);
   const injected = kernel.requestListener
-    ? TestClient.inProcess(kernel.requestListener)
+    ? TestClient.inProcess(kernel.requestListener, undefined, contract)
     : new TestClient(url, undefined, () => Promise.reject(new Error(`role ${config.role} serves no HTTP: nothing to inject into`)));
   let n = 0;
   return {

@@ -130,7 +130,7 @@ describe('agent plugin', () => {
     const agent = () => new HttpInstanceAgent(tokens, { timeoutMs: TIMEOUT_MS, readyTimeoutMs: TIMEOUT_MS });
     const instance = (vmid: number, address: string | null = sim.address(vmid)): InstanceView => ({
       id: `inst-${vmid}`, ownerId: 'acct-1', kind: 'game', type: 'minecraft', name: `server ${vmid}`, state: 'provisioning',
-      vmid, node: 'pve1', address, ports: [], payload: {}, createdAt: new Date(),
+      vmid, node: 'pve1', address, host: '127.0.0.1', ports: [], payload: {}, createdAt: new Date(),
     });
 
     it('provisions with the token derived from the instance id and drives the agent with it', async () => {
@@ -180,10 +180,10 @@ describe('agent plugin', () => {
       expect(outcome).to.be.instanceOf(BootError).with.property('message').that.contains(`127.0.0.1:${port}`);
     });
 
-    it('defaults to the embedded simulator port 7071 with a 300 ms boot', () => {
+    it('defaults to a free simulator port with a 300 ms boot', () => {
       expect(agentConfig.parse({})).to.deep.equal({
         timeoutMs: 5000, readyTimeoutMs: 2000, simulate: false,
-        simulator: { host: '127.0.0.1', port: 7071, latencyMs: 0, bootMs: 300 },
+        simulator: { host: '127.0.0.1', port: 0, latencyMs: 0, bootMs: 300 },
       });
     });
   });

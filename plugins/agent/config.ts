@@ -9,8 +9,8 @@ export const agentConfig = z.object({
   simulate: z.boolean().default(false),
   simulator: z.object({
     host: z.string().default('127.0.0.1'),
-    /** 0 = ephemeral; the hosting simulator must then learn the port some other way. */
-    port: z.number().int().min(0).max(65535).default(7071),
+    /** 0 picks a free port; the simulator publishes its address for the hosting plugin (Tokens.Simulators). */
+    port: z.number().int().min(0).max(65535).default(0),
     /** Added before every simulated answer. */
     latencyMs: z.number().int().min(0).default(0),
     /** How long after provision (or start/restart) a simulated server becomes ready. */

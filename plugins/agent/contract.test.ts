@@ -14,7 +14,7 @@ describeInstanceAgentContract('FakeInstanceAgent', async () => ({
   agent: new FakeInstanceAgent(),
   instance: (vmid) => ({
     id: `inst-${vmid}`, ownerId: 'acct-1', kind: 'game', type: 'minecraft', name: `server ${vmid}`, state: 'running',
-    vmid, node: 'pve1', address: `http://127.0.0.1:7071/ct/${vmid}`, ports: [], payload: {}, createdAt: new Date(),
+    vmid, node: 'pve1', address: `http://127.0.0.1:7071/ct/${vmid}`, host: '127.0.0.1', ports: [], payload: {}, createdAt: new Date(),
   }),
   payload,
 }));

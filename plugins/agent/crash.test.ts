@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { InstanceView } from '../../kernel/api';
+import { ConsoleTranscript } from './testing/console-transcript';
 import { agentError, eventually, startAgentFixture, type AgentFixture } from './testing/fixture';
 import { crashPresets } from './testing/sim-crash';
 
@@ -59,14 +60,14 @@ describe('AgentSimulator crash injection', () => {
     expect(await fx.agent.ready(server)).to.deep.equal({ ready: false, provisioned: true, detail: { phase: 'crashed' } });
   });
 
-  it('ends open consoles with the log tail and 1011', async () => {
+  it('ends open consoles with the log tail, the crashed status, the exit code and 1011', async () => {
     const socket = await fx.agent.openConsole(server, 500);
-    const lines: string[] = [];
-    socket.on('message', (data) => lines.push(String(data)));
+    const log = new ConsoleTranscript(socket);
     const ended = new Promise<number>((resolve) => socket.once('close', resolve));
     await fx.sim.crash(601, crashPresets.mod_or_plugin_error());
     expect(await ended).to.equal(1011);
-    expect(lines.at(-1)).to.contain('Error occurred while enabling Essentials');
+    expect(log.lines.at(-1)).to.contain('Error occurred while enabling Essentials');
+    expect(log.frames.slice(-2)).to.deep.equal([{ type: 'status', state: 'crashed' }, { type: 'exit', code: 1, signal: null }]);
   });
 
   it('offers a preset log tail for every crash class', () => {

@@ -1,4 +1,4 @@
-import { BootError, InstanceAgent, Tokens, definePlugin } from '../../kernel/api';
+import { BootError, InstanceAgent, Tokens, definePlugin, type PluginRuntime } from '../../kernel/api';
 import { agentConfig } from './config';
 import { HttpInstanceAgent } from './provider';
 import { AgentSimulator } from './testing/simulator';
@@ -11,19 +11,28 @@ export default definePlugin({
   description: 'Client of the in-container agent (provision, readiness, status, power, files, backups, console), with a loopback simulator',
   config: agentConfig,
   register(ctx) {
-    ctx.provide(InstanceAgent, (runtime) => new HttpInstanceAgent(runtime.resolve(Tokens.AgentTokens), ctx.config));
+    ctx.provide(InstanceAgent, (runtime) => new HttpInstanceAgent(runtime.resolve(Tokens.AgentTokens), ctx.config,
+      // Every agent is the simulator's: an address stored in an earlier run (another port) still reaches it.
+      ctx.config.simulate ? (address) => simulatorOf(runtime)?.rebase(address) ?? address : undefined));
   },
   async start(ctx) {
     if (!ctx.config.simulate) return;
     const { host, port } = ctx.config.simulator;
-    const simulator = await new AgentSimulator(ctx.config.simulator).start().catch((err: Error) => {
+    const simulators = ctx.resolve(Tokens.Simulators);
+    const stateDir = simulators.stateDir('agent');
+    const simulator = await new AgentSimulator({ ...ctx.config.simulator, stateDir }).start().catch((err: Error) => {
       throw new BootError(`agent simulator cannot listen on ${host}:${port}: ${err.message}`);
     });
     // Kept in this plugin's own container, so two kernels in one process each stop their own.
     ctx.container.register(AgentSimulator, { useValue: simulator });
-    ctx.logger.info({ url: simulator.url, bootMs: ctx.config.simulator.bootMs }, 'agent simulator listening');
+    simulators.publish('agent', simulator.url);
+    ctx.logger.info({ url: simulator.url, bootMs: ctx.config.simulator.bootMs, stateDir }, 'agent simulator listening');
   },
   async stop(ctx) {
     if (ctx.container.isRegistered(AgentSimulator)) await ctx.container.resolve(AgentSimulator).stop();
   },
 });
+
+function simulatorOf(runtime: PluginRuntime<unknown>): AgentSimulator | undefined {
+  return runtime.container.isRegistered(AgentSimulator) ? runtime.container.resolve(AgentSimulator) : undefined;
+}

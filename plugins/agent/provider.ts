@@ -13,6 +13,8 @@ export class HttpInstanceAgent extends InstanceAgent {
   constructor(
     private readonly tokens: AgentTokens,
     private readonly timeouts: AgentTimeouts,
+    /** Where a stored agent address points today (simulate mode); unset: as stored. */
+    private readonly locate: (address: string) => string = (address) => address,
   ) {
     super();
   }
@@ -72,6 +74,6 @@ export class HttpInstanceAgent extends InstanceAgent {
       throw new AgentError(`instance ${instance.id} has no agent address yet`, { status: 0, body: { reason: 'no_address' } });
     }
     const { timeoutMs, readyTimeoutMs } = this.timeouts;
-    return new AgentClient({ baseUrl: instance.address, token, timeoutMs, readyTimeoutMs });
+    return new AgentClient({ baseUrl: this.locate(instance.address), token, timeoutMs, readyTimeoutMs });
   }
 }

@@ -30,7 +30,7 @@ export const cloudflareConfig = z.object({
   simulator: z.object({
     host: z.string().default('127.0.0.1'),
     /** 0 picks a free port. */
-    port: z.number().int().min(0).max(65535).default(18443),
+    port: z.number().int().min(0).max(65535).default(0),
     latencyMs: z.number().int().min(0).default(0),
   }).prefault({}),
 }).superRefine((config, ctx) => {

@@ -1,5 +1,6 @@
+import path from 'node:path';
 import type { Logger } from 'pino';
-import { BootError, ProviderError } from '../../kernel/api';
+import { BootError, ProviderError, type SimulatorDirectory } from '../../kernel/api';
 import type { CloudflareConfig } from './config';
 import { CloudflareClient } from './client/cloudflare-client';
 import { CloudflareSimulator, SIMULATOR_TOKEN, SIMULATOR_ZONE_ID } from './testing/simulator';
@@ -24,7 +25,7 @@ export class CloudflareConnection {
     return this.opened().zoneId;
   }
 
-  async open(logger: Logger): Promise<void> {
+  async open(logger: Logger, simulators?: SimulatorDirectory): Promise<void> {
     const { config } = this;
     if (!config.simulate) {
       this.current = { client: new CloudflareClient(config), zoneId: config.zoneId };
@@ -32,12 +33,13 @@ export class CloudflareConnection {
     }
     const apiToken = config.apiToken || SIMULATOR_TOKEN;
     const { host, port } = config.simulator;
-    this.simulator = new CloudflareSimulator({ ...config.simulator, apiToken });
+    const stateDir = simulators?.stateDir('cloudflare');
+    this.simulator = new CloudflareSimulator({ ...config.simulator, apiToken, stateFile: stateDir && path.join(stateDir, 'records.json') });
     const baseUrl = await this.simulator.start().catch((err: Error) => {
       throw new BootError(`cloudflare simulator cannot listen on ${host}:${port}: ${err.message}`);
     });
     this.current = { client: new CloudflareClient({ ...config, baseUrl, apiToken }), zoneId: config.zoneId || SIMULATOR_ZONE_ID };
-    logger.info({ url: baseUrl }, 'cloudflare simulator listening');
+    logger.info({ url: baseUrl, stateDir }, 'cloudflare simulator listening');
   }
 
   async close(): Promise<void> {

@@ -2,9 +2,7 @@ import { EdgeProvider, Tokens } from '../../kernel/api';
 import type { EdgeRecord, InstanceState, InstanceView, PluginContext, RepairResult } from '../../kernel/api';
 import type { SrvServiceOf } from './provider';
 
-/** The instance payload section this plugin owns; GET /api/servers/:id/status shows it as `edge`. */
-export const EDGE_SECTION = 'edge';
-/** What the section holds: the published record, or none. */
+/** What this plugin's payload section (named after the plugin) holds: the published record, or none. */
 export interface EdgeSection {
   published: boolean;
   record: EdgeRecord | null;
@@ -17,7 +15,8 @@ type HookWiring = Pick<PluginContext<unknown>, 'name' | 'hooks' | 'resolve'>;
 
 /**
  * Publishes instances whose type names an SRV service after provisioning, unpublishes them on
- * teardown, republishes on 'edge_missing' drift; other instances are left alone.
+ * teardown, republishes on 'edge_missing' drift; other instances are left alone. Each change is
+ * recorded in this plugin's own payload section (its name), which the `edge` status section shows.
  */
 export function tapEdgeHooks(ctx: HookWiring, srvServiceOf: SrvServiceOf): void {
   const { name, hooks } = ctx;
@@ -27,7 +26,7 @@ export function tapEdgeHooks(ctx: HookWiring, srvServiceOf: SrvServiceOf): void 
 
   const publish = async (instance: InstanceView): Promise<EdgeRecord> => {
     const record = await edge().publish(instance);
-    await instances().patchSection(instance.id, EDGE_SECTION, { published: true, record, at: now() });
+    await instances().patchSection(instance.id, name, { published: true, record, at: now() } satisfies EdgeSection);
     return record;
   };
 
@@ -42,7 +41,7 @@ export function tapEdgeHooks(ctx: HookWiring, srvServiceOf: SrvServiceOf): void 
       return;
     }
     const outcome = await edge().unpublish(instance);
-    await instances().patchSection(instance.id, EDGE_SECTION, { published: false, record: null, at: now() });
+    await instances().patchSection(instance.id, name, { published: false, record: null, at: now() } satisfies EdgeSection);
     report.record('edge_unpublish', outcome);
   });
 

@@ -1,7 +1,8 @@
-import { EdgeProvider, InstanceType, definePlugin, instanceTypeOf } from '../../kernel/api';
+import { EdgeProvider, InstanceType, Tokens, definePlugin, instanceTypeOf } from '../../kernel/api';
 import { cloudflareConfig } from './config';
 import { CloudflareConnection } from './connection';
-import { EDGE_SECTION, tapEdgeHooks } from './hooks';
+import { tapEdgeHooks } from './hooks';
+import { CloudflareSection1700000100000 } from './migrations/1700000100000-cloudflare-section';
 import { CloudflareEdge, type SrvServiceOf } from './provider';
 
 export default definePlugin({
@@ -18,13 +19,15 @@ export default definePlugin({
     const connection = new CloudflareConnection(ctx.config);
     ctx.provide(CloudflareConnection, () => connection);
     const srvServiceOf: SrvServiceOf = (instance) => instanceTypeOf(ctx.resolveAll(InstanceType), instance)?.capabilities.connect.srvService;
-    ctx.provide(EdgeProvider, () => new CloudflareEdge(ctx.config, connection, srvServiceOf));
+    ctx.provide(EdgeProvider, () => new CloudflareEdge(ctx.config, connection, srvServiceOf, ctx.name));
     tapEdgeHooks(ctx, srvServiceOf);
-    // Never published reads as such, so clients see one shape whether or not a record was ever made.
-    ctx.statusSection(EDGE_SECTION, async (instance) => instance.payload[EDGE_SECTION] ?? { published: false, record: null });
+    // The status shows this plugin's own payload section as `edge`; never published reads as such,
+    // so clients see one shape whether or not a record was ever made.
+    ctx.statusSection('edge', async (instance) => instance.payload[ctx.name] ?? { published: false, record: null });
+    ctx.migrations(CloudflareSection1700000100000);
   },
   async start(ctx) {
-    await ctx.resolve(CloudflareConnection).open(ctx.logger);
+    await ctx.resolve(CloudflareConnection).open(ctx.logger, ctx.resolve(Tokens.Simulators));
   },
   async stop(ctx) {
     await ctx.resolve(CloudflareConnection).close();

@@ -48,6 +48,6 @@ describe('cloudflare plugin', () => {
       baseUrl: 'https://api.cloudflare.com/client/v4', port: 25565, ttl: 1, maxRetries: 3,
       zoneName: 'play.example.com', target: 'proxy.example.com', simulate: false,
     });
-    expect(config.simulator).to.deep.equal({ host: '127.0.0.1', port: 18443, latencyMs: 0 });
+    expect(config.simulator).to.deep.equal({ host: '127.0.0.1', port: 0, latencyMs: 0 });
   });
 });

@@ -5,7 +5,7 @@ import type { CloudflareConfig } from './config';
 import { retryBackoffMs, type CloudflareClient } from './client/cloudflare-client';
 import { isCloudflareError } from './client/errors';
 import type { DnsRecord, SrvRecordInput } from './client/wire';
-import { EDGE_SECTION, type EdgeSection } from './hooks';
+import type { EdgeSection } from './hooks';
 
 /** One target per name, so priority and weight only need to be valid. */
 const SRV_PRIORITY = 0;
@@ -33,7 +33,13 @@ export interface CloudflareLink {
 export class CloudflareEdge extends EdgeProvider {
   private readonly managedName: RegExp;
 
-  constructor(private readonly config: CloudflareConfig, private readonly link: CloudflareLink, private readonly srvServiceOf: SrvServiceOf) {
+  /** `section`: the payload section the hooks record publications in (the plugin's name). */
+  constructor(
+    private readonly config: CloudflareConfig,
+    private readonly link: CloudflareLink,
+    private readonly srvServiceOf: SrvServiceOf,
+    private readonly section: string,
+  ) {
     super();
     this.managedName = new RegExp(`^_[a-z0-9-]+\\._(?:tcp|udp)\\.mc-\\d+\\.${escapeRegExp(config.zoneName)}$`, 'i');
   }
@@ -87,9 +93,9 @@ export class CloudflareEdge extends EdgeProvider {
     });
   }
 
-  /** From the record this plugin's hooks keep in the instance's edge section: published means reachable. */
+  /** From the record this plugin's hooks keep in its payload section: published means reachable. */
   override playerAddress(instance: InstanceView): PlayerAddress | null {
-    const section = instance.payload[EDGE_SECTION] as EdgeSection | undefined;
+    const section = instance.payload[this.section] as EdgeSection | undefined;
     if (!section?.published || !section.record || instance.vmid === null) return null;
     return { host: playerAddress(instance.vmid, this.config.zoneName), port: section.record.port };
   }

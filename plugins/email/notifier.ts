@@ -9,6 +9,8 @@ import type { EmailConfig } from './config';
 /** Email over SMTP, or into an outbox folder of .eml files on the embedded default. */
 export class EmailNotifier extends Notifier {
   readonly channel = 'email';
+  /** Any account holder, at the account's email address. */
+  readonly audiences = ['owner'] as const;
   private readonly transporter: Transporter;
 
   constructor(private readonly config: EmailConfig) {

@@ -1,6 +1,5 @@
 import { InstanceType, definePlugin } from '../../kernel/api';
 import { minecraftConfig } from './config';
-import { tapMinecraftHooks } from './hooks';
 import { MinecraftType } from './instance-type';
 
 export default definePlugin({
@@ -12,6 +11,5 @@ export default definePlugin({
   config: minecraftConfig,
   register(ctx) {
     ctx.provide(InstanceType, () => new MinecraftType(ctx.config));
-    tapMinecraftHooks(ctx.hooks);
   },
 });

@@ -27,7 +27,7 @@ export const proxmoxConfig = z.object({
   bridge: z.string().min(1).default('vmbr0'),
   /** Agent base URL; {ip} is eth0's live IPv4, {vmid} the container id. */
   agentEndpoint: z.string().min(1).default('http://{ip}:7070'),
-  /** Every zpack container carries it: destroy refuses containers without it, pickNode counts them. */
+  /** Every container this provider creates carries it: destroy refuses containers without it, pickNode counts them. */
   managedTag: z.string().regex(PROXMOX_TAG).default('zpack'),
   timeoutMs: z.number().int().positive().default(10_000),
   taskTimeoutMs: z.number().int().positive().default(120_000),
@@ -43,12 +43,10 @@ export const proxmoxConfig = z.object({
   simulator: z.object({
     host: z.string().default('127.0.0.1'),
     /** 0 picks a free port. */
-    port: z.number().int().min(0).max(65535).default(18006),
+    port: z.number().int().min(0).max(65535).default(0),
     latencyMs: z.number().int().min(0).default(0),
     /** How long each simulated task runs. */
     taskMs: z.number().int().min(0).default(50),
-    /** The agent simulator to tell when a container is destroyed ('' = none). */
-    agentSimulatorUrl: z.string().default(''),
   }).prefault({}),
 }).superRefine((config, ctx) => {
   if (config.shutdownTimeoutSeconds * 1000 >= config.taskTimeoutMs) {

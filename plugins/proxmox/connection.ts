@@ -1,8 +1,12 @@
+import path from 'node:path';
 import type { Logger } from 'pino';
-import { ProviderError } from '../../kernel/api';
+import { BootError, ProviderError, type SimulatorDirectory } from '../../kernel/api';
 import type { ProxmoxConfig } from './config';
 import { ProxmoxClient } from './client/proxmox-client';
 import { SIMULATOR_TOKEN, ProxmoxSimulator } from './testing/simulator';
+
+/** The name the agent plugin publishes its simulator under. */
+const AGENT_SIMULATOR = 'agent';
 
 /**
  * The plugin's link to Proxmox, one per kernel. Opened in start(): in simulate mode the client
@@ -12,6 +16,7 @@ export class ProxmoxConnection {
   /** The loopback simulator, in simulate mode; its `faults` are how end-to-end tests misbehave it. */
   simulator?: ProxmoxSimulator;
   private current?: ProxmoxClient;
+  private simulators?: SimulatorDirectory;
 
   constructor(private readonly config: ProxmoxConfig) {}
 
@@ -20,18 +25,36 @@ export class ProxmoxConnection {
     return this.current;
   }
 
-  async open(logger: Logger): Promise<void> {
+  /**
+   * In simulate mode every container's agent is the agent simulator's, wherever it listens this
+   * run; config.agentEndpoint applies when no agent simulator runs in this kernel.
+   */
+  get agentEndpoint(): string | undefined {
+    const agents = this.config.simulate ? this.simulators?.lookup(AGENT_SIMULATOR) : undefined;
+    return agents && `${agents}/ct/{vmid}`;
+  }
+
+  async open(logger: Logger, simulators?: SimulatorDirectory): Promise<void> {
     const { config } = this;
     if (!config.simulate) {
       this.current = new ProxmoxClient(config);
       return;
     }
+    this.simulators = simulators;
     const tokenId = config.tokenId || SIMULATOR_TOKEN.id;
     const tokenSecret = config.tokenSecret || SIMULATOR_TOKEN.secret;
-    this.simulator = new ProxmoxSimulator({ ...config.simulator, tokenId, tokenSecret, nodes: config.nodes });
-    const baseUrl = await this.simulator.start();
+    const stateDir = simulators?.stateDir('proxmox');
+    this.simulator = new ProxmoxSimulator({
+      ...config.simulator, tokenId, tokenSecret, nodes: config.nodes,
+      agentSimulatorUrl: () => simulators?.lookup(AGENT_SIMULATOR),
+      stateFile: stateDir && path.join(stateDir, 'cluster.json'),
+    });
+    const { host, port } = config.simulator;
+    const baseUrl = await this.simulator.start().catch((err: Error) => {
+      throw new BootError(`proxmox simulator cannot listen on ${host}:${port}: ${err.message}`);
+    });
     this.current = new ProxmoxClient({ ...config, baseUrl, tokenId, tokenSecret });
-    logger.info({ url: baseUrl }, 'proxmox simulator listening');
+    logger.info({ url: baseUrl, stateDir }, 'proxmox simulator listening');
   }
 
   async close(): Promise<void> {

@@ -6,8 +6,8 @@ import type { ProxmoxHosting } from './provider';
 import type { ProxmoxSimulator } from './testing/simulator';
 
 const spec: ContainerSpec = {
-  vmid: 2001, node: 'pve1', hostname: 'dev-2001', template: 'node',
-  memoryMb: 1024, cores: 1, diskGb: 4, tags: ['zpack', 'op-5d2b7c1a-0f3e-4a9b-8c6d-2e1f0a9b8c7d'],
+  vmid: 2001, node: 'pve1', operationId: '5d2b7c1a-0f3e-4a9b-8c6d-2e1f0a9b8c7d', instanceId: '1c9d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f',
+  instanceName: 'Dev', template: 'node', memoryMb: 1024, cores: 1, diskGb: 4,
 };
 
 async function rejection(promise: Promise<unknown>): Promise<ProviderError> {
@@ -105,7 +105,7 @@ describe('Proxmox client under faults (against the simulator)', () => {
   });
 
   it('answers a wrong token with 401, not retried', async () => {
-    const err = await rejection(proxmox.hosting({ tokenSecret: 'wrong' }).findByTag('zpack'));
+    const err = await rejection(proxmox.hosting({ tokenSecret: 'wrong' }).findByOperation('5d2b7c1a-0f3e-4a9b-8c6d-2e1f0a9b8c7d'));
     expect(err.details).to.include({ operation: 'cluster resources', status: 401, reason: 'unauthorized' });
     expect(err.message).to.equal('proxmox cluster resources: invalid token value!');
     expect(calls('GET', '/cluster/resources')).to.equal(1);

@@ -1,4 +1,4 @@
-import { HostingProvider, definePlugin } from '../../kernel/api';
+import { HostingProvider, Tokens, definePlugin } from '../../kernel/api';
 import { proxmoxConfig } from './config';
 import { ProxmoxConnection } from './connection';
 import { ProxmoxHosting } from './provider';
@@ -17,7 +17,7 @@ export default definePlugin({
     ctx.provide(HostingProvider, () => new ProxmoxHosting(ctx.config, connection));
   },
   async start(ctx) {
-    await ctx.resolve(ProxmoxConnection).open(ctx.logger);
+    await ctx.resolve(ProxmoxConnection).open(ctx.logger, ctx.resolve(Tokens.Simulators));
   },
   async stop(ctx) {
     await ctx.resolve(ProxmoxConnection).close();

@@ -1,17 +1,21 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HostingProvider, ProviderError } from '../../kernel/api';
-import type { ContainerRef, ContainerSpec, ContainerStatus } from '../../kernel/api';
+import { HostingProvider, ProviderError, VmidTakenError } from '../../kernel/api';
+import type { ContainerAddress, ContainerRef, ContainerSpec, ContainerStatus } from '../../kernel/api';
 import type { ProxmoxConfig } from './config';
 import { isProxmoxError } from './client/errors';
 import type { ProxmoxClient } from './client/proxmox-client';
 import { hasTag, parseTags, type ClusterResource } from './client/wire';
 
-/** The kernel tags each container with its operation id as `op-<uuid>`; a re-run adopts by it. */
-export const OPERATION_TAG_PREFIX = 'op-';
+/** Each container carries the id of the operation that created it as `op-<uuid>`; a re-run adopts by it. */
+export const operationTag = (operationId: string): string => `op-${operationId}`;
+/** Container hostnames: `zp-<vmid>`, stable for the container's life. */
+export const hostnameOf = (vmid: number): string => `zp-${vmid}`;
 
 /** Where the provider finds its client; read on each call so the client can be set up in start(). */
 export interface ProxmoxLink {
   readonly client: ProxmoxClient;
+  /** The agent address template in force when it is not config.agentEndpoint (the agent simulator's, in simulate mode). */
+  readonly agentEndpoint?: string;
 }
 
 /** HostingProvider on Proxmox VE: each container is an unprivileged LXC guest. */
@@ -26,13 +30,14 @@ export class ProxmoxHosting extends HostingProvider {
     try {
       task = await client.createLxc(spec.node, {
         vmid: spec.vmid,
-        hostname: spec.hostname,
+        hostname: hostnameOf(spec.vmid),
+        description: `${spec.instanceName} (zpack instance ${spec.instanceId})`,
         ostemplate: this.template(spec.template),
         memory: spec.memoryMb,
         cores: spec.cores,
         rootfs: `${this.config.storage}:${spec.diskGb}`,
         net0: `name=eth0,bridge=${this.config.bridge},ip=dhcp`,
-        tags: spec.tags.join(';'),
+        tags: [this.config.managedTag, operationTag(spec.operationId)].join(';'),
         unprivileged: true,
       });
     } catch (err) {
@@ -86,8 +91,9 @@ export class ProxmoxHosting extends HostingProvider {
     return 'done';
   }
 
-  async findByTag(tag: string): Promise<ContainerRef | null> {
-    const hit = (await this.guests()).find((g) => g.type === 'lxc' && hasTag(g.tags, tag));
+  async findByOperation(operationId: string): Promise<ContainerRef | null> {
+    const tag = operationTag(operationId);
+    const hit = (await this.guests()).find((g) => g.type === 'lxc' && hasTag(g.tags, tag) && hasTag(g.tags, this.config.managedTag));
     return hit ? { vmid: hit.vmid, node: hit.node } : null;
   }
 
@@ -101,14 +107,15 @@ export class ProxmoxHosting extends HostingProvider {
     return current?.status ?? 'missing';
   }
 
-  async address(ref: ContainerRef): Promise<string> {
+  async address(ref: ContainerRef): Promise<ContainerAddress> {
     const interfaces = await this.link.client.lxcInterfaces(ref.node, ref.vmid);
     const ip = interfaces.find((i) => i.name === 'eth0')?.inet?.split('/')[0];
     if (!ip) {
       throw new ProviderError('proxmox', 'address', `CT ${ref.vmid} has no IPv4 address on eth0 yet`,
         { reason: 'no_address', vmid: ref.vmid, node: ref.node });
     }
-    return this.config.agentEndpoint.replaceAll('{ip}', ip).replaceAll('{vmid}', String(ref.vmid));
+    const agentUrl = (this.link.agentEndpoint ?? this.config.agentEndpoint).replaceAll('{ip}', ip).replaceAll('{vmid}', String(ref.vmid));
+    return { host: ip, agentUrl };
   }
 
   /** The configured node with the fewest managed containers; ties go to the one listed first. */
@@ -125,11 +132,9 @@ export class ProxmoxHosting extends HostingProvider {
 
   /** "Already exists": ours only if the holder carries this operation's tag (a crashed earlier attempt made it). */
   private async adopt(spec: ContainerSpec): Promise<ContainerRef> {
-    const operationTag = spec.tags.find((t) => t.startsWith(OPERATION_TAG_PREFIX));
     const holder = (await this.guests()).find((g) => g.vmid === spec.vmid);
-    if (!operationTag || !holder || holder.type !== 'lxc' || !hasTag(holder.tags, operationTag)) {
-      throw new ProviderError('proxmox', 'create', `CT ${spec.vmid} already exists and was not created by this operation`, {
-        reason: 'vmid_taken', vmid: spec.vmid,
+    if (!holder || holder.type !== 'lxc' || !hasTag(holder.tags, operationTag(spec.operationId))) {
+      throw new VmidTakenError('proxmox', spec.vmid, {
         holder: holder ? { node: holder.node, type: holder.type, tags: parseTags(holder.tags) } : null,
       });
     }

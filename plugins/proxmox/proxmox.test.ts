@@ -1,16 +1,17 @@
 import { expect } from 'chai';
-import { ProviderError } from '../../kernel/api';
+import { ProviderError, VmidTakenError } from '../../kernel/api';
 import type { ContainerSpec } from '../../kernel/api';
 import { proxmoxConfig } from './config';
 import { SimulatedProxmox } from './testing/fixture';
 import type { ProxmoxHosting } from './provider';
 import type { ProxmoxSimulator, SimulatedContainer } from './testing/simulator';
 
-const OP = 'op-3f0c9c1e-1d1a-4c8e-9a53-5d7f6f0e2a11';
-const OTHER_OP = 'op-8b1f5a22-6c4e-4f0b-b7a8-0e9d3c2a7f44';
+const OPERATION = '3f0c9c1e-1d1a-4c8e-9a53-5d7f6f0e2a11';
+const OTHER_OPERATION = '8b1f5a22-6c4e-4f0b-b7a8-0e9d3c2a7f44';
+const OP = `op-${OPERATION}`;
 const spec = (overrides: Partial<ContainerSpec> = {}): ContainerSpec => ({
-  vmid: 1001, node: 'pve1', hostname: 'mc-1001', template: 'paper',
-  memoryMb: 2048, cores: 2, diskGb: 8, tags: ['zpack', OP], ...overrides,
+  vmid: 1001, node: 'pve1', operationId: OPERATION, instanceId: '0b7e4a52-41a6-4f5e-9d0c-7c2b1a9e3f60', instanceName: 'Survival',
+  template: 'paper', memoryMb: 2048, cores: 2, diskGb: 8, ...overrides,
 });
 const foreign = (overrides: Partial<SimulatedContainer> = {}): SimulatedContainer => ({
   vmid: 500, node: 'pve2', hostname: 'someone-elses', memory: 512, cores: 1, rootfs: 'local-lvm:4',
@@ -42,14 +43,14 @@ describe('ProxmoxHosting (against the Proxmox simulator)', () => {
     const ref = await hosting.create(spec());
     expect(ref).to.deep.equal({ vmid: 1001, node: 'pve1' });
     expect(sim.containers()).to.deep.equal([{
-      vmid: 1001, node: 'pve1', hostname: 'mc-1001', memory: 2048, cores: 2, rootfs: 'local-lvm:8',
+      vmid: 1001, node: 'pve1', hostname: 'zp-1001', memory: 2048, cores: 2, rootfs: 'local-lvm:8',
       net0: 'name=eth0,bridge=vmbr0,ip=dhcp', tags: ['zpack', OP], status: 'stopped',
     }]);
     expect(await hosting.status(ref)).to.equal('stopped');
 
     await hosting.start(ref);
     expect(await hosting.status(ref)).to.equal('running');
-    expect(await hosting.address(ref)).to.equal('http://127.0.0.1:7071/ct/1001');
+    expect(await hosting.address(ref)).to.deep.equal({ host: '127.0.0.1', agentUrl: 'http://127.0.0.1:7071/ct/1001' });
 
     await hosting.stop(ref);
     expect(sim.containers()[0].status).to.equal('stopped');
@@ -67,7 +68,7 @@ describe('ProxmoxHosting (against the Proxmox simulator)', () => {
   it('substitutes {ip} in the agent endpoint', async () => {
     const ref = await hosting.create(spec());
     await hosting.start(ref);
-    expect(await proxmox.hosting({ agentEndpoint: 'http://{ip}:7070' }).address(ref)).to.equal('http://127.0.0.1:7070');
+    expect((await proxmox.hosting({ agentEndpoint: 'http://{ip}:7070' }).address(ref)).agentUrl).to.equal('http://127.0.0.1:7070');
   });
 
   it('treats starting a running container and stopping a stopped one as done', async () => {
@@ -98,11 +99,34 @@ describe('ProxmoxHosting (against the Proxmox simulator)', () => {
     expect(sim.containers().map((c) => c.vmid)).to.deep.equal([500]);
   });
 
-  it('finds the container carrying a tag, and null when none does', async () => {
+  it('finds the container an operation created, and null for any other operation', async () => {
     sim.addContainer(foreign());
     await hosting.create(spec({ node: 'pve2' }));
-    expect(await hosting.findByTag(OP)).to.deep.equal({ vmid: 1001, node: 'pve2' });
-    expect(await hosting.findByTag(OTHER_OP)).to.equal(null);
+    expect(await hosting.findByOperation(OPERATION)).to.deep.equal({ vmid: 1001, node: 'pve2' });
+    expect(await hosting.findByOperation(OTHER_OPERATION)).to.equal(null);
+  });
+
+  it('adopts nothing that lacks the managed tag, even with the operation tag', async () => {
+    sim.addContainer(foreign({ tags: [OP] }));
+    expect(await hosting.findByOperation(OPERATION)).to.equal(null);
+  });
+
+  describe('with managedTag "other"', () => {
+    it('tags what it creates with it and destroys it', async () => {
+      const own = proxmox.hosting({ managedTag: 'other' });
+      const ref = await own.create(spec());
+      expect(sim.containers()[0].tags).to.deep.equal(['other', OP]);
+      expect(await own.findByOperation(OPERATION)).to.deep.equal(ref);
+      expect(await own.destroy(ref)).to.equal('done');
+      expect(sim.containers()).to.deep.equal([]);
+    });
+
+    it('refuses to destroy a container carrying only the default tag', async () => {
+      const ref = await hosting.create(spec());
+      const err = await rejection(proxmox.hosting({ managedTag: 'other' }).destroy(ref));
+      expect(err.details).to.include({ reason: 'not_managed' });
+      expect(sim.containers()).to.have.length(1);
+    });
   });
 
   it('locates a VMID on its node, and null when no guest holds it', async () => {
@@ -130,7 +154,7 @@ describe('ProxmoxHosting (against the Proxmox simulator)', () => {
     const slow = await new SimulatedProxmox({ taskMs: 300 }).start();
     try {
       await slow.client().createLxc('pve1', {
-        vmid: 1001, hostname: 'mc-1001', ostemplate: 'local:vztmpl/zpack-minecraft.tar.zst', memory: 2048, cores: 2,
+        vmid: 1001, hostname: 'zp-1001', description: 'Survival', ostemplate: 'local:vztmpl/zpack-minecraft.tar.zst', memory: 2048, cores: 2,
         rootfs: 'local-lvm:8', net0: 'name=eth0,bridge=vmbr0,ip=dhcp', tags: `zpack;${OP}`, unprivileged: true,
       });
       expect(await slow.hosting().create(spec())).to.deep.equal({ vmid: 1001, node: 'pve1' });
@@ -142,9 +166,10 @@ describe('ProxmoxHosting (against the Proxmox simulator)', () => {
     }
   });
 
-  it('refuses a VMID that another operation holds', async () => {
+  it('refuses a VMID that another operation holds with VmidTakenError', async () => {
     await hosting.create(spec());
-    const err = await rejection(hosting.create(spec({ tags: ['zpack', OTHER_OP] })));
+    const err = await rejection(hosting.create(spec({ operationId: OTHER_OPERATION })));
+    expect(err).to.be.instanceOf(VmidTakenError);
     expect(err.details).to.deep.include({ reason: 'vmid_taken', vmid: 1001, holder: { node: 'pve1', type: 'lxc', tags: ['zpack', OP] } });
     expect(sim.containers().map((c) => c.tags)).to.deep.equal([['zpack', OP]]);
   });
@@ -152,15 +177,11 @@ describe('ProxmoxHosting (against the Proxmox simulator)', () => {
   it('refuses a VMID Proxmox reports taken even when no guest is visible', async () => {
     sim.faults.alreadyExists = 1;
     const err = await rejection(hosting.create(spec()));
+    expect(err).to.be.instanceOf(VmidTakenError);
     expect(err.details).to.deep.include({ reason: 'vmid_taken', holder: null });
     expect(sim.containers()).to.deep.equal([]);
   });
 
-  it('rejects tags outside the Proxmox charset with the parameter named', async () => {
-    const err = await rejection(hosting.create(spec({ tags: ['zpack', 'op:bad'] })));
-    expect(err.details).to.include({ status: 400, operation: 'create' });
-    expect(err.message).to.equal("proxmox create: Parameter verification failed. (tags: invalid format - invalid tag 'op:bad')");
-  });
 });
 
 describe('proxmox config', () => {
@@ -169,6 +190,11 @@ describe('proxmox config', () => {
     expect(parsed.success).to.equal(false);
     expect(parsed.error?.issues.map((i) => i.path.join('.'))).to.deep.equal(['baseUrl', 'tokenId', 'tokenSecret']);
     expect(proxmoxConfig.safeParse({ simulate: true }).success).to.equal(true);
+  });
+
+  it('rejects a managed tag outside the Proxmox tag charset', () => {
+    const parsed = proxmoxConfig.safeParse({ simulate: true, managedTag: 'op:bad' });
+    expect(parsed.error?.issues.map((i) => i.path.join('.'))).to.deep.equal(['managedTag']);
   });
 
   it('rejects a token id that is not USER@REALM!TOKENID', () => {

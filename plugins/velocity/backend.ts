@@ -1,10 +1,9 @@
 import type { InstanceView, ProxyBackend } from '../../kernel/api';
 
 /**
- * How a game server appears to the proxy. The name is stable for the instance's life and
- * matches its container hostname (`zp-<vmid>`), so proxy logs and Proxmox agree. The address is
- * the container's own: the host of the agent base URL (HostingProvider.address() resolves the
- * container IP into it), and the port is the instance's `game` port binding.
+ * How a game server appears to the proxy. The name (`zp-<vmid>`) is stable for the instance's
+ * life and can be read back to the VMID. The address is the container's own host
+ * (InstanceView.host), and the port is the instance's `game` port binding.
  */
 // At most 9 digits: any VMID fits an int column, and a longer number is no name of ours.
 const NAME = /^zp-(\d{1,9})$/;
@@ -20,20 +19,10 @@ export function vmidOf(name: string): number | null {
 /** The name a server has (or would have) at the proxy: its backend name, or its id before it has a VMID. */
 export const nameOf = (instance: InstanceView): string => (instance.vmid === null ? instance.id : backendName(instance.vmid));
 
-/** The backend of a game server; throws naming what is missing (no VMID, agent address or game port yet). */
+/** The backend of a game server; throws naming what is missing (no VMID, host or game port yet). */
 export function backendFor(instance: InstanceView): ProxyBackend {
   const port = instance.ports.find((p) => p.name === 'game')?.port;
-  const host = instance.address ? hostOf(instance.address) : '';
-  const missing = [instance.vmid === null && 'VMID', !host && 'address', port === undefined && 'game port'].filter(Boolean);
+  const missing = [instance.vmid === null && 'VMID', !instance.host && 'host', port === undefined && 'game port'].filter(Boolean);
   if (missing.length) throw new Error(`server ${instance.id} has no ${missing.join(', ')} to register with the proxy`);
-  return { name: backendName(instance.vmid!), address: host, port: port! };
-}
-
-/** The host of a URL; IPv6 literals lose their brackets, since the proxy takes a bare address. */
-function hostOf(url: string): string {
-  try {
-    return new URL(url).hostname.replace(/^\[(.*)\]$/, '$1');
-  } catch {
-    return '';
-  }
+  return { name: backendName(instance.vmid!), address: instance.host!, port: port! };
 }

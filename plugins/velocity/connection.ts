@@ -1,5 +1,6 @@
+import path from 'node:path';
 import type { Logger } from 'pino';
-import { BootError, ProviderError } from '../../kernel/api';
+import { BootError, ProviderError, type SimulatorDirectory } from '../../kernel/api';
 import type { VelocityConfig } from './config';
 import { BridgeClient } from './client/bridge-client';
 import { BridgeSimulator, SIMULATOR_BRIDGE_TOKEN } from './testing/simulator';
@@ -20,7 +21,7 @@ export class VelocityConnection {
     return this.current;
   }
 
-  async open(logger: Logger): Promise<void> {
+  async open(logger: Logger, simulators?: SimulatorDirectory): Promise<void> {
     const { config } = this;
     const client = { timeoutMs: config.timeoutMs, retries: config.retries, maxSockets: config.resyncConcurrency };
     if (!config.simulate) {
@@ -29,12 +30,13 @@ export class VelocityConnection {
     }
     const token = config.bridgeToken || SIMULATOR_BRIDGE_TOKEN;
     const { host, port, latencyMs } = config.simulator;
-    this.simulator = new BridgeSimulator({ host, port, latencyMs, token });
+    const stateDir = simulators?.stateDir('velocity');
+    this.simulator = new BridgeSimulator({ host, port, latencyMs, token, stateFile: stateDir && path.join(stateDir, 'backends.json') });
     const baseUrl = await this.simulator.start().catch((err: Error) => {
       throw new BootError(`velocity simulator cannot listen on ${host}:${port}: ${err.message}`);
     });
     this.current = new BridgeClient({ ...client, baseUrl, token });
-    logger.info({ url: baseUrl }, 'velocity bridge simulator listening');
+    logger.info({ url: baseUrl, stateDir }, 'velocity bridge simulator listening');
   }
 
   async close(): Promise<void> {

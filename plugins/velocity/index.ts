@@ -3,7 +3,8 @@ import { velocityConfig } from './config';
 import { VelocityConnection } from './connection';
 import { tapVelocityHooks } from './hooks';
 import { VelocityProxy } from './provider';
-import { PROXY_SECTION, ProxyRegistrations } from './registrations';
+import { ProxyRegistrations } from './registrations';
+import { VelocitySection1700000101000 } from './migrations/1700000101000-velocity-section';
 import { velocityRoutes } from './routes';
 
 /** The proxy family Velocity fronts: types whose capabilities say `proxied: 'minecraft'`. */
@@ -25,6 +26,7 @@ export default definePlugin({
     ctx.provide(ProxyRegistry, () => proxy);
     const registrations = new ProxyRegistrations({
       proxy,
+      section: ctx.name,
       directory: () => ctx.resolve(Tokens.Instances),
       clock: () => ctx.resolve(Tokens.Clock),
       logger: ctx.logger,
@@ -33,10 +35,12 @@ export default definePlugin({
     });
     tapVelocityHooks(ctx.hooks, registrations);
     ctx.routes((r) => velocityRoutes(r, registrations, ctx.config.proxyToken));
-    ctx.statusSection(PROXY_SECTION, async (instance) => instance.payload[PROXY_SECTION] ?? null);
+    // The status shows this plugin's own payload section as `proxy`.
+    ctx.statusSection('proxy', async (instance) => instance.payload[ctx.name] ?? null);
+    ctx.migrations(VelocitySection1700000101000);
   },
   async start(ctx) {
-    await ctx.resolve(VelocityConnection).open(ctx.logger);
+    await ctx.resolve(VelocityConnection).open(ctx.logger, ctx.resolve(Tokens.Simulators));
   },
   async stop(ctx) {
     await ctx.resolve(VelocityConnection).close();

@@ -7,10 +7,7 @@ import { backendFor, backendName, nameOf, vmidOf } from './backend';
 export const PROXY_EVENTS = ['registered_with_proxy', 'proxy_ping_ok', 'proxy_ping_failed'] as const;
 export type ProxyEvent = (typeof PROXY_EVENTS)[number];
 
-/** The payload section this plugin owns; GET /api/servers/:id/status shows it as `proxy`. */
-export const PROXY_SECTION = 'proxy';
-
-/** payload.proxy of an instance, as GET /api/servers/:id/status shows it. */
+/** This plugin's payload section of an instance (payload[plugin name]), shown as `proxy` by GET /api/servers/:id/status. */
 export interface ProxySection {
   state: 'registered' | 'reachable' | 'unreachable' | 'register_failed' | 'suspended' | 'unregistered';
   lastEvent: string;
@@ -33,6 +30,8 @@ export interface ResyncResult {
 
 export interface RegistrationDeps {
   proxy: ProxyRegistry;
+  /** The payload section this plugin owns: its name. */
+  section: string;
   /** Resolved on use: kernel services exist only once the plugin is registered. */
   directory(): InstanceDirectory;
   clock(): Clock;
@@ -45,7 +44,7 @@ export interface RegistrationDeps {
 
 /**
  * Keeps the proxy's backends in step with the game servers that are ready, and records each
- * change in the instance's `proxy` payload section. Readiness is always the kernel's last
+ * change in the instance's payload section of this plugin. Readiness is always the kernel's last
  * observed value (DB state + Redis): nothing not ready is ever registered.
  */
 export class ProxyRegistrations {
@@ -132,13 +131,13 @@ export class ProxyRegistrations {
       await this.record(instance.id, { state: 'register_failed', lastEvent: 'register_failed', at: this.now() });
       throw err;
     }
-    const recorded = (instance.payload[PROXY_SECTION] as Partial<ProxySection> | undefined)?.state;
+    const recorded = (instance.payload[this.deps.section] as Partial<ProxySection> | undefined)?.state;
     if (record === 'changes' && recorded && ROUTED.has(recorded)) return;
     await this.record(instance.id, { state: 'registered', lastEvent: 'registered_by_control_plane', at: this.now() });
   }
 
   private record(id: string, section: ProxySection): Promise<void> {
-    return this.deps.directory().patchSection(id, PROXY_SECTION, { ...section });
+    return this.deps.directory().patchSection(id, this.deps.section, { ...section });
   }
 
   private now(): string {

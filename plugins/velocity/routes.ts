@@ -11,6 +11,8 @@ const eventBody = z.object({
   event: z.enum(PROXY_EVENTS),
   at: z.iso.datetime({ offset: true }),
 });
+/** The bridge's own bearer token, checked by these routes themselves. */
+const PROXY_TOKEN = { scheme: 'proxyToken', description: 'The token shared with the Velocity bridge (velocity plugin option proxyToken)' };
 /** The proxy's events are a few dozen bytes; an unauthenticated route takes no more than this. */
 const EVENT_BODY_LIMIT = 4 * 1024;
 
@@ -22,8 +24,8 @@ export function velocityRoutes(r: ApiRouter, registrations: ProxyRegistrations, 
 
   r.route({
     method: 'get', path: '/api/velocity/rehydrate', summary: 'Ready game servers for a starting proxy (DB + Redis only; proxy token)',
-    auth: 'none', tags: ['velocity'],
-    response: z.object({ servers: z.array(backend) }),
+    auth: PROXY_TOKEN, tags: ['velocity'], operationId: 'rehydrateProxy',
+    responses: { 200: z.object({ servers: z.array(backend) }) },
     handler: async ({ koa }) => {
       requireProxy(koa);
       return { body: { servers: await registrations.rehydrate() } };
@@ -32,14 +34,15 @@ export function velocityRoutes(r: ApiRouter, registrations: ProxyRegistrations, 
 
   r.route({
     method: 'post', path: '/api/velocity/resync', summary: 'Re-register every ready game server with the proxy', auth: 'admin', tags: ['velocity'],
-    response: z.object({ registered: z.number().int(), failed: z.array(z.object({ name: z.string(), error: z.string() })) }),
+    operationId: 'resyncProxy',
+    responses: { 200: z.object({ registered: z.number().int(), failed: z.array(z.object({ name: z.string(), error: z.string() })) }) },
     handler: async () => ({ body: await registrations.resync() }),
   });
 
   r.route({
     method: 'post', path: '/api/velocity/events', summary: 'The proxy reports on a backend; lands in the server status (proxy token)',
-    auth: 'none', tags: ['velocity'], body: eventBody, bodyLimit: EVENT_BODY_LIMIT,
-    response: z.object({ proxy: z.object({ state: z.string(), lastEvent: z.string(), at: z.string() }) }),
+    auth: PROXY_TOKEN, tags: ['velocity'], body: eventBody, bodyLimit: EVENT_BODY_LIMIT, operationId: 'reportProxyEvent', errors: [404],
+    responses: { 200: z.object({ proxy: z.object({ state: z.string(), lastEvent: z.string(), at: z.string() }) }) },
     handler: async ({ koa, body }) => {
       requireProxy(koa);
       return { body: { proxy: await registrations.recordEvent(body.server, body.event, body.at) } };

@@ -61,19 +61,18 @@ describe('VelocityProxy (against the bridge simulator)', () => {
 describe('backend naming', () => {
   const instance = (overrides: Partial<InstanceView> = {}): InstanceView => ({
     id: '6f1c3a52-0000-4000-8000-000000000001', ownerId: '6f1c3a52-0000-4000-8000-000000000002', kind: 'game', type: 'minecraft',
-    name: 'Survival', state: 'running', vmid: 5007, node: 'pve1', address: 'http://10.0.0.7:7070',
+    name: 'Survival', state: 'running', vmid: 5007, node: 'pve1', address: 'http://10.0.0.7:7070', host: '10.0.0.7',
     ports: [{ name: 'query', port: 30100, protocol: 'udp' }, { name: 'game', port: 30007, protocol: 'tcp' }], payload: {}, createdAt: new Date(),
     ...overrides,
   });
 
-  it('names a server zp-<vmid> at the agent host and the game port', () => {
+  it('names a server zp-<vmid> at the container host and the game port', () => {
     expect(backendFor(instance())).to.deep.equal({ name: 'zp-5007', address: '10.0.0.7', port: 30007 });
-    expect(backendFor(instance({ address: 'http://127.0.0.1:7071/ct/5007' })).address).to.equal('127.0.0.1');
-    expect(backendFor(instance({ address: 'http://[fd00::7]:7070' })).address).to.equal('fd00::7');
+    expect(backendFor(instance({ address: 'http://127.0.0.1:7071/ct/5007', host: 'fd00::7' })).address).to.equal('fd00::7');
   });
 
-  it('refuses a server without a VMID, an address or a game port, saying which', () => {
-    expect(() => backendFor(instance({ vmid: null, address: null, ports: [] }))).to.throw(/has no VMID, address, game port/);
+  it('refuses a server without a VMID, a host or a game port, saying which', () => {
+    expect(() => backendFor(instance({ vmid: null, host: null, ports: [] }))).to.throw(/has no VMID, host, game port/);
     expect(() => backendFor(instance({ ports: [{ name: 'query', port: 30100, protocol: 'udp' }] }))).to.throw(/has no game port/);
   });
 
@@ -92,9 +91,9 @@ describe('velocity config', () => {
     expect(velocityConfig.safeParse({ bridgeUrl: 'http://velocity:8577', bridgeToken: 'b', proxyToken: 'p' }).success).to.equal(true);
   });
 
-  it('defaults the simulator to port 18577 and resyncs 32 at a time', () => {
+  it('defaults the simulator to a free port and resyncs 32 at a time', () => {
     const config = velocityConfig.parse({ simulate: true });
-    expect(config.simulator).to.deep.equal({ host: '127.0.0.1', port: 18577, latencyMs: 0 });
+    expect(config.simulator).to.deep.equal({ host: '127.0.0.1', port: 0, latencyMs: 0 });
     expect(config.resyncConcurrency).to.equal(32);
   });
 });

@@ -10,10 +10,10 @@ export interface Opened {
   body?: any;
 }
 
-/** Opens a console the way a browser on the portal would; resolves with the socket, or with the refusal. */
-export function connect(url: string, headers: Record<string, string> = { origin: PORTAL }): Promise<Opened> {
+/** Opens a console the way a browser on the portal would (offering `protocols`); resolves with the socket, or with the refusal. */
+export function connect(url: string, headers: Record<string, string> = { origin: PORTAL }, protocols: string[] = []): Promise<Opened> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers });
+    const ws = new WebSocket(url, protocols, { headers });
     ws.once('open', () => resolve({ ws }));
     ws.once('unexpected-response', (_req, res) => {
       let text = '';

@@ -15,6 +15,7 @@ export default definePlugin({
   register(ctx) {
     ctx.routes((r) => r.route({
       method: 'post', path: '/api/socket-test/ticket', summary: 'A ticket for one of this plugin’s sockets', auth: 'user',
+      operationId: 'createSocketTestTicket', responses: { 200: z.object({ ticket: z.string() }) },
       body: z.object({ purpose: z.enum(['echo', 'ide']) }),
       handler: async ({ body, account, sessionId }) => {
         const tickets = ctx.resolve(Tokens.UpgradeTickets);

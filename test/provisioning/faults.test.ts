@@ -117,10 +117,10 @@ describe('Provisioning under faults', () => {
       const user = await api.user();
       fleet.agents.faults.neverReady = true;
       const accepted = (await create(user, 'wait-then-die')).body.operation;
-      const { checkpoint } = await parkedInWaitReady(api, accepted.id);
+      const parked = await parkedInWaitReady(api, accepted.id);
       await child.kill();
       // The agent lost its payload in the same outage (the embedded simulators live in the process).
-      await fetch(`${fleet.agents.url}/__sim/ct/${checkpoint.vmid}`, { method: 'DELETE' });
+      await fetch(`${fleet.agents.url}/__sim/ct/${parked.vmid}`, { method: 'DELETE' });
       fleet.agents.faults.neverReady = false;
 
       worker = await startFleetKernel(fleet, {
@@ -129,9 +129,9 @@ describe('Provisioning under faults', () => {
       const op = await settle(user, accepted.id, 30_000);
       expect(op.state, JSON.stringify(op.error)).to.equal('succeeded');
       const [row] = await api.kernel.ds.query(`SELECT checkpoint, updated_at FROM provisioning_operation WHERE id = $1`, [accepted.id]);
-      expect(row.checkpoint.readySince, 'the window kept its start').to.equal(checkpoint.readySince);
+      expect(row.checkpoint.readySince, 'the window kept its start').to.equal(parked.checkpoint.readySince);
       expect(row.updated_at.getTime() - Date.parse(row.checkpoint.readySince)).to.be.below(api.config.provisioning.readyTimeoutSeconds * 1000);
-      expect(fleet.agents.containers().get(checkpoint.vmid)?.provisionedPayload).to.include({ instanceId: op.instanceId });
+      expect(fleet.agents.containers().get(parked.vmid)?.provisionedPayload).to.include({ instanceId: op.instanceId });
     });
   });
 });

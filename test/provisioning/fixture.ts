@@ -106,11 +106,17 @@ export async function waitFor<T>(check: () => Promise<T> | T, what: string, time
   }
 }
 
-/** The operation's row once it is parked between two readiness checks (no worker holds it). */
-export async function parkedInWaitReady(tk: TestKernel, operationId: string): Promise<{ checkpoint: any; phase: string }> {
+/**
+ * The operation's row once it is parked between two readiness checks (no worker holds it), with
+ * the VMID and ports its instance row holds.
+ */
+export async function parkedInWaitReady(
+  tk: TestKernel, operationId: string,
+): Promise<{ checkpoint: any; phase: string; vmid: number; ports: Array<{ name: string; port: number }> }> {
   return waitFor(async () => {
     const [row] = await tk.kernel.ds.query(
-      `SELECT checkpoint, phase FROM provisioning_operation WHERE id = $1 AND phase = 'wait_ready' AND state = 'running' AND lease_owner IS NULL`, [operationId]);
+      `SELECT o.checkpoint, o.phase, i.vmid, i.ports FROM provisioning_operation o JOIN instance i ON i.id = o.instance_id
+       WHERE o.id = $1 AND o.phase = 'wait_ready' AND o.state = 'running' AND o.lease_owner IS NULL`, [operationId]);
     return row?.checkpoint.readyChecks ? row : undefined;
   }, `operation ${operationId} is parked in wait_ready`);
 }

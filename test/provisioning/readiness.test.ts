@@ -15,8 +15,8 @@ describe('A create waiting for readiness', () => {
       const user = await env.tk.user();
       env.fleet.agents.faults.neverReady = true;
       const waiting = (await create(user, 'slow-boot', gameBody('slow'))).body.operation;
-      const { checkpoint } = await parkedInWaitReady(env.tk, waiting.id);
-      env.fleet.agents.faults.neverReady = new Set([checkpoint.vmid]);
+      const parked = await parkedInWaitReady(env.tk, waiting.id);
+      env.fleet.agents.faults.neverReady = new Set([parked.vmid]);
 
       const quick = await settle(user, (await create(user, 'quick-boot', gameBody('quick'))).body.operation.id);
       expect(quick.state, JSON.stringify(quick.error)).to.equal('succeeded');
@@ -43,7 +43,7 @@ describe('A create waiting for readiness', () => {
       const user = await env.tk.user();
       env.fleet.agents.faults.neverReady = true;
       const accepted = (await create(user, 'late', gameBody('late'))).body.operation;
-      const { checkpoint } = await parkedInWaitReady(env.tk, accepted.id);
+      const parked = await parkedInWaitReady(env.tk, accepted.id);
       await env.tk.kernel.ds.query(`UPDATE provisioning_operation SET deadline_at = now() - interval '1 second' WHERE id = $1`, [accepted.id]);
 
       const op = await settle(user, accepted.id);
@@ -51,8 +51,8 @@ describe('A create waiting for readiness', () => {
       expect(op.error).to.include({ code: 'deadline_exceeded', phase: 'wait_ready' });
       expect(env.fleet.proxmox.containers().some((c) => c.tags.includes(`op-${op.id}`)), 'container destroyed').to.equal(false);
       const held = await allocations(env.tk);
-      expect(held.vmids).not.to.include(checkpoint.vmid);
-      expect(held.ports).not.to.include.members(checkpoint.ports.map((p: any) => p.port));
+      expect(held.vmids).not.to.include(parked.vmid);
+      expect(held.ports).not.to.include.members(parked.ports.map((p: any) => p.port));
       expect((await user.http.get(`/api/servers/${op.instanceId}`)).status).to.equal(404);
     });
   });
@@ -65,14 +65,14 @@ describe('A create waiting for readiness', () => {
       const user = await env.tk.user();
       env.fleet.agents.faults.neverReady = true;
       const accepted = (await create(user, 'amnesia', gameBody('amnesia'))).body.operation;
-      const { checkpoint } = await parkedInWaitReady(env.tk, accepted.id);
+      const parked = await parkedInWaitReady(env.tk, accepted.id);
       // What an agent restart looks like from outside: no token, no payload, `unprovisioned`.
-      await fetch(`${env.fleet.agents.url}/__sim/ct/${checkpoint.vmid}`, { method: 'DELETE' });
+      await fetch(`${env.fleet.agents.url}/__sim/ct/${parked.vmid}`, { method: 'DELETE' });
       env.fleet.agents.faults.neverReady = false;
 
       const op = await settle(user, accepted.id);
       expect(op.state, JSON.stringify(op.error)).to.equal('succeeded');
-      const agent = env.fleet.agents.containers().get(checkpoint.vmid)!;
+      const agent = env.fleet.agents.containers().get(parked.vmid)!;
       expect(agent.provisionedPayload).to.include({ instanceId: op.instanceId });
       expect(agent.token).to.equal(env.tk.kernel.resolve(Tokens.AgentTokens).tokenFor(op.instanceId));
     });
@@ -86,9 +86,9 @@ describe('A create waiting for readiness', () => {
       const user = await env.tk.user();
       env.fleet.agents.faults.neverReady = true;
       const accepted = (await create(user, 'lost-check', gameBody('lost'))).body.operation;
-      const { checkpoint } = await parkedInWaitReady(env.tk, accepted.id);
+      const parked = await parkedInWaitReady(env.tk, accepted.id);
       const provisioning = env.tk.kernel.queues.queue(KernelQueue.provisioning);
-      const wakeId = readinessWakeId(accepted.id, checkpoint.readyChecks);
+      const wakeId = readinessWakeId(accepted.id, parked.checkpoint.readyChecks);
       expect(await provisioning.remove(wakeId), 'the scheduled check was removed').to.equal(1);
       env.fleet.agents.faults.neverReady = false;
 
@@ -133,13 +133,13 @@ describe('A create that fails after its container exists', () => {
     const user = await env.tk.user();
     env.fleet.agents.faults.neverReady = true;
     const accepted = (await create(user, 'never-ready', gameBody('never'))).body.operation;
-    const { checkpoint } = await parkedInWaitReady(env.tk, accepted.id);
-    expect(env.fleet.proxmox.containers().some((c) => c.vmid === checkpoint.vmid), 'the container exists').to.equal(true);
+    const parked = await parkedInWaitReady(env.tk, accepted.id);
+    expect(env.fleet.proxmox.containers().some((c) => c.vmid === parked.vmid), 'the container exists').to.equal(true);
 
     const op = await settle(user, accepted.id);
     expect(op.state).to.equal('failed');
     expect(op.error).to.include({ code: 'ready_timeout', phase: 'wait_ready' });
-    expect(env.fleet.proxmox.containers().some((c) => c.vmid === checkpoint.vmid), 'container destroyed').to.equal(false);
+    expect(env.fleet.proxmox.containers().some((c) => c.vmid === parked.vmid), 'container destroyed').to.equal(false);
     const rows = await env.tk.kernel.ds.query(
       `SELECT (SELECT count(*)::int FROM vmid_allocation WHERE instance_id = $1) AS vmids, (SELECT count(*)::int FROM port_allocation WHERE instance_id = $1) AS ports`,
       [op.instanceId]);
@@ -153,17 +153,17 @@ describe('A create that fails after its container exists', () => {
     const user = await env.tk.user();
     env.fleet.agents.faults.neverReady = true;
     const accepted = (await create(user, 'never-ready-2', gameBody('never 2'))).body.operation;
-    const { checkpoint } = await parkedInWaitReady(env.tk, accepted.id);
+    const parked = await parkedInWaitReady(env.tk, accepted.id);
     env.fleet.proxmox.faults.errorRatio = 1;
 
     const op = await settle(user, accepted.id);
     expect(op.state).to.equal('failed');
     expect(op.error.code).to.equal('ready_timeout');
     expect(op.error.details).to.include({ cleanup: 'pending' });
-    expect(env.fleet.proxmox.containers().some((c) => c.vmid === checkpoint.vmid), 'the container may still exist').to.equal(true);
+    expect(env.fleet.proxmox.containers().some((c) => c.vmid === parked.vmid), 'the container may still exist').to.equal(true);
     const held = await allocations(env.tk);
-    expect(held.vmids).to.include(checkpoint.vmid);
-    expect(held.ports).to.include.members(checkpoint.ports.map((p: any) => p.port));
+    expect(held.vmids).to.include(parked.vmid);
+    expect(held.ports).to.include.members(parked.ports.map((p: any) => p.port));
     expect((await user.http.get(`/api/servers/${op.instanceId}`)).body.server.state).to.equal('error');
   });
 });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { KernelQueue, Tokens } from '../../kernel/api';
+import { InstanceType, KernelQueue, Tokens } from '../../kernel/api';
 import emailPlugin from '../../plugins/email';
 import { SmtpSink } from '../../plugins/email/testing/smtp-sink';
 import { startTestKernel, type TestKernel, type TestUser } from '../harness';
@@ -115,6 +115,34 @@ describe('Crash supervision', () => {
     expect([r1.status, r2.status]).to.deep.equal([202, 202]);
     expect((await user.http.get(`/api/servers/${id}/crashes`)).body.crashes).to.have.length(1);
     expect(await delayedRestarts(id)).to.have.length(1);
+  });
+
+  it('classifies a crash once, by its type; onCrash taps see that class and cannot change it', async () => {
+    const type = tk.kernel.resolveAll(InstanceType).find((t) => t.type === 'minecraft')!;
+    const classified: string[] = [];
+    const classify = type.classifyCrash.bind(type);
+    type.classifyCrash = (crash) => {
+      const cls = classify(crash);
+      classified.push(cls);
+      return cls;
+    };
+    const id = await server('classified-once');
+    const seen: Array<string | undefined> = [];
+    tk.kernel.hooks.onCrash.tapPromise('crash-recorder', async (crash, instance) => {
+      if (instance.id !== id) return;
+      seen.push(crash.classification);
+      return { ...crash, classification: 'unexpected_exit' } as never;
+    });
+    try {
+      const res = await crash(id, { logTail: TAILS.oom, exitCode: 137, signal: 'SIGKILL' });
+      expect(res.body.classification).to.equal('oom');
+      expect(classified).to.deep.equal(['oom']);
+      expect(seen).to.deep.equal(['oom']);
+      expect((await user.http.get(`/api/servers/${id}/crashes`)).body.crashes.map((c: any) => c.classification)).to.deep.equal(['oom']);
+      expect((await user.http.get(`/api/servers/${id}/status`)).body.crash).to.include({ classification: 'oom' });
+    } finally {
+      type.classifyCrash = classify;
+    }
   });
 
   it('tells the owner by email', async () => {

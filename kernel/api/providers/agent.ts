@@ -64,6 +64,10 @@ export abstract class InstanceAgent {
   abstract restoreBackup(instance: InstanceView, backupId: string): Promise<RestoreView>;
   abstract restoreStatus(instance: InstanceView): Promise<RestoreView | null>;
   abstract deleteBackup(instance: InstanceView, backupId: string): Promise<void>;
-  /** Opens the agent's PTY WebSocket; rejects with AgentError if not open within timeoutMs. */
+  /**
+   * Opens the agent's PTY WebSocket, speaking `zpack.console.v1` (CONSOLE_PROTOCOL_V1: client
+   * frames and `{type:"stats"}` requests in, agent frames out); rejects with AgentError if not
+   * open within timeoutMs.
+   */
   abstract openConsole(instance: InstanceView, timeoutMs: number): Promise<WebSocket>;
 }

@@ -8,7 +8,7 @@ export interface BillingEvent {
   data: Record<string, unknown>;
 }
 
-/** Payments (Stripe in production). */
+/** Payments: a payment provider's customers, subscriptions and events. */
 export abstract class BillingProvider {
   static readonly port = new PortId<BillingProvider>('BillingProvider');
   abstract createCheckout(account: AccountView, plan: string): Promise<{ url: string }>;

@@ -14,7 +14,7 @@ export interface PlayerAddress {
   port: number;
 }
 
-/** Player-facing names (Cloudflare SRV records in production). */
+/** Player-facing names: DNS records that lead players to an instance. */
 export abstract class EdgeProvider {
   static readonly port = new PortId<EdgeProvider>('EdgeProvider');
   /** Upsert by name: publishing twice leaves one record. */

@@ -1,16 +1,21 @@
 import { PortId } from '../ports';
-/** The machine layer: where containers live (Proxmox LXC in production). */
+/**
+ * The machine layer: where containers live. The provider owns how a container is named and
+ * marked as ours (hostnames, tags, labels): the kernel hands it ids and never spells either.
+ */
 export interface ContainerSpec {
   vmid: number;
   node: string;
-  hostname: string;
-  /** A template name from the plan (e.g. the flavor "paper"); the provider maps it to its image. */
+  /** The create operation making it: a re-run finds the container by it (findByOperation). */
+  operationId: string;
+  instanceId: string;
+  /** The instance's display name, e.g. for a description; never a hostname as is. */
+  instanceName: string;
+  /** A template name from the plan (e.g. a flavor); the provider maps it to its image. */
   template: string;
   memoryMb: number;
   cores: number;
   diskGb: number;
-  /** Tags carried by the container; the operation id is one, so a re-run can adopt it. */
-  tags: string[];
 }
 export interface ContainerRef {
   vmid: number;
@@ -18,21 +23,32 @@ export interface ContainerRef {
 }
 export type ContainerStatus = 'running' | 'stopped' | 'missing';
 
+/** Where a running container is reached. */
+export interface ContainerAddress {
+  /** The container's own address (IP or hostname), e.g. for a proxy backend. */
+  host: string;
+  /** Base URL of the container's agent, e.g. http://10.0.0.12:7070. */
+  agentUrl: string;
+}
+
 export abstract class HostingProvider {
   static readonly port = new PortId<HostingProvider>('HostingProvider');
   /** The node a new container should go on (placement policy is the provider's). */
   abstract pickNode(): Promise<string>;
-  /** Create (and wait for the create task); throws ProviderError on failure. */
+  /**
+   * Create (and wait for the create task); throws ProviderError on failure, VmidTakenError when
+   * the VMID is held by a container this operation did not create.
+   */
   abstract create(spec: ContainerSpec): Promise<ContainerRef>;
   abstract start(ref: ContainerRef): Promise<void>;
   abstract stop(ref: ContainerRef): Promise<void>;
-  /** "Does not exist" is success: returns 'already_gone'. */
+  /** "Does not exist" is success: returns 'already_gone'. Refuses a container it did not make. */
   abstract destroy(ref: ContainerRef): Promise<'done' | 'already_gone'>;
-  /** The container carrying this tag, if any (used to adopt after a crash mid-create). */
-  abstract findByTag(tag: string): Promise<ContainerRef | null>;
+  /** The container made for this create operation, if any (used to adopt after a crash mid-create). */
+  abstract findByOperation(operationId: string): Promise<ContainerRef | null>;
   /** Which node holds this VMID right now, or null. */
   abstract locate(vmid: number): Promise<string | null>;
   abstract status(ref: ContainerRef): Promise<ContainerStatus>;
-  /** Base URL of the container's agent (e.g. http://10.0.0.12:7070), built from the live container IP. */
-  abstract address(ref: ContainerRef): Promise<string>;
+  /** The container's live address and its agent's base URL. */
+  abstract address(ref: ContainerRef): Promise<ContainerAddress>;
 }

@@ -10,16 +10,16 @@ export interface InstanceCapabilities {
   /** How clients reach the instance's main port. */
   connect: {
     protocol: 'tcp' | 'udp' | 'http';
-    /** The DNS SRV service clients look up, e.g. '_minecraft._tcp'; without one no SRV record is published. */
+    /** The DNS SRV service clients look up, e.g. '_<game>._tcp'; without one no SRV record is published. */
     srvService?: string;
   };
-  /** The proxy family that routes this type ('minecraft' → Velocity), or false when none does. */
+  /** The proxy family that routes this type (a name a proxy plugin answers to), or false when none does. */
   proxied: string | false;
 }
 
 /**
- * A game or runtime type (minecraft, codeserver …). Several are registered at once; the create
- * request names one by `type`, and its `kind` must be the one the type declares.
+ * A game or runtime type (a game server, a browser IDE …). Several are registered at once; the
+ * create request names one by `type`, and its `kind` must be the one the type declares.
  */
 export abstract class InstanceType {
   /** Many types are enabled at once. */

@@ -10,10 +10,19 @@ export interface NotificationMessage {
   data?: Record<string, unknown>;
 }
 
+/**
+ * Whom a notifier can reach. 'owner': an account holder, `to` being the account's email address
+ * (the kernel's mail to its users goes to every channel that serves it). 'operators': the people
+ * running the installation, `to` in the channel's own terms.
+ */
+export type NotificationAudience = 'owner' | 'operators';
+
 /** Delivers messages over one channel (email via SMTP, Discord webhook …). */
 export abstract class Notifier {
   /** One notifier per channel; many channels at once. */
   static readonly port = new PortId<Notifier>('Notifier', { multiple: true });
   abstract readonly channel: string;
+  /** What this channel can deliver; the kernel picks channels by it, never by name. */
+  abstract readonly audiences: readonly NotificationAudience[];
   abstract send(message: NotificationMessage): Promise<void>;
 }

@@ -5,7 +5,7 @@ export interface ProxyBackend {
   port: number;
 }
 
-/** The player proxy's backend registry (Velocity bridge in production). */
+/** The player proxy's backend registry: which servers the proxy routes players to. */
 export abstract class ProxyRegistry {
   static readonly port = new PortId<ProxyRegistry>('ProxyRegistry');
   abstract register(backend: ProxyBackend): Promise<void>;

@@ -76,7 +76,7 @@ export class AuthService {
   }
 
   private mail(to: string, template: string, subject: string, text: string): Promise<void> {
-    return this.notifications.send('email', { to, template, subject, text });
+    return this.notifications.sendToOwner({ to, template, subject, text });
   }
 
   private get publicUrl(): string {
@@ -207,7 +207,7 @@ export class AuthService {
       usedAt: null,
     });
     const base = this.publicUrl;
-    await this.notifications.send('email', {
+    await this.notifications.sendToOwner({
       to: account.email,
       template: 'password_reset',
       subject: 'Reset your zpack password',

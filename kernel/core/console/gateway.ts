@@ -4,13 +4,17 @@ import type { WebSocket } from 'ws';
 import { InstanceAgent, ZpackError } from '../../api';
 import type { EnforcementState, InstanceDirectory, UpgradeRequest } from '../../api';
 import type { KernelConfig } from '../config';
-import { CLOSE, bridge, closeQuietly } from './bridge';
+import { CLOSE, bridge, closeQuietly, type ConsoleLink } from './bridge';
+import { framingFor } from './framing';
 import type { ConsoleRevocation } from '../auth/auth-service';
 import { subscriberOf } from '../redis';
 
 /** Where consoles upgrade (the legacy /api/game prefix too), and the purpose of the tickets that open them. */
 export const CONSOLE_PATH = '/api{/game}/servers/:id/console';
 export const CONSOLE_TICKET = 'console';
+
+/** When a login session expires (its refresh expiry; refreshing does not extend it); undefined for no such session. */
+export type SessionExpiry = (sessionId: string) => Promise<Date | undefined>;
 
 export interface CloseOrder {
   instanceId?: string;
@@ -52,6 +56,7 @@ export class ConsoleGateway {
     private readonly directory: InstanceDirectory,
     private readonly agent: () => InstanceAgent,
     private readonly billingState: (accountId: string) => Promise<EnforcementState>,
+    private readonly sessionExpiry: SessionExpiry,
     private readonly redis: Redis,
     private readonly logger: Logger,
   ) {}
@@ -108,8 +113,28 @@ export class ConsoleGateway {
       return;
     }
     if (client.readyState !== client.OPEN) return closeQuietly(agentSocket, CLOSE.normal, 'client left');
-    bridge(client, agentSocket, this.config.console);
+    const link = bridge(client, agentSocket, framingFor(client.protocol), { ...this.config.console, logger: this.logger });
     client.resume();
+    await this.expireLater(session, link);
+  }
+
+  /**
+   * A console lives until its login session expires or `maxLifetimeSeconds` after it opened,
+   * whichever is first; `expiringNoticeSeconds` before that a v1 client is sent `expiring`.
+   */
+  private async expireLater(session: Session, link: ConsoleLink): Promise<void> {
+    const { maxLifetimeSeconds, expiringNoticeSeconds } = this.config.console;
+    const lifetimeEnds = Date.now() + maxLifetimeSeconds * 1000;
+    const sessionEnds = (await this.sessionExpiry(session.sessionId))?.getTime() ?? Date.now();
+    if (session.client.readyState !== session.client.OPEN) return;
+    const [endsAt, code, reason] = sessionEnds <= lifetimeEnds
+      ? [sessionEnds, CLOSE.sessionRevoked, 'session expired']
+      : [lifetimeEnds, CLOSE.lifetimeEnded, 'console lifetime reached'];
+    const notice = setTimeout(() => link.notify({ type: 'expiring', inSeconds: Math.max(0, Math.round((endsAt - Date.now()) / 1000)) }),
+      endsAt - expiringNoticeSeconds * 1000 - Date.now());
+    const end = setTimeout(() => link.end(code, reason), endsAt - Date.now());
+    for (const timer of [notice, end]) timer.unref();
+    session.client.once('close', () => [notice, end].forEach(clearTimeout));
   }
 
   private apply(order: CloseOrder): void {

@@ -6,7 +6,7 @@ export class VmidAllocation {
   @PrimaryColumn('int')
   vmid: number;
 
-  /** Null when the VMID is held by something that is not ours (found taken on Proxmox). */
+  /** Null when the VMID is held by something that is not ours (found taken by the hosting provider). */
   @Column('uuid', { name: 'instance_id', nullable: true })
   instanceId: string | null;
 

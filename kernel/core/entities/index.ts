@@ -12,5 +12,6 @@ import { Setting } from './setting';
 export { Account, AuditEvent, CrashReport, Instance, ProvisioningOperation, PortAllocation, VmidAllocation, Notification, PasswordReset, Session, Setting };
 export { accountView } from './account';
 export { instanceView } from './instance';
+export type { AgentTaskEvent, CrashSummary, SupervisorState } from './instance';
 export const kernelEntities = [Account, Session, PasswordReset, AuditEvent, Notification, Setting, Instance, ProvisioningOperation, VmidAllocation, PortAllocation, CrashReport];
 export type { Checkpoint, OperationError, OperationKind, OperationState } from './operation';

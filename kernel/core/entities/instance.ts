@@ -1,6 +1,25 @@
 import { Column, Entity, Index } from 'typeorm';
 import { ZpackEntity } from '../../api';
-import type { InstanceKind, InstanceState, InstanceView, PortBinding } from '../../api';
+import type { CrashClass, InstanceKind, InstanceState, InstanceView, PortBinding } from '../../api';
+
+export interface CrashSummary {
+  id: string;
+  crashedAt: string;
+  exitCode: number | null;
+  signal: string | null;
+  uptimeSeconds: number;
+  classification: CrashClass;
+  logTail: string[];
+}
+export interface SupervisorState {
+  consecutive: number;
+  nextRestartAt: string | null;
+}
+export interface AgentTaskEvent {
+  state: string;
+  id: string | null;
+  at: string;
+}
 
 @Entity('instance')
 export class Instance extends ZpackEntity {
@@ -29,12 +48,31 @@ export class Instance extends ZpackEntity {
   @Column('text', { nullable: true })
   address: string | null;
 
+  /** The container's own address (IP or hostname), as the hosting provider reported it. */
+  @Column('text', { nullable: true })
+  host: string | null;
+
   @Column('jsonb', { default: [] })
   ports: PortBinding[];
 
-  /** Plugin-owned sections (proxy, edge, crash …), merged key by key, never replaced whole. */
+  /** Plugin sections, keyed by plugin name, merged key by key, never replaced whole. */
   @Column('jsonb', { default: {} })
   payload: Record<string, unknown>;
+
+  /** The last crash, as the status shows it (the full reports are crash_report rows). */
+  @Column('jsonb', { name: 'last_crash', nullable: true })
+  lastCrash: CrashSummary | null;
+
+  /** Restarts in a row and when the next one is due. */
+  @Column('jsonb', { nullable: true })
+  supervisor: SupervisorState | null;
+
+  /** The agent's last backup and restore events. */
+  @Column('jsonb', { name: 'last_backup', nullable: true })
+  lastBackup: AgentTaskEvent | null;
+
+  @Column('jsonb', { name: 'last_restore', nullable: true })
+  lastRestore: AgentTaskEvent | null;
 
   @Column('timestamptz', { name: 'deleted_at', nullable: true })
   deletedAt: Date | null;
@@ -43,6 +81,6 @@ export class Instance extends ZpackEntity {
 export function instanceView(i: Instance): InstanceView {
   return {
     id: i.id, ownerId: i.ownerId, kind: i.kind, type: i.type, name: i.name, state: i.state,
-    vmid: i.vmid, node: i.node, address: i.address, ports: i.ports, payload: i.payload, createdAt: i.createdAt,
+    vmid: i.vmid, node: i.node, address: i.address, host: i.host, ports: i.ports, payload: i.payload, createdAt: i.createdAt,
   };
 }

@@ -1,19 +1,20 @@
 import { Column, Entity, Index } from 'typeorm';
 import { ZpackEntity } from '../../api';
-import type { PortBinding, TeardownStep } from '../../api';
+import type { TeardownStep } from '../../api';
 
 export type OperationKind = 'create' | 'delete';
 export type OperationState = 'queued' | 'running' | 'succeeded' | 'failed' | 'stale';
 
-/** What the provision worker has done so far; a re-run continues from here. */
+/**
+ * Which steps the worker has done; a re-run continues from here. Only progress: what a step
+ * learnt (VMID, node, ports, addresses) is in the instance row.
+ */
 export interface Checkpoint {
-  vmid?: number;
-  node?: string;
-  ports?: PortBinding[];
+  allocated?: boolean;
   containerCreated?: boolean;
   adopted?: boolean;
   started?: boolean;
-  address?: string;
+  located?: boolean;
   agentProvisioned?: boolean;
   /** When wait_ready began (ISO): the readiness window is measured from here, across restarts. */
   readySince?: string;
@@ -79,7 +80,7 @@ export class ProvisioningOperation extends ZpackEntity {
   @Column('timestamptz', { name: 'lease_until', nullable: true })
   leaseUntil: Date | null;
 
-  /** Past this the controller marks a queued/running operation stale. */
+  /** Past this the worker running the operation fails it and undoes what it did. */
   @Column('timestamptz', { name: 'deadline_at' })
   deadlineAt: Date;
 }

@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { Context } from 'koa';
+import { z } from 'zod';
 import { PreconditionFailedError } from '../../api';
+
+/** The document's words for the conditional-request headers, shared by every route that honours them. */
+export const ETAG = { ETag: 'This representation\'s version: send it back as If-None-Match (304 while unchanged) or If-Match (412 once stale)' };
+export const IF_NONE_MATCH = z.string().optional().meta({ description: 'An ETag you hold: 304 without a body while it is still current' });
+export const IF_MATCH = z.string().optional().meta({ description: 'The ETag you last read: 412 precondition_failed when the resource has changed since' });
 
 /** A strong entity tag of a JSON representation: the same bytes, the same tag. */
 export const jsonTag = (body: unknown): string => `"${createHash('sha256').update(JSON.stringify(body)).digest('base64url').slice(0, 27)}"`;

@@ -47,9 +47,17 @@ export const since = z.iso.datetime({ offset: true }).transform((s) => new Date(
 /** The query schema of a list: paging plus the filters the list documents (the router makes it strict). */
 export function pageQuery<F extends ZodRawShape>(filters: F) {
   return z.object({
-    limit: z.coerce.number().int().min(1).max(PAGE_LIMIT.max).default(PAGE_LIMIT.default),
-    cursor: cursor.optional(),
+    limit: z.coerce.number().int().min(1).max(PAGE_LIMIT.max).default(PAGE_LIMIT.default).meta({ description: 'Items per page' }),
+    cursor: cursor.optional().meta({ description: 'The nextCursor of the previous page; absent for the first page' }),
     ...filters,
+  });
+}
+
+/** The answer of a list: its items under their name, and the cursor of the page after this one. */
+export function paged<I extends ZodRawShape>(items: I) {
+  return z.object({
+    ...items,
+    nextCursor: z.string().nullable().meta({ description: 'Pass as cursor to get the next page; null on the last page' }),
   });
 }
 

@@ -4,8 +4,9 @@ import { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { z, type ZodType } from 'zod';
 import { ForbiddenError } from '../../api';
 import type { Logger } from 'pino';
-import type { AccountView, ApiRouter, Reply, RequestContext, RouteSpec } from '../../api';
+import type { AccountView, ApiRouter, Reply, RequestContext, RouteSpec, SocketSpec } from '../../api';
 import { readJsonBody, type JsonBodyLimits } from './body';
+import { ContractComponents, describeRoute, describeSocket } from './contract';
 import { invalidRequest } from './issues';
 import { answerNotModified } from './etag';
 
@@ -19,16 +20,30 @@ export class KernelRouter {
   readonly router = new Router();
   readonly openapi = new OpenAPIRegistry();
   private readonly seen = new Map<string, string>();
+  private readonly operationIds = new Map<string, string>();
+  private readonly components = new ContractComponents(this.openapi);
   /** Routes without parameters, found by one map lookup before the router's regex walk. */
   private readonly exact = new Map<string, { path: string; handle: (ctx: Context) => Promise<void> }>();
 
-  constructor(private readonly authenticate: Authenticator, private readonly bodyLimits: JsonBodyLimits) {
-    this.openapi.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
-  }
+  constructor(private readonly authenticate: Authenticator, private readonly bodyLimits: JsonBodyLimits) {}
 
   /** The view a plugin (or kernel module) registers through; duplicates across owners fail boot. */
   for(owner: string): ApiRouter {
-    return { route: (spec) => this.add(owner, spec as RouteSpec<any, any, any>) };
+    return {
+      route: (spec) => this.add(owner, spec as unknown as RouteSpec<any, any, any>),
+      socket: (spec) => {
+        this.claimOperationId(owner, spec.operationId);
+        describeSocket(this.openapi, this.components, owner, spec);
+      },
+    };
+  }
+
+  /** Generated clients name functions after operation ids: one per operation, camelCase. */
+  private claimOperationId(owner: string, id: string): void {
+    if (!/^[a-z][A-Za-z0-9]*$/.test(id)) throw new Error(`operationId "${id}" of "${owner}" is not camelCase`);
+    const prior = this.operationIds.get(id);
+    if (prior) throw new Error(`operationId "${id}" is declared by both "${prior}" and "${owner}"`);
+    this.operationIds.set(id, owner);
   }
 
   private add(owner: string, spec: RouteSpec<any, any, any>): void {
@@ -39,12 +54,13 @@ export class KernelRouter {
     // A route's declared query is all it takes: an unknown parameter is 400, never silently ignored.
     const querySchema = spec.query instanceof z.ZodObject ? spec.query.strict() : spec.query;
     spec = { ...spec, query: querySchema };
-    this.document(owner, spec);
+    this.claimOperationId(owner, spec.operationId);
+    describeRoute(this.openapi, this.components, owner, spec);
     const limits: JsonBodyLimits = { ...this.bodyLimits, limitBytes: spec.bodyLimit ?? this.bodyLimits.limitBytes };
     const handle = async (ctx: Context) => {
       let account: AccountView | undefined;
       let sessionId = '';
-      if (spec.auth !== 'none') {
+      if (spec.auth === 'user' || spec.auth === 'admin') {
         ({ account, sessionId } = await this.authenticate(ctx));
         if (spec.auth === 'admin' && account.role !== 'admin') throw new ForbiddenError('Admin role required');
       }
@@ -53,7 +69,7 @@ export class KernelRouter {
       const params = spec.params ? parse('params', spec.params, ctx.params) : RAW;
       const query = querySchema ? parse('query', querySchema, ctx.query) : ctx.querystring ? parse('query', NO_QUERY, ctx.query) : RAW;
       const body = spec.body ? parse('body', spec.body, await readJsonBody(ctx, limits)) : undefined;
-      const reply = await spec.handler(new HandlerContext(body, query, params, account as AccountView, sessionId, ctx));
+      const reply: Reply | void = await spec.handler(new HandlerContext(body, query, params, account as AccountView, sessionId, ctx));
       if (reply) applyReply(ctx, reply);
     };
     this.router[spec.method](spec.path, handle);
@@ -69,30 +85,6 @@ export class KernelRouter {
       ctx.params = {};
       return hit.handle(ctx);
     };
-  }
-
-  private document(owner: string, spec: RouteSpec<any, any, any>): void {
-    const names = [...spec.path.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1]);
-    const params = spec.params ?? (names.length ? z.object(Object.fromEntries(names.map((n) => [n, z.string()]))) : undefined);
-    this.openapi.registerPath({
-      method: spec.method,
-      path: spec.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}'),
-      summary: spec.summary,
-      tags: spec.tags ?? [owner],
-      security: spec.auth === 'none' ? [] : [{ bearer: [] }],
-      request: {
-        params: params as any,
-        query: spec.query as any,
-        body: spec.body ? { content: { 'application/json': { schema: spec.body } } } : undefined,
-      },
-      responses: {
-        200: {
-          description: 'Success',
-          content: spec.response ? { 'application/json': { schema: spec.response } } : undefined,
-        },
-        default: { description: 'Error envelope: { error: { code, message, details, requestId } }' },
-      },
-    });
   }
 }
 

@@ -1,19 +1,21 @@
 import type { DataSource } from 'typeorm';
-import type { Redis } from 'ioredis';
+import { SectionNotOwnedError } from '../../api';
 import type { InstanceDirectory, InstanceFilter, InstanceView } from '../../api';
 import { Instance, instanceView } from '../entities';
+import type { InstanceReadiness } from './readiness';
 
-const SECTION = /^[a-z][a-zA-Z0-9_]{0,39}$/;
+/** Where plugin hosts find the kernel's directory to bind each plugin's own view of it. */
+export const KernelDirectoryToken = Symbol('zpack.core.instance-directory');
 
 /**
- * Postgres holds instances; Redis holds last observed readiness, set and cleared at each
- * transition (ready, crash, stop, delete), so rehydration never has to ask a container.
+ * Postgres holds instances; readiness comes from the kernel's readiness record. The kernel reads
+ * through this directory; each plugin gets its own view (`forPlugin`) that writes only the payload
+ * section named after it.
  */
-export class KernelInstanceDirectory implements InstanceDirectory {
+export class KernelInstanceDirectory {
   constructor(
     private readonly ds: DataSource,
-    private readonly redis: Redis,
-    private readonly prefix: string,
+    private readonly readiness: InstanceReadiness,
   ) {}
 
   async get(id: string): Promise<InstanceView | null> {
@@ -39,28 +41,26 @@ export class KernelInstanceDirectory implements InstanceDirectory {
     return (await q.orderBy('i.created_at', 'ASC').getMany()).map(instanceView);
   }
 
-  async patchSection(id: string, section: string, value: Record<string, unknown>): Promise<void> {
-    if (!SECTION.test(section)) throw new Error(`invalid payload section "${section}"`);
-    await this.ds.query(
-      `UPDATE instance SET payload = jsonb_set(payload, ARRAY[$2::text], COALESCE(payload->$2, '{}'::jsonb) || $3::jsonb), updated_at = now() WHERE id = $1`,
-      [id, section, JSON.stringify(value)],
-    );
-  }
-
-  async setReady(id: string, ready: boolean): Promise<void> {
-    const key = this.key(id);
-    if (ready) await this.redis.set(key, '1');
-    else await this.redis.del(key);
-  }
-
   async listReady(filter: InstanceFilter = {}): Promise<InstanceView[]> {
     const running = await this.list({ ...filter, states: ['running'] });
-    if (!running.length) return [];
-    const flags = await this.redis.mget(running.map((i) => this.key(i.id)));
-    return running.filter((_, n) => flags[n] === '1');
+    const flags = await this.readiness.flags(running.map((i) => i.id));
+    return running.filter((_, n) => flags[n]);
   }
 
-  private key(id: string): string {
-    return `${this.prefix}:ready:${id}`;
+  /** The directory as `plugin` sees it: reads as the kernel's, writes only payload[plugin] (null: no section at all). */
+  forPlugin(plugin: string | null): InstanceDirectory {
+    return {
+      get: (id) => this.get(id),
+      findByVmid: (vmid) => this.findByVmid(vmid),
+      list: (filter) => this.list(filter),
+      listReady: (filter) => this.listReady(filter),
+      patchSection: async (id, section, value) => {
+        if (section !== plugin) throw new SectionNotOwnedError(plugin ?? 'kernel', section);
+        await this.ds.query(
+          `UPDATE instance SET payload = jsonb_set(payload, ARRAY[$2::text], COALESCE(payload->$2, '{}'::jsonb) || $3::jsonb), updated_at = now() WHERE id = $1`,
+          [id, section, JSON.stringify(value)],
+        );
+      },
+    };
   }
 }

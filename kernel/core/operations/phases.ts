@@ -1,9 +1,10 @@
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
-import type { AgentTokens, HostingProvider, InstanceAgent, InstanceDirectory, InstanceView, KernelHooks } from '../../api';
+import type { AgentTokens, HostingProvider, InstanceAgent, InstanceView, KernelHooks } from '../../api';
 import type { KernelConfig } from '../config';
 import { Instance, ProvisioningOperation, instanceView, type Checkpoint } from '../entities';
 import type { OperationLease } from './lease';
+import type { InstanceReadiness } from './readiness';
 
 /** Everything a worker needs; ports are resolved lazily so a disabled plugin fails clearly at use. */
 export interface WorkerDeps {
@@ -13,7 +14,7 @@ export interface WorkerDeps {
   hosting: () => HostingProvider;
   agent: () => InstanceAgent;
   agentTokens: AgentTokens;
-  directory: InstanceDirectory;
+  readiness: InstanceReadiness;
   /** An instance stopped counting against its owner's quota. */
   accountChanged(accountId: string): Promise<void>;
   lease: OperationLease;
@@ -119,7 +120,7 @@ export class OperationRun {
     return (this.row ??= await this.deps.ds.getRepository(Instance).findOneByOrFail({ id: this.op.instanceId! }));
   }
 
-  async updateInstance(patch: Partial<Pick<Instance, 'vmid' | 'node' | 'ports' | 'address' | 'state' | 'deletedAt'>>): Promise<void> {
+  async updateInstance(patch: Partial<Pick<Instance, 'vmid' | 'node' | 'ports' | 'address' | 'host' | 'state' | 'deletedAt'>>): Promise<void> {
     await this.deps.ds.getRepository(Instance).update(this.op.instanceId!, patch);
     if (this.row) Object.assign(this.row, patch);
   }

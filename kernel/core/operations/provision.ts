@@ -1,4 +1,4 @@
-import { ProviderError } from '../../api';
+import { VmidTakenError } from '../../api';
 import { isDatabaseUnavailable } from '../database';
 import type { ProvisionPlan } from '../../api';
 import { Instance, ProvisioningOperation } from '../entities';
@@ -8,8 +8,10 @@ import { LeaseLost, OperationFailure, OperationRun, describeError, type WorkerDe
 const VMID_TAKEN_RETRIES = 3;
 
 /**
- * Runs a create operation phase by phase, checkpointing each. A re-run (crash, stalled job)
- * skips what is done and adopts the container tagged with the operation id. A failure before
+ * Runs a create operation phase by phase, checkpointing each. What it learns (VMID, node, ports,
+ * addresses) goes into the instance row; the checkpoint keeps only which steps are done. A re-run
+ * (crash, stalled job) skips what is done and adopts the container the provider made for this
+ * operation. A failure before
  * the instance is ready undoes everything: container destroyed, allocations released.
  * Waiting for readiness holds no worker: between checks the operation is parked (no lease)
  * and a delayed job, or the agent's ready event, runs it again.
@@ -52,43 +54,47 @@ export class ProvisionWorker {
     }
     await run.phase('after_provision');
     const instance = await run.view();
+    let failure: unknown;
     try {
       await this.deps.hooks.afterProvision.promise(instance);
-      await this.deps.hooks.onInstanceReady.promise(instance);
     } catch (err) {
-      // The server runs; a plugin's part (edge, proxy …) failed. The controller repairs drift.
-      await run.finish('failed', describeError(err, 'after_provision'));
-      return;
+      failure = err;
     }
-    await run.finish('succeeded');
+    try {
+      // The server runs whatever a plugin's part (edge …) did: its readiness is recorded either way.
+      await this.deps.readiness.becameReady(instance);
+    } catch (err) {
+      failure ??= err;
+    }
+    // A plugin's part failed: the operation says so; the server stays up.
+    await run.finish(failure === undefined ? 'succeeded' : 'failed', failure === undefined ? null : describeError(failure, 'after_provision'));
   }
 
   private async provision(run: OperationRun, plan: ProvisionPlan): Promise<'parked' | 'done'> {
     const { ds, config } = this.deps;
     const hosting = this.deps.hosting();
     const instanceId = run.op.instanceId!;
-    const tag = `op-${run.op.id}`;
 
-    if (run.cp.vmid === undefined) {
+    if (!run.cp.allocated) {
       await run.phase('allocate');
       const node = await run.retry(() => hosting.pickNode());
       const granted = await ds.transaction((m) => allocate(m, instanceId, config.provisioning.vmidRange, config.provisioning.portRange, plan.portNeeds));
       await run.updateInstance({ vmid: granted.vmid, node, ports: granted.ports });
-      await run.checkpoint({ vmid: granted.vmid, node, ports: granted.ports });
+      await run.checkpoint({ allocated: true });
     }
 
     if (!run.cp.containerCreated) {
       await run.phase('create_container');
       // Only a re-run can find a container of its own: the first attempt has created nothing yet.
-      const found = run.op.attempts > 1 ? await run.retry(() => hosting.findByTag(tag)) : null;
+      const found = run.op.attempts > 1 ? await run.retry(() => hosting.findByOperation(run.op.id)) : null;
       if (found) {
         await run.updateInstance({ vmid: found.vmid, node: found.node });
-        await run.checkpoint({ containerCreated: true, adopted: true, vmid: found.vmid, node: found.node });
+        await run.checkpoint({ containerCreated: true, adopted: true });
       } else {
-        await this.createContainer(run, plan, tag);
+        await this.createContainer(run, plan);
       }
     }
-    const ref = { vmid: run.cp.vmid!, node: run.cp.node! };
+    const ref = await this.containerOf(run);
 
     if (!run.cp.started) {
       await run.phase('start');
@@ -98,11 +104,11 @@ export class ProvisionWorker {
       await run.checkpoint({ started: true });
     }
 
-    if (!run.cp.address) {
+    if (!run.cp.located) {
       await run.phase('locate_agent');
-      const address = await run.retry(() => hosting.address(ref));
-      await run.updateInstance({ address });
-      await run.checkpoint({ address });
+      const { host, agentUrl } = await run.retry(() => hosting.address(ref));
+      await run.updateInstance({ address: agentUrl, host });
+      await run.checkpoint({ located: true });
     }
 
     if (!run.cp.agentProvisioned) {
@@ -120,7 +126,6 @@ export class ProvisionWorker {
         return 'parked';
       }
       await run.updateInstance({ state: 'running' });
-      await this.deps.directory.setReady(instanceId, true);
       await run.checkpoint({ ready: true });
     }
     return 'done';
@@ -130,35 +135,41 @@ export class ProvisionWorker {
   private async provisionAgent(run: OperationRun, plan: ProvisionPlan): Promise<void> {
     const instanceId = run.op.instanceId!;
     const payload = {
-      ...plan.agentPayload, instanceId, kind: plan.kind, type: plan.type, ports: run.cp.ports,
+      ...plan.agentPayload, instanceId, kind: plan.kind, type: plan.type, ports: (await run.instance()).ports,
       agentToken: this.deps.agentTokens.tokenFor(instanceId), controlPlaneUrl: this.deps.controlPlaneUrl,
     };
     await run.retry(async () => this.deps.agent().provision(await run.view(), payload), 3);
   }
 
   /** Create is not safely repeatable: no automatic retry, except onto a fresh VMID when ours is taken by a stranger. */
-  private async createContainer(run: OperationRun, plan: ProvisionPlan, tag: string): Promise<void> {
+  private async createContainer(run: OperationRun, plan: ProvisionPlan): Promise<void> {
     const { ds } = this.deps;
     const instanceId = run.op.instanceId!;
     for (let attempt = 0; ; attempt++) {
+      const row = await run.instance();
       try {
         const ref = await this.deps.hosting().create({
-          vmid: run.cp.vmid!, node: run.cp.node!, hostname: `zp-${run.cp.vmid}`, template: plan.template ?? plan.type,
-          memoryMb: plan.memoryMb ?? 1024, cores: plan.cores ?? 1, diskGb: plan.diskGb ?? 8, tags: ['zpack', tag],
+          vmid: row.vmid!, node: row.node!, operationId: run.op.id, instanceId, instanceName: row.name, template: plan.template ?? plan.type,
+          memoryMb: plan.memoryMb ?? 1024, cores: plan.cores ?? 1, diskGb: plan.diskGb ?? 8,
         });
-        await run.checkpoint({ containerCreated: true, vmid: ref.vmid, node: ref.node });
+        await run.updateInstance({ vmid: ref.vmid, node: ref.node });
+        await run.checkpoint({ containerCreated: true });
         return;
       } catch (err) {
-        const taken = err instanceof ProviderError && err.details.reason === 'vmid_taken';
-        if (!taken || attempt >= VMID_TAKEN_RETRIES) throw err;
+        if (!(err instanceof VmidTakenError) || attempt >= VMID_TAKEN_RETRIES) throw err;
         const granted = await ds.transaction(async (m) => {
-          await markVmidForeign(m, run.cp.vmid!);
+          await markVmidForeign(m, row.vmid!);
           return allocate(m, instanceId, this.deps.config.provisioning.vmidRange, this.deps.config.provisioning.portRange, plan.portNeeds);
         });
         await run.updateInstance({ vmid: granted.vmid });
-        await run.checkpoint({ vmid: granted.vmid });
       }
     }
+  }
+
+  /** The container as the instance row knows it (allocation and create keep the row current). */
+  private async containerOf(run: OperationRun): Promise<{ vmid: number; node: string }> {
+    const row = await run.instance();
+    return { vmid: row.vmid!, node: row.node! };
   }
 
   /**
@@ -198,7 +209,7 @@ export class ProvisionWorker {
     }
   }
 
-  /** Undo: destroy what carries our tag, release allocations, retire the instance row. */
+  /** Undo: destroy the container made for this operation, release allocations, retire the instance row. */
   private async fail(run: OperationRun, err: unknown): Promise<void> {
     const { ds, logger } = this.deps;
     const error = describeError(err, run.op.phase);
@@ -206,7 +217,7 @@ export class ProvisionWorker {
     const hosting = this.deps.hosting();
     try {
       await run.retry(async () => {
-        const found = (await hosting.findByTag(`op-${run.op.id}`)) ?? (run.cp.containerCreated ? { vmid: run.cp.vmid!, node: run.cp.node! } : null);
+        const found = (await hosting.findByOperation(run.op.id)) ?? (run.cp.containerCreated ? await this.containerOf(run) : null);
         if (found) await hosting.destroy(found);
       }, 8);
     } catch (cleanupErr) {

@@ -42,7 +42,7 @@ export class TeardownWorker {
   ): Promise<void> {
     const hosting = this.deps.hosting();
     const instance = await run.instance();
-    await this.deps.directory.setReady(instance.id, false);
+    await this.deps.readiness.lost(instance.id);
     const ref = instance.vmid !== null && instance.node ? { vmid: instance.vmid, node: instance.node } : null;
     const step = async (name: string, fn: () => Promise<StepOutcome>) => {
       if (settled(steps.get(name))) return;

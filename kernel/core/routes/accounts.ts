@@ -9,7 +9,16 @@ import { currentQuota } from '../quota';
 import type { AccountCache } from '../auth/account-cache';
 import type { ConsoleRevocation } from '../auth/auth-service';
 import { billingStateOf } from '../billing-state';
-import { pageQuery, pageRows, since } from '../http/paging';
+import { pageQuery, paged, pageRows, since } from '../http/paging';
+import { timestamp } from '../../api';
+import { enforcementState, userSchema } from './schemas';
+
+const me = z.object({
+  user: userSchema,
+  quota: z.object({ maxInstances: z.number().int(), used: z.number().int() }),
+  billing: z.object({ state: enforcementState, exempt: z.boolean() }),
+});
+const adminUser = userSchema.extend({ maxInstances: z.number().int().nullable(), createdAt: timestamp().optional(), updatedAt: timestamp().optional() });
 
 interface Deps {
   ds: DataSource;
@@ -25,6 +34,7 @@ interface Deps {
 export function accountRoutes(r: ApiRouter, { ds, config, optional, cache, closeConsoles }: Deps): void {
   r.route({
     method: 'get', path: '/api/me', summary: 'The caller, their quota and billing state', auth: 'user', tags: ['accounts'],
+    operationId: 'getMe', responses: { 200: me },
     handler: async ({ account }) => {
       let quota = cache.quota(account.id);
       if (!quota) cache.rememberQuota(account.id, (quota = await currentQuota(ds, config, account.id)));
@@ -35,7 +45,11 @@ export function accountRoutes(r: ApiRouter, { ds, config, optional, cache, close
 
   r.route({
     method: 'get', path: '/api/admin/users', summary: 'All accounts, oldest first', auth: 'admin', tags: ['admin'],
-    query: pageQuery({ role: z.enum(['user', 'admin']).optional(), since: since.optional() }),
+    operationId: 'adminListUsers', responses: { 200: paged({ users: z.array(adminUser) }) },
+    query: pageQuery({
+      role: z.enum(['user', 'admin']).optional(),
+      since: since.optional().meta({ description: 'Only accounts created at or after this instant' }),
+    }),
     handler: async ({ query }) => {
       const qb = ds.getRepository(Account).createQueryBuilder('a').where('TRUE');
       if (query.role) qb.andWhere('a.role = :role', { role: query.role });
@@ -48,6 +62,7 @@ export function accountRoutes(r: ApiRouter, { ds, config, optional, cache, close
 
   r.route({
     method: 'patch', path: '/api/admin/users/:id', summary: 'Change role, billing exemption or quota', auth: 'admin', tags: ['admin'],
+    operationId: 'adminUpdateUser', responses: { 200: z.object({ user: adminUser }) },
     params: z.object({ id: z.uuid() }),
     body: z.object({
       role: z.enum(['user', 'admin']).optional(),

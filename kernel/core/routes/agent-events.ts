@@ -1,10 +1,24 @@
 import { z } from 'zod';
 import type { Context } from 'koa';
-import { CRASH_LOG_TAIL, UnauthenticatedError } from '../../api';
-import type { AgentTokens, ApiRouter, InstanceDirectory, KernelHooks } from '../../api';
+import { CRASH_LOG_TAIL, UnauthenticatedError, nullableTimestamp } from '../../api';
+import type { DataSource } from 'typeorm';
+import type { AgentTokens, ApiRouter } from '../../api';
+import { Instance } from '../entities';
+import type { KernelInstanceDirectory } from '../operations/directory';
+import type { InstanceReadiness } from '../operations/readiness';
 import type { Supervisor } from '../supervision/supervisor';
 import { bearerToken } from '../auth/tokens';
 import { INT32_MAX, cutText, eventTime, int32 } from '../http/columns';
+
+/** How routes answering to an instance's own agent token are shown in the document. */
+export const AGENT_TOKEN = { scheme: 'agentToken', description: 'The per-instance token the control plane gave the agent when provisioning it' };
+const acknowledged = z.object({
+  accepted: z.boolean(),
+  reason: z.literal('instance_deleted').optional(),
+  crashId: z.uuid().optional(),
+  classification: z.string().optional(),
+  restartAt: nullableTimestamp().optional(),
+});
 
 const at = eventTime();
 /**
@@ -31,9 +45,18 @@ async function agentGuard(koa: Context, tokens: AgentTokens): Promise<void> {
   koa.state.agentInstanceId = instanceId;
 }
 
-export function agentEventRoutes(r: ApiRouter, deps: { tokens: AgentTokens; directory: InstanceDirectory; hooks: KernelHooks; supervisor: Supervisor }): void {
+interface Deps {
+  ds: DataSource;
+  tokens: AgentTokens;
+  directory: KernelInstanceDirectory;
+  readiness: InstanceReadiness;
+  supervisor: Supervisor;
+}
+
+export function agentEventRoutes(r: ApiRouter, deps: Deps): void {
   r.route({
-    method: 'post', path: '/api/agent/events', summary: 'Events from an in-container agent (agent token only)', auth: 'none', tags: ['agent'],
+    method: 'post', path: '/api/agent/events', summary: 'Events from an in-container agent (agent token only)', auth: AGENT_TOKEN, tags: ['agent'],
+    operationId: 'reportAgentEvent', responses: { 202: acknowledged },
     guard: (koa) => agentGuard(koa, deps.tokens),
     body: eventBody,
     handler: async ({ body, koa }) => {
@@ -41,12 +64,12 @@ export function agentEventRoutes(r: ApiRouter, deps: { tokens: AgentTokens; dire
       const instance = await deps.directory.get(body.instanceId);
       if (!instance) return { status: 202, body: { accepted: false, reason: 'instance_deleted' } };
       if (body.type === 'ready') {
-        await deps.directory.setReady(instance.id, true);
-        await deps.hooks.onInstanceReady.promise(instance);
+        await deps.readiness.agentSaidReady(instance);
         return { status: 202, body: { accepted: true } };
       }
       if ('state' in body) {
-        await deps.directory.patchSection(instance.id, body.type, { state: body.state, id: body.id ?? null, at: (body.at ?? new Date()).toISOString() });
+        const event = { state: body.state, id: body.id ?? null, at: (body.at ?? new Date()).toISOString() };
+        await deps.ds.getRepository(Instance).update(instance.id, body.type === 'backup' ? { lastBackup: event } : { lastRestore: event });
         return { status: 202, body: { accepted: true } };
       }
       const report = await deps.supervisor.crashed(instance.id, {

@@ -6,7 +6,8 @@ import { instanceView } from '../entities';
 import { guardMutation } from '../billing-state';
 import { fromAgentError } from '../files/agent-failures';
 import type { InstanceService } from '../operations/instances';
-import { pageList, pageQuery, since } from '../http/paging';
+import { pageList, pageQuery, paged, since } from '../http/paging';
+import { backupSchema as backup, restoreSchema } from './schemas';
 
 interface Deps {
   ds: DataSource;
@@ -18,7 +19,6 @@ interface Deps {
 const id = z.uuid();
 /** A name the agent can use as a file name: never '.', '..' or any other run of dots alone. */
 const backupId = z.string().min(1).max(100).regex(/^[A-Za-z0-9._-]+$/).refine((v) => !/^\.+$/.test(v), 'may not be made only of dots');
-const backup = z.object({ id: z.string(), name: z.string(), sizeBytes: z.number(), createdAt: z.string(), state: z.enum(['creating', 'ready', 'failed']) });
 
 /** World backups, always answered in API.md's canonical shapes whatever the agent version. */
 export function backupRoutes(r: ApiRouter, deps: Deps): void {
@@ -30,7 +30,9 @@ export function backupRoutes(r: ApiRouter, deps: Deps): void {
 
   r.route({
     method: 'get', path: base, summary: 'Backups of a server', auth: 'user', tags: ['backups'],
-    params: z.object({ id }), query: pageQuery({ since: since.optional() }), response: z.object({ backups: z.array(backup), nextCursor: z.string().nullable() }),
+    operationId: 'listBackups', errors: [409, 502],
+    params: z.object({ id }), responses: { 200: paged({ backups: z.array(backup) }) },
+    query: pageQuery({ since: since.optional().meta({ description: 'Only backups made at or after this instant' }) }),
     handler: async ({ params, query, account }) => {
       const all = await call(deps.agent().listBackups(await view(account, params.id)));
       const kept = query.since ? all.filter((b) => Date.parse(b.createdAt) >= query.since!.getTime()) : all;
@@ -41,6 +43,7 @@ export function backupRoutes(r: ApiRouter, deps: Deps): void {
 
   r.route({
     method: 'post', path: base, summary: 'Start a backup (202)', auth: 'user', tags: ['backups'],
+    operationId: 'createBackup', responses: { 202: z.object({ backup }) }, errors: [402, 409, 423, 502],
     params: z.object({ id }), body: z.object({ name: z.string().trim().min(1).max(80).optional() }).optional(),
     handler: async ({ params, body, account }) => {
       const instance = await view(account, params.id);
@@ -52,6 +55,8 @@ export function backupRoutes(r: ApiRouter, deps: Deps): void {
 
   r.route({
     method: 'post', path: `${base}/:backupId/restore`, summary: 'Restore a backup (202; poll GET …/backups/restore)', auth: 'user', tags: ['backups'],
+    operationId: 'restoreBackup', errors: [402, 409, 502],
+    responses: { 202: z.object({ restore: restoreSchema.pick({ id: true, state: true, backupId: true }) }) },
     params: z.object({ id, backupId }),
     handler: async ({ params, account }) => {
       const instance = await view(account, params.id);
@@ -63,12 +68,14 @@ export function backupRoutes(r: ApiRouter, deps: Deps): void {
 
   r.route({
     method: 'get', path: `${base}/restore`, summary: 'The latest restore and its state', auth: 'user', tags: ['backups'],
+    operationId: 'getRestoreStatus', responses: { 200: z.object({ restore: restoreSchema.nullable() }) }, errors: [409, 502],
     params: z.object({ id }),
     handler: async ({ params, account }) => ({ body: { restore: await call(deps.agent().restoreStatus(await view(account, params.id))) } }),
   });
 
   r.route({
     method: 'delete', path: `${base}/:backupId`, summary: 'Delete a backup', auth: 'user', tags: ['backups'],
+    operationId: 'deleteBackup', responses: { 204: null }, errors: [402, 409, 502],
     params: z.object({ id, backupId }),
     handler: async ({ params, account }) => {
       const instance = await view(account, params.id);

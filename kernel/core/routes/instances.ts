@@ -1,21 +1,21 @@
 import { z } from 'zod';
 import type { DataSource } from 'typeorm';
 import { EdgeProvider, InstanceAgent, InvalidRequestError, NotFoundError } from '../../api';
-import type { ApiRouter, EnforcementState, InstanceDirectory, InstanceType, PortRef } from '../../api';
+import type { ApiRouter, EnforcementState, InstanceType, PortRef } from '../../api';
 import { Instance, ProvisioningOperation, instanceView } from '../entities';
 import type { InstanceService } from '../operations/instances';
 import { createInstanceBody, idempotencyKey } from '../operations/request';
 import type { ReadinessCache } from '../operations/readiness-cache';
 import type { StatusSections } from '../status-sections';
 import { operationView, serverView } from '../operations/views';
-import { jsonTag, requireMatch } from '../http/etag';
-import { pageQuery, pageRows, since } from '../http/paging';
+import { ETAG, IF_MATCH, IF_NONE_MATCH, jsonTag, requireMatch } from '../http/etag';
+import { pageQuery, pageRows, paged, since } from '../http/paging';
+import { crashSchema, enforcementState, openObject, operationSchema, serverSchema } from './schemas';
 
 interface Deps {
   ds: DataSource;
-  directory: InstanceDirectory;
   instances: InstanceService;
-  readiness: ReadinessCache;
+  probes: ReadinessCache;
   optional<T>(port: PortRef<T>): T | undefined;
   billingState(accountId: string): Promise<EnforcementState>;
   /** The enabled types, each validating its own create options. */
@@ -24,17 +24,35 @@ interface Deps {
 }
 
 const idParam = z.object({ id: z.uuid() });
+const adminServer = serverSchema.extend({ ownerId: z.uuid() });
+const adminOperation = operationSchema.extend({ accountId: z.uuid(), attempts: z.number().int(), checkpoint: openObject('Provisioning progress, for diagnosis') });
+/** Kernel fields, then one field per status section a plugin adds (null when its reader failed). */
+const status = z.object({
+  state: serverSchema.shape.state,
+  agentReady: z.boolean(),
+  ready: z.boolean(),
+  crash: crashSchema.partial().nullable().meta({ description: 'The last crash report, or null' }),
+  billing: z.object({ state: enforcementState }),
+}).catchall(z.unknown());
 const opStates = z.enum(['queued', 'running', 'succeeded', 'failed', 'stale']);
 const instanceStates = z.enum(['provisioning', 'running', 'stopped', 'crashed', 'error', 'deleting']);
-const operationsQuery = pageQuery({ state: opStates.optional(), since: since.optional() });
-const serversQuery = pageQuery({ state: instanceStates.optional(), type: z.string().max(64).optional(), since: since.optional() });
+const operationsQuery = pageQuery({
+  state: opStates.optional(),
+  since: since.optional().meta({ description: 'Only operations created at or after this instant' }),
+});
+const serversQuery = pageQuery({
+  state: instanceStates.optional(),
+  type: z.string().max(64).optional().meta({ description: 'An instance type, e.g. paper' }),
+  since: since.optional().meta({ description: 'Only servers created at or after this instant' }),
+});
 const OLDEST_FIRST = { column: 'created_at', direction: 'ASC' } as const;
 const NEWEST_FIRST = { column: 'created_at', direction: 'DESC' } as const;
+const operationAccepted = z.object({ operation: operationSchema });
 const accepted = (op: ProvisioningOperation) => ({
-  status: 202, body: { operation: operationView(op) }, headers: { Location: `/api/operations/${op.id}` },
+  status: 202 as const, body: { operation: operationView(op) }, headers: { Location: `/api/operations/${op.id}` },
 });
 
-export function instanceRoutes(r: ApiRouter, { ds, instances, directory, readiness, optional, billingState, types, sections }: Deps): void {
+export function instanceRoutes(r: ApiRouter, { ds, instances, probes, optional, billingState, types, sections }: Deps): void {
   const view = (i: Instance) => serverView(i, optional(EdgeProvider)?.playerAddress(instanceView(i)) ?? null);
   const servers = (q: z.infer<typeof serversQuery>) => {
     const qb = ds.getRepository(Instance).createQueryBuilder('i').where('i.deleted_at IS NULL');
@@ -52,6 +70,8 @@ export function instanceRoutes(r: ApiRouter, { ds, instances, directory, readine
 
   r.route({
     method: 'post', path: '/api/instances', summary: 'Create a game server or dev container (Idempotency-Key required)', auth: 'user', tags: ['instances'],
+    operationId: 'createInstance', responses: { 202: operationAccepted }, errors: [402, 403, 422, 429],
+    headers: z.object({ 'Idempotency-Key': idempotencyKey.meta({ description: 'Required. The same key with the same body returns the same operation; with another body 422' }) }),
     body: createInstanceBody(types),
     handler: async ({ body, account, koa }) => {
       const header = koa.get('idempotency-key');
@@ -66,6 +86,7 @@ export function instanceRoutes(r: ApiRouter, { ds, instances, directory, readine
 
   r.route({
     method: 'get', path: '/api/operations/:id', summary: 'One of your operations', auth: 'user', tags: ['instances'],
+    operationId: 'getOperation', responses: { 200: operationSchema },
     params: idParam,
     handler: async ({ params, account }) => {
       const op = await ds.getRepository(ProvisioningOperation).findOneBy({ id: params.id, accountId: account.id });
@@ -76,6 +97,7 @@ export function instanceRoutes(r: ApiRouter, { ds, instances, directory, readine
 
   r.route({
     method: 'get', path: '/api/operations', summary: 'Your operations, newest first', auth: 'user', tags: ['instances'],
+    operationId: 'listOperations', responses: { 200: paged({ operations: z.array(operationSchema) }) },
     query: operationsQuery,
     handler: async ({ query, account }) => {
       const page = await pageRows(operations(query).andWhere('o.account_id = :account', { account: account.id }), query, NEWEST_FIRST);
@@ -85,6 +107,7 @@ export function instanceRoutes(r: ApiRouter, { ds, instances, directory, readine
 
   r.route({
     method: 'get', path: '/api/servers', summary: 'Your servers and dev containers, oldest first', auth: 'user', tags: ['instances'],
+    operationId: 'listServers', responses: { 200: paged({ servers: z.array(serverSchema) }) },
     query: serversQuery,
     handler: async ({ query, account }) => {
       const page = await pageRows(servers(query).andWhere('i.owner_id = :owner', { owner: account.id }), query, OLDEST_FIRST);
@@ -94,6 +117,8 @@ export function instanceRoutes(r: ApiRouter, { ds, instances, directory, readine
 
   r.route({
     method: 'get', path: '/api/servers/:id', summary: 'One of your servers (ETag; If-None-Match → 304)', auth: 'user', tags: ['instances'],
+    operationId: 'getServer', responses: { 200: z.object({ server: serverSchema }), 304: null },
+    headers: z.object({ 'If-None-Match': IF_NONE_MATCH }), responseHeaders: ETAG,
     params: idParam,
     handler: async ({ params, account }) => {
       const body = { server: view(await instances.owned(account, params.id)) };
@@ -103,6 +128,8 @@ export function instanceRoutes(r: ApiRouter, { ds, instances, directory, readine
 
   r.route({
     method: 'delete', path: '/api/servers/:id', summary: 'Tear a server down (202 with the delete operation; If-Match → 412 when stale)', auth: 'user', tags: ['instances'],
+    operationId: 'deleteServer', responses: { 202: operationAccepted }, errors: [409, 412],
+    headers: z.object({ 'If-Match': IF_MATCH }),
     params: idParam,
     handler: async ({ params, account, koa }) => {
       if (koa.get('if-match')) requireMatch(koa, 'The server', jsonTag({ server: view(await instances.owned(account, params.id)) }));
@@ -112,26 +139,23 @@ export function instanceRoutes(r: ApiRouter, { ds, instances, directory, readine
 
   r.route({
     method: 'get', path: '/api/servers/:id/status', summary: 'Live status: DB state merged with the agent’s semantic readiness', auth: 'user', tags: ['instances'],
+    operationId: 'getServerStatus', responses: { 200: status }, errors: [502],
     params: idParam,
     handler: async ({ params, account }) => {
       const instance = await instances.owned(account, params.id);
       const agent = optional(InstanceAgent);
       const view = instanceView(instance);
+      // A live probe, shown as is: the readiness record changes only on transitions (see InstanceReadiness).
       const probe = instance.address && agent && instance.state !== 'provisioning'
-        ? await readiness.get(instance.id, async () => {
-          const answer = await agent.ready(view);
-          if (instance.state === 'running') await directory.setReady(instance.id, answer.ready);
-          return answer;
-        })
+        ? await probes.get(instance.id, () => agent.ready(view))
         : { ready: false };
-      const p = instance.payload as Record<string, any>;
       return {
         body: {
           state: instance.state,
           agentReady: probe.ready,
           ready: instance.state === 'running' && probe.ready,
           ...(await sections.read(view)),
-          crash: p.crash ?? null,
+          crash: instance.lastCrash,
           billing: { state: await billingState(account.id) },
         },
       };
@@ -140,6 +164,7 @@ export function instanceRoutes(r: ApiRouter, { ds, instances, directory, readine
 
   r.route({
     method: 'get', path: '/api/admin/servers', summary: 'Every live instance, oldest first', auth: 'admin', tags: ['admin'],
+    operationId: 'adminListServers', responses: { 200: paged({ servers: z.array(adminServer) }) },
     query: serversQuery,
     handler: async ({ query }) => {
       const page = await pageRows(servers(query), query, OLDEST_FIRST);
@@ -149,6 +174,7 @@ export function instanceRoutes(r: ApiRouter, { ds, instances, directory, readine
 
   r.route({
     method: 'get', path: '/api/admin/operations', summary: 'Operations of every account, newest first', auth: 'admin', tags: ['admin'],
+    operationId: 'adminListOperations', responses: { 200: paged({ operations: z.array(adminOperation) }) },
     query: operationsQuery,
     handler: async ({ query }) => {
       const page = await pageRows(operations(query), query, NEWEST_FIRST);

@@ -2,9 +2,10 @@ import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import { KernelQueue } from '../../api';
 import type {
-  CrashClass, CrashInfo, EnforcementState, InstanceAgent, InstanceDirectory, InstanceType, KernelHooks, Notifications,
+  CrashClass, CrashInfo, EnforcementState, InstanceAgent, InstanceType, KernelHooks, Notifications,
 } from '../../api';
-import { CrashReport, Instance, instanceView } from '../entities';
+import { CrashReport, Instance, instanceView, type CrashSummary, type SupervisorState } from '../entities';
+import type { InstanceReadiness } from '../operations/readiness';
 import type { KernelConfig } from '../config';
 import type { KernelQueues } from '../queues';
 
@@ -15,7 +16,7 @@ export interface SupervisorDeps {
   config: KernelConfig;
   hooks: KernelHooks;
   queues: KernelQueues;
-  directory: InstanceDirectory;
+  readiness: InstanceReadiness;
   agent: () => InstanceAgent;
   types: () => InstanceType[];
   notifications: Notifications;
@@ -23,13 +24,8 @@ export interface SupervisorDeps {
   logger: Logger;
 }
 
-interface SupervisorState {
-  consecutive: number;
-  nextRestartAt: string | null;
-}
-
 /**
- * Crash → report → classify (type module, then onCrash taps) → restart with backoff
+ * Crash → classify (once, by the instance's type) → report → onCrash taps → restart with backoff
  * (base × 2^(n-1)), reset after a run that lived long enough, `error` after too many.
  * Suspended accounts are never restarted.
  */
@@ -41,14 +37,14 @@ export class Supervisor {
   async crashed(instanceId: string, crash: Omit<CrashInfo, 'classification'>): Promise<CrashReport> {
     const { ds, config } = this.deps;
     const instance = await ds.getRepository(Instance).findOneByOrFail({ id: instanceId });
-    const classified = await this.classify(instance, crash);
+    const classified = this.classify(instance, crash);
     const suspended = (await this.deps.billingState(instance.ownerId)) === 'suspended';
 
     const outcome = await ds.transaction(async (m) => {
       const row = await m.getRepository(Instance).findOne({ where: { id: instanceId }, lock: { mode: 'pessimistic_write' } });
       const prior = await m.getRepository(CrashReport).findOneBy({ instanceId, at: crash.at });
       if (!row || prior) return { report: prior!, scheduled: false };
-      const sup = ((row.payload.supervisor as SupervisorState | undefined) ?? { consecutive: 0, nextRestartAt: null });
+      const sup = row.supervisor ?? { consecutive: 0, nextRestartAt: null };
       const consecutive = crash.uptimeSeconds >= config.supervisor.resetAfterUptimeSeconds ? 1 : sup.consecutive + 1;
       const giveUp = consecutive > config.supervisor.maxRestarts;
       const delayMs = config.supervisor.backoffBaseSeconds * 1000 * 2 ** (consecutive - 1);
@@ -59,24 +55,21 @@ export class Supervisor {
         supervisorAction: suspended ? 'none_suspended' : giveUp ? 'error' : `restart_${consecutive}`,
       }));
       const supervisor: SupervisorState = { consecutive, nextRestartAt: restartAt?.toISOString() ?? null };
-      const summary = {
+      const summary: CrashSummary = {
         id: report.id, crashedAt: crash.at.toISOString(), exitCode: crash.exitCode, signal: crash.signal,
         uptimeSeconds: report.uptimeSeconds, classification: classified, logTail: crash.logTail.slice(-20),
       };
-      await m.query(
-        `UPDATE instance SET state = $2, payload = payload || jsonb_build_object('crash', $3::jsonb, 'supervisor', $4::jsonb), updated_at = now() WHERE id = $1`,
-        [instanceId, giveUp ? 'error' : 'crashed', JSON.stringify(summary), JSON.stringify(supervisor)],
-      );
+      await m.getRepository(Instance).update(instanceId, { state: giveUp ? 'error' : 'crashed', lastCrash: summary, supervisor });
       return { report, scheduled: restartAt !== null, delayMs };
     });
     if (!outcome.report) throw new Error(`instance ${instanceId} vanished`);
-    await this.deps.directory.setReady(instanceId, false);
+    await this.deps.readiness.lost(instanceId);
     if (outcome.scheduled) {
       await this.deps.queues.enqueue(KernelQueue.provisioning, RESTART_JOB, { instanceId, crashId: outcome.report.id }, {
         jobId: `restart-${outcome.report.id}`, delayMs: outcome.delayMs,
       });
     }
-    await this.tellOwner(instance, outcome.report).catch((err) => this.deps.logger.warn({ err }, 'crash notification failed'));
+    await this.announce(instance, crash, outcome.report);
     return outcome.report;
   }
 
@@ -84,22 +77,24 @@ export class Supervisor {
   async restart(instanceId: string, crashId: string): Promise<void> {
     const instance = await this.deps.ds.getRepository(Instance).findOneBy({ id: instanceId });
     if (!instance || instance.deletedAt || instance.state !== 'crashed') return;
-    if ((instance.payload.crash as { id?: string } | undefined)?.id !== crashId) return;
+    if (instance.lastCrash?.id !== crashId) return;
     if ((await this.deps.billingState(instance.ownerId)) === 'suspended') return;
     await this.deps.agent().power(instanceView(instance), 'start');
     await this.deps.ds.getRepository(Instance).update(instanceId, { state: 'running' });
   }
 
-  private async classify(instance: Instance, crash: Omit<CrashInfo, 'classification'>): Promise<CrashClass> {
+  /** The one classification of a crash: its type's, or from the exit code when the type is not enabled. */
+  private classify(instance: Instance, crash: Omit<CrashInfo, 'classification'>): CrashClass {
     const type = this.deps.types().find((t) => t.kind === instance.kind && t.type === instance.type);
-    const fallback: CrashClass = crash.exitCode !== null && crash.exitCode !== 0 ? 'nonzero_exit' : 'unexpected_exit';
-    const first: CrashInfo = { ...crash, classification: type ? type.classifyCrash(crash as CrashInfo) : fallback };
-    try {
-      return (await this.deps.hooks.onCrash.promise(first, instanceView(instance))).classification ?? fallback;
-    } catch (err) {
-      this.deps.logger.warn({ err, instanceId: instance.id }, 'onCrash tap failed; keeping the type classification');
-      return first.classification!;
-    }
+    if (type) return type.classifyCrash(crash);
+    return crash.exitCode !== null && crash.exitCode !== 0 ? 'nonzero_exit' : 'unexpected_exit';
+  }
+
+  /** The owner hears of it and onCrash taps see the classified crash; neither can undo the record or the restart. */
+  private async announce(instance: Instance, crash: Omit<CrashInfo, 'classification'>, report: CrashReport): Promise<void> {
+    await this.tellOwner(instance, report).catch((err) => this.deps.logger.warn({ err }, 'crash notification failed'));
+    await this.deps.hooks.onCrash.promise({ ...crash, classification: report.classification }, instanceView(instance))
+      .catch((err) => this.deps.logger.warn({ err, instanceId: instance.id }, 'onCrash tap failed'));
   }
 
   private async tellOwner(instance: Instance, report: CrashReport): Promise<void> {
@@ -107,7 +102,7 @@ export class Supervisor {
     if (!owner) return;
     const next = report.restartAt ? `It will be restarted at ${report.restartAt.toISOString()}.` :
       report.supervisorAction === 'error' ? 'It crashed too often in a row and was left stopped; check its logs.' : 'It was not restarted.';
-    await this.deps.notifications.send('email', {
+    await this.deps.notifications.sendToOwner({
       to: owner.email, template: 'server_crashed', subject: `Your server "${instance.name}" crashed (${report.classification})`,
       text: `Your server "${instance.name}" stopped unexpectedly at ${report.at.toISOString()} ` +
         `(exit code ${report.exitCode ?? 'none'}${report.signal ? `, signal ${report.signal}` : ''}, cause: ${report.classification}).\n${next}\n\n` +

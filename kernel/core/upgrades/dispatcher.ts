@@ -52,7 +52,7 @@ export class UpgradeDispatcher {
       owner, handler,
       host: match.host === undefined ? undefined : compileHost(match.host),
       path: match.path === undefined ? undefined : compilePath(match.path, { decode: decodeURIComponent }),
-      wss: new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate: false }),
+      wss: new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate: false, handleProtocols: options.protocols && selectFrom(options.protocols) }),
     };
     (entry.host ? this.byHost : this.byPath).push(entry);
   }
@@ -99,6 +99,9 @@ export class UpgradeDispatcher {
     return undefined;
   }
 }
+
+/** Picks our first protocol the client offers; `false` answers without a subprotocol instead of taking the client's first. */
+const selectFrom = (ours: string[]) => (offered: Set<string>): string | false => ours.find((p) => offered.has(p)) ?? false;
 
 /** An HTTP answer on the raw socket, with the envelope and X-Request-Id of every other answer: the upgrade never happens. */
 function refuse(socket: Duplex, err: ZpackError, requestId: string): void {

@@ -19,7 +19,10 @@ export interface NotifierContractSubject {
   recipient(n: number): string;
 }
 
-/** The Notifier port's semantics: each send is delivered once, whole, to its recipient. */
+/**
+ * The Notifier port's semantics: each send is delivered once, whole, to its recipient; a channel
+ * says which audiences it serves, and one serving account owners takes an account's email address as `to`.
+ */
 export function describeNotifierContract(name: string, setup: Setup<NotifierContractSubject>): void {
   describe(`${name}: Notifier contract`, () => {
     const env = useSubject(setup);
@@ -29,6 +32,21 @@ export function describeNotifierContract(name: string, setup: Setup<NotifierCont
 
     it('names its channel', () => {
       expect(env.subject.notifier.channel).to.be.a('string').and.match(/^[a-z][a-z0-9_-]*$/);
+    });
+
+    it('names the audiences it serves, each once', () => {
+      const { audiences } = env.subject.notifier;
+      expect(audiences).to.be.an('array').that.is.not.empty;
+      expect(new Set(audiences).size).to.equal(audiences.length);
+      for (const audience of audiences) expect(audience).to.be.oneOf(['owner', 'operators']);
+    });
+
+    it("delivers to an account's email address when it serves account owners", async function () {
+      if (!env.subject.notifier.audiences.includes('owner')) this.skip();
+      const owner = 'account-holder@example.test';
+      await env.subject.notifier.send({ to: owner, subject: 'Welcome', text: 'Your account is ready.', template: 'welcome' });
+      const [message] = await deliveredTo(owner, 1);
+      expect(message).to.include({ to: owner, subject: 'Welcome' });
     });
 
     it('delivers the recipient, subject, text and template of a message', async () => {

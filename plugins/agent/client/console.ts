@@ -1,19 +1,20 @@
 import { WebSocket } from 'ws';
-import { AgentError } from '../../../kernel/api';
+import { AgentError, CONSOLE_PROTOCOL_V1 } from '../../../kernel/api';
 import { TEXT_BODY_LIMIT, joinAgentUrl, parseBody } from './wire';
 
-/** A console line is short; anything bigger is a misbehaving agent, not a log line. */
+/** A console frame is a chunk of PTY output; anything bigger is a misbehaving agent, not a log line. */
 export const CONSOLE_MAX_PAYLOAD = 1024 * 1024;
 
 /**
- * Opens the agent's console WebSocket, resolved only once open. Frames are held until the caller
+ * Opens the agent's console WebSocket, resolved only once open. It speaks `zpack.console.v1`
+ * (offered as the subprotocol; an agent that does not select it fails the handshake). Frames are held until the caller
  * attaches its first 'message' listener: the agent replays the log right after the upgrade, and
  * those frames would otherwise be emitted before the caller's `await` resumes.
  */
 export function connectConsole(baseUrl: string, token: string, timeoutMs: number): Promise<WebSocket> {
   const url = new URL(joinAgentUrl(baseUrl, 'console'));
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-  const socket = new WebSocket(url, {
+  const socket = new WebSocket(url, [CONSOLE_PROTOCOL_V1], {
     headers: { authorization: `Bearer ${token}` },
     maxPayload: CONSOLE_MAX_PAYLOAD,
     // A redirect would carry the bearer token elsewhere.

@@ -1,6 +1,6 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { IncomingHttpHeaders } from 'node:http';
 import { Transform, pipeline } from 'node:stream';
+import { Agent, request as send } from 'undici';
 import { AgentError } from '../../../kernel/api';
 import type { AgentRequest, AgentResponse } from '../../../kernel/api';
 import { joinAgentUrl } from './wire';
@@ -14,7 +14,15 @@ export interface StreamCall {
 }
 
 /** Hop-by-hop or connection-bound: they describe the caller's connection, not this one. */
-const DROPPED_HEADERS = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'authorization']);
+const DROPPED_HEADERS = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'expect', 'authorization']);
+
+/**
+ * Keep-alive connections to the agents. undici hands a response body on as views of what the
+ * socket read, where node:http copies every chunk: on a multi-GiB download that copy, and the
+ * garbage it leaves, cost the relay more CPU than moving the bytes. Its own timeouts are off:
+ * the silence deadline below is the only one.
+ */
+const dispatcher = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
 
 /**
  * Forwards one request to the agent with both bodies streamed. The deadline is one of silence,
@@ -25,9 +33,9 @@ export function streamExchange(call: StreamCall): Promise<AgentResponse> {
   const { request, timeoutMs } = call;
   const url = new URL(joinAgentUrl(call.baseUrl, request.path));
   for (const [key, value] of Object.entries(request.query ?? {})) url.searchParams.set(key, value);
-  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   const headers = { ...forwardable(request.headers ?? {}), authorization: `Bearer ${call.token}` };
   const operation = `${request.method} ${request.path}`;
+  const abort = new AbortController();
 
   return new Promise((resolve, reject) => {
     let settled = false;
@@ -35,31 +43,38 @@ export function streamExchange(call: StreamCall): Promise<AgentResponse> {
       if (settled) return;
       settled = true;
       clearTimeout(silence);
-      req.destroy();
+      abort.abort();
       request.body?.destroy();
       reject(new AgentError(`agent ${operation} failed: ${reason}`, { status: 0, body: { reason } }));
     };
     const silence = setTimeout(() => fail(`no answer within ${timeoutMs} ms`), timeoutMs);
-    const req = send(url, { method: request.method, headers }, (res: IncomingMessage) => {
-      if (settled) return void res.destroy();
-      settled = true;
-      clearTimeout(silence);
-      resolve({ status: res.statusCode ?? 0, headers: flatten(res.headers), body: res });
-    });
-    req.on('error', (err: NodeJS.ErrnoException) => fail(err.code ?? err.message));
-    if (!request.body) return void req.end();
-    // The agent answers once the whole body is in: from then on it has timeoutMs to do so.
-    req.on('finish', () => silence.refresh());
-    const progress = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        silence.refresh();
-        done(null, chunk);
+    let body: Transform | undefined;
+    if (request.body) {
+      body = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          silence.refresh();
+          done(null, chunk);
+        },
+        // The agent answers once the whole body is in: from then on it has timeoutMs to do so.
+        flush(done) {
+          silence.refresh();
+          done();
+        },
+      });
+      // pipeline carries backpressure both ways and tears the agent request down if the upload breaks.
+      pipeline(request.body, body, (err) => {
+        if (err) fail(`upload interrupted: ${(err as NodeJS.ErrnoException).code ?? err.message}`);
+      });
+    }
+    send(url, { dispatcher, method: request.method, headers, body, signal: abort.signal }).then(
+      (res) => {
+        if (settled) return void res.body.destroy();
+        settled = true;
+        clearTimeout(silence);
+        resolve({ status: res.statusCode, headers: flatten(res.headers), body: res.body });
       },
-    });
-    // pipeline carries backpressure both ways and tears the agent request down if the upload breaks.
-    pipeline(request.body, progress, req, (err) => {
-      if (err) fail(`upload interrupted: ${(err as NodeJS.ErrnoException).code ?? err.message}`);
-    });
+      (err: NodeJS.ErrnoException) => fail(err.code ?? err.message),
+    );
   });
 }
 
@@ -71,7 +86,7 @@ function forwardable(headers: Record<string, string>): Record<string, string> {
   );
 }
 
-function flatten(headers: IncomingMessage['headers']): Record<string, string> {
+function flatten(headers: IncomingHttpHeaders): Record<string, string> {
   const flat: Record<string, string> = {};
   for (const [key, value] of Object.entries(headers)) {
     if (value !== undefined) flat[key] = Array.isArray(value) ? value.join(', ') : value;

@@ -27,7 +27,7 @@ export async function startAgentFixture(options: { bootMs?: number; timeoutMs?: 
   const agent = new HttpInstanceAgent(testTokens, { timeoutMs, readyTimeoutMs: timeoutMs });
   const instance = (vmid: number): InstanceView => ({
     id: `inst-${vmid}`, ownerId: 'acct-1', kind: 'game', type: 'minecraft', name: `server ${vmid}`, state: 'running',
-    vmid, node: 'pve1', address: sim.address(vmid), ports: [], payload: {}, createdAt: new Date(),
+    vmid, node: 'pve1', address: sim.address(vmid), host: '127.0.0.1', ports: [], payload: {}, createdAt: new Date(),
   });
   const provision = async (vmid: number, payload: Record<string, unknown> = {}): Promise<InstanceView> => {
     await agent.provision(instance(vmid), { type: 'minecraft', version: '1.21.4', instanceId: `inst-${vmid}`, ...payload });

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BackupView, RestoreView } from '../../../kernel/api';
@@ -59,6 +60,14 @@ export class SimBackups {
   async delete(id: string): Promise<void> {
     this.backups.delete(id);
     await rm(this.archivePath(id), { force: true });
+  }
+
+  /** Backups saved by an earlier run; an archive it was still writing is found whole or failed. */
+  reload(saved: BackupView[]): void {
+    for (const backup of saved) {
+      const state = backup.state === 'creating' ? (existsSync(this.archivePath(backup.id)) ? 'ready' : 'failed') : backup.state;
+      this.backups.set(backup.id, { ...backup, state });
+    }
   }
 
   /** Kills running tars: the container is going away. */

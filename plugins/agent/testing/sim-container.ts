@@ -1,6 +1,6 @@
-import type { PowerAction } from '../../../kernel/api';
+import type { BackupView, PowerAction } from '../../../kernel/api';
 import { SimBackups } from './sim-backups';
-import { SimConsole } from './sim-console';
+import { SimConsole, type SimExit } from './sim-console';
 import type { SimCrash } from './sim-crash';
 import { SimDisk } from './sim-disk';
 
@@ -17,6 +17,18 @@ export interface SimContainerSnapshot {
   pid: number | null;
   /** Console WebSockets attached right now. */
   consoles: number;
+  /** The console PTY's window size, as resize frames left it. */
+  terminal: { cols: number; rows: number };
+}
+
+/** What a simulator with a state folder keeps of a provisioned container across restarts. */
+export interface SavedSimContainer {
+  vmid: number;
+  dir: string;
+  token: string;
+  payload?: Record<string, unknown>;
+  state: SimServerState;
+  backups: BackupView[];
 }
 
 export interface SimContainerOptions {
@@ -25,6 +37,8 @@ export interface SimContainerOptions {
   neverReady: () => boolean;
   /** This container's own folder; the server folder, archives and versions live under it. */
   dir: string;
+  /** `crash` typed at the console: the simulator makes the server die and reports it. */
+  crash(kind: string | undefined): void;
 }
 
 /**
@@ -47,7 +61,24 @@ export class SimContainer {
   constructor(readonly vmid: number, private readonly options: SimContainerOptions) {
     this.disk = new SimDisk(options.dir);
     this.backups = new SimBackups(this.disk);
-    this.console = new SimConsole({ state: () => this.state, stop: () => this.power('stop') });
+    this.console = new SimConsole({ state: () => this.state, stop: () => this.power('stop'), crash: (kind) => options.crash(kind), kill: () => this.power('kill') });
+  }
+
+  /** A container saved by an earlier run: a server that was up boots again, as after a host restart. */
+  static restore(saved: SavedSimContainer, options: SimContainerOptions): SimContainer {
+    const sim = new SimContainer(saved.vmid, options);
+    sim.token = saved.token;
+    sim.payload = saved.payload;
+    sim.current = saved.state === 'crashed' ? 'crashed' : 'stopped';
+    sim.backups.reload(saved.backups);
+    if (saved.state === 'starting' || saved.state === 'running') sim.boot();
+    return sim;
+  }
+
+  /** What a restart keeps; undefined before provision (nothing worth keeping yet). */
+  saved(): SavedSimContainer | undefined {
+    if (this.token === undefined) return undefined;
+    return { vmid: this.vmid, dir: this.options.dir, token: this.token, payload: this.payload, state: this.state, backups: this.backups.list() };
   }
 
   get provisioned(): boolean {
@@ -80,19 +111,20 @@ export class SimContainer {
         this.boot();
         return;
       case 'stop':
+        return this.halt({ code: 0, signal: null });
       case 'kill':
-        this.halt();
+        return this.halt({ code: null, signal: 'SIGKILL' });
     }
   }
 
   /** The server process died: its last lines reach the consoles, which then close as the PTY would. */
   crash(crash: SimCrash): void {
     for (const line of crash.logTail) this.console.print(line);
-    this.console.closeAll(1011, 'server crashed');
     this.current = 'crashed';
     this.readyAt = undefined;
     this.startedAt = undefined;
     this.pid = null;
+    this.console.exited({ code: crash.exitCode, signal: crash.signal }, { code: 1011, reason: 'server crashed' });
   }
 
   uptimeSeconds(): number {
@@ -124,14 +156,20 @@ export class SimContainer {
       readyAt: this.readyAt,
       pid: this.pid,
       consoles: this.console.attached,
+      terminal: this.console.size,
     };
   }
 
   /** The container is destroyed: consoles dropped, background tars killed, its folder removed. */
   async dispose(): Promise<void> {
+    this.release();
+    await this.disk.remove();
+  }
+
+  /** The simulator stops but keeps the container's folder: consoles dropped, background tars killed. */
+  release(): void {
     this.console.dispose();
     this.backups.dispose();
-    await this.disk.remove();
   }
 
   private boot(): void {
@@ -141,15 +179,17 @@ export class SimContainer {
     this.pid = 1000 + ++this.launches;
     this.console.print(`Starting minecraft server version ${stringOrNull(this.payload?.version) ?? '1.21.4'}`);
     this.console.print('Preparing level "world"');
+    this.console.syncStatus();
   }
 
-  private halt(): void {
-    if (this.current === 'starting' || this.current === 'running') this.console.print('Stopping server');
-    this.console.closeAll(1000, 'server stopped');
+  private halt(exit: SimExit): void {
+    const up = this.current === 'starting' || this.current === 'running';
+    if (up && exit.signal === null) this.console.print('Stopping server');
     this.current = 'stopped';
     this.readyAt = undefined;
     this.startedAt = undefined;
     this.pid = null;
+    this.console.exited(up ? exit : null, { code: 1000, reason: 'server stopped' });
   }
 }
 

@@ -42,6 +42,11 @@ export function refuseUpgrade(socket: Duplex, { status, body }: SimReply): void 
   );
 }
 
+/** The WebSocket subprotocols an upgrade offers. */
+export function offered(req: IncomingMessage): string[] {
+  return String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+}
+
 export function bearerOf(req: IncomingMessage): string | undefined {
   const match = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
   return match?.[1];

@@ -1,18 +1,18 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocketServer } from 'ws';
-import { LoopbackHttpServer, parseJsonBody, readBoundedBody } from '../../../kernel/api';
+import { CONSOLE_PROTOCOL_V1, LoopbackHttpServer, parseJsonBody, readBoundedBody, SimulatorStateFile, type CrashClass } from '../../../kernel/api';
 import type { SimulatorOptions } from '../config';
 import { SimFaults, selects } from './faults';
 import { SimRouter } from './router';
 import type { SimReply, SimRoute } from './routes';
-import { SimContainer, type SimContainerSnapshot } from './sim-container';
+import { SimContainer, type SavedSimContainer, type SimContainerOptions, type SimContainerSnapshot } from './sim-container';
 import { crashPresets, postAgentEvent, type AgentEventDelivery, type SimCrash } from './sim-crash';
-import { bearerOf, refuseUpgrade, reply, sameToken, targetOf } from './sim-http';
+import { bearerOf, offered, refuseUpgrade, reply, sameToken, targetOf } from './sim-http';
 
 export interface SimRequestRecord {
   vmid: number;
@@ -26,14 +26,28 @@ export interface SimRequestRecord {
 const REQUEST_LOG_LIMIT = 1000;
 /** JSON bodies are small; files stream and never come through the JSON reader. */
 const JSON_BODY_LIMIT_BYTES = 1024 * 1024;
-/** Console commands are one line; a bigger frame closes the console (1009). */
+/** Console frames carry keystrokes and control; a bigger frame closes the console (1009). */
 const CONSOLE_FRAME_LIMIT = 64 * 1024;
 /** The console is not a route of the table: it is an upgrade, refused with the same rules. */
 const CONSOLE_ACCESS: Pick<SimRoute, 'trustOnFirstUse' | 'unprovisioned'> = {};
 /** Control endpoint of the simulator itself (not part of the agent's API). */
 const SIM_CONTROL_PATH = /^\/__sim\/ct\/(\d+)$/;
 
-const DEFAULTS: SimulatorOptions = { host: '127.0.0.1', port: 7071, latencyMs: 0, bootMs: 300 };
+const DEFAULTS: SimulatorOptions = { host: '127.0.0.1', port: 0, latencyMs: 0, bootMs: 300 };
+
+export interface AgentSimulatorOptions extends SimulatorOptions {
+  /**
+   * Keeps containers (token, payload, power state, files and backups) here across restarts;
+   * unset: a temp folder, removed on stop.
+   */
+  stateDir?: string;
+}
+
+interface SavedAgents {
+  /** Containers ever created, so a folder name is never used twice. */
+  created: number;
+  containers: SavedSimContainer[];
+}
 
 /**
  * Many simulated in-container agents behind one loopback port: container {vmid} answers under
@@ -43,10 +57,11 @@ const DEFAULTS: SimulatorOptions = { host: '127.0.0.1', port: 7071, latencyMs: 0
 export class AgentSimulator {
   readonly faults: SimFaults;
   readonly requests: SimRequestRecord[] = [];
-  private readonly options: SimulatorOptions;
+  private readonly options: AgentSimulatorOptions;
+  private readonly state: SimulatorStateFile<SavedAgents>;
   private readonly sims = new Map<number, SimContainer>();
   private readonly router = new SimRouter();
-  private readonly consoles = new WebSocketServer({ noServer: true, maxPayload: CONSOLE_FRAME_LIMIT });
+  private readonly consoles = new WebSocketServer({ noServer: true, maxPayload: CONSOLE_FRAME_LIMIT, handleProtocols: () => CONSOLE_PROTOCOL_V1 });
   /** Sockets of upgrade requests: a held or upgraded socket is invisible to closeAllConnections. */
   private readonly upgrades = new Set<Duplex>();
   private readonly http = new LoopbackHttpServer({
@@ -59,9 +74,10 @@ export class AgentSimulator {
   private dataDir = '';
   private created = 0;
 
-  constructor(options: Partial<SimulatorOptions> = {}) {
+  constructor(options: Partial<AgentSimulatorOptions> = {}) {
     this.options = { ...DEFAULTS, ...options };
     this.faults = new SimFaults(this.options.latencyMs);
+    this.state = new SimulatorStateFile(this.options.stateDir && join(this.options.stateDir, 'containers.json'));
   }
 
   /** http://host:port, once started. */
@@ -82,25 +98,47 @@ export class AgentSimulator {
   }
 
   async start(): Promise<this> {
-    this.dataDir = await mkdtemp(join(tmpdir(), 'zpack-agent-sim-'));
+    const { stateDir } = this.options;
+    if (stateDir) {
+      this.dataDir = stateDir;
+      await mkdir(stateDir, { recursive: true });
+      this.load();
+    } else {
+      this.dataDir = await mkdtemp(join(tmpdir(), 'zpack-agent-sim-'));
+    }
     try {
       this.port = (await this.http.listen(this.options.port, this.options.host)).port;
     } catch (err) {
-      await rm(this.dataDir, { recursive: true, force: true });
+      if (!stateDir) await rm(this.dataDir, { recursive: true, force: true });
       throw err;
     }
     this.listening = true;
     return this;
   }
 
-  /** Closes held connections and consoles too, so a fault never blocks shutdown, and removes every folder. */
+  /**
+   * Closes held connections and consoles too, so a fault never blocks shutdown. Every folder is
+   * removed, unless the simulator has a state folder: then they stay for the next start.
+   */
   async stop(): Promise<void> {
     if (!this.listening) return;
     this.listening = false;
     for (const socket of this.upgrades) socket.destroy();
-    await this.forgetAll();
+    this.save();
+    if (this.options.stateDir) this.sims.forEach((sim) => sim.release());
+    else await this.forgetAll();
+    this.sims.clear();
     await this.http.close();
-    await rm(this.dataDir, { recursive: true, force: true });
+    if (!this.options.stateDir) await rm(this.dataDir, { recursive: true, force: true });
+  }
+
+  /**
+   * The address of a container's agent in this run, from one stored in an earlier run (the port
+   * is picked at each start): the container path is kept, the origin is this simulator's.
+   */
+  rebase(address: string): string {
+    const path = /^https?:\/\/[^/]+(\/ct\/\d+.*)$/.exec(address)?.[1];
+    return path ? `${this.url}${path}` : address;
   }
 
   containers(): Map<number, SimContainerSnapshot> {
@@ -122,6 +160,7 @@ export class AgentSimulator {
     const sim = this.provisioned(vmid);
     const { exitCode, signal, logTail, uptimeSeconds = sim.uptimeSeconds() } = crash;
     sim.crash(crash);
+    this.save();
     return this.report(sim, { type: 'crash', exitCode, signal, uptimeSeconds, logTail });
   }
 
@@ -135,6 +174,7 @@ export class AgentSimulator {
     if (control && req.method === 'DELETE') {
       // The hosting simulator destroyed this container: its agent, files and token go with it.
       await this.forget(Number(control[1]));
+      this.save();
       return reply(res, { status: 204, body: '' });
     }
     const target = targetOf(req.url);
@@ -154,6 +194,7 @@ export class AgentSimulator {
     const refused = this.authorize(container, bearer, route);
     if (refused) return reply(res, refused);
     reply(res, await route.handle({ container, body, raw: req, query: target.query, params, bearer }));
+    this.save();
   }
 
   /** GET /console upgrades to the container's PTY, under the same log, faults and token rules as any route. */
@@ -169,6 +210,7 @@ export class AgentSimulator {
     const container = this.container(target.vmid);
     const refused = this.authorize(container, bearerOf(req), CONSOLE_ACCESS);
     if (refused) return refuseUpgrade(socket, refused);
+    if (!offered(req).includes(CONSOLE_PROTOCOL_V1)) return refuseUpgrade(socket, { status: 400, body: { error: 'unsupported_protocol', supported: [CONSOLE_PROTOCOL_V1] } });
     this.consoles.handleUpgrade(req, socket, head, (ws) => container.console.attach(ws));
   }
 
@@ -197,11 +239,32 @@ export class AgentSimulator {
     let sim = this.sims.get(vmid);
     if (!sim) {
       // A fresh folder name each time, so a container recreated under the same vmid never meets the old files.
-      const dir = join(this.dataDir, `ct-${vmid}-${++this.created}`);
-      sim = new SimContainer(vmid, { bootMs: this.options.bootMs, neverReady: () => selects(this.faults.neverReady, vmid), dir });
+      sim = new SimContainer(vmid, this.containerOptions(vmid, join(this.dataDir, `ct-${vmid}-${++this.created}`)));
       this.sims.set(vmid, sim);
     }
     return sim;
+  }
+
+  private containerOptions(vmid: number, dir: string): SimContainerOptions {
+    return {
+      bootMs: this.options.bootMs, dir, neverReady: () => selects(this.faults.neverReady, vmid),
+      crash: (kind) => {
+        const preset = kind && Object.hasOwn(crashPresets, kind) ? crashPresets[kind as CrashClass] : crashPresets.unexpected_exit;
+        // The agent's report is best effort, as a real agent's is: supervision also sees the state on its next look.
+        void this.crash(vmid, preset()).catch(() => undefined);
+      },
+    };
+  }
+
+  private load(): void {
+    const saved = this.state.load() ?? { created: 0, containers: [] };
+    this.created = saved.created;
+    for (const c of saved.containers) this.sims.set(c.vmid, SimContainer.restore(c, this.containerOptions(c.vmid, c.dir)));
+  }
+
+  private save(): void {
+    const containers = [...this.sims.values()].flatMap((sim) => sim.saved() ?? []);
+    this.state.save({ created: this.created, containers });
   }
 
   private provisioned(vmid: number): SimContainer {

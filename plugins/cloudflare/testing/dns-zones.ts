@@ -113,6 +113,11 @@ export class SimulatedZones {
     this.zones.clear();
   }
 
+  /** Records saved by an earlier run, as they were (ids and timestamps kept). */
+  restore(saved: SimulatedRecord[]): void {
+    for (const record of saved) this.zone(record.zone_id).set(record.id, { ...record });
+  }
+
   private zone(zoneId: string): Map<string, SimulatedRecord> {
     let zone = this.zones.get(zoneId);
     if (!zone) this.zones.set(zoneId, (zone = new Map()));

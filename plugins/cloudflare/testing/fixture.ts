@@ -43,7 +43,7 @@ export class SimulatedCloudflare {
 
   edge(options: TestOptions = {}): CloudflareEdge {
     const config = this.config(options);
-    return new CloudflareEdge(config, { client: new CloudflareClient(config), zoneId: config.zoneId }, testSrvServiceOf);
+    return new CloudflareEdge(config, { client: new CloudflareClient(config), zoneId: config.zoneId }, testSrvServiceOf, 'cloudflare');
   }
 
   /** Short deadlines so failures show within a test's time. */
@@ -61,6 +61,6 @@ type TestOptions = Partial<z.input<typeof cloudflareConfig>>;
 export const gameInstance = (overrides: Partial<InstanceView> = {}): InstanceView => ({
   id: '6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b', ownerId: 'b7e3c1d2-0000-4000-8000-000000000001',
   kind: 'game', type: 'minecraft', name: 'Survival', state: 'running', vmid: 5001, node: 'pve1',
-  address: 'http://127.0.0.1:7071/ct/5001', ports: [{ name: 'game', port: 30001, protocol: 'tcp' }],
+  address: 'http://127.0.0.1:7071/ct/5001', host: '127.0.0.1', ports: [{ name: 'game', port: 30001, protocol: 'tcp' }],
   payload: {}, createdAt: new Date('2025-01-01T00:00:00Z'), ...overrides,
 });

@@ -1,5 +1,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import { dropConnection, LoopbackSimulator, parseJsonBody, readBoundedBody, sendSimulatorAnswer, type SimulatorAnswer, type SimulatorRequestError } from '../../../kernel/api';
+import {
+  dropConnection, LoopbackSimulator, parseJsonBody, readBoundedBody, sendSimulatorAnswer, SimulatorStateFile, type SimulatorAnswer, type SimulatorRequestError,
+} from '../../../kernel/api';
 import { SimulatedFailure, SimulatedZones, type NameFilter, type RecordInput, type SimulatedRecord } from './dns-zones';
 import { CloudflareFaults } from './faults';
 
@@ -17,6 +19,8 @@ export interface CloudflareSimulatorOptions {
   latencyMs?: number;
   /** The only bearer token accepted; anything else is answered 401. */
   apiToken?: string;
+  /** JSON file the records are kept in across restarts; unset keeps them in memory. */
+  stateFile?: string;
 }
 
 export interface SimulatorRequest {
@@ -66,11 +70,14 @@ export class CloudflareSimulator extends LoopbackSimulator {
   /** The latest requests received, in order, including the ones answered with an injected fault. */
   readonly requests: SimulatorRequest[] = [];
   private readonly zones = new SimulatedZones();
+  private readonly state: SimulatorStateFile<SimulatedRecord[]>;
 
   /** Its API base URL once started is e.g. http://127.0.0.1:18443/client/v4. */
   constructor(private readonly options: CloudflareSimulatorOptions = {}) {
     super(options, PREFIX);
     this.faults = new CloudflareFaults(options.latencyMs ?? 0);
+    this.state = new SimulatorStateFile(options.stateFile);
+    this.zones.restore(this.state.load() ?? []);
   }
 
   /** A zone's records, or every zone's, in creation order. */
@@ -80,7 +87,9 @@ export class CloudflareSimulator extends LoopbackSimulator {
 
   /** Puts a record in place without Cloudflare's checks, e.g. a duplicate or a stale one. */
   addRecord(zoneId: string, input: RecordInput): SimulatedRecord {
-    return this.zones.add(zoneId, input);
+    const record = this.zones.add(zoneId, input);
+    this.save();
+    return record;
   }
 
   /** Forgets records and the request log, and clears every fault. */
@@ -88,6 +97,7 @@ export class CloudflareSimulator extends LoopbackSimulator {
     this.zones.clear();
     this.requests.length = 0;
     this.faults.clear();
+    this.save();
   }
 
   protected failure(err: SimulatorRequestError): SimulatorAnswer {
@@ -107,7 +117,12 @@ export class CloudflareSimulator extends LoopbackSimulator {
     if (this.faults.takeDrop()) return dropConnection(req);
     const reply = this.answer(req, path, url.searchParams, raw);
     entry.status = reply.status;
+    this.save();
     sendSimulatorAnswer(res, reply);
+  }
+
+  private save(): void {
+    this.state.save(this.zones.records());
   }
 
   private answer(req: IncomingMessage, path: string, query: URLSearchParams, raw: Buffer): Reply {

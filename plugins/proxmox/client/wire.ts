@@ -47,6 +47,8 @@ export type LxcInterface = z.infer<typeof lxcInterface>;
 export interface CreateLxcParams {
   vmid: number;
   hostname: string;
+  /** Free text shown in the Proxmox UI's notes. */
+  description: string;
   ostemplate: string;
   memory: number;
   cores: number;

@@ -73,6 +73,18 @@ export class SimulatedCluster {
     this.store.set(container.vmid, { ...container, tags: [...container.tags] });
   }
 
+  /**
+   * Containers saved by an earlier run. Their tasks died with it: a create or start that was
+   * running is taken as done, a destroy too (the container goes), as after a node reboot.
+   */
+  restore(saved: SimulatedContainer[]): void {
+    for (const container of saved) {
+      if (container.lock === 'destroyed') continue;
+      const { lock: _interrupted, ...rest } = container;
+      this.add(rest);
+    }
+  }
+
   clear(): void {
     this.store.clear();
     this.tasks.clear();

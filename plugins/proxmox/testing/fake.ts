@@ -1,10 +1,10 @@
-import { HostingProvider, ProviderError } from '../../../kernel/api';
-import type { ContainerRef, ContainerSpec, ContainerStatus } from '../../../kernel/api';
-import { OPERATION_TAG_PREFIX } from '../provider';
+import { HostingProvider, ProviderError, VmidTakenError } from '../../../kernel/api';
+import type { ContainerAddress, ContainerRef, ContainerSpec, ContainerStatus } from '../../../kernel/api';
 
 interface FakeContainer {
   ref: ContainerRef;
-  tags: string[];
+  /** The create operation that made it; null for a container this provider did not make. */
+  operationId: string | null;
   status: 'running' | 'stopped';
 }
 
@@ -15,28 +15,31 @@ interface FakeContainer {
 export class FakeHosting extends HostingProvider {
   private readonly guests = new Map<number, FakeContainer>();
 
-  constructor(private readonly nodes: string[] = ['pve1'], private readonly agentEndpoint = 'http://127.0.0.1:7071/ct/{vmid}') {
+  constructor(
+    private readonly nodes: string[] = ['pve1'],
+    private readonly agentEndpoint = 'http://127.0.0.1:7071/ct/{vmid}',
+    private readonly host = '127.0.0.1',
+  ) {
     super();
   }
 
-  /** A container the provider did not create (it carries no operation tag of ours). */
-  addForeign(vmid: number, node: string, tags: string[] = []): void {
-    this.guests.set(vmid, { ref: { vmid, node }, tags, status: 'running' });
+  /** A container the provider did not create: never adopted, found or destroyed. */
+  addForeign(vmid: number, node: string): void {
+    this.guests.set(vmid, { ref: { vmid, node }, operationId: null, status: 'running' });
   }
 
   async pickNode(): Promise<string> {
-    const load = (node: string) => [...this.guests.values()].filter((g) => g.ref.node === node).length;
+    const load = (node: string) => [...this.guests.values()].filter((g) => g.ref.node === node && g.operationId !== null).length;
     return this.nodes.reduce((best, node) => (load(node) < load(best) ? node : best));
   }
 
   async create(spec: ContainerSpec): Promise<ContainerRef> {
     const holder = this.guests.get(spec.vmid);
     if (holder) {
-      const operationTag = spec.tags.find((t) => t.startsWith(OPERATION_TAG_PREFIX));
-      if (operationTag && holder.tags.includes(operationTag)) return { ...holder.ref };
-      throw new ProviderError('fake-hosting', 'create', `CT ${spec.vmid} already exists and was not created by this operation`, { reason: 'vmid_taken', vmid: spec.vmid });
+      if (holder.operationId === spec.operationId) return { ...holder.ref };
+      throw new VmidTakenError('fake-hosting', spec.vmid);
     }
-    this.guests.set(spec.vmid, { ref: { vmid: spec.vmid, node: spec.node }, tags: [...spec.tags], status: 'stopped' });
+    this.guests.set(spec.vmid, { ref: { vmid: spec.vmid, node: spec.node }, operationId: spec.operationId, status: 'stopped' });
     return { vmid: spec.vmid, node: spec.node };
   }
 
@@ -49,11 +52,17 @@ export class FakeHosting extends HostingProvider {
   }
 
   async destroy(ref: ContainerRef): Promise<'done' | 'already_gone'> {
-    return this.guests.delete(ref.vmid) ? 'done' : 'already_gone';
+    const guest = this.guests.get(ref.vmid);
+    if (!guest) return 'already_gone';
+    if (guest.operationId === null) {
+      throw new ProviderError('fake-hosting', 'destroy', `CT ${ref.vmid} was not made by this provider; refusing to destroy it`, { reason: 'not_managed', vmid: ref.vmid });
+    }
+    this.guests.delete(ref.vmid);
+    return 'done';
   }
 
-  async findByTag(tag: string): Promise<ContainerRef | null> {
-    const hit = [...this.guests.values()].find((g) => g.tags.includes(tag));
+  async findByOperation(operationId: string): Promise<ContainerRef | null> {
+    const hit = [...this.guests.values()].find((g) => g.operationId === operationId);
     return hit ? { ...hit.ref } : null;
   }
 
@@ -65,9 +74,9 @@ export class FakeHosting extends HostingProvider {
     return this.guests.get(ref.vmid)?.status ?? 'missing';
   }
 
-  async address(ref: ContainerRef): Promise<string> {
+  async address(ref: ContainerRef): Promise<ContainerAddress> {
     this.existing(ref, 'address');
-    return this.agentEndpoint.replaceAll('{vmid}', String(ref.vmid));
+    return { host: this.host, agentUrl: this.agentEndpoint.replaceAll('{vmid}', String(ref.vmid)) };
   }
 
   private existing(ref: ContainerRef, operation: string): FakeContainer {

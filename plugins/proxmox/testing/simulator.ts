@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { dropConnection, LoopbackSimulator, readBoundedBody, sendSimulatorAnswer, type SimulatorAnswer, type SimulatorRequestError } from '../../../kernel/api';
+import {
+  dropConnection, LoopbackSimulator, readBoundedBody, sendSimulatorAnswer, SimulatorStateFile, type SimulatorAnswer, type SimulatorRequestError,
+} from '../../../kernel/api';
 import { SimulatedCluster, SimulatedFailure, type SimulatedContainer } from './cluster';
 import { ProxmoxFaults } from './faults';
 
@@ -21,10 +23,12 @@ export interface ProxmoxSimulatorOptions {
   tokenSecret?: string;
   nodes?: string[];
   /**
-   * The agent simulator beside it (e.g. http://127.0.0.1:7071). A destroyed container's agent
-   * goes with it: the simulator tells the agent simulator with DELETE <url>/__sim/ct/{vmid}.
+   * The agent simulator beside it (e.g. http://127.0.0.1:7071), or how to find it when a container
+   * is destroyed: its agent goes with it, told with DELETE <url>/__sim/ct/{vmid}.
    */
-  agentSimulatorUrl?: string;
+  agentSimulatorUrl?: string | (() => string | undefined);
+  /** JSON file the containers are kept in across restarts; unset keeps them in memory. */
+  stateFile?: string;
   /** Seeds the errorRatio draws (repeatable faults); unset: Math.random. */
   faultSeed?: number;
 }
@@ -71,6 +75,7 @@ export class ProxmoxSimulator extends LoopbackSimulator {
   readonly requests: SimulatorRequest[] = [];
   private readonly cluster: SimulatedCluster;
   private readonly authorization: string;
+  private readonly state: SimulatorStateFile<SimulatedContainer[]>;
 
   /** Its API base URL once started is e.g. http://127.0.0.1:18006/api2/json. */
   constructor(options: ProxmoxSimulatorOptions = {}) {
@@ -79,10 +84,20 @@ export class ProxmoxSimulator extends LoopbackSimulator {
     this.authorization = `PVEAPIToken=${tokenId}=${options.tokenSecret ?? SIMULATOR_TOKEN.secret}`;
     this.faults = new ProxmoxFaults(options.latencyMs ?? 0, options.faultSeed);
     this.cluster = new SimulatedCluster(options.nodes ?? ['pve1'], this.faults, options.taskMs ?? 20, tokenId);
-    const agents = options.agentSimulatorUrl?.replace(/\/+$/, '');
-    if (agents) {
-      this.cluster.onDestroyed = (vmid) => void fetch(`${agents}/__sim/ct/${vmid}`, { method: 'DELETE', signal: AbortSignal.timeout(2000) }).catch(() => undefined);
-    }
+    const { agentSimulatorUrl } = options;
+    this.cluster.onDestroyed = (vmid) => {
+      const agents = (typeof agentSimulatorUrl === 'function' ? agentSimulatorUrl() : agentSimulatorUrl)?.replace(/\/+$/, '');
+      if (agents) void fetch(`${agents}/__sim/ct/${vmid}`, { method: 'DELETE', signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+    };
+    this.state = new SimulatorStateFile(options.stateFile);
+    this.cluster.restore(this.state.load() ?? []);
+  }
+
+  /** Tasks that finished meanwhile are settled and saved first. */
+  override async stop(): Promise<void> {
+    this.cluster.settle();
+    this.save();
+    await super.stop();
   }
 
   containers(): SimulatedContainer[] {
@@ -92,6 +107,7 @@ export class ProxmoxSimulator extends LoopbackSimulator {
   /** Puts a container in place directly, e.g. one zpack did not create. */
   addContainer(container: SimulatedContainer): void {
     this.cluster.add(container);
+    this.save();
   }
 
   /** Forgets containers, tasks and the request log, and clears every fault. */
@@ -99,6 +115,7 @@ export class ProxmoxSimulator extends LoopbackSimulator {
     this.cluster.clear();
     this.requests.length = 0;
     this.faults.clear();
+    this.save();
   }
 
   protected failure(err: SimulatorRequestError): SimulatorAnswer {
@@ -124,6 +141,11 @@ export class ProxmoxSimulator extends LoopbackSimulator {
     } catch (err) {
       fail(res, err instanceof SimulatedFailure ? err : new SimulatedFailure(500, (err as Error).message));
     }
+    this.save();
+  }
+
+  private save(): void {
+    this.state.save(this.cluster.containers());
   }
 }
 

@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { dropConnection, LoopbackSimulator, parseJsonBody, readBoundedBody, sendSimulatorAnswer, type SimulatorAnswer, type SimulatorRequestError } from '../../../kernel/api';
+import {
+  dropConnection, LoopbackSimulator, parseJsonBody, readBoundedBody, sendSimulatorAnswer, SimulatorStateFile, type SimulatorAnswer, type SimulatorRequestError,
+} from '../../../kernel/api';
 import { BACKEND_NAME, registration, type Backend } from '../client/wire';
 import { BridgeFaults } from './faults';
 
@@ -14,6 +16,8 @@ export interface BridgeSimulatorOptions {
   latencyMs?: number;
   /** The only bearer accepted; anything else is answered 401. */
   token?: string;
+  /** JSON file the registrations are kept in while zpack restarts; unset keeps them in memory. */
+  stateFile?: string;
 }
 
 export interface BridgeRequest {
@@ -38,18 +42,23 @@ export class BridgeSimulator extends LoopbackSimulator {
   readonly requests: BridgeRequest[] = [];
   private readonly registry = new Map<string, Backend>();
   private readonly authorization: string;
+  private readonly state: SimulatorStateFile<Backend[]>;
 
   /** Its API base URL once started is e.g. http://127.0.0.1:18577. */
   constructor(options: BridgeSimulatorOptions = {}) {
     super(options);
     this.authorization = `Bearer ${options.token ?? SIMULATOR_BRIDGE_TOKEN}`;
     this.faults = new BridgeFaults(options.latencyMs ?? 0);
+    this.state = new SimulatorStateFile(options.stateFile);
+    // The proxy kept running while zpack restarted: its registrations are still there.
+    for (const backend of this.state.load() ?? []) this.registry.set(backend.name, backend);
   }
 
   /** Stops and starts again on the same port, forgetting every backend, as a restarted Velocity does. */
   async restart(): Promise<void> {
     await this.stop();
     this.registry.clear();
+    this.save();
     await this.start();
   }
 
@@ -62,6 +71,7 @@ export class BridgeSimulator extends LoopbackSimulator {
     this.registry.clear();
     this.requests.length = 0;
     this.faults.clear();
+    this.save();
   }
 
   protected failure(err: SimulatorRequestError): SimulatorAnswer {
@@ -85,6 +95,7 @@ export class BridgeSimulator extends LoopbackSimulator {
     const name = decodeURIComponent(match[1]);
     if (method === 'DELETE') {
       if (!this.registry.delete(name)) return send(res, 404, { error: 'unknown_server', message: `no server named ${name}` });
+      this.save();
       return send(res, 204);
     }
     if (method !== 'PUT') return send(res, 405, { error: 'method_not_allowed', message: `${method} ${path}` });
@@ -94,7 +105,12 @@ export class BridgeSimulator extends LoopbackSimulator {
     const existed = this.registry.has(name);
     const server = { name, ...parsed.data };
     this.registry.set(name, server);
+    this.save();
     send(res, existed ? 200 : 201, { server });
+  }
+
+  private save(): void {
+    this.state.save(this.backends());
   }
 
   private record(entry: BridgeRequest): void {
