@@ -104,10 +104,12 @@ export class ContractComponents {
   }
 }
 
-/** Failures every route of this shape can answer, beside those it declares. */
+/**
+ * Failures every route of this shape can answer, beside those it declares. 400 for all: a query
+ * parameter the route does not declare is refused, on routes that declare none too.
+ */
 function derivedErrors(spec: RouteSpec<any, any, any>): number[] {
-  const errors = [500, 503, ...(spec.errors ?? [])];
-  if (spec.body || spec.query || spec.params || spec.headers || spec.rawBody || /:/.test(spec.path)) errors.push(400);
+  const errors = [400, 500, 503, ...(spec.errors ?? [])];
   if (spec.auth !== 'none') errors.push(401);
   if (spec.auth === 'admin') errors.push(403);
   if (/:/.test(spec.path)) errors.push(404);
