@@ -63,6 +63,12 @@ export class RequestTimeoutError extends ZpackError {
     super('request_timeout', 408, message);
   }
 }
+/** `If-Match` named a version that is no longer the current one: the write was not made. */
+export class PreconditionFailedError extends ZpackError {
+  constructor(what: string, current: string | null) {
+    super('precondition_failed', 412, `${what} changed since it was read (If-Match does not match)`, { current });
+  }
+}
 export class PayloadTooLargeError extends ZpackError {
   constructor(limitBytes: number) {
     super('payload_too_large', 413, `Body exceeds ${limitBytes} bytes`, { limitBytes });

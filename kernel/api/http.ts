@@ -119,6 +119,8 @@ export interface RouteSpec<
   headers?: z.ZodObject<any, any>;
   /** Every success status the route answers, each with its body. */
   responses: RS;
+  /** Headers the route sets on its answers (ETag, RateLimit-*), by name, each with what it tells the client. */
+  responseHeaders?: Record<string, string>;
   /** Failures beyond those derived from the spec (see ErrorStatus). */
   errors?: ErrorStatus[];
   /**

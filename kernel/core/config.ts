@@ -36,6 +36,18 @@ export const kernelConfigSchema = z.object({
       jsonBodyMs: z.number().int().positive().default(15_000),
       jsonBodyIdleMs: z.number().int().positive().default(5_000),
     }).refine((t) => t.headersMs <= t.requestMs, 'headersMs must be ≤ requestMs').prefault({}),
+    cors: z.object({
+      /** Portal origins (scheme://host[:port]) a browser may call the API from; others get no CORS headers. */
+      allowedOrigins: z.array(z.url().transform((u) => new URL(u).origin)).default([]),
+      /** How long a browser may reuse a preflight answer. */
+      maxAgeSeconds: z.number().int().min(0).max(86_400).default(600),
+    }).prefault({}),
+    events: z.object({
+      /** How often an operation's event stream looks for a new phase. */
+      pollMs: z.number().int().positive().default(500),
+      /** A comment line this often keeps proxies from closing a quiet stream. */
+      heartbeatMs: z.number().int().positive().default(15_000),
+    }).prefault({}),
   }).prefault({}),
   database: z.object({
     /** Empty: the embedded Postgres under embedded.dir. */

@@ -22,7 +22,9 @@ import { InstanceReadiness } from './operations/readiness';
 import { ReadinessCache } from './operations/readiness-cache';
 import { TeardownWorker } from './operations/teardown';
 import { ReadinessWakeups } from './operations/wakeups';
+import { OperationEventStreams } from './operations/event-streams';
 import { agentEventRoutes } from './routes/agent-events';
+import { operationEventRoutes } from './routes/operation-events';
 import { backupRoutes } from './routes/backups';
 import { consoleRoutes, consoleSocketDoc } from './routes/console';
 import { fileRoutes } from './routes/files';
@@ -67,6 +69,9 @@ export function wireInstances(k: InstanceWiringContext) {
     types: ports.resolveAll(InstanceType), sections: k.http.statusSections,
   });
 
+  const operationEvents = new OperationEventStreams(config.server.events, logger);
+  operationEventRoutes(routes, { ds, streams: operationEvents });
+
   const workerDeps = {
     ds, config, hooks, logger, readiness, agentTokens, agent, accountChanged: k.accountChanged,
     hosting: () => ports.required(HostingProvider),
@@ -98,5 +103,5 @@ export function wireInstances(k: InstanceWiringContext) {
 
   backupRoutes(routes, { ds, instances, agent, billingState });
   fileRoutes(routes, { ds, instances, agent, billingState, maxUploadBytes: config.files.maxUploadBytes });
-  return { directory, readiness, instances, supervisor, console: gateway };
+  return { directory, readiness, instances, supervisor, console: gateway, operationEvents };
 }

@@ -35,6 +35,7 @@ import { healthRoutes } from './routes/health';
 import { registerQueueMetrics } from './queue-metrics';
 import { wireInstances } from './instance-wiring';
 import type { ConsoleGateway } from './console/gateway';
+import type { OperationEventStreams } from './operations/event-streams';
 import type { KernelInstanceDirectory } from './operations/directory';
 import type { InstanceReadiness } from './operations/readiness';
 import type { InstanceService } from './operations/instances';
@@ -88,6 +89,7 @@ export class Kernel {
   supervisor!: Supervisor;
   private cache?: AccountCache;
   console!: ConsoleGateway;
+  operationEvents?: OperationEventStreams;
   private sweeper?: NodeJS.Timeout;
   private hosts: PluginHost[] = [];
   private server?: Server;
@@ -288,7 +290,7 @@ export class Kernel {
     // subscribing, or a stop that follows it at once closes the subscribers under start().
     await this.console.listen();
     await this.cache!.listen();
-    const app = createApp(this.router, this.logger, this.metrics, this.config.server.trustProxy, this.http.hostRoutes);
+    const app = createApp(this.router, this.logger, this.metrics, this.config.server.trustProxy, this.http.hostRoutes, this.config.server.cors);
     this.requestListener = app.callback();
     const { headersMs, requestMs } = this.config.server.timeouts;
     // Node checks both timeouts every connectionsCheckingInterval (30 s by default): check each second instead.
@@ -313,6 +315,7 @@ export class Kernel {
     // Even when listen() failed half-way: a subscriber left open would keep the process alive.
     await this.console?.close();
     this.http.upgrades.close();
+    this.operationEvents?.close();
     this.cache?.close();
     if (this.server) {
       const server = this.server;

@@ -2,6 +2,12 @@ import { EdgeProvider, Tokens } from '../../kernel/api';
 import type { EdgeRecord, InstanceState, InstanceView, PluginContext, RepairResult } from '../../kernel/api';
 import type { SrvServiceOf } from './provider';
 
+/** What this plugin's payload section (named after the plugin) holds: the published record, or none. */
+export interface EdgeSection {
+  published: boolean;
+  record: EdgeRecord | null;
+  at?: string;
+}
 /** A failed teardown leaves an instance in 'error': republishing it would undo the unpublish. */
 const REPUBLISHABLE: ReadonlySet<InstanceState> = new Set(['running', 'stopped', 'crashed']);
 
@@ -20,7 +26,7 @@ export function tapEdgeHooks(ctx: HookWiring, srvServiceOf: SrvServiceOf): void 
 
   const publish = async (instance: InstanceView): Promise<EdgeRecord> => {
     const record = await edge().publish(instance);
-    await instances().patchSection(instance.id, name, { published: true, record, at: now() });
+    await instances().patchSection(instance.id, name, { published: true, record, at: now() } satisfies EdgeSection);
     return record;
   };
 
@@ -35,7 +41,7 @@ export function tapEdgeHooks(ctx: HookWiring, srvServiceOf: SrvServiceOf): void 
       return;
     }
     const outcome = await edge().unpublish(instance);
-    await instances().patchSection(instance.id, name, { published: false, record: null, at: now() });
+    await instances().patchSection(instance.id, name, { published: false, record: null, at: now() } satisfies EdgeSection);
     report.record('edge_unpublish', outcome);
   });
 

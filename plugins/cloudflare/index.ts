@@ -19,7 +19,7 @@ export default definePlugin({
     const connection = new CloudflareConnection(ctx.config);
     ctx.provide(CloudflareConnection, () => connection);
     const srvServiceOf: SrvServiceOf = (instance) => instanceTypeOf(ctx.resolveAll(InstanceType), instance)?.capabilities.connect.srvService;
-    ctx.provide(EdgeProvider, () => new CloudflareEdge(ctx.config, connection, srvServiceOf));
+    ctx.provide(EdgeProvider, () => new CloudflareEdge(ctx.config, connection, srvServiceOf, ctx.name));
     tapEdgeHooks(ctx, srvServiceOf);
     // The status shows this plugin's own payload section as `edge`; never published reads as such,
     // so clients see one shape whether or not a record was ever made.

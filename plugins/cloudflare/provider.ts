@@ -1,10 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EdgeProvider, ProviderError } from '../../kernel/api';
-import type { EdgeRecord, InstanceView } from '../../kernel/api';
+import type { EdgeRecord, InstanceView, PlayerAddress } from '../../kernel/api';
 import type { CloudflareConfig } from './config';
 import { retryBackoffMs, type CloudflareClient } from './client/cloudflare-client';
 import { isCloudflareError } from './client/errors';
 import type { DnsRecord, SrvRecordInput } from './client/wire';
+import type { EdgeSection } from './hooks';
 
 /** One target per name, so priority and weight only need to be valid. */
 const SRV_PRIORITY = 0;
@@ -32,7 +33,13 @@ export interface CloudflareLink {
 export class CloudflareEdge extends EdgeProvider {
   private readonly managedName: RegExp;
 
-  constructor(private readonly config: CloudflareConfig, private readonly link: CloudflareLink, private readonly srvServiceOf: SrvServiceOf) {
+  /** `section`: the payload section the hooks record publications in (the plugin's name). */
+  constructor(
+    private readonly config: CloudflareConfig,
+    private readonly link: CloudflareLink,
+    private readonly srvServiceOf: SrvServiceOf,
+    private readonly section: string,
+  ) {
     super();
     this.managedName = new RegExp(`^_[a-z0-9-]+\\._(?:tcp|udp)\\.mc-\\d+\\.${escapeRegExp(config.zoneName)}$`, 'i');
   }
@@ -84,6 +91,13 @@ export class CloudflareEdge extends EdgeProvider {
       if (!this.managedName.test(r.name) || target === undefined || port === undefined) return [];
       return [{ id: r.id, name: r.name, target, port }];
     });
+  }
+
+  /** From the record this plugin's hooks keep in its payload section: published means reachable. */
+  override playerAddress(instance: InstanceView): PlayerAddress | null {
+    const section = instance.payload[this.section] as EdgeSection | undefined;
+    if (!section?.published || !section.record || instance.vmid === null) return null;
+    return { host: playerAddress(instance.vmid, this.config.zoneName), port: section.record.port };
   }
 
   private desired(instance: InstanceView): SrvRecordInput & { data: { target: string; port: number } } {

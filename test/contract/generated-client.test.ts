@@ -19,15 +19,10 @@ const node = (script: string, args: string[], env: NodeJS.ProcessEnv = {}) =>
   run(process.execPath, [script, ...args], { cwd: workspace, env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 });
 
 /**
- * Warnings of Redocly's recommended rules the document keeps on purpose: the probes have no 4xx
- * to answer, a WebSocket answers 101 (no 2xx), and with one game type enabled the create body is
- * a oneOf of one variant.
+ * Warnings of Redocly's recommended rules the document keeps on purpose: a WebSocket answers 101
+ * (no 2xx), and with one game type enabled the create body is a oneOf of one variant.
  */
 const ACCEPTED_WARNINGS = [
-  'operation-4xx-response #/paths/~1healthz/get/responses',
-  'operation-4xx-response #/paths/~1readyz/get/responses',
-  'operation-4xx-response #/paths/~1metrics/get/responses',
-  'operation-4xx-response #/paths/~1api~1openapi.json/get/responses',
   'operation-2xx-response #/paths/~1api~1servers~1{id}~1console/get/responses',
   'operation-2xx-response #/paths/~1api~1game~1servers~1{id}~1console/get/responses',
   'no-illogical-composition-keywords #/paths/~1api~1instances/post/requestBody/content/application~1json/schema/oneOf',

@@ -54,7 +54,7 @@ describe('GET /api/openapi.json, the contract a portal is generated from', () =>
     expect(successes('deleteFile')).to.deep.equal(['204']);
     for (const { op } of operations) {
       for (const [status, response] of Object.entries<any>(op.responses)) {
-        if (status >= '400' || status === '204' || status === '101') continue;
+        if (status >= '400' || status === '204' || status === '304' || status === '101') continue;
         expect(response.content, `${op.operationId} ${status}`).to.be.an('object');
         for (const media of Object.values<any>(response.content)) expect(media.schema, `${op.operationId} ${status}`).to.be.an('object');
       }
@@ -103,6 +103,55 @@ describe('GET /api/openapi.json, the contract a portal is generated from', () =>
     expect(byId('downloadFile').responses['200'].content).to.have.property('application/octet-stream');
     expect(param(byId('listOperations'), 'query', 'state').schema.enum).to.include('running');
     expect(byId('login').requestBody.required).to.equal(true);
+  });
+
+  it('describes paged lists: limit, cursor and filters in, nextCursor out', () => {
+    const lists: Record<string, string> = {
+      listServers: 'servers', adminListServers: 'servers', listOperations: 'operations', adminListOperations: 'operations',
+      listCrashes: 'crashes', listBackups: 'backups', adminListUsers: 'users',
+    };
+    for (const [id, items] of Object.entries(lists)) {
+      expect(param(byId(id), 'query', 'limit').schema, id).to.include({ maximum: 200, default: 50 });
+      expect(param(byId(id), 'query', 'cursor'), id).to.be.an('object');
+      expect(param(byId(id), 'query', 'since'), id).to.be.an('object');
+      const body = byId(id).responses['200'].content['application/json'].schema;
+      expect(body.required, id).to.include.members([items, 'nextCursor']);
+      expect(body.properties.nextCursor.type, id).to.deep.equal(['string', 'null']);
+    }
+    expect(param(byId('listServers'), 'query', 'state').schema.enum).to.include('crashed');
+    expect(param(byId('listServers'), 'query', 'type')).to.be.an('object');
+    expect(param(byId('adminListUsers'), 'query', 'role').schema.enum).to.have.members(['user', 'admin']);
+  });
+
+  it('describes conditional requests: ETag out, If-None-Match → 304 on reads, If-Match → 412 on writes', () => {
+    for (const id of ['getServer', 'readFile']) {
+      expect(param(byId(id), 'header', 'If-None-Match'), id).to.include({ required: false });
+      expect(byId(id).responses['304'], id).to.be.an('object').that.does.not.have.property('content');
+      expect(byId(id).responses['200'].headers.ETag, id).to.be.an('object');
+    }
+    for (const id of ['deleteServer', 'writeFile', 'uploadFile', 'revertFile', 'deleteFile']) {
+      expect(param(byId(id), 'header', 'If-Match'), id).to.include({ required: false });
+      expect(byId(id).responses['412'], id).to.deep.equal({ $ref: '#/components/responses/Error412' });
+    }
+    expect(byId('writeFile').responses['200'].headers.ETag).to.be.an('object');
+  });
+
+  it('names the RateLimit headers of the sign-in routes, the player address of a server and a crash\'s crashedAt', () => {
+    for (const id of ['register', 'login', 'requestPasswordReset']) {
+      const success = Object.entries<any>(byId(id).responses).find(([s]) => s < '300')![1];
+      expect(Object.keys(success.headers), id).to.include.members(['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset']);
+    }
+    const server = doc.components.schemas.Server;
+    expect(server.required).to.include('connect');
+    expect(JSON.stringify(server.properties.connect), 'an object or null').to.include('"null"').and.include('"host"').and.include('"port"');
+    expect(doc.components.schemas.CrashReport.required).to.include('crashedAt').and.not.include('at');
+  });
+
+  it('describes the operation event stream as text/event-stream', () => {
+    const op = doc.paths['/api/operations/{id}/events'].get;
+    expect(op.operationId).to.equal('streamOperationEvents');
+    expect(op.responses['200'].content).to.have.property('text/event-stream');
+    expect(op.security).to.deep.equal([{ userToken: [] }]);
   });
 
   it('describes the console WebSocket: a GET answering 101, opened with a ticket, speaking zpack.console.v1', () => {

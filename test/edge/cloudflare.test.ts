@@ -75,6 +75,14 @@ describe('Cloudflare SRV records for game servers', () => {
     expect(status.body.edge.record).to.deep.equal({ id: records[0].id, name: records[0].name, ...PROXY });
   });
 
+  it('the server, alone and in the list, carries the player-facing address as connect', async () => {
+    const server = await running('edge-connect');
+    const connect = { host: `mc-${server.vmid}.play.example.test`, port: PROXY.port };
+    expect(server.connect).to.deep.equal(connect);
+    const listed = (await user.http.get('/api/servers?limit=200')).body.servers.find((s: { id: string }) => s.id === server.id);
+    expect(listed.connect).to.deep.equal(connect);
+  });
+
   it('delete removes the record and reports edge_unpublish in the delete operation', async () => {
     const server = await running('edge-2');
     expect(recordsOf(server.vmid)).to.have.length(1);
@@ -117,6 +125,7 @@ describe('Cloudflare SRV records for game servers', () => {
     expect(fleet.proxmox.containers().find((c) => c.vmid === server.vmid)).to.include({ status: 'running' });
     expect(recordsOf(server.vmid)).to.deep.equal([]);
     expect((await user.http.get(`/api/servers/${server.id}/status`)).body.edge).to.deep.equal({ published: false, record: null });
+    expect((await user.http.get(`/api/servers/${server.id}`)).body.server.connect).to.equal(null);
   });
 
   it('onRepair republishes a server whose record went missing, and leaves other drift kinds alone', async () => {

@@ -83,7 +83,7 @@ describe('Backups API (end to end: kernel → agent simulator) and the billing g
     it('lists no backups at first', async () => {
       const res = await owner.http.get(backups());
       expect(res.status).to.equal(200);
-      expect(res.body).to.deep.equal({ backups: [] });
+      expect(res.body).to.deep.equal({ backups: [], nextCursor: null });
     });
 
     it('POST starts a backup: 202 {backup} in state creating', async () => {
@@ -142,7 +142,7 @@ describe('Backups API (end to end: kernel → agent simulator) and the billing g
       const res = await owner.http.delete(`${backups()}/${backup.id}`);
       expect(res.status).to.equal(204);
       expect(res.text).to.equal('');
-      expect((await owner.http.get(backups())).body).to.deep.equal({ backups: [] });
+      expect((await owner.http.get(backups())).body).to.deep.equal({ backups: [], nextCursor: null });
     });
   });
 

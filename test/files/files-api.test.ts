@@ -25,7 +25,7 @@ const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 /** Raw query strings that are not produced by encodeURIComponent: each must be refused as well. */
 const RAW_QUERIES = [
   'path=..%2F..%2Fetc', 'path=..%2f..%2fetc%2fpasswd', 'path=%2e%2e', 'path=..', 'path=%00', 'path=a%00b',
-  'path=%252e%252e%252fetc', 'path=a&path=b', 'path=world&path=..', 'path=/etc/passwd', 'path=%5C..%5Cetc',
+  'path=%252e%252e%252fetc', 'path=a&path=b', 'path=world&path=..', 'path=/../etc/passwd', 'path=%5C..%5Cetc', '', 'path=',
   'path=%EF%BC%8E%EF%BC%8E/etc', 'path=..%2F', 'path=%2e%2e%5cetc',
 ];
 /**
@@ -172,7 +172,7 @@ describe('Files API (end to end: kernel → agent simulator)', () => {
 
     const STEPS: Step[] = [
       {
-        name: 'list the root', method: 'GET', path: '/files',
+        name: 'list the root', method: 'GET', path: `/files${q('/')}`,
         check: async (res, root) => {
           expect(res.status).to.equal(200);
           expect(res.json.path).to.equal('');
@@ -305,7 +305,7 @@ describe('Files API (end to end: kernel → agent simulator)', () => {
         check: (res) => agentError(res, 404, 'not_found'),
       },
       {
-        name: 'delete the root', method: 'DELETE', path: '/files',
+        name: 'delete the root', method: 'DELETE', path: `/files${q('/')}`,
         check: async (res, root) => {
           agentError(res, 400, 'cannot_delete_root');
           expect(await exists(join(root, 'server.properties'))).to.equal(true);
@@ -328,7 +328,7 @@ describe('Files API (end to end: kernel → agent simulator)', () => {
         },
       },
       {
-        name: 'list the root after the changes', method: 'GET', path: '/files',
+        name: 'list the root after the changes', method: 'GET', path: `/files${q('/')}`,
         check: (res) => {
           expect(res.status).to.equal(200);
           expect(res.json.entries.map((e: any) => e.name)).to.deep.equal(['config', 'data', 'logs', 'mondes', 'plugins', 'world', 'eula.txt', 'server.properties']);
@@ -633,9 +633,9 @@ describe('Files API (end to end: kernel → agent simulator)', () => {
 
     it('an unknown server id is 404 as well, and no token is 401', async () => {
       const unknown = '00000000-0000-4000-8000-000000000000';
-      expect((await req('GET', `${PREFIXES.canonical(unknown)}/files`)).status).to.equal(404);
-      expect((await req('GET', `${PREFIXES.compat(unknown)}/files`)).status).to.equal(404);
-      const anonymous = await call(tk, undefined, 'GET', `${PREFIXES.canonical(a.id)}/files`);
+      expect((await req('GET', `${PREFIXES.canonical(unknown)}/files?path=/`)).status).to.equal(404);
+      expect((await req('GET', `${PREFIXES.compat(unknown)}/files?path=/`)).status).to.equal(404);
+      const anonymous = await call(tk, undefined, 'GET', `${PREFIXES.canonical(a.id)}/files?path=/`);
       expect(anonymous.status).to.equal(401);
       expect(anonymous.json.error.code).to.equal('unauthenticated');
     });

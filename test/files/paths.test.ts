@@ -5,10 +5,10 @@ import { confinePath } from '../../kernel/core/files/paths';
 /** Paths that try to leave the server root, smuggle bytes or name what no file system holds; every one must be refused. */
 export const TRAVERSAL_CORPUS = [
   '..', '../', '../etc/passwd', 'world/../../etc/passwd', 'world/..', './../x', 'a/b/../../..',
-  '/etc/passwd', '//etc/passwd', 'C:/Windows/win.ini', 'c:\\windows', '~/.ssh/id_rsa', '~root',
+  '/../etc/passwd', '//..', 'C:/Windows/win.ini', '/C:/Windows', 'c:\\windows', '~/.ssh/id_rsa', '~root',
   '..\\..\\etc\\passwd', 'world\\..\\..\\x', 'world/\u0000.txt', 'ok\u0000/../../x', 'a\nb',
   '%2e%2e/%2e%2e/etc/passwd', '%2E%2E%2F%2E%2E%2Fetc', '%252e%252e/etc', '%25252e%25252e/x', '%c0%ae%c0%ae/x', '..%2f..%2fetc',
-  '%2fetc%2fpasswd', '%00', 'a%00b',
+  '%2f..%2fpasswd', '%00', 'a%00b', '',
   '\ufffd\ufffd/x', 'world/\ufffd',
   '\uff0e\uff0e/\uff0e\uff0e/etc/passwd', '\uff0e\uff0e\uff0fetc', '\u2024\u2024/etc', 'world/\ufe52\ufe52/x', '\uff3c..\uff3cetc',
   '... /x', ' ../x', '.. /x', '...', 'a/.../b',
@@ -23,6 +23,10 @@ describe('confinePath', () => {
     });
   }
 
+  it('refuses a missing path rather than reading it as the root', () => {
+    expect(() => confinePath(undefined)).to.throw(InvalidRequestError, 'Invalid path');
+  });
+
   it('refuses arrays (repeated query keys) and very long paths', () => {
     expect(() => confinePath(['a', 'b'])).to.throw(InvalidRequestError);
     expect(() => confinePath('a/'.repeat(600))).to.throw(InvalidRequestError);
@@ -32,9 +36,14 @@ describe('confinePath', () => {
     expect(confinePath(`world/${'é'.repeat(127)}a`)).to.equal(`world/${'é'.repeat(127)}a`);
   });
 
-  it('normalises harmless paths relative to the root', () => {
-    expect(confinePath(undefined)).to.equal('');
+  it('reads a leading "/" as the server root, as Pterodactyl clients send it', () => {
     expect(confinePath('/')).to.equal('');
+    expect(confinePath('/world/level.dat')).to.equal('world/level.dat');
+    expect(confinePath('/etc/passwd')).to.equal('etc/passwd');
+    expect(confinePath('%2fworld')).to.equal('world');
+  });
+
+  it('normalises harmless paths relative to the root', () => {
     expect(confinePath('.')).to.equal('');
     expect(confinePath('world')).to.equal('world');
     expect(confinePath('world//region/./r.0.0.mca')).to.equal('world/region/r.0.0.mca');

@@ -84,7 +84,7 @@ describe('Crash supervision', () => {
     const crashes = (await user.http.get(`/api/servers/${id}/crashes`)).body.crashes;
     expect(crashes).to.have.length(4);
     expect(crashes[0].supervisorAction).to.equal('error');
-    expect(new Date(crashes[0].at).getTime()).to.be.greaterThan(new Date(crashes[1].at).getTime());
+    expect(new Date(crashes[0].crashedAt).getTime()).to.be.greaterThan(new Date(crashes[1].crashedAt).getTime());
   });
 
   it('a crash after 40 s of uptime resets the backoff to 30 s', async () => {

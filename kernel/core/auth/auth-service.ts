@@ -8,7 +8,7 @@ import { Account, PasswordReset, Session, accountView } from '../entities';
 import type { KernelConfig } from '../config';
 import { hotQuery, returnedRows } from '../database';
 import { dummyHash, hashPassword, verifyPassword } from './passwords';
-import { RateLimiter } from './rate-limit';
+import { RateLimiter, type RateLimitObserver } from './rate-limit';
 import type { AccountCache } from './account-cache';
 import { AccessTokens, bearerToken, makeRefreshToken, parseRefreshToken, randomToken, sha256 } from './tokens';
 
@@ -55,8 +55,8 @@ export class AuthService {
    * one (same status and shape, a random id, the same password hashing) and its owner a mail
    * saying they already have an account, so the route cannot tell anyone which emails exist.
    */
-  async signUp(email: string, password: string, address: string): Promise<AccountView> {
-    await this.limiter.hit('register-addr', address, this.config.auth.registerLimit.perAddress);
+  async signUp(email: string, password: string, address: string, observe?: RateLimitObserver): Promise<AccountView> {
+    await this.limiter.hit('register-addr', address, this.config.auth.registerLimit.perAddress, observe);
     try {
       const account = await this.register(email, password);
       await this.mail(account.email, 'welcome', 'Welcome to zpack',
@@ -83,10 +83,11 @@ export class AuthService {
     return this.config.server.publicUrl || `http://${this.config.server.host}:${this.config.server.port}`;
   }
 
-  async login(email: string, password: string, address: string): Promise<TokenPair> {
+  /** `observe` learns the caller's address window (the per-account one is not theirs to see). */
+  async login(email: string, password: string, address: string, observe?: RateLimitObserver): Promise<TokenPair> {
     const limits = this.config.auth.loginLimit;
     const who = normaliseEmail(email);
-    await this.limiter.hit('login-addr', address, limits.perAddress);
+    await this.limiter.hit('login-addr', address, limits.perAddress, observe);
     await this.limiter.check('login-acct', who, limits.perAccount);
     const account = await this.ds.getRepository(Account).findOneBy({ email: who });
     const ok = await verifyPassword(account?.passwordHash ?? (await dummyHash()), password);
@@ -186,11 +187,12 @@ export class AuthService {
   }
 
   /** Always succeeds from the caller's view, so it cannot be used to probe for accounts. */
-  async requestPasswordReset(email: string, address: string): Promise<void> {
+  async requestPasswordReset(email: string, address: string, observe?: RateLimitObserver): Promise<void> {
     const who = normaliseEmail(email);
     try {
+      // The address window first: it is the one the caller is told about, and it counts every request.
+      await this.limiter.hit('reset-addr', address, this.config.auth.loginLimit.perAddress, observe);
       await this.limiter.hit('reset-acct', who, { max: 5, windowSeconds: 3600 });
-      await this.limiter.hit('reset-addr', address, this.config.auth.loginLimit.perAddress);
     } catch {
       this.logger.warn({ address }, 'password reset rate limited');
       return;

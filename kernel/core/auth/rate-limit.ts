@@ -6,17 +6,26 @@ export interface Window {
   windowSeconds: number;
 }
 
+/** Where a caller stands in one window, as the RateLimit-* response headers tell it. */
+export interface RateLimitState {
+  limit: number;
+  remaining: number;
+  resetSeconds: number;
+}
+export type RateLimitObserver = (state: RateLimitState) => void;
+
 /** Fixed-window counters in Redis, shared by every API process. */
 export class RateLimiter {
   constructor(private readonly redis: Redis, private readonly prefix: string) {}
 
-  /** Counts one hit; throws RateLimitedError (with Retry-After) once over the limit. */
-  async hit(bucket: string, id: string, w: Window): Promise<void> {
+  /** Counts one hit and tells `observe` what is left; throws RateLimitedError (with Retry-After) once over the limit. */
+  async hit(bucket: string, id: string, w: Window, observe?: RateLimitObserver): Promise<void> {
     const key = this.key(bucket, id);
     const res = await this.redis.multi().incr(key).expire(key, w.windowSeconds, 'NX').ttl(key).exec();
     const count = Number(res?.[0]?.[1] ?? 0);
-    const ttl = Number(res?.[2]?.[1] ?? w.windowSeconds);
-    if (count > w.max) throw new RateLimitedError(Math.max(1, ttl));
+    const ttl = Math.max(1, Number(res?.[2]?.[1] ?? w.windowSeconds));
+    observe?.({ limit: w.max, remaining: Math.max(0, w.max - count), resetSeconds: ttl });
+    if (count > w.max) throw new RateLimitedError(ttl);
   }
 
   /** Throws if the bucket is already over the limit, without counting. */

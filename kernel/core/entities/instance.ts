@@ -4,7 +4,7 @@ import type { CrashClass, InstanceKind, InstanceState, InstanceView, PortBinding
 
 export interface CrashSummary {
   id: string;
-  at: string;
+  crashedAt: string;
   exitCode: number | null;
   signal: string | null;
   uptimeSeconds: number;

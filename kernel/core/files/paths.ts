@@ -10,11 +10,12 @@ const REPLACEMENT = /\ufffd/;
 
 /**
  * Turns a client-supplied path into a clean path relative to the server root, or refuses it.
- * Runs before any call to the agent: `..`, absolute paths, NUL, backslashes, percent-encoded
- * and Unicode look-alike tricks are all 400. Root is "".
+ * Runs before any call to the agent: `..`, drive letters, NUL, backslashes, percent-encoded
+ * and Unicode look-alike tricks are all 400. A leading '/' is the server root (Pterodactyl
+ * clients send "/world"); no path at all is 400. Root is "".
  */
 export function confinePath(raw: unknown): string {
-  if (raw === undefined || raw === null || raw === '' || raw === '/' || raw === '.') return '';
+  if (raw === undefined || raw === null || raw === '') throw refuse('path is required ("/" is the server root)');
   if (typeof raw !== 'string') throw refuse('path must be a single string');
   if (raw.length > MAX_PATH) throw refuse(`path longer than ${MAX_PATH} characters`);
   if (REPLACEMENT.test(raw)) throw refuse('path is not valid UTF-8');
@@ -30,7 +31,8 @@ export function confinePath(raw: unknown): string {
   if (/%[0-9a-f]{2}/i.test(path)) throw refuse('path is encoded too many times');
   path = path.normalize('NFKC');
   if (FORBIDDEN.test(path)) throw refuse('path contains control characters or backslashes');
-  if (path.startsWith('/') || /^[a-z]:/i.test(path) || path.startsWith('~')) throw refuse('path must be relative to the server root');
+  path = path.replace(/^\/+/, '');
+  if (/^[a-z]:/i.test(path) || path.startsWith('~')) throw refuse('path must lie under the server root');
   const segments: string[] = [];
   for (const segment of path.split('/')) {
     if (segment === '' || segment === '.') continue;

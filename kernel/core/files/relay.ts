@@ -29,6 +29,12 @@ export async function relay(ctx: Context, res: AgentResponse): Promise<void> {
   ctx.body = res.body;
 }
 
+/** A JSON answer of the agent read whole (a file's description); its failures become our own codes. */
+export async function relayedJson(res: AgentResponse): Promise<unknown> {
+  if (res.status >= 400) throw agentFailure(res.status, parse(await readSome(res.body, ERROR_BODY_LIMIT)));
+  return parse(await readSome(res.body, JSON_LIMIT));
+}
+
 export interface CappedStream extends Readable {
   /** Set once the body went past the limit: the failure is the client's (413), not the agent's. */
   exceeded: boolean;

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { KernelMetrics } from '../metrics';
 import { envelopeEmpty, envelopeError } from './envelope';
 import type { HostRoutes } from './host-routes';
+import { corsMiddleware, type CorsPolicy } from './cors';
 import type { KernelRouter } from './router';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -26,8 +27,8 @@ class RequestState {
   }
 }
 
-/** The koa app: one lifecycle middleware (request id, error envelope, metrics, access log) → host routes → routes. */
-export function createApp(router: KernelRouter, logger: Logger, metrics: KernelMetrics, trustProxy: boolean, hosts: HostRoutes): Koa {
+/** The koa app: one lifecycle middleware (request id, error envelope, metrics, access log) → CORS → host routes → routes. */
+export function createApp(router: KernelRouter, logger: Logger, metrics: KernelMetrics, trustProxy: boolean, hosts: HostRoutes, cors: CorsPolicy): Koa {
   const app = new Koa({ proxy: trustProxy });
   app.silent = true;
   app.use(async (ctx, next) => {
@@ -54,6 +55,7 @@ export function createApp(router: KernelRouter, logger: Logger, metrics: KernelM
       }
     }
   });
+  app.use(corsMiddleware(cors));
   app.use(hosts.middleware());
   app.use(router.staticRoutes());
   app.use(router.router.routes());

@@ -104,10 +104,12 @@ export class ContractComponents {
   }
 }
 
-/** Failures every route of this shape can answer, beside those it declares. */
+/**
+ * Failures every route of this shape can answer, beside those it declares. 400 for all: a query
+ * parameter the route does not declare is refused, on routes that declare none too.
+ */
 function derivedErrors(spec: RouteSpec<any, any, any>): number[] {
-  const errors = [500, 503, ...(spec.errors ?? [])];
-  if (spec.body || spec.query || spec.params || spec.headers || spec.rawBody || /:/.test(spec.path)) errors.push(400);
+  const errors = [400, 500, 503, ...(spec.errors ?? [])];
   if (spec.auth !== 'none') errors.push(401);
   if (spec.auth === 'admin') errors.push(403);
   if (/:/.test(spec.path)) errors.push(404);
@@ -133,14 +135,20 @@ function openApiPath(path: string, params: ZodType | undefined): { path: string;
   return { path: path.replace(/:([A-Za-z0-9_]+)/g, '{$1}'), params: (params as z.ZodObject<any, any>) ?? implied };
 }
 
+/** A route's own response headers as OpenAPI header objects (all strings on the wire). */
+function routeHeaders(declared: Record<string, string> | undefined): ResponseConfig['headers'] {
+  return Object.fromEntries(Object.entries(declared ?? {}).map(([name, description]) => [name, { description, schema: { type: 'string' } }]));
+}
+
 /** One route as an OpenAPI operation: the same schemas that validate its requests. */
 export function describeRoute(registry: OpenAPIRegistry, components: ContractComponents, owner: string, spec: RouteSpec<any, any, any>): void {
   const { path, params } = openApiPath(spec.path, spec.params);
   const body = spec.body
     ? { required: !(spec.body as ZodType).safeParse(undefined).success, content: { 'application/json': { schema: spec.body as ZodType } } }
     : spec.rawBody ? { required: true, content: { [spec.rawBody]: { schema: z.string().meta({ format: 'binary' }) } } } : undefined;
+  const headers = { ...components.headers(), ...routeHeaders(spec.responseHeaders) };
   const successes = Object.entries(spec.responses as Record<string, ResponseSpec>)
-    .map(([status, d]) => [status, successResponse(Number(status), d, components.headers())]);
+    .map(([status, d]) => [status, successResponse(Number(status), d, headers)]);
   registry.registerPath({
     method: spec.method,
     path,

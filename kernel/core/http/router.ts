@@ -1,13 +1,14 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
-import type { ZodType } from 'zod';
+import { z, type ZodType } from 'zod';
 import { ForbiddenError } from '../../api';
 import type { Logger } from 'pino';
 import type { AccountView, ApiRouter, Reply, RequestContext, RouteSpec, SocketSpec } from '../../api';
 import { readJsonBody, type JsonBodyLimits } from './body';
 import { ContractComponents, describeRoute, describeSocket } from './contract';
 import { invalidRequest } from './issues';
+import { answerNotModified } from './etag';
 
 export type Authenticator = (ctx: Context) => Promise<{ account: AccountView; sessionId: string }>;
 
@@ -50,6 +51,9 @@ export class KernelRouter {
     const prior = this.seen.get(key);
     if (prior) throw new Error(`route ${key} is declared by both "${prior}" and "${owner}"`);
     this.seen.set(key, owner);
+    // A route's declared query is all it takes: an unknown parameter is 400, never silently ignored.
+    const querySchema = spec.query instanceof z.ZodObject ? spec.query.strict() : spec.query;
+    spec = { ...spec, query: querySchema };
     this.claimOperationId(owner, spec.operationId);
     describeRoute(this.openapi, this.components, owner, spec);
     const limits: JsonBodyLimits = { ...this.bodyLimits, limitBytes: spec.bodyLimit ?? this.bodyLimits.limitBytes };
@@ -63,7 +67,7 @@ export class KernelRouter {
       if (spec.guard) await spec.guard(ctx);
       // Without a schema, the raw values are read only if the handler asks for them.
       const params = spec.params ? parse('params', spec.params, ctx.params) : RAW;
-      const query = spec.query ? parse('query', spec.query, ctx.query) : RAW;
+      const query = querySchema ? parse('query', querySchema, ctx.query) : ctx.querystring ? parse('query', NO_QUERY, ctx.query) : RAW;
       const body = spec.body ? parse('body', spec.body, await readJsonBody(ctx, limits)) : undefined;
       const reply: Reply | void = await spec.handler(new HandlerContext(body, query, params, account as AccountView, sessionId, ctx));
       if (reply) applyReply(ctx, reply);
@@ -89,6 +93,8 @@ export class KernelRouter {
  * literal makes V8 build a fresh shape per request, which cost more than the rest of routing.
  */
 const RAW = Symbol('raw');
+/** The query of a route that declares none. */
+const NO_QUERY = z.object({}).strict();
 
 class HandlerContext<B, Q, P> implements RequestContext<B, Q, P> {
   constructor(
@@ -129,4 +135,5 @@ function applyReply(ctx: Context, reply: Reply): void {
   for (const [k, v] of Object.entries(reply.headers ?? {})) ctx.set(k, v);
   if (reply.body !== undefined) ctx.body = reply.body;
   ctx.status = reply.status ?? (reply.body === undefined ? 204 : 200);
+  answerNotModified(ctx);
 }

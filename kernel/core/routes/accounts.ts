@@ -9,6 +9,7 @@ import { currentQuota } from '../quota';
 import type { AccountCache } from '../auth/account-cache';
 import type { ConsoleRevocation } from '../auth/auth-service';
 import { billingStateOf } from '../billing-state';
+import { pageQuery, paged, pageRows, since } from '../http/paging';
 import { timestamp } from '../../api';
 import { enforcementState, userSchema } from './schemas';
 
@@ -17,7 +18,7 @@ const me = z.object({
   quota: z.object({ maxInstances: z.number().int(), used: z.number().int() }),
   billing: z.object({ state: enforcementState, exempt: z.boolean() }),
 });
-const adminUser = userSchema.extend({ maxInstances: z.number().int().nullable(), createdAt: timestamp().optional() });
+const adminUser = userSchema.extend({ maxInstances: z.number().int().nullable(), createdAt: timestamp().optional(), updatedAt: timestamp().optional() });
 
 interface Deps {
   ds: DataSource;
@@ -43,12 +44,19 @@ export function accountRoutes(r: ApiRouter, { ds, config, optional, cache, close
   });
 
   r.route({
-    method: 'get', path: '/api/admin/users', summary: 'All accounts', auth: 'admin', tags: ['admin'],
-    operationId: 'adminListUsers', responses: { 200: z.object({ users: z.array(adminUser) }) },
-    query: z.object({ limit: z.coerce.number().int().min(1).max(500).default(100), offset: z.coerce.number().int().min(0).default(0) }),
+    method: 'get', path: '/api/admin/users', summary: 'All accounts, oldest first', auth: 'admin', tags: ['admin'],
+    operationId: 'adminListUsers', responses: { 200: paged({ users: z.array(adminUser) }) },
+    query: pageQuery({
+      role: z.enum(['user', 'admin']).optional(),
+      since: since.optional().meta({ description: 'Only accounts created at or after this instant' }),
+    }),
     handler: async ({ query }) => {
-      const rows = await ds.getRepository(Account).find({ order: { createdAt: 'ASC' }, take: query.limit, skip: query.offset });
-      return { body: { users: rows.map((a) => ({ ...accountView(a), maxInstances: a.maxInstances, createdAt: a.createdAt })) } };
+      const qb = ds.getRepository(Account).createQueryBuilder('a').where('TRUE');
+      if (query.role) qb.andWhere('a.role = :role', { role: query.role });
+      if (query.since) qb.andWhere('a.created_at >= :since', { since: query.since });
+      const page = await pageRows(qb, query, { column: 'created_at', direction: 'ASC' });
+      const users = page.items.map((a) => ({ ...accountView(a), maxInstances: a.maxInstances, createdAt: a.createdAt, updatedAt: a.updatedAt }));
+      return { body: { users, nextCursor: page.nextCursor } };
     },
   });
 

@@ -1,10 +1,24 @@
+import type { Context } from 'koa';
 import { z } from 'zod';
 import type { ApiRouter } from '../../api';
 import type { AuthService } from '../auth/auth-service';
+import type { RateLimitObserver } from '../auth/rate-limit';
 import { tokenPairSchema as tokenPair, userSchema as user } from './schemas';
 
 const credentials = z.object({ email: z.email().max(254), password: z.string().min(1).max(1024) });
 const accepted = z.object({ accepted: z.literal(true) });
+
+/** RateLimit-Limit / -Remaining / -Reset (seconds) on the routes a window counts, 429s included. */
+const RATE_LIMIT = {
+  'RateLimit-Limit': 'Requests this address may make in the current window',
+  'RateLimit-Remaining': 'Requests left in the current window (0 on a 429)',
+  'RateLimit-Reset': 'Seconds until the window starts afresh',
+};
+const rateLimitHeaders = (koa: Context): RateLimitObserver => (s) => {
+  koa.set('RateLimit-Limit', String(s.limit));
+  koa.set('RateLimit-Remaining', String(s.remaining));
+  koa.set('RateLimit-Reset', String(s.resetSeconds));
+};
 
 /** Answers carrying tokens must not be kept by any cache on the way (RFC 6749 §5.1). */
 const NO_STORE = { 'Cache-Control': 'no-store' };
@@ -12,15 +26,15 @@ const NO_STORE = { 'Cache-Control': 'no-store' };
 export function authRoutes(r: ApiRouter, auth: AuthService): void {
   r.route({
     method: 'post', path: '/api/auth/register', summary: 'Create an account (the same answer, and a mail, whether or not the email has one)', auth: 'none', tags: ['auth'],
-    operationId: 'register', errors: [429],
+    operationId: 'register', errors: [429], responseHeaders: RATE_LIMIT,
     body: credentials, responses: { 201: z.object({ user }) },
-    handler: async ({ body, koa }) => ({ status: 201, body: { user: await auth.signUp(body.email, body.password, koa.ip) } }),
+    handler: async ({ body, koa }) => ({ status: 201, body: { user: await auth.signUp(body.email, body.password, koa.ip, rateLimitHeaders(koa)) } }),
   });
   r.route({
     method: 'post', path: '/api/auth/login', summary: 'Log in; returns an access and a refresh token', auth: 'none', tags: ['auth'],
-    operationId: 'login', errors: [401, 429],
+    operationId: 'login', errors: [401, 429], responseHeaders: RATE_LIMIT,
     body: credentials, responses: { 200: tokenPair },
-    handler: async ({ body, koa }) => ({ body: await auth.login(body.email, body.password, koa.ip), headers: NO_STORE }),
+    handler: async ({ body, koa }) => ({ body: await auth.login(body.email, body.password, koa.ip, rateLimitHeaders(koa)), headers: NO_STORE }),
   });
   r.route({
     method: 'post', path: '/api/auth/refresh', summary: 'Rotate the refresh token', auth: 'none', tags: ['auth'],
@@ -38,10 +52,10 @@ export function authRoutes(r: ApiRouter, auth: AuthService): void {
   });
   r.route({
     method: 'post', path: '/api/auth/password-reset/request', summary: 'Email a reset link (202 whatever the email)', auth: 'none', tags: ['auth'],
-    operationId: 'requestPasswordReset', responses: { 202: accepted }, errors: [429],
+    operationId: 'requestPasswordReset', responses: { 202: accepted }, errors: [429], responseHeaders: RATE_LIMIT,
     body: z.object({ email: z.email().max(254) }),
     handler: async ({ body, koa }) => {
-      await auth.requestPasswordReset(body.email, koa.ip);
+      await auth.requestPasswordReset(body.email, koa.ip, rateLimitHeaders(koa));
       return { status: 202, body: { accepted: true as const } };
     },
   });

@@ -6,6 +6,7 @@ import { instanceView } from '../entities';
 import { guardMutation } from '../billing-state';
 import { fromAgentError } from '../files/agent-failures';
 import type { InstanceService } from '../operations/instances';
+import { pageList, pageQuery, paged, since } from '../http/paging';
 import { backupSchema as backup, restoreSchema } from './schemas';
 
 interface Deps {
@@ -30,8 +31,14 @@ export function backupRoutes(r: ApiRouter, deps: Deps): void {
   r.route({
     method: 'get', path: base, summary: 'Backups of a server', auth: 'user', tags: ['backups'],
     operationId: 'listBackups', errors: [409, 502],
-    params: z.object({ id }), responses: { 200: z.object({ backups: z.array(backup) }) },
-    handler: async ({ params, account }) => ({ body: { backups: await call(deps.agent().listBackups(await view(account, params.id))) } }),
+    params: z.object({ id }), responses: { 200: paged({ backups: z.array(backup) }) },
+    query: pageQuery({ since: since.optional().meta({ description: 'Only backups made at or after this instant' }) }),
+    handler: async ({ params, query, account }) => {
+      const all = await call(deps.agent().listBackups(await view(account, params.id)));
+      const kept = query.since ? all.filter((b) => Date.parse(b.createdAt) >= query.since!.getTime()) : all;
+      const page = pageList(kept, query, (b) => ({ at: b.createdAt, id: b.id }), 'DESC');
+      return { body: { backups: page.items, nextCursor: page.nextCursor } };
+    },
   });
 
   r.route({

@@ -2,12 +2,14 @@ import { z } from 'zod';
 import type { Context } from 'koa';
 import type { DataSource } from 'typeorm';
 import { InstanceAgent, PayloadTooLargeError, relayed, streamed } from '../../api';
-import type { AgentRequest, ApiRouter, DirectResponse, EnforcementState, HttpMethod, SuccessStatus } from '../../api';
+import type { AgentRequest, ApiRouter, DirectResponse, EnforcementState, HttpMethod, ResponseSpec, SuccessStatus } from '../../api';
 import { instanceView } from '../entities';
 import { guardMutation } from '../billing-state';
 import { capped, relay, type CappedStream } from '../files/relay';
 import { fromAgentError } from '../files/agent-failures';
 import { confinePath } from '../files/paths';
+import { requireCurrentVersion, tagFileContent } from '../files/versions';
+import { ETAG, IF_MATCH, IF_NONE_MATCH, conditional } from '../http/etag';
 import type { InstanceService } from '../operations/instances';
 import { fileContentSchema, fileEntrySchema, fileListingSchema, fileWrittenSchema } from './schemas';
 
@@ -30,14 +32,14 @@ interface FileRoute {
   mutation: boolean;
   /** The request body is a stream to pass to the agent (write, upload). */
   streamsBody: boolean;
-  /** The agent's answer, relayed. */
-  responses: { [S in SuccessStatus]?: DirectResponse };
+  /** The agent's answer, relayed (304: the content the client holds is current). */
+  responses: { [S in SuccessStatus]?: ResponseSpec };
 }
 
 const FILE_ROUTES: FileRoute[] = [
   { method: 'get', suffix: '/files', operationId: 'listFiles', summary: 'List a folder', mutation: false, streamsBody: false, responses: { 200: relayed(fileListingSchema) } },
   { method: 'get', suffix: '/files/stat', operationId: 'statFile', summary: 'Describe a file or folder', mutation: false, streamsBody: false, responses: { 200: relayed(fileEntrySchema) } },
-  { method: 'get', suffix: '/files/content', operationId: 'readFile', summary: 'Read a text file (JSON)', mutation: false, streamsBody: false, responses: { 200: relayed(fileContentSchema) } },
+  { method: 'get', suffix: '/files/content', operationId: 'readFile', summary: 'Read a text file (JSON)', mutation: false, streamsBody: false, responses: { 200: relayed(fileContentSchema), 304: null } },
   { method: 'get', suffix: '/files/download', operationId: 'downloadFile', summary: 'Download a file (stream)', mutation: false, streamsBody: false, responses: { 200: streamed('application/octet-stream', 'The file\'s bytes, with Content-Disposition') } },
   { method: 'put', suffix: '/files/content', operationId: 'writeFile', summary: 'Write a file from the raw body (streamed)', mutation: true, streamsBody: true, responses: { 200: relayed(fileWrittenSchema) } },
   { method: 'post', suffix: '/files/revert', operationId: 'revertFile', summary: 'Restore the previous version of a file', mutation: true, streamsBody: false, responses: { 200: relayed(fileWrittenSchema) } },
@@ -45,8 +47,10 @@ const FILE_ROUTES: FileRoute[] = [
   { method: 'delete', suffix: '/files', operationId: 'deleteFile', summary: 'Delete a file or folder', mutation: true, streamsBody: false, responses: { 204: relayedNoContent } },
 ];
 
+/** A leading '/' is the server root; no path at all is a mistake, not the root. */
 const pathQuery = z.object({
-  path: z.string().optional().meta({ description: 'Relative to the server folder; a leading / is the server folder itself' }),
+  path: z.string({ error: (i) => (i.input === undefined ? 'is required ("/" is the server root)' : 'must be a single string') })
+    .meta({ description: 'Relative to the server folder; a leading / is the server folder itself' }),
 });
 
 /** Canonical and compatibility prefixes: one handler serves both, so they cannot drift apart. */
@@ -59,12 +63,14 @@ export function fileRoutes(r: ApiRouter, deps: Deps): void {
         method: route.method, path: `${prefix}${route.suffix}`, summary: route.summary, auth: 'user', tags: ['files'],
         operationId: prefix === FILE_PREFIXES[0] ? route.operationId : `${route.operationId}Compat`,
         responses: route.responses, rawBody: route.streamsBody ? 'application/octet-stream' : undefined,
-        errors: route.mutation ? [402, 409, 413, 415, 502] : [409, 413, 415, 502],
+        errors: route.mutation ? [402, 409, 412, 413, 415, 502] : [409, 413, 415, 502],
+        ...conditions(route),
         params: z.object({ id: z.uuid() }), query: pathQuery,
-        handler: async ({ params, account, koa }) => {
-          const path = confinePath(koa.query.path);
+        handler: async ({ params, query, account, koa }) => {
+          const path = confinePath(query.path);
           const instance = await deps.instances.owned(account, params.id);
           if (route.mutation) await guardMutation(deps.ds, account.id, await deps.billingState(account.id), 'mutation', `files.${route.method}${route.suffix}`, instance.id);
+          if (route.mutation && conditional(koa)) await requireCurrentVersion(koa, deps.agent(), instanceView(instance), path);
           const request: AgentRequest = { method: route.method.toUpperCase() as AgentRequest['method'], path: route.suffix, query: { path } };
           const upload = route.streamsBody ? streamedBody(koa, deps.maxUploadBytes) : undefined;
           if (upload) Object.assign(request, upload);
@@ -78,10 +84,19 @@ export function fileRoutes(r: ApiRouter, deps: Deps): void {
             throw new PayloadTooLargeError(deps.maxUploadBytes);
           }
           await relay(koa, answer);
+          if (route.suffix === '/files/content') tagFileContent(koa);
         },
       });
     }
   }
+}
+
+/** A file's content carries its version (ETag): reads answer 304 while it holds, writes check If-Match (files/versions.ts). */
+function conditions(route: FileRoute): { headers?: z.ZodObject; responseHeaders?: Record<string, string> } {
+  const responseHeaders = route.suffix === '/files/content' ? ETAG : undefined;
+  if (route.mutation) return { headers: z.object({ 'If-Match': IF_MATCH }), responseHeaders };
+  if (route.responses[304] !== undefined) return { headers: z.object({ 'If-None-Match': IF_NONE_MATCH }), responseHeaders };
+  return { responseHeaders };
 }
 
 function streamedBody(koa: Context, limit: number): { body: CappedStream; headers: Record<string, string> } {

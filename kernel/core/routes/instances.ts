@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { DataSource } from 'typeorm';
-import { InstanceAgent, InvalidRequestError, NotFoundError } from '../../api';
+import { EdgeProvider, InstanceAgent, InvalidRequestError, NotFoundError } from '../../api';
 import type { ApiRouter, EnforcementState, InstanceType, PortRef } from '../../api';
 import { Instance, ProvisioningOperation, instanceView } from '../entities';
 import type { InstanceService } from '../operations/instances';
@@ -8,6 +8,8 @@ import { createInstanceBody, idempotencyKey } from '../operations/request';
 import type { ReadinessCache } from '../operations/readiness-cache';
 import type { StatusSections } from '../status-sections';
 import { operationView, serverView } from '../operations/views';
+import { ETAG, IF_MATCH, IF_NONE_MATCH, jsonTag, requireMatch } from '../http/etag';
+import { pageQuery, pageRows, paged, since } from '../http/paging';
 import { crashSchema, enforcementState, openObject, operationSchema, serverSchema } from './schemas';
 
 interface Deps {
@@ -33,12 +35,39 @@ const status = z.object({
   billing: z.object({ state: enforcementState }),
 }).catchall(z.unknown());
 const opStates = z.enum(['queued', 'running', 'succeeded', 'failed', 'stale']);
+const instanceStates = z.enum(['provisioning', 'running', 'stopped', 'crashed', 'error', 'deleting']);
+const operationsQuery = pageQuery({
+  state: opStates.optional(),
+  since: since.optional().meta({ description: 'Only operations created at or after this instant' }),
+});
+const serversQuery = pageQuery({
+  state: instanceStates.optional(),
+  type: z.string().max(64).optional().meta({ description: 'An instance type, e.g. paper' }),
+  since: since.optional().meta({ description: 'Only servers created at or after this instant' }),
+});
+const OLDEST_FIRST = { column: 'created_at', direction: 'ASC' } as const;
+const NEWEST_FIRST = { column: 'created_at', direction: 'DESC' } as const;
 const operationAccepted = z.object({ operation: operationSchema });
 const accepted = (op: ProvisioningOperation) => ({
   status: 202 as const, body: { operation: operationView(op) }, headers: { Location: `/api/operations/${op.id}` },
 });
 
 export function instanceRoutes(r: ApiRouter, { ds, instances, probes, optional, billingState, types, sections }: Deps): void {
+  const view = (i: Instance) => serverView(i, optional(EdgeProvider)?.playerAddress(instanceView(i)) ?? null);
+  const servers = (q: z.infer<typeof serversQuery>) => {
+    const qb = ds.getRepository(Instance).createQueryBuilder('i').where('i.deleted_at IS NULL');
+    if (q.state) qb.andWhere('i.state = :state', { state: q.state });
+    if (q.type) qb.andWhere('i.type = :type', { type: q.type });
+    if (q.since) qb.andWhere('i.created_at >= :since', { since: q.since });
+    return qb;
+  };
+  const operations = (q: z.infer<typeof operationsQuery>) => {
+    const qb = ds.getRepository(ProvisioningOperation).createQueryBuilder('o').where('TRUE');
+    if (q.state) qb.andWhere('o.state = :state', { state: q.state });
+    if (q.since) qb.andWhere('o.created_at >= :since', { since: q.since });
+    return qb;
+  };
+
   r.route({
     method: 'post', path: '/api/instances', summary: 'Create a game server or dev container (Idempotency-Key required)', auth: 'user', tags: ['instances'],
     operationId: 'createInstance', responses: { 202: operationAccepted }, errors: [402, 403, 422, 429],
@@ -68,38 +97,44 @@ export function instanceRoutes(r: ApiRouter, { ds, instances, probes, optional, 
 
   r.route({
     method: 'get', path: '/api/operations', summary: 'Your operations, newest first', auth: 'user', tags: ['instances'],
-    operationId: 'listOperations', responses: { 200: z.object({ operations: z.array(operationSchema) }) },
-    query: z.object({ state: opStates.optional(), limit: z.coerce.number().int().min(1).max(200).default(50) }),
+    operationId: 'listOperations', responses: { 200: paged({ operations: z.array(operationSchema) }) },
+    query: operationsQuery,
     handler: async ({ query, account }) => {
-      const ops = await ds.getRepository(ProvisioningOperation).find({
-        where: { accountId: account.id, ...(query.state ? { state: query.state } : {}) }, order: { createdAt: 'DESC' }, take: query.limit,
-      });
-      return { body: { operations: ops.map(operationView) } };
+      const page = await pageRows(operations(query).andWhere('o.account_id = :account', { account: account.id }), query, NEWEST_FIRST);
+      return { body: { operations: page.items.map(operationView), nextCursor: page.nextCursor } };
     },
   });
 
   r.route({
-    method: 'get', path: '/api/servers', summary: 'Your servers and dev containers', auth: 'user', tags: ['instances'],
-    operationId: 'listServers', responses: { 200: z.object({ servers: z.array(serverSchema) }) },
-    handler: async ({ account }) => {
-      const rows = await ds.getRepository(Instance).createQueryBuilder('i')
-        .where('i.owner_id = :id AND i.deleted_at IS NULL', { id: account.id }).orderBy('i.created_at', 'ASC').getMany();
-      return { body: { servers: rows.map(serverView) } };
+    method: 'get', path: '/api/servers', summary: 'Your servers and dev containers, oldest first', auth: 'user', tags: ['instances'],
+    operationId: 'listServers', responses: { 200: paged({ servers: z.array(serverSchema) }) },
+    query: serversQuery,
+    handler: async ({ query, account }) => {
+      const page = await pageRows(servers(query).andWhere('i.owner_id = :owner', { owner: account.id }), query, OLDEST_FIRST);
+      return { body: { servers: page.items.map(view), nextCursor: page.nextCursor } };
     },
   });
 
   r.route({
-    method: 'get', path: '/api/servers/:id', summary: 'One of your servers', auth: 'user', tags: ['instances'],
-    operationId: 'getServer', responses: { 200: z.object({ server: serverSchema }) },
+    method: 'get', path: '/api/servers/:id', summary: 'One of your servers (ETag; If-None-Match → 304)', auth: 'user', tags: ['instances'],
+    operationId: 'getServer', responses: { 200: z.object({ server: serverSchema }), 304: null },
+    headers: z.object({ 'If-None-Match': IF_NONE_MATCH }), responseHeaders: ETAG,
     params: idParam,
-    handler: async ({ params, account }) => ({ body: { server: serverView(await instances.owned(account, params.id)) } }),
+    handler: async ({ params, account }) => {
+      const body = { server: view(await instances.owned(account, params.id)) };
+      return { body, headers: { ETag: jsonTag(body) } };
+    },
   });
 
   r.route({
-    method: 'delete', path: '/api/servers/:id', summary: 'Tear a server down (202 with the delete operation)', auth: 'user', tags: ['instances'],
-    operationId: 'deleteServer', responses: { 202: operationAccepted }, errors: [409],
+    method: 'delete', path: '/api/servers/:id', summary: 'Tear a server down (202 with the delete operation; If-Match → 412 when stale)', auth: 'user', tags: ['instances'],
+    operationId: 'deleteServer', responses: { 202: operationAccepted }, errors: [409, 412],
+    headers: z.object({ 'If-Match': IF_MATCH }),
     params: idParam,
-    handler: async ({ params, account }) => accepted(await instances.requestDelete(account, params.id)),
+    handler: async ({ params, account, koa }) => {
+      if (koa.get('if-match')) requireMatch(koa, 'The server', jsonTag({ server: view(await instances.owned(account, params.id)) }));
+      return accepted(await instances.requestDelete(account, params.id));
+    },
   });
 
   r.route({
@@ -128,21 +163,23 @@ export function instanceRoutes(r: ApiRouter, { ds, instances, probes, optional, 
   });
 
   r.route({
-    method: 'get', path: '/api/admin/servers', summary: 'Every live instance', auth: 'admin', tags: ['admin'],
-    operationId: 'adminListServers', responses: { 200: z.object({ servers: z.array(adminServer) }) },
-    handler: async () => {
-      const rows = await ds.getRepository(Instance).createQueryBuilder('i').where('i.deleted_at IS NULL').orderBy('i.created_at', 'ASC').take(1000).getMany();
-      return { body: { servers: rows.map((i) => ({ ...serverView(i), ownerId: i.ownerId })) } };
+    method: 'get', path: '/api/admin/servers', summary: 'Every live instance, oldest first', auth: 'admin', tags: ['admin'],
+    operationId: 'adminListServers', responses: { 200: paged({ servers: z.array(adminServer) }) },
+    query: serversQuery,
+    handler: async ({ query }) => {
+      const page = await pageRows(servers(query), query, OLDEST_FIRST);
+      return { body: { servers: page.items.map((i) => ({ ...view(i), ownerId: i.ownerId })), nextCursor: page.nextCursor } };
     },
   });
 
   r.route({
-    method: 'get', path: '/api/admin/operations', summary: 'Operations of every account', auth: 'admin', tags: ['admin'],
-    operationId: 'adminListOperations', responses: { 200: z.object({ operations: z.array(adminOperation) }) },
-    query: z.object({ state: opStates.optional(), limit: z.coerce.number().int().min(1).max(500).default(100) }),
+    method: 'get', path: '/api/admin/operations', summary: 'Operations of every account, newest first', auth: 'admin', tags: ['admin'],
+    operationId: 'adminListOperations', responses: { 200: paged({ operations: z.array(adminOperation) }) },
+    query: operationsQuery,
     handler: async ({ query }) => {
-      const ops = await ds.getRepository(ProvisioningOperation).find({ where: query.state ? { state: query.state } : {}, order: { createdAt: 'DESC' }, take: query.limit });
-      return { body: { operations: ops.map((o) => ({ ...operationView(o), accountId: o.accountId, attempts: o.attempts, checkpoint: o.checkpoint })) } };
+      const page = await pageRows(operations(query), query, NEWEST_FIRST);
+      const rows = page.items.map((o) => ({ ...operationView(o), accountId: o.accountId, attempts: o.attempts, checkpoint: o.checkpoint }));
+      return { body: { operations: rows, nextCursor: page.nextCursor } };
     },
   });
 }

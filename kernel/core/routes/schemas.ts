@@ -47,13 +47,15 @@ export const serverSchema = z.object({
   vmid: z.number().int().nullable(),
   node: z.string().nullable(),
   ports: z.array(portBinding),
+  connect: z.object({ host: z.string(), port: z.number().int() }).nullable()
+    .meta({ description: 'Where players join (the edge provider\'s published name and port); null until published, or without an edge provider' }),
   createdAt: timestamp(),
   updatedAt: timestamp(),
 }).meta({ id: 'Server' });
 
 export const crashSchema = z.object({
   id: z.uuid(),
-  at: timestamp(),
+  crashedAt: timestamp(),
   exitCode: z.number().int().nullable(),
   signal: z.string().nullable(),
   uptimeSeconds: z.number(),

@@ -6,6 +6,7 @@ import { CrashReport, Instance, instanceView } from '../entities';
 import { guardMutation } from '../billing-state';
 import { fromAgentError } from '../files/agent-failures';
 import type { InstanceService } from '../operations/instances';
+import { pageQuery, pageRows, paged, since } from '../http/paging';
 import type { InstanceReadiness } from '../operations/readiness';
 import { crashSchema } from './schemas';
 
@@ -45,18 +46,21 @@ export function serverActionRoutes(r: ApiRouter, deps: Deps): void {
 
   r.route({
     method: 'get', path: '/api/servers/:id/crashes', summary: 'Crash reports, newest first', auth: 'user', tags: ['instances'],
-    operationId: 'listCrashes', responses: { 200: z.object({ crashes: z.array(crashSchema) }) },
+    operationId: 'listCrashes', responses: { 200: paged({ crashes: z.array(crashSchema) }) },
     params: idParam,
-    query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }),
+    query: pageQuery({ since: since.optional().meta({ description: 'Only crashes at or after this instant' }) }),
     handler: async ({ params, query, account }) => {
       const instance = await deps.instances.owned(account, params.id);
-      const rows = await deps.ds.getRepository(CrashReport).find({ where: { instanceId: instance.id }, order: { at: 'DESC' }, take: query.limit });
+      const qb = deps.ds.getRepository(CrashReport).createQueryBuilder('c').where('c.instance_id = :id', { id: instance.id });
+      if (query.since) qb.andWhere('c.at >= :since', { since: query.since });
+      const page = await pageRows(qb, query, { column: 'at', direction: 'DESC' });
       return {
         body: {
-          crashes: rows.map((c) => ({
-            id: c.id, at: c.at, exitCode: c.exitCode, signal: c.signal, uptimeSeconds: c.uptimeSeconds, classification: c.classification,
+          crashes: page.items.map((c) => ({
+            id: c.id, crashedAt: c.at, exitCode: c.exitCode, signal: c.signal, uptimeSeconds: c.uptimeSeconds, classification: c.classification,
             logTail: c.logTail, supervisorAction: c.supervisorAction, restartAt: c.restartAt,
           })),
+          nextCursor: page.nextCursor,
         },
       };
     },

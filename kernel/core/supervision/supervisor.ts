@@ -56,7 +56,7 @@ export class Supervisor {
       }));
       const supervisor: SupervisorState = { consecutive, nextRestartAt: restartAt?.toISOString() ?? null };
       const summary: CrashSummary = {
-        id: report.id, at: crash.at.toISOString(), exitCode: crash.exitCode, signal: crash.signal,
+        id: report.id, crashedAt: crash.at.toISOString(), exitCode: crash.exitCode, signal: crash.signal,
         uptimeSeconds: report.uptimeSeconds, classification: classified, logTail: crash.logTail.slice(-20),
       };
       await m.getRepository(Instance).update(instanceId, { state: giveUp ? 'error' : 'crashed', lastCrash: summary, supervisor });

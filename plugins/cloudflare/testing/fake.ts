@@ -1,6 +1,6 @@
 import { EdgeProvider, ProviderError } from '../../../kernel/api';
-import type { EdgeRecord, InstanceView } from '../../../kernel/api';
-import { srvRecordName } from '../provider';
+import type { EdgeRecord, InstanceView, PlayerAddress } from '../../../kernel/api';
+import { playerAddress, srvRecordName } from '../provider';
 import { TEST_SRV_SERVICE } from './fixture';
 
 /** EdgeProvider in memory: one SRV record per instance, named as CloudflareEdge names it for the test's game type. */
@@ -25,6 +25,12 @@ export class FakeEdge extends EdgeProvider {
   async unpublish(instance: InstanceView): Promise<'done' | 'already_gone'> {
     if (instance.vmid === null) return 'already_gone';
     return this.records.delete(srvRecordName(TEST_SRV_SERVICE, instance.vmid, this.zoneName)) ? 'done' : 'already_gone';
+  }
+
+  override playerAddress(instance: InstanceView): PlayerAddress | null {
+    if (instance.vmid === null) return null;
+    const record = this.records.get(srvRecordName(TEST_SRV_SERVICE, instance.vmid, this.zoneName));
+    return record ? { host: playerAddress(instance.vmid, this.zoneName), port: record.port } : null;
   }
 
   async list(): Promise<EdgeRecord[]> {

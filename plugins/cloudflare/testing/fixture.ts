@@ -43,7 +43,7 @@ export class SimulatedCloudflare {
 
   edge(options: TestOptions = {}): CloudflareEdge {
     const config = this.config(options);
-    return new CloudflareEdge(config, { client: new CloudflareClient(config), zoneId: config.zoneId }, testSrvServiceOf);
+    return new CloudflareEdge(config, { client: new CloudflareClient(config), zoneId: config.zoneId }, testSrvServiceOf, 'cloudflare');
   }
 
   /** Short deadlines so failures show within a test's time. */

@@ -1,0 +1,139 @@
+import { z, type ZodRawShape } from 'zod';
+import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
+import { createHash } from 'node:crypto';
+import { InvalidRequestError } from '../../api';
+import { hotQuery } from '../database';
+
+/**
+ * Keyset paging shared by every list of the API: `limit` (default 50, max 200) and an opaque
+ * `cursor` in, `nextCursor` out, in a stable order on (time, id). A cursor is the last row's
+ * key, base64url-encoded; the time is kept to the microsecond Postgres stores (a JS Date keeps
+ * milliseconds), so rows created within one millisecond are neither skipped nor repeated at a
+ * page boundary.
+ */
+export const PAGE_LIMIT = { default: 50, max: 200 } as const;
+
+interface Key {
+  /** Microseconds since the epoch, as decimal text (beyond a double's exact range). */
+  t: string;
+  id: string;
+}
+
+/** Row ids are UUIDs; items an agent lists (backups) have ids of file-name characters. */
+const keySchema = z.object({ t: z.string().regex(/^\d{1,17}$/), id: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/) }).strict();
+const uuid = z.uuid();
+
+/** The cursor in the query string: a malformed one is 400 on `query.cursor`, never a 500 in the database. */
+const cursor = z.string().max(200).transform((text, ctx): Key => {
+  const parsed = /^[A-Za-z0-9_-]+$/.test(text) ? keySchema.safeParse(decode(text)) : undefined;
+  if (parsed?.success) return parsed.data;
+  ctx.addIssue({ code: 'custom', message: 'is not a cursor this API issued' });
+  return z.NEVER;
+});
+
+function decode(text: string): unknown {
+  try {
+    return JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+const encode = (key: Key): string => Buffer.from(JSON.stringify(key)).toString('base64url');
+
+/** `since`: only items at or after this instant (ISO-8601). */
+export const since = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
+
+/** The query schema of a list: paging plus the filters the list documents (the router makes it strict). */
+export function pageQuery<F extends ZodRawShape>(filters: F) {
+  return z.object({
+    limit: z.coerce.number().int().min(1).max(PAGE_LIMIT.max).default(PAGE_LIMIT.default).meta({ description: 'Items per page' }),
+    cursor: cursor.optional().meta({ description: 'The nextCursor of the previous page; absent for the first page' }),
+    ...filters,
+  });
+}
+
+/** The answer of a list: its items under their name, and the cursor of the page after this one. */
+export function paged<I extends ZodRawShape>(items: I) {
+  return z.object({
+    ...items,
+    nextCursor: z.string().nullable().meta({ description: 'Pass as cursor to get the next page; null on the last page' }),
+  });
+}
+
+export interface PageRequest {
+  limit: number;
+  cursor?: Key;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface KeysetOrder {
+  /** The time column of the table, e.g. 'created_at'. */
+  column: string;
+  direction: 'ASC' | 'DESC';
+}
+
+/**
+ * One page of a query: keyset condition, total order on (time, id), one row more than asked to
+ * know if another page follows. Lists are read often and whole pages at a time, so the query
+ * runs as a prepared statement and its rows become entities column by column (pg has already
+ * typed them), skipping TypeORM's general-purpose hydration, which cost more than the query.
+ */
+export async function pageRows<E extends ObjectLiteral>(qb: SelectQueryBuilder<E>, page: PageRequest, order: KeysetOrder): Promise<Page<E>> {
+  const a = qb.alias;
+  const time = `${a}.${order.column}`;
+  if (page.cursor) {
+    if (!uuid.safeParse(page.cursor.id).success) throw foreignCursor();
+    const op = order.direction === 'ASC' ? '>' : '<';
+    qb.andWhere(`(${time}, ${a}.id) ${op} (TIMESTAMPTZ 'epoch' + CAST(:pageT AS bigint) * INTERVAL '1 microsecond', CAST(:pageId AS uuid))`,
+      { pageT: page.cursor.t, pageId: page.cursor.id });
+  }
+  qb.addSelect(`CAST(EXTRACT(EPOCH FROM ${time}) * 1000000 AS bigint)::text`, 'page_t')
+    .orderBy(time, order.direction).addOrderBy(`${a}.id`, order.direction);
+  const [query, params] = qb.getQueryAndParameters();
+  // The limit is a parameter, so each list prepares a handful of statements, not one per limit.
+  const sql = `${query} LIMIT $${params.length + 1}`;
+  const name = `zpack_page_${createHash('sha1').update(sql).digest('hex').slice(0, 16)}`;
+  const raw = await hotQuery<Record<string, unknown>>(qb.connection, name, sql, [...params, page.limit + 1]);
+  const columns = qb.expressionMap.mainAlias!.metadata.columns.map((c) => [c.propertyName, `${a}_${c.databaseName}`] as const);
+  const entity = (row: Record<string, unknown>): E => {
+    const e: Record<string, unknown> = {};
+    for (const [property, key] of columns) e[property] = row[key];
+    return e as E;
+  };
+  if (raw.length <= page.limit) return { items: raw.map(entity), nextCursor: null };
+  const last = raw[page.limit - 1];
+  return { items: raw.slice(0, page.limit).map(entity), nextCursor: encode({ t: String(last.page_t), id: String(last[`${a}_id`]) }) };
+}
+
+/** The same paging over a list held in memory (what an agent answers), keyed by an ISO time and an id. */
+export function pageList<T>(all: readonly T[], page: PageRequest, keyOf: (item: T) => { at: string; id: string }, direction: 'ASC' | 'DESC'): Page<T> {
+  const sign = direction === 'ASC' ? 1 : -1;
+  const keyed = all.map((item) => ({ item, key: toKey(keyOf(item)) }));
+  keyed.sort((x, y) => sign * compare(x.key, y.key));
+  const after = page.cursor;
+  const rest = after ? keyed.filter((k) => sign * compare(k.key, after) > 0) : keyed;
+  const items = rest.slice(0, page.limit);
+  const nextCursor = rest.length > page.limit ? encode(items[items.length - 1].key) : null;
+  return { items: items.map((k) => k.item), nextCursor };
+}
+
+function toKey({ at, id }: { at: string; id: string }): Key {
+  const ms = Date.parse(at);
+  return { t: String(Number.isFinite(ms) ? ms * 1000 : 0), id };
+}
+
+function compare(x: Key, y: Key): number {
+  const dt = BigInt(x.t) - BigInt(y.t);
+  if (dt !== 0n) return dt > 0n ? 1 : -1;
+  return x.id < y.id ? -1 : x.id > y.id ? 1 : 0;
+}
+
+/** A well-formed cursor minted by another list (an agent's item id where rows have UUIDs). */
+function foreignCursor(): InvalidRequestError {
+  return new InvalidRequestError('Invalid query', { fields: [{ path: 'query.cursor', message: 'is not a cursor of this list' }] });
+}
