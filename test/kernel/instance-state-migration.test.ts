@@ -19,10 +19,10 @@ describe('Migration KernelInstanceState1700000006000', () => {
   });
   after(async () => tk?.stop());
 
-  it("moves the kernel's sections out of the plugin payload into columns, derives the host, and trims checkpoints", async () => {
+  it("moves the kernel's sections out of the plugin payload into columns (the crash time renamed crashedAt), derives the host, and trims checkpoints", async () => {
     await run('down');
     const owner = await tk.user();
-    const crash = { id: 'c1', classification: 'oom' };
+    const crash = { id: 'c1', classification: 'oom', at: '2026-01-02T03:04:05.000Z' };
     const [{ id }] = await tk.kernel.ds.query(
       `INSERT INTO instance (owner_id, kind, type, name, state, address, payload) VALUES ($1, 'game', 'minecraft', 'old', 'crashed', 'http://10.0.0.7:7070', $2) RETURNING id`,
       [owner.id, JSON.stringify({ crash, supervisor: { consecutive: 2, nextRestartAt: null }, backup: { state: 'done', id: 'b1', at: 'x' }, edge: { published: true } })]);
@@ -33,7 +33,7 @@ describe('Migration KernelInstanceState1700000006000', () => {
 
     const [row] = await tk.kernel.ds.query(`SELECT host, payload, last_crash, supervisor, last_backup, last_restore FROM instance WHERE id = $1`, [id]);
     expect(row).to.deep.equal({
-      host: '10.0.0.7', payload: { edge: { published: true } }, last_crash: crash,
+      host: '10.0.0.7', payload: { edge: { published: true } }, last_crash: { id: 'c1', classification: 'oom', crashedAt: '2026-01-02T03:04:05.000Z' },
       supervisor: { consecutive: 2, nextRestartAt: null }, last_backup: { state: 'done', id: 'b1', at: 'x' }, last_restore: null,
     });
     const [op] = await tk.kernel.ds.query(`SELECT checkpoint FROM provisioning_operation WHERE id = $1`, [opId]);

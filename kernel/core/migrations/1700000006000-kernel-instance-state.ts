@@ -17,9 +17,12 @@ export class KernelInstanceState1700000006000 implements MigrationInterface {
       ADD COLUMN last_backup jsonb NULL,
       ADD COLUMN last_restore jsonb NULL`);
     // The host was only ever kept inside the agent URL; IPv6 literals lose their brackets.
+    // The crash summary's time is named like every other event time: `at` becomes `crashedAt`.
     await q.query(`UPDATE instance SET
       host = NULLIF(btrim(substring(address from '^[a-zA-Z][a-zA-Z0-9+.-]*://(\\[[^\\]]+\\]|[^/:?#]+)'), '[]'), ''),
-      last_crash = payload->'crash', supervisor = payload->'supervisor',
+      last_crash = CASE WHEN (payload->'crash') ? 'at'
+        THEN ((payload->'crash') - 'at') || jsonb_build_object('crashedAt', payload->'crash'->'at') ELSE payload->'crash' END,
+      supervisor = payload->'supervisor',
       last_backup = payload->'backup', last_restore = payload->'restore',
       payload = payload - 'crash' - 'supervisor' - 'backup' - 'restore'`);
     // Checkpoints keep progress only; what a step learnt is in the instance row already.
