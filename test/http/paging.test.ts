@@ -105,6 +105,22 @@ describe('Paged lists (limit, cursor, nextCursor)', () => {
     expect((await other.http.get('/api/servers?state=exploded')).status).to.equal(400);
   });
 
+  it('lists a server exactly as GET /api/servers/:id shows it, times cut to the millisecond', async () => {
+    const other = await tk.user();
+    const [id] = await insertServers(tk, other.id, 1);
+    await tk.kernel.ds.query(
+      `UPDATE instance SET vmid = 5123, node = 'pve2', ports = '[{"name": "game", "port": 25565, "protocol": "tcp"}]',
+              created_at = '2026-01-02 03:04:05.678999+00', updated_at = '2026-01-02 04:05:06.000001+02' WHERE id = $1`,
+      [id],
+    );
+    const alone = (await other.http.get(`/api/servers/${id}`)).body.server;
+    expect(alone).to.include({ vmid: 5123, node: 'pve2', createdAt: '2026-01-02T03:04:05.678Z', updatedAt: '2026-01-02T02:05:06.000Z' });
+    expect((await other.http.get('/api/servers')).body.servers).to.deep.equal([alone]);
+    const admin = await tk.user({ role: 'admin' });
+    const listed = (await admin.http.get('/api/admin/servers?limit=200')).body.servers.find((s: { id: string }) => s.id === id);
+    expect(listed).to.deep.equal({ ...alone, ownerId: other.id });
+  });
+
   it('GET /api/operations pages newest first and filters by state', async () => {
     const values = Array.from({ length: 7 }, (_, n) => `($1, 'create', '${n % 2 ? 'failed' : 'succeeded'}', 'done', now() + interval '${n} seconds', now() + interval '1 hour')`);
     await tk.kernel.ds.query(`INSERT INTO provisioning_operation (account_id, kind, state, phase, created_at, deadline_at) VALUES ${values.join(', ')}`, [owner.id]);

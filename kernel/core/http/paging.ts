@@ -82,8 +82,11 @@ export interface KeysetOrder {
  * know if another page follows. Lists are read often and whole pages at a time, so the query
  * runs as a prepared statement and its rows become entities column by column (pg has already
  * typed them), skipping TypeORM's general-purpose hydration, which cost more than the query.
+ * A list that selects its own columns passes `rowOf` to read them from the raw row.
  */
-export async function pageRows<E extends ObjectLiteral>(qb: SelectQueryBuilder<E>, page: PageRequest, order: KeysetOrder): Promise<Page<E>> {
+export async function pageRows<E extends ObjectLiteral, T = E>(
+  qb: SelectQueryBuilder<E>, page: PageRequest, order: KeysetOrder, rowOf?: (row: Record<string, unknown>) => T,
+): Promise<Page<T>> {
   const a = qb.alias;
   const time = `${a}.${order.column}`;
   if (page.cursor) {
@@ -100,11 +103,11 @@ export async function pageRows<E extends ObjectLiteral>(qb: SelectQueryBuilder<E
   const name = `zpack_page_${createHash('sha1').update(sql).digest('hex').slice(0, 16)}`;
   const raw = await hotQuery<Record<string, unknown>>(qb.connection, name, sql, [...params, page.limit + 1]);
   const columns = qb.expressionMap.mainAlias!.metadata.columns.map((c) => [c.propertyName, `${a}_${c.databaseName}`] as const);
-  const entity = (row: Record<string, unknown>): E => {
+  const entity = rowOf ?? ((row: Record<string, unknown>): T => {
     const e: Record<string, unknown> = {};
     for (const [property, key] of columns) e[property] = row[key];
-    return e as E;
-  };
+    return e as T;
+  });
   if (raw.length <= page.limit) return { items: raw.map(entity), nextCursor: null };
   const last = raw[page.limit - 1];
   return { items: raw.slice(0, page.limit).map(entity), nextCursor: encode({ t: String(last.page_t), id: String(last[`${a}_id`]) }) };
