@@ -113,7 +113,10 @@ export function bridge(client: WebSocket, agent: WebSocket, framing: ConsoleFram
 
 function parseAgentFrame(text: string): ConsoleAgentFrame | undefined {
   try {
-    const parsed = consoleAgentFrame.safeParse(JSON.parse(text));
+    const json = JSON.parse(text);
+    // Output is nearly all of the traffic: its one field is checked directly, the rest by the schema.
+    if (json?.type === 'output' && typeof json.data === 'string') return { type: 'output', data: json.data };
+    const parsed = consoleAgentFrame.safeParse(json);
     return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;

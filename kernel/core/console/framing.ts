@@ -48,6 +48,9 @@ function v1Framing(): ConsoleFraming {
       } catch {
         return refuse('A frame must be one JSON object');
       }
+      // Typing is nearly all of the traffic: its one field is checked directly, the rest by the schema.
+      const frame = json as { type?: unknown; data?: unknown } | null;
+      if (frame?.type === 'input' && typeof frame.data === 'string') return { toAgent: { type: 'input', data: frame.data } };
       const parsed = consoleClientFrame.safeParse(json);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
