@@ -102,6 +102,9 @@ describe('A create waiting for readiness', () => {
       const accepted = (await create(user, 'wake', gameBody('wake'))).body.operation;
       await parkedInWaitReady(env.tk, accepted.id);
       env.fleet.agents.faults.neverReady = false;
+      // A real agent says ready once it is: wait for the simulated server to finish booting first.
+      const [{ vmid }] = await env.tk.kernel.ds.query(`SELECT vmid FROM instance WHERE id = $1`, [accepted.instanceId]);
+      await waitFor(() => env.fleet.agents.containers().get(vmid)?.state === 'running', 'the simulated server is ready');
 
       const token = env.tk.kernel.resolve(Tokens.AgentTokens).tokenFor(accepted.instanceId);
       const event = await env.tk.http.post('/api/agent/events', { type: 'ready', instanceId: accepted.instanceId }, { headers: { authorization: `Bearer ${token}` } });
