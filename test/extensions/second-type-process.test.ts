@@ -1,13 +1,9 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Client } from 'pg';
-import { stringify } from 'yaml';
 import { KernelQueue } from '../../kernel/api';
 import { dropSchema } from '../../kernel/core/database';
-import { distRoot, projectRoot, testConfig, type TestKernel } from '../harness';
+import { testConfig, type TestKernel } from '../harness';
+import { runZpack } from '../harness/zpack-cli';
 import { create, settle, startFleet, startFleetKernel, waitFor, type Fleet } from '../provisioning/fixture';
 import { beaconBody, secondTypeConfig } from './second-type-config';
 
@@ -60,17 +56,7 @@ describe('The beacon type’s own processes', () => {
     after(async () => dropSchema(config.database.url, config.database.schema));
 
     /** `zpack …` in a child process, configured by the fixture's zpack.yaml over a test config. */
-    function zpack(...args: string[]): Promise<{ code: number | null; out: string }> {
-      const file = path.join(mkdtempSync(path.join(tmpdir(), 'zpack-beacon-')), 'beacon.yaml');
-      writeFileSync(file, stringify({ ...config, logging: { level: 'silent' } }));
-      const env: NodeJS.ProcessEnv = { ...process.env, ZPACK_CONFIG: file };
-      for (const k of ['PORT', 'DATABASE_URL', 'REDIS_URL', 'ZPACK_ROLE']) delete env[k];
-      const child = spawn(process.execPath, [path.join(distRoot, 'kernel', 'main.js'), ...args], { env, cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
-      child.stderr.on('data', (c: Buffer) => { out += c.toString(); });
-      return new Promise((resolve) => child.once('exit', (code) => resolve({ code, out })));
-    }
+    const zpack = (...args: string[]) => runZpack(config, ...args);
     const query = async (sql: string): Promise<Array<Record<string, unknown>>> => {
       const pg = new Client({ connectionString: config.database.url });
       await pg.connect();

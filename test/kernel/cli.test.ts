@@ -1,29 +1,15 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { stringify } from 'yaml';
 import { dropSchema } from '../../kernel/core/database';
-import { distRoot, projectRoot, testConfig } from '../harness';
+import { distRoot, testConfig } from '../harness';
+import { runZpack } from '../harness/zpack-cli';
 
 /** `zpack …` in a child process, with the sample plugin enabled from its module path. */
-function zpack(config: ReturnType<typeof testConfig>, ...args: string[]): Promise<{ code: number | null; out: string }> {
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'zpack-cli-')), 'cli.yaml');
-  writeFileSync(file, stringify({
-    ...config,
-    logging: { level: 'silent' },
-    plugins: { sample: { enabled: true, module: path.join(distRoot, 'test', 'fixtures', 'sample-plugin') } },
-  }));
-  const env: NodeJS.ProcessEnv = { ...process.env, ZPACK_CONFIG: file };
-  for (const k of ['PORT', 'DATABASE_URL', 'REDIS_URL', 'ZPACK_ROLE']) delete env[k];
-  const child = spawn(process.execPath, [path.join(distRoot, 'kernel', 'main.js'), ...args], { env, cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
-  child.stderr.on('data', (c: Buffer) => { out += c.toString(); });
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, out })));
-}
+const zpack = (config: ReturnType<typeof testConfig>, ...args: string[]) => runZpack({
+  ...config,
+  plugins: { sample: { enabled: true, module: path.join(distRoot, 'test', 'fixtures', 'sample-plugin') } },
+}, ...args);
 
 describe('zpack <plugin command>', () => {
   const config = testConfig({ database: { dropSchemaOnStop: false } });
