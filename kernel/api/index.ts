@@ -18,3 +18,4 @@ export * from './testing';
 export * from './secrets';
 export * from './upgrades';
 export * from './console';
+export * from './access';

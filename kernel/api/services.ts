@@ -28,7 +28,14 @@ export interface Notifications {
   send(channel: string, message: NotificationMessage): Promise<void>;
   /** To an account holder (`to` is the account's email address), over every channel whose notifier serves 'owner'. */
   sendToOwner(message: NotificationMessage): Promise<void>;
+  /**
+   * To the people running the installation, over every channel whose notifier serves
+   * 'operators'; `to` is the topic (`ops` for alerts and repairs, `support` for tickets).
+   */
+  sendToOperators(topic: OperatorTopic, message: Omit<NotificationMessage, 'to'>): Promise<void>;
 }
+
+export type OperatorTopic = 'ops' | 'support';
 
 /** Time source; tests replace it. */
 export interface Clock {

@@ -6,6 +6,7 @@ import type { KernelHooks } from './hooks';
 import type { UpgradeTickets } from './upgrades';
 import type { AgentTokens, Clock, InstanceDirectory, JobQueues, Notifications } from './services';
 import type { SimulatorDirectory } from './simulator-state';
+import type { InstanceAccess, MaintenanceCalendar } from './access';
 
 /** A typed DI token: a symbol that remembers the type it resolves to. */
 export type Token<T> = symbol & { readonly __resolves?: T };
@@ -23,6 +24,10 @@ export const Tokens = {
   AgentTokens: token<AgentTokens>('core.agent-tokens'),
   Instances: token<InstanceDirectory>('core.instances'),
   Metrics: token<Registry>('core.metrics'),
+  /** The permission, ownership and billing gate of every route acting on a server. */
+  Access: token<InstanceAccess>('core.access'),
+  /** Operator maintenance windows. */
+  Maintenance: token<MaintenanceCalendar>('core.maintenance'),
   /** Single-use tickets that authenticate a WebSocket upgrade (see UpgradeRequest.redeemTicket). */
   UpgradeTickets: token<UpgradeTickets>('core.upgrade-tickets'),
   /** Where loopback simulators keep their state and listen (simulate mode). */

@@ -34,6 +34,7 @@ import { authRoutes } from './routes/auth';
 import { healthRoutes } from './routes/health';
 import { registerQueueMetrics } from './queue-metrics';
 import { wireInstances } from './instance-wiring';
+import { NoMaintenance } from './access';
 import type { ConsoleGateway } from './console/gateway';
 import type { OperationEventStreams } from './operations/event-streams';
 import type { KernelInstanceDirectory } from './operations/directory';
@@ -234,6 +235,7 @@ export class Kernel {
 
     const notifications = new NotificationOutbox(this.ds, this.queues, () => this.resolveAll(Notifier), this.logger);
     c.register(Tokens.Notifications, { useValue: notifications });
+    if (!c.isRegistered(Tokens.Maintenance)) c.register(Tokens.Maintenance, { useValue: new NoMaintenance() });
     const clock = this.resolve(Tokens.Clock);
     const tokens = new AccessTokens(await this.secret('auth.jwtSecret', config.auth.jwtSecret), config.auth.accessTtlSeconds);
     c.register(Tokens.AgentTokens, { useValue: new DerivedAgentTokens(await this.secret('agents.tokenSecret', config.auth.agentTokenSecret)) });

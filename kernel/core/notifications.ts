@@ -1,13 +1,14 @@
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import { KernelQueue } from '../api';
-import type { Notifications, NotificationMessage, Notifier } from '../api';
+import type { Notifications, NotificationMessage, Notifier, OperatorTopic } from '../api';
 import { Notification } from './entities';
 import type { KernelQueues } from './queues';
 
 export const DELIVER_JOB = 'notification.deliver';
 /** The channel an owner's message is recorded under when no notifier serves owners. */
 const OWNER_UNSERVED = 'owner';
+const OPERATORS_UNSERVED = 'operators';
 
 /**
  * Outbox first, delivery second: a message is a row before any mail server is touched, and a
@@ -32,6 +33,16 @@ export class NotificationOutbox implements Notifications {
       return;
     }
     for (const channel of new Set(channels)) await this.send(channel, message);
+  }
+
+  async sendToOperators(topic: OperatorTopic, message: Omit<NotificationMessage, 'to'>): Promise<void> {
+    const channels = this.notifiers().filter((n) => n.audiences.includes('operators')).map((n) => n.channel);
+    if (!channels.length) {
+      await this.ds.getRepository(Notification).save(this.row(OPERATORS_UNSERVED, { ...message, to: topic }, 'undeliverable', 'no enabled notifier serves operators'));
+      this.logger.warn({ template: message.template, topic }, 'notification undeliverable: no notifier serves operators');
+      return;
+    }
+    for (const channel of new Set(channels)) await this.send(channel, { ...message, to: topic });
   }
 
   async send(channel: string, message: NotificationMessage): Promise<void> {

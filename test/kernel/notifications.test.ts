@@ -49,6 +49,14 @@ describe('Notifications.sendToOwner', () => {
       const rows = await tk.kernel.ds.query(`SELECT channel, recipient FROM notification WHERE recipient = 'owner@zpack.test'`);
       expect(rows).to.deep.equal([{ channel: 'sms', recipient: 'owner@zpack.test' }]);
     });
+
+    it('sends operator notices to the channels serving operators, addressed by topic', async () => {
+      const before = sms.messages.length;
+      await tk.kernel.resolve(Tokens.Notifications).sendToOperators('ops', { template: 'queue_stale', subject: 'stale', text: 'a queue is stale' });
+      await waitFor(() => pager.messages.length === 1, 'the pager notifier got the notice');
+      expect(pager.messages[0]).to.include({ to: 'ops', template: 'queue_stale' });
+      expect(sms.messages.length).to.equal(before);
+    });
   });
 
   describe('with no notifier serving owners', () => {
@@ -59,10 +67,25 @@ describe('Notifications.sendToOwner', () => {
     after(async () => tk?.stop());
 
     it('keeps the message as undeliverable, saying why', async () => {
+      const paged = pager.messages.length;
       await tk.kernel.resolve(Tokens.Notifications).sendToOwner(message('nobody@zpack.test'));
       const rows = await tk.kernel.ds.query(`SELECT channel, state, last_error FROM notification WHERE recipient = 'nobody@zpack.test'`);
       expect(rows).to.deep.equal([{ channel: 'owner', state: 'undeliverable', last_error: 'no enabled notifier serves account owners' }]);
-      expect(pager.messages).to.deep.equal([]);
+      expect(pager.messages.length).to.equal(paged);
+    });
+  });
+
+  describe('with no notifier serving operators', () => {
+    let tk: TestKernel;
+    before(async () => {
+      tk = await startTestKernel({ plugins: [channelPlugin(sms)], config: { plugins: { sms: { enabled: true, options: {} } } } });
+    });
+    after(async () => tk?.stop());
+
+    it('keeps an operator notice as undeliverable, saying why', async () => {
+      await tk.kernel.resolve(Tokens.Notifications).sendToOperators('support', { template: 'ticket_opened', subject: 's', text: 't' });
+      const rows = await tk.kernel.ds.query(`SELECT channel, recipient, state, last_error FROM notification WHERE template = 'ticket_opened'`);
+      expect(rows).to.deep.equal([{ channel: 'operators', recipient: 'support', state: 'undeliverable', last_error: 'no enabled notifier serves operators' }]);
     });
   });
 });
