@@ -10,6 +10,7 @@ import type { Ctor, PortNeed, PortRef } from './ports';
 import type { QueueOptions, QueueRef } from './queues';
 import type { RoleSpec } from './roles';
 import type { JobHandler } from './services';
+import type { OperationDefinition } from './operations';
 
 export type Implementation<T> = Ctor<T> | ((ctx: PluginRuntime<unknown>) => T);
 
@@ -24,6 +25,11 @@ export interface PluginContext<C> {
   routes(define: (router: ApiRouter) => void): void;
   /** Defines the job `name` on a queue (a KernelQueue ref, or one this plugin declared). */
   jobs: { define<D>(name: string, queue: QueueRef, handler: JobHandler<D>): void };
+  /**
+   * Defines the operation `<plugin>.<name>` on a server, started with `Tokens.Operations` and run
+   * by the provisioning workers phase by phase (see OperationDefinition).
+   */
+  operations: { define<I>(name: string, definition: OperationDefinition<I>): void };
   entities(...entities: Function[]): void;
   migrations(...migrations: Function[]): void;
   /** Resolves a kernel service or port lazily (call inside handlers, not during register). */

@@ -7,6 +7,7 @@ import type { UpgradeTickets } from './upgrades';
 import type { AgentTokens, Clock, InstanceDirectory, JobQueues, Notifications } from './services';
 import type { SimulatorDirectory } from './simulator-state';
 import type { InstanceAccess, MaintenanceCalendar } from './access';
+import type { Operations } from './operations';
 
 /** A typed DI token: a symbol that remembers the type it resolves to. */
 export type Token<T> = symbol & { readonly __resolves?: T };
@@ -28,6 +29,8 @@ export const Tokens = {
   Access: token<InstanceAccess>('core.access'),
   /** Operator maintenance windows. */
   Maintenance: token<MaintenanceCalendar>('core.maintenance'),
+  /** Starts plugin-defined operations on a server. */
+  Operations: token<Operations>('core.operations'),
   /** Single-use tickets that authenticate a WebSocket upgrade (see UpgradeRequest.redeemTicket). */
   UpgradeTickets: token<UpgradeTickets>('core.upgrade-tickets'),
   /** Where loopback simulators keep their state and listen (simulate mode). */

@@ -5,6 +5,7 @@ import type { DataSource } from 'typeorm';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { KernelInstanceAccess } from './access';
+import { OperationRegistry, PluginOperations } from './operations/plugin-operations';
 import { BillingGate, CONSOLE_PROTOCOL_V1, HostingProvider, InstanceAgent, InstanceType, KernelQueue, Tokens } from '../api';
 import type { AgentTokens, ApiRouter, KernelHooks, Notifications, PortRef } from '../api';
 import type { KernelConfig } from './config';
@@ -46,6 +47,7 @@ export interface InstanceWiringContext {
   accountChanged(accountId: string): Promise<void>;
   tickets: KernelUpgradeTickets;
   http: HttpExtensions;
+  operations: OperationRegistry;
   routes: ApiRouter;
   container: DependencyContainer;
   /** Resolves plugin ports at use time, so a disabled plugin fails the request, not the boot. */
@@ -84,6 +86,7 @@ export function wireInstances(k: InstanceWiringContext) {
   };
   const provision = new ProvisionWorker(workerDeps);
   const teardown = new TeardownWorker(workerDeps);
+  k.container.register(Tokens.Operations, { useValue: new PluginOperations(ds, k.operations, queues, workerDeps, logger) });
   queues.define<{ operationId: string; resumed?: boolean }>(PROVISION_JOB, KernelQueue.provisioning, (d) => provision.run(d.operationId, d.resumed));
   queues.define<{ operationId: string }>(TEARDOWN_JOB, KernelQueue.provisioning, (d) => teardown.run(d.operationId));
 

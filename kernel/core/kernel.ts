@@ -35,6 +35,7 @@ import { healthRoutes } from './routes/health';
 import { registerQueueMetrics } from './queue-metrics';
 import { wireInstances } from './instance-wiring';
 import { NoMaintenance } from './access';
+import { OperationRegistry } from './operations/plugin-operations';
 import type { ConsoleGateway } from './console/gateway';
 import type { OperationEventStreams } from './operations/event-streams';
 import type { KernelInstanceDirectory } from './operations/directory';
@@ -126,6 +127,7 @@ export class Kernel {
       loops: new LeaderLoops(config.redis.prefix, config.loops.leaseMs, this.logger),
       commands: new CommandRegistry(),
       health: new HealthChecks(),
+      operations: new OperationRegistry(),
     };
   }
 
@@ -253,7 +255,7 @@ export class Kernel {
       ds: this.ds, redis: this.redis, config, hooks: this.hooks, queues: this.queues, logger: this.logger, notifications,
       routes: kernelRoutes, container: c, ports: this, agentTokens: this.resolve(Tokens.AgentTokens),
       accountChanged: (accountId) => this.cache!.forget({ quotaOf: accountId }),
-      tickets: this.tickets, http: this.http,
+      tickets: this.tickets, http: this.http, operations: this.extensions.operations,
     }));
     registerQueueMetrics(this.metrics, this.queues);
     const retention = new RetentionPolicy(this.ds, config.retention, this.metrics, this.logger);

@@ -13,6 +13,7 @@ import type { CommandRegistry } from './commands';
 import type { HealthChecks } from './health-checks';
 import type { LeaderLoops } from './loops/leader-loops';
 import type { RoleRegistry } from './roles';
+import type { OperationRegistry } from './operations/plugin-operations';
 
 const isClass = <T>(impl: Implementation<T>): impl is Ctor<T> => /^class[\s{]/.test(Function.prototype.toString.call(impl));
 
@@ -34,6 +35,7 @@ export interface ProcessExtensions {
   loops: LeaderLoops;
   commands: CommandRegistry;
   health: HealthChecks;
+  operations: OperationRegistry;
 }
 
 /** Whether a port is bound in the kernel's container (by a plugin or a test override). */
@@ -78,6 +80,7 @@ export class PluginHost {
       provide: (port, impl) => this.provide(port, impl),
       routes: (define) => define(router.for(name)),
       jobs: { define: (job, queue, handler) => queues.define(job, queue, handler) },
+      operations: { define: (operation, definition) => extensions.operations.define(name, operation, definition) },
       entities: (...e) => out.entities.push(...e),
       migrations: (...m) => out.migrations.push(...m),
       // Upgrades, host routes and status sections.

@@ -2,7 +2,8 @@ import { Column, Entity, Index } from 'typeorm';
 import { ZpackEntity } from '../../api';
 import type { TeardownStep } from '../../api';
 
-export type OperationKind = 'create' | 'delete';
+/** `create`, `delete`, or a plugin's `<plugin>.<name>` (kernel/api OperationDefinition). */
+export type OperationKind = 'create' | 'delete' | (string & {});
 export type OperationState = 'queued' | 'running' | 'succeeded' | 'failed' | 'stale';
 
 /**
@@ -23,6 +24,9 @@ export interface Checkpoint {
   ready?: boolean;
   /** Teardown: steps done so far. */
   steps?: TeardownStep[];
+  /** A plugin operation: the phases done so far and what they recorded. */
+  phasesDone?: string[];
+  progress?: { [key: string]: any };
 }
 
 export interface OperationError {

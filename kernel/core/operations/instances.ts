@@ -13,6 +13,8 @@ import { requestHash, type CreateInstanceBody } from './request';
 
 export const PROVISION_JOB = 'instance.provision';
 export const TEARDOWN_JOB = 'instance.teardown';
+/** A plugin's operation (plugin-operations.ts runs it). */
+export const OPERATION_JOB = 'operation.run';
 
 const PG_UNIQUE = '23505';
 
@@ -100,7 +102,7 @@ export class InstanceService {
 
   /** Enqueue by operation id (the job id dedupes); a failure leaves the row queued for the sweeper. */
   async dispatch(op: ProvisioningOperation): Promise<void> {
-    const job = op.kind === 'create' ? PROVISION_JOB : TEARDOWN_JOB;
+    const job = op.kind === 'create' ? PROVISION_JOB : op.kind === 'delete' ? TEARDOWN_JOB : OPERATION_JOB;
     try {
       await this.queues.enqueue(KernelQueue.provisioning, job, { operationId: op.id }, { jobId: op.id });
     } catch (err) {

@@ -15,22 +15,7 @@ export const tokenPairSchema = z.object({
 
 export const enforcementState = z.enum(['active', 'warning', 'final_warning', 'suspended']).meta({ id: 'EnforcementState' });
 
-const operationError = z.object({
-  code: z.string(), message: z.string(), phase: z.string(), details: z.record(z.string(), z.unknown()).optional(),
-});
-
-export const operationSchema = z.object({
-  id: z.uuid(),
-  kind: z.enum(['create', 'delete']),
-  state: z.enum(['queued', 'running', 'succeeded', 'failed', 'stale']),
-  phase: z.string(),
-  instanceId: z.uuid().nullable(),
-  error: operationError.nullable(),
-  report: z.array(z.object({ step: z.string(), outcome: z.string(), error: z.string().optional(), at: z.string() }))
-    .optional().meta({ description: 'Teardown steps done (delete operations)' }),
-  createdAt: timestamp(),
-  updatedAt: timestamp(),
-}).meta({ id: 'Operation' });
+export { operationSchema } from '../../api';
 
 /** An object the document leaves open (internal bookkeeping shown to admins). */
 export const openObject = (description: string) =>
