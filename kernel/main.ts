@@ -10,6 +10,7 @@ import { Kernel } from './core/kernel';
 import { createLogger } from './core/logger';
 import { drainOnce, installProcessGuards } from './core/process-guards';
 import { Account } from './core/entities';
+import { IMPORT_USAGE, importCommand } from './core/fleet-import/command';
 
 const distRoot = path.resolve(__dirname, '..');
 const root = path.resolve(distRoot, '..');
@@ -17,6 +18,7 @@ const root = path.resolve(distRoot, '..');
 const KERNEL_USAGE = `usage: zpack [role]            run a process role (default: role: in config, or $ZPACK_ROLE)
        zpack migrate             apply database migrations and exit
        zpack create-admin --email E [--password P]   create (or promote) an admin account
+       ${IMPORT_USAGE}
        zpack <command> [args…]   a command of an enabled plugin
        zpack help                list the roles and commands of the enabled plugins`;
 
@@ -38,6 +40,7 @@ async function main(): Promise<void> {
   const kernel = new Kernel({ config, distRoot });
   kernel.register();
   if (command === 'help') return void console.log(usage(kernel));
+  if (command === 'import') return kernelCommand(kernel, (k) => importCommand(k, argv.slice(1)));
   const pluginCommand = kernel.extensions.commands.get(command);
   // A role named on the command line must exist; one from config or ZPACK_ROLE is checked by start() (unknown_role).
   if (!pluginCommand && named && !kernel.extensions.roles.has(command)) throw new BootError(`unknown command "${command}"\n${usage(kernel)}`, 'unknown_command');
@@ -45,6 +48,18 @@ async function main(): Promise<void> {
   if (!pluginCommand) return serve(kernel, embedded);
   try {
     process.exitCode = await kernel.runCommand(command, argv.slice(1));
+  } finally {
+    await kernel.stop().catch((err) => kernel.logger.error({ err }, 'stop failed'));
+    await embedded.stop();
+  }
+}
+
+/** A kernel command that needs the plugins' ports (the hosting provider, the billing plugin …). */
+async function kernelCommand(kernel: Kernel, run: (kernel: Kernel) => Promise<number>): Promise<void> {
+  const embedded = await startEmbedded(kernel.config, root, kernel.logger);
+  try {
+    await kernel.prepareCommand();
+    process.exitCode = await run(kernel);
   } finally {
     await kernel.stop().catch((err) => kernel.logger.error({ err }, 'stop failed'));
     await embedded.stop();

@@ -284,9 +284,14 @@ export class Kernel {
   async runCommand(name: string, args: string[]): Promise<number> {
     const entry = this.extensions.commands.get(name);
     if (!entry) throw new BootError(`unknown command "${name}"`, 'unknown_command');
+    await this.prepareCommand();
+    return (await entry.command.run(args, entry.runtime)) ?? 0;
+  }
+
+  /** A command's kernel: booted, plugins started (their ports usable), no HTTP, no queue work. */
+  async prepareCommand(): Promise<void> {
     await this.boot();
     await this.startPlugins();
-    return (await entry.command.run(args, entry.runtime)) ?? 0;
   }
 
   private async listen(): Promise<void> {

@@ -12,7 +12,7 @@ export interface RolePlan {
 /** The role that runs everything: HTTP, every declared queue, every loop. */
 export const ALL_ROLE = 'all';
 /** Names `zpack` keeps for its own commands. */
-export const KERNEL_COMMANDS = ['migrate', 'create-admin', 'help'];
+export const KERNEL_COMMANDS = ['migrate', 'create-admin', 'import', 'help'];
 
 const { provisioning, repair, billing, notifications } = KernelQueue;
 /** Every kernel worker role delivers notifications too, so a fleet of any shape delivers them. */

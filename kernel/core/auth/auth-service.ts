@@ -7,7 +7,8 @@ import type { AccountView, Clock, Notifications } from '../../api';
 import { Account, PasswordReset, Session, accountView } from '../entities';
 import type { KernelConfig } from '../config';
 import { hotQuery, returnedRows } from '../database';
-import { dummyHash, hashPassword, verifyPassword } from './passwords';
+import { dummyHash, hashPassword, needsRehash, verifyPassword } from './passwords';
+import { audit } from '../audit';
 import { RateLimiter, type RateLimitObserver } from './rate-limit';
 import type { AccountCache } from './account-cache';
 import { AccessTokens, bearerToken, makeRefreshToken, parseRefreshToken, randomToken, sha256 } from './tokens';
@@ -96,7 +97,16 @@ export class AuthService {
       throw new UnauthenticatedError('Wrong email or password');
     }
     await this.limiter.reset('login-acct', who);
+    if (needsRehash(account.passwordHash)) await this.rehash(account, password);
     return this.openSession(account, address);
+  }
+
+  /** An imported account's old hash (bcrypt …) becomes argon2id, without the customer noticing. */
+  private async rehash(account: Account, password: string): Promise<void> {
+    const passwordHash = await hashPassword(password);
+    // Only if unchanged since it was read: a password reset in between wins.
+    await this.ds.getRepository(Account).update({ id: account.id, passwordHash: account.passwordHash }, { passwordHash });
+    await audit(this.ds.manager, account.id, 'auth.password_rehashed', account.id, {});
   }
 
   private async openSession(account: Account, address: string): Promise<TokenPair> {

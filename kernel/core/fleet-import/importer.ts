@@ -1,0 +1,255 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import type { Logger } from 'pino';
+import { InvalidRequestError } from '../../api';
+import type { AccountView, ImportedAccountSection, InstanceType, ProvisionPlan } from '../../api';
+import { algorithmOf } from '../auth/passwords';
+import { fleetFile, PASSWORD_ALGORITHMS, type FleetAccount, type FleetFile, type FleetServer } from './format';
+
+export type RowOutcome = 'imported' | 'skipped' | 'refused';
+
+export interface ImportRow {
+  kind: 'account' | 'server';
+  ref: string;
+  outcome: RowOutcome;
+  reason?: string;
+}
+
+export interface ImportReport {
+  source: string | null;
+  dryRun: boolean;
+  accounts: Record<RowOutcome, number>;
+  servers: Record<RowOutcome, number>;
+  /** Every skipped and refused row with its reason (imported rows are counted, not listed). */
+  rows: ImportRow[];
+  /** What the file held that nothing here took (a section no enabled plugin imports). */
+  notes: string[];
+  /** The instances this run wrote, for the adoption check that follows. */
+  importedInstanceIds: string[];
+}
+
+interface Deps {
+  ds: DataSource;
+  types: () => InstanceType[];
+  sections: () => ImportedAccountSection[];
+  logger: Logger;
+}
+
+/** A server row as it will be written: dev containers become the `codeserver` type's options. */
+interface ServerRow extends FleetServer {
+  row: 'server' | 'devContainer';
+}
+
+const PORT_MIN = 1024;
+const PORT_MAX = 65535;
+
+/**
+ * Imports the fleet of the system being replaced. Rows are checked on their own first, so a bad
+ * row is refused with its reason and the rest imported; each account is then written with its
+ * servers in one transaction. Rows imported before are skipped, so a second run changes nothing.
+ */
+export class FleetImporter {
+  constructor(private readonly deps: Deps) {}
+
+  /** A file that is not the format is one clear error, before anything is written. */
+  static parse(raw: unknown): FleetFile {
+    const parsed = fleetFile.safeParse(raw);
+    if (parsed.success) return parsed.data;
+    const issues = parsed.error.issues.slice(0, 10).map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`);
+    throw new InvalidRequestError(`not a zpack fleet file (format "zpack.fleet", version 1): ${issues.join('; ')}`, { issues });
+  }
+
+  async run(file: FleetFile, options: { dryRun?: boolean } = {}): Promise<ImportReport> {
+    const dryRun = options.dryRun ?? false;
+    const report: ImportReport = {
+      source: file.source ?? null, dryRun, rows: [], notes: [], importedInstanceIds: [],
+      accounts: { imported: 0, skipped: 0, refused: 0 }, servers: { imported: 0, skipped: 0, refused: 0 },
+    };
+    const known = await this.known();
+    const servers: ServerRow[] = [
+      ...file.servers.map((s) => ({ ...s, row: 'server' as const })),
+      ...file.devContainers.map((d) => ({
+        ...d, kind: 'dev', type: 'codeserver', options: { ...d.options, runtime: d.runtime, version: d.version }, row: 'devContainer' as const,
+      })),
+    ];
+    const refuse = (kind: ImportRow['kind'], ref: string, reason: string) => {
+      report.rows.push({ kind, ref, outcome: 'refused', reason });
+      report[kind === 'account' ? 'accounts' : 'servers'].refused++;
+    };
+    const skip = (kind: ImportRow['kind'], ref: string, reason: string) => {
+      report.rows.push({ kind, ref, outcome: 'skipped', reason });
+      report[kind === 'account' ? 'accounts' : 'servers'].skipped++;
+    };
+
+    const accepted = this.checkAccounts(file.accounts, known, refuse);
+    const byOwner = this.checkServers(servers, accepted, known, refuse);
+    const sections = this.deps.sections();
+    const unsupported = new Set<string>();
+
+    for (const [ref, account] of accepted) {
+      const own = byOwner.get(ref) ?? [];
+      const existing = known.accountRefs.get(ref);
+      const fresh = own.filter((s) => {
+        if (!known.serverRefs.has(s.ref)) return true;
+        skip('server', s.ref, 'already imported');
+        return false;
+      });
+      if (existing) skip('account', ref, 'already imported');
+      if (existing && !fresh.length) continue;
+      if (dryRun) {
+        if (!existing) report.accounts.imported++;
+        report.servers.imported += fresh.length;
+        continue;
+      }
+      try {
+        const ids = await this.deps.ds.transaction(async (m) => {
+          const accountId = existing ?? await this.writeAccount(m, account, file.source ?? null, sections, unsupported);
+          const owner: AccountView = { id: accountId, email: account.email, role: account.role, billingExempt: account.billingExempt };
+          const written: string[] = [];
+          for (const s of fresh) written.push(await this.writeServer(m, owner, s, file.source ?? null));
+          return written;
+        });
+        if (!existing) report.accounts.imported++;
+        report.servers.imported += ids.length;
+        report.importedInstanceIds.push(...ids);
+      } catch (err) {
+        this.deps.logger.warn({ err, account: ref }, 'import of an account failed; nothing of it was written');
+        const reason = `not written: ${(err as Error).message}`;
+        if (!existing) refuse('account', ref, reason);
+        for (const s of fresh) refuse('server', s.ref, reason);
+      }
+    }
+    for (const section of unsupported) report.notes.push(`"${section}" sections were not imported: no enabled plugin imports them`);
+    return report;
+  }
+
+  /** What is here already: imported refs, emails, VMIDs and ports held. */
+  private async known() {
+    const { ds } = this.deps;
+    const [refs, emails, vmids, ports] = await Promise.all([
+      ds.query(`SELECT kind, ref, target_id AS "targetId" FROM fleet_import_row`),
+      ds.query(`SELECT email FROM account`),
+      ds.query(`SELECT vmid FROM vmid_allocation`),
+      ds.query(`SELECT port FROM port_allocation`),
+    ]) as [Array<{ kind: string; ref: string; targetId: string }>, Array<{ email: string }>, Array<{ vmid: number }>, Array<{ port: number }>];
+    return {
+      accountRefs: new Map(refs.filter((r) => r.kind === 'account').map((r) => [r.ref, r.targetId])),
+      serverRefs: new Set(refs.filter((r) => r.kind === 'server').map((r) => r.ref)),
+      emails: new Set(emails.map((e) => e.email)),
+      vmids: new Set(vmids.map((v) => v.vmid)),
+      ports: new Set(ports.map((p) => p.port)),
+    };
+  }
+
+  private checkAccounts(
+    accounts: FleetAccount[], known: Awaited<ReturnType<FleetImporter['known']>>, refuse: (k: 'account', ref: string, reason: string) => void,
+  ): Map<string, FleetAccount> {
+    const accepted = new Map<string, FleetAccount>();
+    const emails = new Map<string, string>();
+    for (const a of accounts) {
+      const email = a.email.trim().toLowerCase();
+      if (accepted.has(a.ref)) { refuse('account', a.ref, 'the ref appears twice in the file'); continue; }
+      if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) { refuse('account', a.ref, `"${a.email}" is not an email address`); continue; }
+      const twin = emails.get(email);
+      if (twin) { refuse('account', a.ref, `the email ${email} is already used by account ${twin} in the file (emails differ only in case)`); continue; }
+      if (!(PASSWORD_ALGORITHMS as readonly string[]).includes(a.password.algorithm)) {
+        refuse('account', a.ref, `unknown password hash algorithm "${a.password.algorithm}" (known: ${PASSWORD_ALGORITHMS.join(', ')})`);
+        continue;
+      }
+      if (algorithmOf(a.password.hash) !== a.password.algorithm) {
+        refuse('account', a.ref, `the password hash is not a ${a.password.algorithm} hash`);
+        continue;
+      }
+      if (!known.accountRefs.has(a.ref) && known.emails.has(email)) {
+        refuse('account', a.ref, `an account with the email ${email} already exists here and was not imported`);
+        continue;
+      }
+      emails.set(email, a.ref);
+      accepted.set(a.ref, { ...a, email });
+    }
+    return accepted;
+  }
+
+  private checkServers(
+    servers: ServerRow[], accepted: Map<string, FleetAccount>, known: Awaited<ReturnType<FleetImporter['known']>>,
+    refuse: (k: 'server', ref: string, reason: string) => void,
+  ): Map<string, ServerRow[]> {
+    const types = this.deps.types();
+    const claims = new Map<number, string[]>();
+    for (const s of servers) claims.set(s.vmid, [...(claims.get(s.vmid) ?? []), s.ref]);
+    const portsSeen = new Map<number, string>();
+    const refs = new Set<string>();
+    const byOwner = new Map<string, ServerRow[]>();
+    for (const s of servers) {
+      if (refs.has(s.ref)) { refuse('server', s.ref, 'the ref appears twice in the file'); continue; }
+      refs.add(s.ref);
+      if (!accepted.has(s.owner)) { refuse('server', s.ref, `its owner "${s.owner}" is not an imported account of this file`); continue; }
+      const claimants = claims.get(s.vmid)!;
+      if (claimants.length > 1) { refuse('server', s.ref, `VMID ${s.vmid} is claimed by ${claimants.length} rows (${claimants.join(', ')})`); continue; }
+      if (s.vmid < 100 || s.vmid > 999_999_999) { refuse('server', s.ref, `VMID ${s.vmid} is not a Proxmox VMID`); continue; }
+      if (!known.serverRefs.has(s.ref) && known.vmids.has(s.vmid)) { refuse('server', s.ref, `VMID ${s.vmid} is already held here by another server`); continue; }
+      const type = types.find((t) => t.type === s.type && t.kind === s.kind);
+      if (!type) { refuse('server', s.ref, `no enabled ${s.kind} type "${s.type}"`); continue; }
+      const options = type.optionsSchema.safeParse(s.options);
+      if (!options.success) {
+        refuse('server', s.ref, `options do not fit the ${s.type} type: ${options.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+        continue;
+      }
+      const badPort = s.ports.find((p) => p.port < PORT_MIN || p.port > PORT_MAX);
+      if (badPort) { refuse('server', s.ref, `port ${badPort.port} is outside every node's usable range (${PORT_MIN}–${PORT_MAX})`); continue; }
+      const clash = s.ports.find((p) => portsSeen.has(p.port) || (!known.serverRefs.has(s.ref) && known.ports.has(p.port)));
+      if (clash) {
+        refuse('server', s.ref, `port ${clash.port} is already held by ${portsSeen.get(clash.port) ?? 'another server here'}`);
+        continue;
+      }
+      for (const p of s.ports) portsSeen.set(p.port, s.ref);
+      byOwner.set(s.owner, [...(byOwner.get(s.owner) ?? []), { ...s, options: options.data as Record<string, unknown> }]);
+    }
+    return byOwner;
+  }
+
+  private async writeAccount(
+    m: EntityManager, a: FleetAccount, source: string | null, sections: ImportedAccountSection[], unsupported: Set<string>,
+  ): Promise<string> {
+    const [row] = await m.query(
+      `INSERT INTO account (email, password_hash, role, billing_exempt, max_instances, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, COALESCE($6::timestamptz, now()), now()) RETURNING id`,
+      [a.email, a.password.hash, a.role, a.billingExempt, a.quota?.maxInstances ?? null, a.createdAt ?? null],
+    );
+    await m.query(`INSERT INTO fleet_import_row (kind, ref, target_id, source) VALUES ('account', $1, $2, $3)`, [a.ref, row.id, source]);
+    if (a.billing) {
+      const taker = sections.find((s) => s.section === 'billing');
+      if (taker) await taker.adopt(row.id, a.billing, m);
+      else unsupported.add('billing');
+    }
+    await m.query(`INSERT INTO audit_event (actor_id, action, target, detail) VALUES (NULL, 'fleet.account_imported', $1, $2)`,
+      [row.id, JSON.stringify({ ref: a.ref, source, passwordAlgorithm: a.password.algorithm })]);
+    return row.id;
+  }
+
+  /**
+   * The VMID and ports are reserved even outside the allocation ranges, so no new server takes
+   * them. A succeeded create operation records the type's plan (what the agent is told), as if
+   * the server had been created here: history, resends and reinstalls read it from there.
+   */
+  private async writeServer(m: EntityManager, owner: AccountView, s: ServerRow, source: string | null): Promise<string> {
+    const ownerId = owner.id;
+    const ports = s.ports.map((p) => ({ name: p.name, port: p.port, protocol: p.protocol }));
+    const [row] = await m.query(
+      `INSERT INTO instance (owner_id, kind, type, name, state, vmid, node, ports, payload, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, '{}'::jsonb, COALESCE($9::timestamptz, now()), now()) RETURNING id`,
+      [ownerId, s.kind, s.type, s.name, s.state, s.vmid, s.node, JSON.stringify(ports), s.createdAt ?? null],
+    );
+    await m.query(`INSERT INTO vmid_allocation (vmid, instance_id, reason) VALUES ($1, $2, 'imported')`, [s.vmid, row.id]);
+    for (const p of ports) await m.query(`INSERT INTO port_allocation (port, instance_id, name) VALUES ($1, $2, $3)`, [p.port, row.id, p.name]);
+    await m.query(`INSERT INTO fleet_import_row (kind, ref, target_id, source) VALUES ('server', $1, $2, $3)`, [s.ref, row.id, source]);
+    const type = this.deps.types().find((t) => t.type === s.type)!;
+    const request = { kind: s.kind, type: s.type, name: s.name, options: s.options };
+    const plan = await type.plan({ account: owner, kind: type.kind, type: s.type, name: s.name, options: s.options, portNeeds: [], agentPayload: {} });
+    await m.query(
+      `INSERT INTO provisioning_operation (account_id, idempotency_key, kind, state, phase, instance_id, input, checkpoint, deadline_at, created_at, updated_at)
+       VALUES ($1, $2, 'create', 'succeeded', 'done', $3, $4::jsonb, '{"adopted":true}'::jsonb, now(), COALESCE($5::timestamptz, now()), now())`,
+      [ownerId, `import:${s.ref}`, row.id, JSON.stringify({ request, plan: { ...plan, account: undefined }, imported: { source, ref: s.ref } }), s.createdAt ?? null],
+    );
+    return row.id;
+  }
+}
