@@ -8,12 +8,20 @@ import { BootError } from './errors';
  * another's simulator asks here when it needs it, never a setting kept in step by hand.
  */
 export interface SimulatorDirectory {
+  /**
+   * True when another process (`zpack simulators`) runs the simulators and this one only uses
+   * them (`simulators.mode: remote`): a plugin in simulate mode then starts no simulator of its
+   * own and points its client at `lookup(<its name>)`, so every process of a fleet sees one world.
+   */
+  readonly remote: boolean;
   /** The folder where the named simulator keeps its state across restarts; undefined keeps it in memory. */
   stateDir(name: string): string | undefined;
   /** Announces where a simulator listens, for the other plugins. */
   publish(name: string, url: string): void;
-  /** The URL published under `name`, or undefined when no such simulator runs in this kernel. */
+  /** The URL published under `name`, or undefined when no such simulator runs in this kernel (or its host). */
   lookup(name: string): string | undefined;
+  /** lookup() for a simulator that must be there: a clear boot error naming it otherwise. */
+  require(name: string): string;
 }
 
 /**

@@ -172,6 +172,13 @@ export const kernelConfigSchema = z.object({
   simulators: z.object({
     /** Loopback simulators (plugins with simulate: true) keep their state under it, one folder each; '' keeps it in memory. */
     stateDir: z.string().default(''),
+    /**
+     * local: each process in simulate mode runs its own simulators (one process, `all`). remote: the
+     * `zpack simulators` process runs them and this one uses those (several processes, one world).
+     */
+    mode: z.enum(['local', 'remote']).default('local'),
+    /** How long a remote process waits at boot for the simulators process to announce itself. */
+    waitSeconds: z.number().positive().default(30),
   }).prefault({}),
   plugins: z.record(z.string(), pluginEntry).default({}),
 });

@@ -48,7 +48,7 @@ import { HostRoutes } from './http/host-routes';
 import { StatusSections } from './status-sections';
 import { UpgradeDispatcher } from './upgrades/dispatcher';
 import { KernelUpgradeTickets } from './upgrades/tickets';
-import { KernelSimulators } from './simulators';
+import { KernelSimulators, SIMULATORS_ROLE } from './simulators';
 
 export interface KernelOptions {
   config: KernelConfig;
@@ -175,7 +175,7 @@ export class Kernel {
   private announce(plan: RolePlan): void {
     const work = workOf(plan, (q) => this.queues.hasJobs(q), this.extensions.loops.names());
     this.logger.info({ role: plan.name, plugins: this.hosts.map((h) => h.plugin.definition.name), port: this.port, ...work }, 'zpack started');
-    if (!plan.http && !work.queues.length && !work.loops.length) {
+    if (!plan.http && !work.queues.length && !work.loops.length && plan.name !== SIMULATORS_ROLE) {
       this.logger.warn({ role: plan.name, idleQueues: work.idleQueues }, `role ${plan.name} has nothing to run: no job is defined on its queues and no loop is registered`);
     }
   }
@@ -183,10 +183,13 @@ export class Kernel {
   /** Plugins' start, in dependency order (also before a plugin command runs). */
   async startPlugins(): Promise<void> {
     this.started = true;
+    const simulators = this.resolve(Tokens.Simulators) as KernelSimulators;
+    await simulators.load(this.config.simulators.waitSeconds * 1000);
     for (const host of this.hosts) {
       await host.plugin.definition.start?.(host.runtime);
       this.logger.debug({ plugin: host.plugin.definition.name }, 'plugin started');
     }
+    await simulators.announce();
   }
 
   /**
@@ -202,7 +205,10 @@ export class Kernel {
     c.register(Tokens.Hooks, { useValue: this.hooks });
     c.register(Tokens.Metrics, { useValue: this.metrics.registry });
     c.register(Tokens.Clock, { useValue: systemClock });
-    c.register(Tokens.Simulators, { useValue: new KernelSimulators(config.simulators.stateDir) });
+    const host = config.role === SIMULATORS_ROLE;
+    c.register(Tokens.Simulators, { useValue: new KernelSimulators(config.simulators.stateDir, {
+      redis: () => this.redis!, key: `${config.redis.prefix}:simulators`, host, remote: !host && config.simulators.mode === 'remote',
+    }) });
     c.register(Tokens.Queues, { useValue: this.queues });
 
     const loaded = resolvePlugins(config.plugins, modulePluginSource(this.options.distRoot, this.options.plugins));
@@ -340,6 +346,7 @@ export class Kernel {
     await Promise.all([this.queues.closeWorkers(), this.extensions.loops.stop()]);
     stage('plugins');
     if (this.started) {
+      if (this.redis) await (this.resolve(Tokens.Simulators) as KernelSimulators).withdraw();
       for (const host of [...this.hosts].reverse()) {
         await host.plugin.definition.stop?.(host.runtime).catch((err) => this.logger.error({ err, plugin: host.plugin.definition.name }, 'plugin stop failed'));
       }

@@ -22,6 +22,7 @@ const KERNEL_ROLES: Record<string, RoleSpec> = {
   'repair-worker': { summary: 'repairs and housekeeping (retention)', queues: [repair, notifications] },
   'billing-worker': { summary: 'billing jobs', queues: [billing, notifications] },
   controller: { summary: 'runs the leader-elected loops', loops: true },
+  simulators: { summary: 'runs the loopback simulators for processes in simulators.mode: remote (simulate mode)' },
   [ALL_ROLE]: { summary: 'everything in one process: HTTP, every queue, every loop (the default)', http: true, loops: true },
 };
 

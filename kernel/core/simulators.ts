@@ -1,12 +1,35 @@
 import path from 'node:path';
+import type { Redis } from 'ioredis';
+import { BootError } from '../api';
 import type { SimulatorDirectory } from '../api';
 
-/** One per kernel: simulators of two kernels in one process (tests) never find each other. */
+/** The process that runs the simulators for a fleet of processes. */
+export const SIMULATORS_ROLE = 'simulators';
+const READY = '.ready';
+
+export interface SharedSimulators {
+  redis: () => Redis;
+  /** The Redis hash where the host publishes each simulator's URL. */
+  key: string;
+  /** This process is the `simulators` role: it publishes. Otherwise (`mode: remote`) it reads. */
+  host: boolean;
+  remote: boolean;
+}
+
+/**
+ * One per kernel: simulators of two kernels in one process (tests) never find each other. With
+ * `shared`, the `simulators` process publishes its simulators' URLs in Redis and the processes
+ * in `simulators.mode: remote` read them before their plugins start.
+ */
 export class KernelSimulators implements SimulatorDirectory {
   private readonly urls = new Map<string, string>();
 
   /** `stateRoot` '' keeps every simulator's state in memory. */
-  constructor(private readonly stateRoot: string) {}
+  constructor(private readonly stateRoot: string, private readonly shared?: SharedSimulators) {}
+
+  get remote(): boolean {
+    return this.shared?.remote ?? false;
+  }
 
   stateDir(name: string): string | undefined {
     return this.stateRoot ? path.resolve(this.stateRoot, name) : undefined;
@@ -18,5 +41,42 @@ export class KernelSimulators implements SimulatorDirectory {
 
   lookup(name: string): string | undefined {
     return this.urls.get(name);
+  }
+
+  require(name: string): string {
+    const url = this.urls.get(name);
+    if (url) return url;
+    throw new BootError(this.remote
+      ? `the ${name} simulator is not published by the simulators process (is \`zpack simulators\` running with the same plugins and redis.prefix?)`
+      : `the ${name} simulator is not running in this process`, 'simulator_missing');
+  }
+
+  /** Host: every simulator listens now; publish them all at once, then say ready. */
+  async announce(): Promise<void> {
+    if (!this.shared?.host) return;
+    const redis = this.shared.redis();
+    await redis.multi().del(this.shared.key).hset(this.shared.key, { ...Object.fromEntries(this.urls), [READY]: new Date().toISOString() }).exec();
+  }
+
+  /** Host stopping: the URLs go with it, so no process finds a dead simulator. */
+  async withdraw(): Promise<void> {
+    if (this.shared?.host) await this.shared.redis().del(this.shared.key).catch(() => undefined);
+  }
+
+  /** Remote: waits for the host's announcement, then knows every URL. */
+  async load(timeoutMs: number): Promise<void> {
+    if (!this.shared?.remote) return;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const all = await this.shared.redis().hgetall(this.shared.key);
+      if (all[READY]) {
+        for (const [name, url] of Object.entries(all)) if (name !== READY) this.urls.set(name, url);
+        return;
+      }
+      if (Date.now() > deadline) {
+        throw new BootError(`simulators.mode is remote but no \`zpack simulators\` process announced its simulators within ${timeoutMs / 1000} s`, 'simulators_unavailable');
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
 }

@@ -1,4 +1,4 @@
-import { BootError, InstanceAgent, Tokens, definePlugin, type PluginRuntime } from '../../kernel/api';
+import { BootError, InstanceAgent, Tokens, definePlugin } from '../../kernel/api';
 import { agentConfig } from './config';
 import { HttpInstanceAgent } from './provider';
 import { AgentSimulator } from './testing/simulator';
@@ -13,12 +13,14 @@ export default definePlugin({
   register(ctx) {
     ctx.provide(InstanceAgent, (runtime) => new HttpInstanceAgent(runtime.resolve(Tokens.AgentTokens), ctx.config,
       // Every agent is the simulator's: an address stored in an earlier run (another port) still reaches it.
-      ctx.config.simulate ? (address) => simulatorOf(runtime)?.rebase(address) ?? address : undefined));
+      ctx.config.simulate ? (address) => rebase(address, runtime.resolve(Tokens.Simulators).lookup('agent')) : undefined));
   },
   async start(ctx) {
     if (!ctx.config.simulate) return;
-    const { host, port } = ctx.config.simulator;
     const simulators = ctx.resolve(Tokens.Simulators);
+    // Another process runs the agent simulator; rebase() points stored addresses at its URL.
+    if (simulators.remote) return void simulators.require('agent');
+    const { host, port } = ctx.config.simulator;
     const stateDir = simulators.stateDir('agent');
     const simulator = await new AgentSimulator({ ...ctx.config.simulator, stateDir }).start().catch((err: Error) => {
       throw new BootError(`agent simulator cannot listen on ${host}:${port}: ${err.message}`);
@@ -33,6 +35,11 @@ export default definePlugin({
   },
 });
 
-function simulatorOf(runtime: PluginRuntime<unknown>): AgentSimulator | undefined {
-  return runtime.container.isRegistered(AgentSimulator) ? runtime.container.resolve(AgentSimulator) : undefined;
+/**
+ * The address of a container's agent in this run, from one stored in an earlier run (the port is
+ * picked at each start) or by another process: the container path is kept, the origin is the simulator's.
+ */
+function rebase(address: string, simulatorUrl: string | undefined): string {
+  const path = /^https?:\/\/[^/]+(\/ct\/\d+.*)$/.exec(address)?.[1];
+  return path && simulatorUrl ? `${simulatorUrl}${path}` : address;
 }

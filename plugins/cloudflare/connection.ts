@@ -32,13 +32,19 @@ export class CloudflareConnection {
       return;
     }
     const apiToken = config.apiToken || SIMULATOR_TOKEN;
+    const zoneId = config.zoneId || SIMULATOR_ZONE_ID;
+    if (simulators?.remote) {
+      this.current = { client: new CloudflareClient({ ...config, baseUrl: simulators.require('cloudflare'), apiToken }), zoneId };
+      return;
+    }
     const { host, port } = config.simulator;
     const stateDir = simulators?.stateDir('cloudflare');
     this.simulator = new CloudflareSimulator({ ...config.simulator, apiToken, stateFile: stateDir && path.join(stateDir, 'records.json') });
     const baseUrl = await this.simulator.start().catch((err: Error) => {
       throw new BootError(`cloudflare simulator cannot listen on ${host}:${port}: ${err.message}`);
     });
-    this.current = { client: new CloudflareClient({ ...config, baseUrl, apiToken }), zoneId: config.zoneId || SIMULATOR_ZONE_ID };
+    this.current = { client: new CloudflareClient({ ...config, baseUrl, apiToken }), zoneId };
+    simulators?.publish('cloudflare', baseUrl);
     logger.info({ url: baseUrl, stateDir }, 'cloudflare simulator listening');
   }
 

@@ -43,6 +43,10 @@ export class ProxmoxConnection {
     this.simulators = simulators;
     const tokenId = config.tokenId || SIMULATOR_TOKEN.id;
     const tokenSecret = config.tokenSecret || SIMULATOR_TOKEN.secret;
+    if (simulators?.remote) {
+      this.current = new ProxmoxClient({ ...config, baseUrl: simulators.require('proxmox'), tokenId, tokenSecret });
+      return;
+    }
     const stateDir = simulators?.stateDir('proxmox');
     this.simulator = new ProxmoxSimulator({
       ...config.simulator, tokenId, tokenSecret, nodes: config.nodes,
@@ -54,6 +58,7 @@ export class ProxmoxConnection {
       throw new BootError(`proxmox simulator cannot listen on ${host}:${port}: ${err.message}`);
     });
     this.current = new ProxmoxClient({ ...config, baseUrl, tokenId, tokenSecret });
+    simulators?.publish('proxmox', baseUrl);
     logger.info({ url: baseUrl, stateDir }, 'proxmox simulator listening');
   }
 

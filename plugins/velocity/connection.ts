@@ -29,6 +29,10 @@ export class VelocityConnection {
       return;
     }
     const token = config.bridgeToken || SIMULATOR_BRIDGE_TOKEN;
+    if (simulators?.remote) {
+      this.current = new BridgeClient({ ...client, baseUrl: simulators.require('velocity'), token });
+      return;
+    }
     const { host, port, latencyMs } = config.simulator;
     const stateDir = simulators?.stateDir('velocity');
     this.simulator = new BridgeSimulator({ host, port, latencyMs, token, stateFile: stateDir && path.join(stateDir, 'backends.json') });
@@ -36,6 +40,7 @@ export class VelocityConnection {
       throw new BootError(`velocity simulator cannot listen on ${host}:${port}: ${err.message}`);
     });
     this.current = new BridgeClient({ ...client, baseUrl, token });
+    simulators?.publish('velocity', baseUrl);
     logger.info({ url: baseUrl, stateDir }, 'velocity bridge simulator listening');
   }
 

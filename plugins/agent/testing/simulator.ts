@@ -132,15 +132,6 @@ export class AgentSimulator {
     if (!this.options.stateDir) await rm(this.dataDir, { recursive: true, force: true });
   }
 
-  /**
-   * The address of a container's agent in this run, from one stored in an earlier run (the port
-   * is picked at each start): the container path is kept, the origin is this simulator's.
-   */
-  rebase(address: string): string {
-    const path = /^https?:\/\/[^/]+(\/ct\/\d+.*)$/.exec(address)?.[1];
-    return path ? `${this.url}${path}` : address;
-  }
-
   containers(): Map<number, SimContainerSnapshot> {
     return new Map([...this.sims].map(([vmid, sim]) => [vmid, sim.snapshot()]));
   }

@@ -1,0 +1,92 @@
+import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { Redis } from 'ioredis';
+import agentPlugin from '../../plugins/agent';
+import cloudflarePlugin from '../../plugins/cloudflare';
+import minecraftPlugin from '../../plugins/minecraft';
+import proxmoxPlugin from '../../plugins/proxmox';
+import velocityPlugin from '../../plugins/velocity';
+import { SIMULATOR_TOKEN } from '../../plugins/proxmox/testing/simulator';
+import { dropSchema } from '../../kernel/core/database';
+import { distRoot, projectRoot, startTestKernel, testConfig, until, type TestKernel } from '../harness';
+import { create, settle } from '../provisioning/fixture';
+
+const simulated = {
+  proxmox: { enabled: true, options: { simulate: true, simulator: { taskMs: 5 } } },
+  agent: { enabled: true, options: { simulate: true, simulator: { bootMs: 20 } } },
+  cloudflare: { enabled: true, options: { simulate: true } },
+  velocity: { enabled: true, options: { simulate: true } },
+  minecraft: { enabled: true, options: {} },
+};
+
+describe('zpack simulators: one simulated world for a fleet of processes', () => {
+  const prefix = `zt-sims-${randomBytes(4).toString('hex')}`;
+  const hostConfig = testConfig({ plugins: simulated, logging: { level: 'warn' } }, undefined, prefix);
+  let host: ChildProcess;
+  let output = '';
+  const kernels: TestKernel[] = [];
+  const redis = new Redis(hostConfig.redis.url, { lazyConnect: true });
+
+  before(async function () {
+    this.timeout(60_000);
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'zpack-sims-')), 'zpack.yaml');
+    writeFileSync(file, stringify(hostConfig));
+    const env: NodeJS.ProcessEnv = { ...process.env, ZPACK_CONFIG: file };
+    for (const k of ['PORT', 'DATABASE_URL', 'REDIS_URL', 'ZPACK_ROLE']) delete env[k];
+    host = spawn(process.execPath, [path.join(distRoot, 'kernel', 'main.js'), 'simulators'], { env, cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    host.stdout!.on('data', (c: Buffer) => { output += c.toString(); });
+    host.stderr!.on('data', (c: Buffer) => { output += c.toString(); });
+    await redis.connect();
+    await until('the simulators process to announce itself', () => redis.hget(`${prefix}:simulators`, '.ready'), (v) => !!v, 40_000, 100)
+      .catch((err) => { throw new Error(`${err.message}\n${output}`); });
+  });
+  after(async () => {
+    for (const k of kernels) await k.stop();
+    host?.kill('SIGTERM');
+    await new Promise((r) => (host?.exitCode !== null ? r(null) : host.once('exit', r)));
+    redis.disconnect();
+    await dropSchema(hostConfig.database.url, hostConfig.database.schema);
+  });
+
+  const remoteKernel = async (role: string) => {
+    const tk = await startTestKernel({
+      plugins: [proxmoxPlugin, agentPlugin, cloudflarePlugin, velocityPlugin, minecraftPlugin],
+      prefix,
+      config: { role, plugins: simulated, simulators: { mode: 'remote' }, provisioning: { readyPollMs: 25 } },
+    });
+    kernels.push(tk);
+    return tk;
+  };
+
+  it('publishes every simulator it runs in Redis under the prefix', async () => {
+    const all = await redis.hgetall(`${prefix}:simulators`);
+    expect(Object.keys(all).sort()).to.deep.equal(['.ready', 'agent', 'cloudflare', 'proxmox', 'velocity']);
+  });
+
+  it('serves a kernel in simulators.mode remote: its containers live in the simulators process, not in its own', async () => {
+    const tk = await remoteKernel('all');
+    const user = await tk.user();
+    const op = await settle(user, (await create(user, 'remote-world')).body.operation.id);
+    expect(op.state, JSON.stringify(op.error)).to.equal('succeeded');
+    const [{ vmid }] = await tk.kernel.ds.query(`SELECT vmid FROM instance WHERE id = $1`, [op.instanceId]);
+    const proxmox = await redis.hget(`${prefix}:simulators`, 'proxmox');
+    const res = await fetch(`${proxmox}/cluster/resources?type=vm`, { headers: { authorization: `PVEAPIToken=${SIMULATOR_TOKEN.id}=${SIMULATOR_TOKEN.secret}` } });
+    const listed = (await res.json() as { data: Array<{ vmid: number }> }).data.map((r) => r.vmid);
+    expect(listed).to.include(vmid);
+    const status = await user.http.get(`/api/servers/${op.instanceId}/status`);
+    expect(status.body.ready).to.equal(true);
+  });
+
+  it('refuses to boot in remote mode when no simulators process announced itself, naming why', async () => {
+    const err = await startTestKernel({
+      plugins: [proxmoxPlugin, agentPlugin, minecraftPlugin],
+      config: { plugins: { proxmox: simulated.proxmox, agent: simulated.agent, minecraft: simulated.minecraft }, simulators: { mode: 'remote', waitSeconds: 1 } },
+    }).catch((e) => e);
+    expect(err.code).to.equal('simulators_unavailable');
+  });
+});
