@@ -18,7 +18,7 @@ export const REDIS_URL = 'redis://127.0.0.1:6379';
 /** Operator variables win over files; the bench's own YAML must decide everything. */
 const OPERATOR_ENV = ['PORT', 'HOST', 'DATABASE_URL', 'REDIS_URL', 'ZPACK_ROLE', 'LOG_LEVEL', 'ZPACK_CONFIG'];
 
-export type Role = 'api' | 'provision-worker' | 'repair-worker' | 'billing-worker' | 'controller' | 'all';
+export type Role = 'api' | 'provision-worker' | 'repair-worker' | 'billing-worker' | 'controller' | 'simulators' | 'all';
 
 export interface ZpackOptions {
   role: Role;

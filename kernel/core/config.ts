@@ -55,6 +55,15 @@ export const kernelConfigSchema = z.object({
     schema: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('public'),
     /** Drop the schema on stop (test runs only). */
     dropSchemaOnStop: z.boolean().default(false),
+    /**
+     * Connections this process may hold. Every process of a fleet has its own pool: their sum must
+     * stay under Postgres' max_connections (100 by default).
+     */
+    pool: z.object({
+      max: z.number().int().min(1).max(1000).default(20),
+      /** Waiting longer than this for a connection → 503 database_unavailable (retried by workers). */
+      connectionTimeoutMs: z.number().int().positive().default(5000),
+    }).prefault({}),
     embedded: z.object({
       dir: z.string().default('./data/pg'),
       /** 0: a free port at each start (other processes find it in the data folder's postmaster.pid). */

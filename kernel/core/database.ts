@@ -10,6 +10,7 @@ export interface DatabaseOptions {
   entities: Function[];
   migrations: Function[];
   logger: Logger;
+  pool?: { max: number; connectionTimeoutMs: number };
 }
 
 /**
@@ -27,7 +28,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<DataSource> {
     migrationsTableName: 'zpack_migrations',
     synchronize: false,
     logging: false,
-    extra: { options: `-c search_path=${opts.schema},public`, max: 20, connectionTimeoutMillis: 5000 },
+    extra: { options: `-c search_path=${opts.schema},public`, max: opts.pool?.max ?? 20, connectionTimeoutMillis: opts.pool?.connectionTimeoutMs ?? 5000 },
   });
   await ds.initialize();
   return ds;
@@ -77,8 +78,11 @@ export async function hotQuery<T>(ds: DataSource, name: string, text: string, va
   return (await pool.query({ name, text, values })).rows;
 }
 
-/** SQLSTATEs of a server that is going away or not yet there: 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now. */
-const SHUTDOWN_STATES = new Set(['57P01', '57P02', '57P03']);
+/**
+ * SQLSTATEs of a server that is going away, not yet there or full: 57P01 admin_shutdown, 57P02
+ * crash_shutdown, 57P03 cannot_connect_now, 53300 too_many_connections (a fleet's pools over max_connections).
+ */
+const SHUTDOWN_STATES = new Set(['57P01', '57P02', '57P03', '53300']);
 /** Socket failures on the way to Postgres; our HTTP clients wrap theirs in domain errors, so bare ones are the driver's. */
 const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 /** What pg and pg-pool throw when a connection drops or cannot be made in time. */

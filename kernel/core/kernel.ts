@@ -237,7 +237,7 @@ export class Kernel {
     c.register(Tokens.Redis, { useValue: this.redis });
     const contributions = this.contributions;
 
-    this.ds = await openDatabase({ url: config.database.url, schema: config.database.schema, ...contributions, logger: this.logger });
+    this.ds = await openDatabase({ url: config.database.url, schema: config.database.schema, pool: config.database.pool, ...contributions, logger: this.logger });
     c.register(Tokens.DataSource, { useValue: this.ds });
     await runMigrations(this.ds, this.logger);
 
