@@ -59,6 +59,18 @@ export interface ProvisionPlan {
   portNeeds: Array<{ name: string; protocol: 'tcp' | 'udp' }>;
   /** Handed to the in-container agent at provision time. */
   agentPayload: Record<string, unknown>;
+  /**
+   * What the customer chose that plans limit (BillingGate.entitlementsOf): the type fills it, the
+   * kernel checks it before the operation is stored.
+   */
+  choices?: PlanChoices;
+}
+
+/** A request's answers to a plan's limits: a flavor, a memory size (before the type's overheads), mods. */
+export interface PlanChoices {
+  flavor?: string;
+  memoryMb?: number;
+  mods?: boolean;
 }
 
 export type CrashClass =

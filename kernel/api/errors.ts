@@ -37,6 +37,12 @@ export class ForbiddenError extends ZpackError {
     super('forbidden', 403, message);
   }
 }
+/** The account's plan does not include what was asked (a flavor, more memory, mods); names the plan. */
+export class PlanLimitError extends ZpackError {
+  constructor(readonly plan: string, message: string, details: ErrorDetails = {}) {
+    super('forbidden', 403, message, { plan, ...details });
+  }
+}
 export class QuotaExceededError extends ZpackError {
   constructor(message = 'Instance quota reached', details: ErrorDetails = {}) {
     super('quota_exceeded', 403, message, details);

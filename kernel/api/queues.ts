@@ -13,6 +13,11 @@ export interface QueueRef {
 export interface QueueOptions {
   /** Jobs of this queue one process runs at once (default 4). */
   concurrency?: number;
+  /**
+   * Kernel roles that work this queue besides `all` (e.g. `billing-worker` for a billing plugin's
+   * queue), so a fleet already running that role needs no new one.
+   */
+  workedBy?: string[];
 }
 
 const kernelQueue = (name: string): QueueRef => Object.freeze({ name, owner: 'kernel' });

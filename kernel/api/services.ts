@@ -1,5 +1,6 @@
 import type { InstanceKind, InstanceState, InstanceView } from './domain';
 import type { NotificationMessage } from './providers/notifier';
+import type { PowerAction } from './providers/agent';
 import type { QueueRef } from './queues';
 
 export interface JobContext {
@@ -20,6 +21,8 @@ export interface EnqueueOptions {
 export interface JobQueues {
   define<D>(name: string, queue: QueueRef, handler: JobHandler<D>): void;
   enqueue<D>(queue: QueueRef, name: string, data: D, options?: EnqueueOptions): Promise<string>;
+  /** Runs the job `name` every `everyMs` through a BullMQ job scheduler, once across the fleet; upserting again changes only the period. */
+  repeat(queue: QueueRef, name: string, everyMs: number): Promise<void>;
 }
 
 /** Durable notifications: stored in the outbox first, then delivered by the channel's Notifier. */
@@ -81,4 +84,14 @@ export interface InstanceDirectory {
   patchSection(id: string, section: string, value: Record<string, unknown>): Promise<void>;
   /** Running instances whose last observed readiness is true (DB state + Redis, no remote calls). */
   listReady(filter?: InstanceFilter): Promise<InstanceView[]>;
+}
+
+/**
+ * The power button, for plugins acting on a server without a request (billing suspension and
+ * restore, schedules): the same agent call and state record as `POST /api/servers/:id/power`,
+ * without its permission and billing checks, which the caller owns.
+ */
+export interface InstancePower {
+  /** Tells the agent, records `stopped` or `running`; readiness is learnt again from the agent's next ready event. */
+  apply(instanceId: string, action: PowerAction): Promise<'running' | 'stopped'>;
 }

@@ -24,6 +24,9 @@ export interface SimulatorDirectory {
   require(name: string): string;
 }
 
+/** The name under which the kernel publishes its own HTTP API once it listens (for simulators that call back). */
+export const API_SIMULATOR_NAME = 'api';
+
 /**
  * A simulator's state as one JSON file, so the embedded default finds its simulated world as it
  * left it. Rewritten whole (temporary file, then rename) and synchronously whenever it changed, so

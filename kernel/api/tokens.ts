@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { KernelHooks } from './hooks';
 import type { UpgradeTickets } from './upgrades';
-import type { AgentTokens, Clock, InstanceDirectory, JobQueues, Notifications } from './services';
+import type { AgentTokens, Clock, InstanceDirectory, InstancePower, JobQueues, Notifications } from './services';
 import type { SimulatorDirectory } from './simulator-state';
 import type { InstanceAccess, MaintenanceCalendar } from './access';
 import type { Operations } from './operations';
@@ -27,6 +27,8 @@ export const Tokens = {
   Metrics: token<Registry>('core.metrics'),
   /** The permission, ownership and billing gate of every route acting on a server. */
   Access: token<InstanceAccess>('core.access'),
+  /** Starts and stops a server as its power button does (see InstancePower). */
+  Power: token<InstancePower>('core.power'),
   /** Operator maintenance windows. */
   Maintenance: token<MaintenanceCalendar>('core.maintenance'),
   /** Starts plugin-defined operations on a server. */

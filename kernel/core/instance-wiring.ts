@@ -10,7 +10,7 @@ import { BillingGate, CONSOLE_PROTOCOL_V1, HostingProvider, InstanceAgent, Insta
 import type { AgentTokens, ApiRouter, KernelHooks, Notifications, PortRef } from '../api';
 import type { KernelConfig } from './config';
 import type { KernelQueues } from './queues';
-import { billingStateOf } from './billing-state';
+import { billingStateOf, entitlementsOf } from './billing-state';
 import { CLOSE } from './console/bridge';
 import { CONSOLE_PATH, ConsoleGateway } from './console/gateway';
 import type { HttpExtensions } from './plugin-host';
@@ -19,6 +19,7 @@ import { Session } from './entities';
 import { KernelDirectoryToken, KernelInstanceDirectory } from './operations/directory';
 import { InstanceService, PROVISION_JOB, TEARDOWN_JOB } from './operations/instances';
 import { OperationLease } from './operations/lease';
+import { KernelInstancePower } from './operations/power';
 import { ProvisionWorker } from './operations/provision';
 import { InstanceReadiness } from './operations/readiness';
 import { ReadinessCache } from './operations/readiness-cache';
@@ -66,7 +67,9 @@ export function wireInstances(k: InstanceWiringContext) {
   // Each plugin host binds its own view (forPlugin); resolved from the kernel itself, no section is writable.
   const readOnly = directory.forPlugin(null);
   k.container.register(Tokens.Instances, { useValue: readOnly });
-  const instances = new InstanceService(ds, config, hooks, queues, () => ports.resolveAll(InstanceType), logger, k.accountChanged);
+  const instances = new InstanceService(ds, config, hooks, queues, () => ports.resolveAll(InstanceType), logger, k.accountChanged, {
+    state: billingState, entitlements: (account) => entitlementsOf(ds, ports.optional(BillingGate), account),
+  });
   k.container.register(Tokens.Access, { useValue: new KernelInstanceAccess(ds, instances, billingState) });
   instanceRoutes(routes, {
     ds, instances, probes: new ReadinessCache(config.status.readinessCacheMs), optional: (p) => ports.optional(p), billingState,
@@ -94,7 +97,9 @@ export function wireInstances(k: InstanceWiringContext) {
     ds, config, hooks, queues, readiness, agent, types: () => ports.resolveAll(InstanceType), notifications: k.notifications, billingState, logger,
   });
   agentEventRoutes(routes, { ds, tokens: agentTokens, directory, readiness, supervisor });
-  serverActionRoutes(routes, { ds, instances, readiness, agent, billingState });
+  const power = new KernelInstancePower(ds, agent, readiness);
+  k.container.register(Tokens.Power, { useValue: power });
+  serverActionRoutes(routes, { ds, instances, power, billingState });
 
   const sessionExpiry = async (id: string) => (await ds.getRepository(Session).findOne({ select: { id: true, expiresAt: true }, where: { id } }))?.expiresAt;
   const gateway = new ConsoleGateway(config, readOnly, agent, billingState, sessionExpiry, redis, logger);

@@ -6,7 +6,7 @@ import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import type { DataSource } from 'typeorm';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { BootError, KernelQueue, Notifier, Tokens, UnavailableError, portKey, portName } from '../api';
+import { API_SIMULATOR_NAME, BootError, KernelQueue, Notifier, Tokens, UnavailableError, portKey, portName } from '../api';
 import type { Clock, KernelHooks, PluginDefinition, PortRef } from '../api';
 import type { KernelConfig } from './config';
 import { dropSchema, openDatabase, runMigrations } from './database';
@@ -147,7 +147,7 @@ export class Kernel {
   /** register → role and ports checked → migrations → start, then workers, loops and HTTP as the role says. */
   async start(): Promise<void> {
     this.register();
-    const plan = this.extensions.roles.plan(this.config.role, this.queues.declaredQueues());
+    const plan = this.extensions.roles.plan(this.config.role, this.queues.declaredQueues(), this.queues.workedBy(this.config.role));
     requireProvisioningPorts(plan, (port) => isBound(this.container, port));
     await this.boot();
     await this.startPlugins();
@@ -320,6 +320,9 @@ export class Kernel {
         : err));
     });
     this.server = server;
+    // Simulators that call the API back (a payment provider's webhooks) find it here.
+    const host = ['0.0.0.0', '::'].includes(this.config.server.host) ? '127.0.0.1' : this.config.server.host;
+    this.resolve(Tokens.Simulators).publish(API_SIMULATOR_NAME, `http://${host.includes(':') ? `[${host}]` : host}:${this.port}`);
   }
 
   /** Reverse of start: HTTP → workers → plugins → queues → database → Redis. */

@@ -70,6 +70,11 @@ export class KernelQueues implements JobQueues {
     return [...this.declared.values()].map((d) => d.ref);
   }
 
+  /** The plugins' queues that name `role` in their `workedBy`. */
+  workedBy(role: string): QueueRef[] {
+    return [...this.declared.values()].filter((d) => d.options.workedBy?.includes(role)).map((d) => d.ref);
+  }
+
   define<D>(name: string, queue: QueueRef, handler: JobHandler<D>): void {
     if (this.handlers.has(name)) throw new BootError(`job "${name}" is defined twice`, 'job_defined_twice');
     this.declaration(queue);

@@ -12,15 +12,18 @@ const QUOTA_SQL = `SELECT a.max_instances,
   FROM account a WHERE a.id = $1`;
 
 type QuotaRow = { max_instances: number | null; used: string };
-const toQuota = (row: QuotaRow | undefined, config: KernelConfig): Quota =>
-  ({ maxInstances: row?.max_instances ?? config.quota.defaultMaxInstances, used: Number(row?.used ?? 0) });
+const toQuota = (row: QuotaRow | undefined, config: KernelConfig, planMax?: number): Quota =>
+  ({ maxInstances: row?.max_instances ?? planMax ?? config.quota.defaultMaxInstances, used: Number(row?.used ?? 0) });
 
-/** Live instances count against the quota; the account's override beats the configured default. Inside a transaction. */
-export async function quotaOf(m: EntityManager, config: KernelConfig, accountId: string): Promise<Quota> {
-  return toQuota((await m.query(QUOTA_SQL, [accountId]))[0], config);
+/**
+ * Live instances count against the quota; the account's override beats its plan's limit
+ * (`planMax`, from BillingGate.entitlementsOf), which beats the configured default. Inside a transaction.
+ */
+export async function quotaOf(m: EntityManager, config: KernelConfig, accountId: string, planMax?: number): Promise<Quota> {
+  return toQuota((await m.query(QUOTA_SQL, [accountId]))[0], config, planMax);
 }
 
 /** The same, outside a transaction, as a prepared statement (GET /api/me). */
-export async function currentQuota(ds: DataSource, config: KernelConfig, accountId: string): Promise<Quota> {
-  return toQuota((await hotQuery<QuotaRow>(ds, 'zpack_quota', QUOTA_SQL, [accountId]))[0], config);
+export async function currentQuota(ds: DataSource, config: KernelConfig, accountId: string, planMax?: number): Promise<Quota> {
+  return toQuota((await hotQuery<QuotaRow>(ds, 'zpack_quota', QUOTA_SQL, [accountId]))[0], config, planMax);
 }

@@ -49,15 +49,18 @@ export class RoleRegistry {
     return [...this.roles].map(([name, { spec }]) => ({ name, summary: spec.summary ?? '' }));
   }
 
-  /** The plan of a configured role; an unknown name stops boot listing the registered ones. */
-  plan(name: string, declared: QueueRef[]): RolePlan {
+  /**
+   * The plan of a configured role; an unknown name stops boot listing the registered ones.
+   * `joining`: the plugins' queues that asked this role to work them too (QueueOptions.workedBy).
+   */
+  plan(name: string, declared: QueueRef[], joining: QueueRef[] = []): RolePlan {
     const role = this.roles.get(name);
     if (!role) {
       throw new BootError(`unknown role "${name}" (from zpack <role>, ZPACK_ROLE or role: in config); registered roles: ${[...this.roles.keys()].join(', ')}`,
         'unknown_role');
     }
     const { spec } = role;
-    const queues = name === ALL_ROLE ? declared : (spec.queues ?? []);
+    const queues = name === ALL_ROLE ? declared : [...new Set([...(spec.queues ?? []), ...joining])];
     return { name, http: spec.http ?? false, loops: spec.loops ?? false, queues };
   }
 }

@@ -28,6 +28,7 @@ export class MinecraftType extends InstanceType {
       ...plan,
       template: o.flavor,
       memoryMb: o.memoryMb + this.config.memory.overheadMb,
+      choices: { flavor: o.flavor, memoryMb: o.memoryMb },
       cores: this.config.cores,
       diskGb: this.config.diskGb,
       portNeeds: [{ name: 'game', protocol: 'tcp' }],

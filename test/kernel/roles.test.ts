@@ -73,6 +73,13 @@ describe('Process roles', () => {
       expect(roles.plan('controller', queues)).to.include({ loops: true, http: false });
     });
 
+    it('lets a plugin queue join a kernel role that it names in workedBy (a billing plugin\'s queue on billing-worker)', () => {
+      const roles = new RoleRegistry();
+      const billingQueue = { name: 'stripe.enforcement', owner: 'stripe' };
+      expect(roles.plan('billing-worker', [...queues, billingQueue], [billingQueue]).queues).to.deep.equal([KernelQueue.billing, KernelQueue.notifications, billingQueue]);
+      expect(roles.plan('repair-worker', [...queues, billingQueue]).queues).to.not.include(billingQueue);
+    });
+
     it('refuses a role name already taken, naming who holds it', () => {
       const roles = new RoleRegistry();
       roles.define('billing', 'billing-runner', {});

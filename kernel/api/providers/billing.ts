@@ -1,5 +1,6 @@
 import { PortId } from '../ports';
-import type { AccountView, EnforcementState } from '../domain';
+import { PlanLimitError } from '../errors';
+import type { AccountView, EnforcementState, PlanChoices } from '../domain';
 
 export interface BillingEvent {
   id: string;
@@ -40,5 +41,25 @@ export abstract class BillingGate {
    */
   entitlementsOf(_accountId: string): Promise<PlanEntitlements | null> {
     return Promise.resolve(null);
+  }
+}
+
+/**
+ * Refuses what the plan does not include (403 `forbidden` naming the plan and the limit): the
+ * kernel's create path, a resize and a mod install all ask the same question. No plan limits
+ * (null) allow everything.
+ */
+export function assertEntitled(entitlements: PlanEntitlements | null, choices: PlanChoices): void {
+  if (!entitlements) return;
+  const { plan, flavors, memoryMbMax, mods } = entitlements;
+  if (choices.flavor !== undefined && flavors.length > 0 && !flavors.includes(choices.flavor)) {
+    throw new PlanLimitError(plan, `The ${plan} plan does not include ${choices.flavor} servers (it includes ${flavors.join(', ')})`,
+      { limit: 'flavors', allowed: flavors, requested: choices.flavor });
+  }
+  if (choices.memoryMb !== undefined && choices.memoryMb > memoryMbMax) {
+    throw new PlanLimitError(plan, `The ${plan} plan allows at most ${memoryMbMax} MB per server`, { limit: 'memoryMbMax', allowed: memoryMbMax, requested: choices.memoryMb });
+  }
+  if (choices.mods && !mods) {
+    throw new PlanLimitError(plan, `The ${plan} plan does not include mods or plugins`, { limit: 'mods', allowed: false, requested: true });
   }
 }

@@ -3,7 +3,9 @@ import type { Logger } from 'pino';
 import {
   IdempotencyKeyReusedError, InvalidRequestError, NotFoundError, OperationInProgressError, KernelQueue, QuotaExceededError, instanceTypeOf,
 } from '../../api';
-import type { AccountView, InstanceType, KernelHooks, ProvisionPlan } from '../../api';
+import { assertEntitled } from '../../api';
+import type { AccountView, EnforcementState, InstanceType, KernelHooks, PlanEntitlements, ProvisionPlan } from '../../api';
+import { guardMutation } from '../billing-state';
 import { Instance, ProvisioningOperation } from '../entities';
 import type { KernelConfig } from '../config';
 import type { KernelQueues } from '../queues';
@@ -18,6 +20,12 @@ export const OPERATION_JOB = 'operation.run';
 
 const PG_UNIQUE = '23505';
 
+/** What billing says about an account at create and delete time (admins and exempt accounts: active, no limits). */
+export interface InstanceBilling {
+  state(accountId: string): Promise<EnforcementState>;
+  entitlements(account: AccountView): Promise<PlanEntitlements | null>;
+}
+
 /**
  * Accepting work: create and delete requests become durable operations first, jobs second.
  * Nothing here talks to a remote system; the workers do.
@@ -31,6 +39,7 @@ export class InstanceService {
     private readonly types: () => InstanceType[],
     private readonly logger: Logger,
     private readonly accountChanged: (accountId: string) => Promise<void>,
+    private readonly billing: InstanceBilling,
   ) {}
 
   /** Same key + same body → the same operation; same key + other body → 422; keys are per account. */
@@ -39,12 +48,15 @@ export class InstanceService {
     const prior = await this.ds.getRepository(ProvisioningOperation).findOneBy({ accountId: account.id, idempotencyKey: key });
     if (prior) return replay(prior, hash);
 
+    await guardMutation(this.ds, account.id, await this.billing.state(account.id), 'mutation', 'server.create', null);
+    const entitlements = await this.billing.entitlements(account);
     const plan = await this.plan(account, body);
+    assertEntitled(entitlements, plan.choices ?? {});
     const outcome = await this.ds.transaction(async (m) => {
       await m.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`zpack.account:${account.id}`]);
       const again = await m.getRepository(ProvisioningOperation).findOneBy({ accountId: account.id, idempotencyKey: key });
       if (again) return { op: again, fresh: false };
-      const quota = await quotaOf(m, this.config, account.id);
+      const quota = await quotaOf(m, this.config, account.id, entitlements?.maxInstances);
       if (quota.used >= quota.maxInstances) {
         throw new QuotaExceededError(`Your plan allows ${quota.maxInstances} instance(s)`, { ...quota });
       }
@@ -63,7 +75,7 @@ export class InstanceService {
     return outcome.op;
   }
 
-  /** A delete while one runs returns it; while a create runs → 409. */
+  /** A delete while one runs returns it; while a create runs → 409; a suspended account's delete is refused (402) and audited. */
   async requestDelete(account: AccountView, instanceId: string): Promise<ProvisioningOperation> {
     const instance = await this.owned(account, instanceId);
     const active = await this.activeOperation(instance.id);
@@ -71,6 +83,7 @@ export class InstanceService {
       if (active.kind === 'delete') return active;
       throw new OperationInProgressError(active.id);
     }
+    await guardMutation(this.ds, account.id, await this.billing.state(account.id), 'mutation', 'server.delete', instance.id);
     let op: ProvisioningOperation;
     try {
       op = await this.ds.transaction(async (m) => {

@@ -8,7 +8,7 @@ import type { KernelConfig } from '../config';
 import { currentQuota } from '../quota';
 import type { AccountCache } from '../auth/account-cache';
 import type { ConsoleRevocation } from '../auth/auth-service';
-import { billingStateOf } from '../billing-state';
+import { billingStateOf, entitlementsOf } from '../billing-state';
 import { pageQuery, paged, pageRows, since } from '../http/paging';
 import { timestamp } from '../../api';
 import { enforcementState, userSchema } from './schemas';
@@ -36,9 +36,15 @@ export function accountRoutes(r: ApiRouter, { ds, config, optional, cache, close
     method: 'get', path: '/api/me', summary: 'The caller, their quota and billing state', auth: 'user', tags: ['accounts'],
     operationId: 'getMe', responses: { 200: me },
     handler: async ({ account }) => {
-      let quota = cache.quota(account.id);
-      if (!quota) cache.rememberQuota(account.id, (quota = await currentQuota(ds, config, account.id)));
-      const state = await billingStateOf(ds, optional(BillingGate), account);
+      const gate = optional(BillingGate);
+      const plan = await entitlementsOf(ds, gate, account);
+      // A plan's limit changes with payments the kernel does not see: only quotas without one are cached.
+      let quota = plan ? undefined : cache.quota(account.id);
+      if (!quota) {
+        quota = await currentQuota(ds, config, account.id, plan?.maxInstances);
+        if (!plan) cache.rememberQuota(account.id, quota);
+      }
+      const state = await billingStateOf(ds, gate, account);
       return { body: { user: account, quota, billing: { state, exempt: account.billingExempt || account.role === 'admin' } } };
     },
   });

@@ -152,7 +152,7 @@ export function instanceRoutes(r: ApiRouter, { ds, instances, probes, optional, 
 
   r.route({
     method: 'delete', path: '/api/servers/:id', summary: 'Tear a server down (202 with the delete operation; If-Match → 412 when stale)', auth: 'user', tags: ['instances'],
-    operationId: 'deleteServer', responses: { 202: operationAccepted }, errors: [409, 412],
+    operationId: 'deleteServer', responses: { 202: operationAccepted }, errors: [402, 409, 412],
     headers: z.object({ 'If-Match': IF_MATCH }),
     params: idParam,
     handler: async ({ params, account, koa }) => {

@@ -1,20 +1,18 @@
 import { z } from 'zod';
 import type { DataSource } from 'typeorm';
-import { InstanceAgent, OperationInProgressError } from '../../api';
+import { OperationInProgressError } from '../../api';
 import type { ApiRouter, EnforcementState } from '../../api';
-import { CrashReport, Instance, instanceView } from '../entities';
+import { CrashReport } from '../entities';
 import { guardMutation } from '../billing-state';
-import { fromAgentError } from '../files/agent-failures';
 import type { InstanceService } from '../operations/instances';
 import { pageQuery, pageRows, paged, since } from '../http/paging';
-import type { InstanceReadiness } from '../operations/readiness';
+import type { KernelInstancePower } from '../operations/power';
 import { crashSchema } from './schemas';
 
 interface Deps {
   ds: DataSource;
   instances: InstanceService;
-  readiness: InstanceReadiness;
-  agent: () => InstanceAgent;
+  power: KernelInstancePower;
   billingState(accountId: string): Promise<EnforcementState>;
 }
 
@@ -34,13 +32,8 @@ export function serverActionRoutes(r: ApiRouter, deps: Deps): void {
       if (body.action === 'start' || body.action === 'restart') {
         await guardMutation(deps.ds, account.id, await deps.billingState(account.id), 'mutation', `power.${body.action}`, instance.id);
       }
-      // An agent that lost its container (not_provisioned) is a 409 the caller can act on, not our 502.
-      await deps.agent().power(instanceView(instance), body.action).catch((err: unknown) => { throw fromAgentError(err); });
-      const stopping = body.action === 'stop' || body.action === 'kill';
-      await deps.ds.getRepository(Instance).update(instance.id, { state: stopping ? 'stopped' : 'running' });
-      // Readiness is re-learnt from the agent's ready event.
-      await deps.readiness.lost(instance.id);
-      return { status: 202, body: { action: body.action, state: stopping ? 'stopped' as const : 'running' as const } };
+      const state = await deps.power.applyTo(instance, body.action);
+      return { status: 202, body: { action: body.action, state } };
     },
   });
 
