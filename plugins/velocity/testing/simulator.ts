@@ -4,6 +4,7 @@ import {
 } from '../../../kernel/api';
 import { BACKEND_NAME, registration, type Backend } from '../client/wire';
 import { BridgeFaults } from './faults';
+import { PlayerProxy, type PlayerConnection } from './player-proxy';
 
 /** The bridge token the simulator accepts unless told otherwise. */
 export const SIMULATOR_BRIDGE_TOKEN = 'velocity-simulator-token';
@@ -18,6 +19,8 @@ export interface BridgeSimulatorOptions {
   token?: string;
   /** JSON file the registrations are kept in while zpack restarts; unset keeps them in memory. */
   stateFile?: string;
+  /** The proxy's player port (Minecraft protocol) on `host`; 0 picks a free one (kept across restart()). */
+  playerPort?: number;
 }
 
 export interface BridgeRequest {
@@ -34,7 +37,9 @@ const SERVER_PATH = /^\/servers\/([^/]+)$/;
 
 /**
  * The Velocity bridge plugin's HTTP API on loopback (see client/wire.ts): bearer auth, a backend
- * registry held in memory only, and, like the real proxy, forgotten on every restart().
+ * registry held in memory only, and, like the real proxy, forgotten on every restart(). Beside it,
+ * the proxy's player port: Minecraft connections routed by the host name the player typed to the
+ * backend whose forced hosts hold it (see PlayerProxy).
  */
 export class BridgeSimulator extends LoopbackSimulator {
   readonly faults: BridgeFaults;
@@ -43,18 +48,54 @@ export class BridgeSimulator extends LoopbackSimulator {
   private readonly registry = new Map<string, Backend>();
   private readonly authorization: string;
   private readonly state: SimulatorStateFile<Backend[]>;
+  private readonly players: PlayerProxy;
 
   /** Its API base URL once started is e.g. http://127.0.0.1:18577. */
   constructor(options: BridgeSimulatorOptions = {}) {
     super(options);
+    this.players = new PlayerProxy({ host: options.host ?? '127.0.0.1', port: options.playerPort ?? 0, route: (host) => this.routeOf(host) });
     this.authorization = `Bearer ${options.token ?? SIMULATOR_BRIDGE_TOKEN}`;
     this.faults = new BridgeFaults(options.latencyMs ?? 0);
     this.state = new SimulatorStateFile(options.stateFile);
     // The proxy kept running while zpack restarted: its registrations are still there.
-    for (const backend of this.state.load() ?? []) this.registry.set(backend.name, backend);
+    // A state file from before forced hosts holds backends without them: none.
+    for (const backend of this.state.load() ?? []) this.registry.set(backend.name, { ...backend, forcedHosts: backend.forcedHosts ?? [] });
   }
 
-  /** Stops and starts again on the same port, forgetting every backend, as a restarted Velocity does. */
+  /** Listens on the bridge API and the player port; resolves with the API base URL. */
+  override async start(): Promise<string> {
+    const url = await super.start();
+    try {
+      await this.players.start();
+    } catch (err) {
+      await super.stop();
+      throw err;
+    }
+    return url;
+  }
+
+  override async stop(): Promise<void> {
+    await this.players.stop();
+    await super.stop();
+  }
+
+  /** Where players connect (the proxy's Minecraft port), once started. */
+  get playerAddress(): { host: string; port: number } {
+    return this.players.address;
+  }
+
+  /** Every player connection, in order, with the host it asked for and the backend it reached (null: refused). */
+  get playerConnections(): PlayerConnection[] {
+    return this.players.connections;
+  }
+
+  /** The backend a player typing `host` reaches: the one whose forced hosts hold it. */
+  routeOf(host: string): Backend | undefined {
+    for (const backend of this.registry.values()) if (backend.forcedHosts.includes(host)) return { ...backend, forcedHosts: [...backend.forcedHosts] };
+    return undefined;
+  }
+
+  /** Stops and starts again on the same ports, forgetting every backend, as a restarted Velocity does. */
   async restart(): Promise<void> {
     await this.stop();
     this.registry.clear();
@@ -63,13 +104,14 @@ export class BridgeSimulator extends LoopbackSimulator {
   }
 
   backends(): Backend[] {
-    return [...this.registry.values()].map((b) => ({ ...b }));
+    return [...this.registry.values()].map((b) => ({ ...b, forcedHosts: [...b.forcedHosts] }));
   }
 
-  /** Forgets backends and the request log, and clears every fault. */
+  /** Forgets backends, the request and player logs, and clears every fault. */
   reset(): void {
     this.registry.clear();
     this.requests.length = 0;
+    this.players.connections.length = 0;
     this.faults.clear();
     this.save();
   }
@@ -103,7 +145,11 @@ export class BridgeSimulator extends LoopbackSimulator {
     const parsed = registration.safeParse(parseJsonBody(raw));
     if (!parsed.success) return send(res, 400, { error: 'invalid_request', message: parsed.error.issues[0].message });
     const existed = this.registry.has(name);
-    const server = { name, ...parsed.data };
+    const server = { name, ...parsed.data, forcedHosts: [...new Set(parsed.data.forcedHosts)] };
+    // A host name routes to one backend: claiming it here takes it from any other.
+    for (const other of this.registry.values()) {
+      if (other.name !== name) other.forcedHosts = other.forcedHosts.filter((h) => !server.forcedHosts.includes(h));
+    }
     this.registry.set(name, server);
     this.save();
     send(res, existed ? 200 : 201, { server });
