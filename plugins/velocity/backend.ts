@@ -29,6 +29,7 @@ export function backendFor(instance: InstanceView, playerHost: string | null = n
   const missing = [instance.vmid === null && 'VMID', !instance.host && 'host', port === undefined && 'game port'].filter(Boolean);
   if (missing.length) throw new Error(`server ${instance.id} has no ${missing.join(', ')} to register with the proxy`);
   // The proxy compares the handshake's host in lower case and without a trailing dot.
-  const forcedHosts = playerHost ? [playerHost.replace(/\.$/, '').toLowerCase()] : [];
-  return { name: backendName(instance.vmid!), address: instance.host!, port: port!, forcedHosts };
+  const backend = { name: backendName(instance.vmid!), address: instance.host!, port: port! };
+  // None is left out, as the port (and VelocityProxy.list) describes a backend without forced hosts.
+  return playerHost ? { ...backend, forcedHosts: [playerHost.replace(/\.$/, '').toLowerCase()] } : backend;
 }
