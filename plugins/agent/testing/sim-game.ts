@@ -171,3 +171,39 @@ class Reader {
     return slice;
   }
 }
+
+/**
+ * A client's status ping, for this plugin's tests: handshake (next state status) and status
+ * request; resolves with the status JSON, or null when the server closed without one.
+ */
+export function pingGamePort(host: string, port: number, serverAddress = host, timeoutMs = 3000): Promise<Record<string, any> | null> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    let buffered: Buffer = Buffer.alloc(0);
+    const finish = (status: Record<string, any> | null) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(status);
+    };
+    const timer = setTimeout(() => finish(null), timeoutMs);
+    socket.on('connect', () => {
+      const portBytes = Buffer.alloc(2);
+      portBytes.writeUInt16BE(25565);
+      socket.write(Buffer.concat([frameOf(0x00, varIntBytes(769), stringField(serverAddress), portBytes, varIntBytes(1)), frameOf(0x00)]));
+    });
+    socket.on('data', (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      try {
+        const reader = new Reader(buffered);
+        const length = reader.varIntOrNull();
+        if (!length || buffered.length < length.size + length.value) return;
+        if (reader.varInt() !== 0x00) return finish(null);
+        finish(JSON.parse(reader.string()) as Record<string, any>);
+      } catch {
+        finish(null);
+      }
+    });
+    socket.on('error', () => finish(null));
+    socket.on('close', () => finish(null));
+  });
+}
