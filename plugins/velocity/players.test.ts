@@ -90,6 +90,11 @@ describe('the proxy simulator routes players by the host they typed', () => {
     await proxy.register({ name: 'zp-6001', address: '127.0.0.1', port: beta.port, forcedHosts: [`mc-5001.${ZONE}`] });
     expect(motd(await ping(`mc-5001.${ZONE}`))).to.equal('Beta');
     expect(sim.backends().find((b) => b.name === 'zp-5001')?.forcedHosts).to.deep.equal([]);
+    await proxy.unregister('zp-6001');
+    expect(await ping(`mc-5001.${ZONE}`), 'the host left with the backend holding it').to.deep.include({ ok: false, reason: 'closed' });
+    await proxy.register({ name: 'zp-5001', address: '127.0.0.1', port: alpha.port, forcedHosts: [`mc-5001.${ZONE}`] });
+    expect(motd(await ping(`mc-5001.${ZONE}`))).to.equal('Alpha');
+    expect(sim.backends().map((b) => b.name), 'a backend registered again keeps its place').to.deep.equal(['zp-5001', 'zp-5002']);
   });
 
   it('lists and answers forced hosts through the bridge API', async () => {

@@ -46,6 +46,8 @@ export class BridgeSimulator extends LoopbackSimulator {
   /** Every request received, in order, including the ones answered with an injected fault. */
   readonly requests: BridgeRequest[] = [];
   private readonly registry = new Map<string, Backend>();
+  /** Forced host → backend name: a player's route is one lookup, however many backends there are. */
+  private readonly hosts = new Map<string, string>();
   private readonly authorization: string;
   private readonly state: SimulatorStateFile<Backend[]>;
   private readonly players: PlayerProxy;
@@ -59,7 +61,7 @@ export class BridgeSimulator extends LoopbackSimulator {
     this.state = new SimulatorStateFile(options.stateFile);
     // The proxy kept running while zpack restarted: its registrations are still there.
     // A state file from before forced hosts holds backends without them: none.
-    for (const backend of this.state.load() ?? []) this.registry.set(backend.name, { ...backend, forcedHosts: backend.forcedHosts ?? [] });
+    for (const backend of this.state.load() ?? []) this.put({ ...backend, forcedHosts: backend.forcedHosts ?? [] });
   }
 
   /** Listens on the bridge API and the player port; resolves with the API base URL. */
@@ -91,14 +93,15 @@ export class BridgeSimulator extends LoopbackSimulator {
 
   /** The backend a player typing `host` reaches: the one whose forced hosts hold it. */
   routeOf(host: string): Backend | undefined {
-    for (const backend of this.registry.values()) if (backend.forcedHosts.includes(host)) return { ...backend, forcedHosts: [...backend.forcedHosts] };
-    return undefined;
+    const backend = this.registry.get(this.hosts.get(host) ?? '');
+    return backend && { ...backend, forcedHosts: [...backend.forcedHosts] };
   }
 
   /** Stops and starts again on the same ports, forgetting every backend, as a restarted Velocity does. */
   async restart(): Promise<void> {
     await this.stop();
     this.registry.clear();
+    this.hosts.clear();
     this.save();
     await this.start();
   }
@@ -110,6 +113,7 @@ export class BridgeSimulator extends LoopbackSimulator {
   /** Forgets backends, the request and player logs, and clears every fault. */
   reset(): void {
     this.registry.clear();
+    this.hosts.clear();
     this.requests.length = 0;
     this.players.connections.length = 0;
     this.faults.clear();
@@ -136,7 +140,7 @@ export class BridgeSimulator extends LoopbackSimulator {
     if (!match) return send(res, 404, { error: 'no_route', message: `${method} ${path} is not a bridge endpoint` });
     const name = decodeURIComponent(match[1]);
     if (method === 'DELETE') {
-      if (!this.registry.delete(name)) return send(res, 404, { error: 'unknown_server', message: `no server named ${name}` });
+      if (!this.remove(name)) return send(res, 404, { error: 'unknown_server', message: `no server named ${name}` });
       this.save();
       return send(res, 204);
     }
@@ -146,13 +150,30 @@ export class BridgeSimulator extends LoopbackSimulator {
     if (!parsed.success) return send(res, 400, { error: 'invalid_request', message: parsed.error.issues[0].message });
     const existed = this.registry.has(name);
     const server = { name, ...parsed.data, forcedHosts: [...new Set(parsed.data.forcedHosts)] };
-    // A host name routes to one backend: claiming it here takes it from any other.
-    for (const other of this.registry.values()) {
-      if (other.name !== name) other.forcedHosts = other.forcedHosts.filter((h) => !server.forcedHosts.includes(h));
-    }
-    this.registry.set(name, server);
+    this.put(server);
     this.save();
     send(res, existed ? 200 : 201, { server });
+  }
+
+  /** Adds or replaces a backend. A host routes to one backend: claiming it here takes it from any other. */
+  private put(server: Backend): void {
+    // Set in place: a backend registered again keeps its position in the listing.
+    this.unindex(server.name);
+    for (const host of server.forcedHosts) {
+      const holder = this.registry.get(this.hosts.get(host) ?? '');
+      if (holder) holder.forcedHosts = holder.forcedHosts.filter((h) => h !== host);
+      this.hosts.set(host, server.name);
+    }
+    this.registry.set(server.name, server);
+  }
+
+  private remove(name: string): boolean {
+    this.unindex(name);
+    return this.registry.delete(name);
+  }
+
+  private unindex(name: string): void {
+    for (const host of this.registry.get(name)?.forcedHosts ?? []) if (this.hosts.get(host) === name) this.hosts.delete(host);
   }
 
   private save(): void {
