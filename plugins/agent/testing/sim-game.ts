@@ -35,7 +35,7 @@ export class SimGameServer {
   }
 
   async listen(): Promise<void> {
-    const server = net.createServer((socket) => this.accept(socket));
+    const server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.options.port, this.options.host, () => {
@@ -178,7 +178,7 @@ class Reader {
  */
 export function pingGamePort(host: string, port: number, serverAddress = host, timeoutMs = 3000): Promise<Record<string, any> | null> {
   return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
+    const socket = net.connect({ host, port, noDelay: true });
     let buffered: Buffer = Buffer.alloc(0);
     const finish = (status: Record<string, any> | null) => {
       clearTimeout(timer);

@@ -242,7 +242,7 @@ export type StatusOutcome =
 export function queryStatus(query: StatusQuery): Promise<StatusOutcome> {
   const { host, port, serverAddress, serverPort = 25565, protocolVersion = PROTOCOL_1_21_4, timeoutMs = 5000 } = query;
   return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
+    const socket = net.connect({ host, port, noDelay: true });
     const decoder = new FrameDecoder();
     const payload = BigInt(Date.now());
     let status: ServerStatus | undefined;
@@ -299,7 +299,7 @@ export type LoginOutcome = { disconnected: true; reason: string } | { disconnect
 export function attemptLogin(query: StatusQuery & { username?: string }): Promise<LoginOutcome> {
   const { host, port, serverAddress, serverPort = 25565, protocolVersion = PROTOCOL_1_21_4, timeoutMs = 5000, username = 'Steve' } = query;
   return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
+    const socket = net.connect({ host, port, noDelay: true });
     const decoder = new FrameDecoder();
     let done = false;
     const finish = (outcome: LoginOutcome) => {

@@ -61,7 +61,8 @@ export class PlayerProxy {
   }
 
   async start(): Promise<void> {
-    const server = net.createServer((socket) => this.accept(socket));
+    // As Velocity does: small packets go out at once (a status ping is a few round trips of tiny frames).
+    const server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.port, this.options.host, () => {
@@ -120,7 +121,7 @@ export class PlayerProxy {
     const backend = this.options.route(host);
     this.log({ serverAddress: handshake.serverAddress, host, nextState: handshake.nextState, backend: backend?.name ?? null, at: new Date() });
     if (!backend) return this.refuse(client, handshake, `Unable to connect you to ${host}. No server of that name is available.`);
-    const upstream = this.track(net.connect({ host: backend.address, port: backend.port }));
+    const upstream = this.track(net.connect({ host: backend.address, port: backend.port, noDelay: true }));
     upstream.setTimeout(BACKEND_CONNECT_TIMEOUT_MS, () => upstream.destroy());
     let connected = false;
     upstream.once('connect', () => {

@@ -10,7 +10,7 @@ import {
 export class StatusServer {
   readonly handshakes: Handshake[] = [];
   port = 0;
-  private readonly server = net.createServer((socket) => this.accept(socket));
+  private readonly server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
   private readonly sockets = new Set<net.Socket>();
 
   constructor(readonly motd: string, private readonly host = '127.0.0.1') {}
