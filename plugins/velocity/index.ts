@@ -12,7 +12,7 @@ const PROXY_FAMILY = 'minecraft';
 
 export default definePlugin({
   name: 'velocity',
-  version: '1.0.0',
+  version: '1.1.0',
   kernelApi: '2',
   // The edge (when one is enabled) names the host players type: the backend's forced host.
   consumes: [{ port: EdgeProvider, optional: true }],
