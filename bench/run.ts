@@ -9,9 +9,10 @@ import { status } from './status';
 import { consoleBridge } from './console';
 import { files } from './files';
 import { webhooks } from './webhooks';
+import { playerRouting } from './player-routing';
 
 /** Every benchmark `npm run bench` runs, in order; `npm run bench -- <name>...` picks some. */
-const benchmarks: Benchmark[] = [httpOverhead, resync, provision, status, consoleBridge, files, webhooks];
+const benchmarks: Benchmark[] = [httpOverhead, resync, provision, status, consoleBridge, files, webhooks, playerRouting];
 
 interface Outcome {
   benchmark: Benchmark;

@@ -15,6 +15,12 @@ export const agentConfig = z.object({
     latencyMs: z.number().int().min(0).default(0),
     /** How long after provision (or start/restart) a simulated server becomes ready. */
     bootMs: z.number().int().min(0).default(300),
+    /**
+     * Each provisioned container listens on `<host>:<its game port>` and answers a Minecraft
+     * status ping with its motd, so a player (or the proxy simulator) can reach it. Off by
+     * default: game ports come from the provisioning port range, which other programs may hold.
+     */
+    gameServers: z.boolean().default(false),
   }).prefault({}),
 });
 export type AgentConfig = z.infer<typeof agentConfig>;

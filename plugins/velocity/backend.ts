@@ -19,10 +19,17 @@ export function vmidOf(name: string): number | null {
 /** The name a server has (or would have) at the proxy: its backend name, or its id before it has a VMID. */
 export const nameOf = (instance: InstanceView): string => (instance.vmid === null ? instance.id : backendName(instance.vmid));
 
-/** The backend of a game server; throws naming what is missing (no VMID, host or game port yet). */
-export function backendFor(instance: InstanceView): ProxyBackend {
+/**
+ * The backend of a game server; throws naming what is missing (no VMID, host or game port yet).
+ * `playerHost` is the name players type to reach it (the edge's player address, e.g.
+ * `mc-5001.play.example.com`): the proxy routes that host name straight to this backend.
+ */
+export function backendFor(instance: InstanceView, playerHost: string | null = null): ProxyBackend {
   const port = instance.ports.find((p) => p.name === 'game')?.port;
   const missing = [instance.vmid === null && 'VMID', !instance.host && 'host', port === undefined && 'game port'].filter(Boolean);
   if (missing.length) throw new Error(`server ${instance.id} has no ${missing.join(', ')} to register with the proxy`);
-  return { name: backendName(instance.vmid!), address: instance.host!, port: port! };
+  // The proxy compares the handshake's host in lower case and without a trailing dot.
+  const backend = { name: backendName(instance.vmid!), address: instance.host!, port: port! };
+  // None is left out, as the port (and VelocityProxy.list) describes a backend without forced hosts.
+  return playerHost ? { ...backend, forcedHosts: [playerHost.replace(/\.$/, '').toLowerCase()] } : backend;
 }

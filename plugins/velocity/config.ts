@@ -22,6 +22,8 @@ export const velocityConfig = z.object({
     host: z.string().default('127.0.0.1'),
     /** 0 picks a free port. */
     port: z.number().int().min(0).max(65535).default(0),
+    /** The simulated proxy's Minecraft port, where players connect; 0 picks a free one. */
+    playerPort: z.number().int().min(0).max(65535).default(0),
     latencyMs: z.number().int().min(0).default(0),
   }).prefault({}),
 }).superRefine((config, ctx) => {

@@ -33,15 +33,15 @@ export class VelocityConnection {
       this.current = new BridgeClient({ ...client, baseUrl: simulators.require('velocity'), token });
       return;
     }
-    const { host, port, latencyMs } = config.simulator;
+    const { host, port, playerPort, latencyMs } = config.simulator;
     const stateDir = simulators?.stateDir('velocity');
-    this.simulator = new BridgeSimulator({ host, port, latencyMs, token, stateFile: stateDir && path.join(stateDir, 'backends.json') });
+    this.simulator = new BridgeSimulator({ host, port, playerPort, latencyMs, token, stateFile: stateDir && path.join(stateDir, 'backends.json') });
     const baseUrl = await this.simulator.start().catch((err: Error) => {
-      throw new BootError(`velocity simulator cannot listen on ${host}:${port}: ${err.message}`);
+      throw new BootError(`velocity simulator cannot listen on ${host}:${port} (bridge) and ${host}:${playerPort} (players): ${err.message}`);
     });
     this.current = new BridgeClient({ ...client, baseUrl, token });
     simulators?.publish('velocity', baseUrl);
-    logger.info({ url: baseUrl, stateDir }, 'velocity bridge simulator listening');
+    logger.info({ url: baseUrl, players: this.simulator.playerAddress, stateDir }, 'velocity bridge simulator listening');
   }
 
   async close(): Promise<void> {

@@ -27,7 +27,7 @@ describe('Velocity bridge client under faults (against the simulator)', () => {
     sim.faults.failNext(2, 503);
     await bridge.client().register(backend);
     expect(calls('PUT', '/servers/zp-5001')).to.equal(3);
-    expect(sim.backends()).to.deep.equal([backend]);
+    expect(sim.backends()).to.deep.equal([{ ...backend, forcedHosts: [] }]);
   });
 
   it('gives up after the configured retries, with the status and body', async () => {
@@ -79,6 +79,6 @@ describe('Velocity bridge client under faults (against the simulator)', () => {
     await client.register(backend);
     await sim.restart();
     await client.register(backend);
-    expect(sim.backends()).to.deep.equal([backend]);
+    expect(sim.backends()).to.deep.equal([{ ...backend, forcedHosts: [] }]);
   });
 });

@@ -1,4 +1,4 @@
-import { InstanceType, ProxyRegistry, Tokens, definePlugin } from '../../kernel/api';
+import { EdgeProvider, InstanceType, ProxyRegistry, Tokens, definePlugin } from '../../kernel/api';
 import { velocityConfig } from './config';
 import { VelocityConnection } from './connection';
 import { tapVelocityHooks } from './hooks';
@@ -12,9 +12,10 @@ const PROXY_FAMILY = 'minecraft';
 
 export default definePlugin({
   name: 'velocity',
-  version: '1.0.0',
+  version: '1.1.0',
   kernelApi: '2',
-  consumes: [],
+  // The edge (when one is enabled) names the host players type: the backend's forced host.
+  consumes: [{ port: EdgeProvider, optional: true }],
   description: 'Registers ready game servers with the Velocity proxy through its bridge plugin, or a loopback simulator of it',
   dependsOn: [],
   config: velocityConfig,
@@ -32,6 +33,7 @@ export default definePlugin({
       logger: ctx.logger,
       concurrency: ctx.config.resyncConcurrency,
       proxiedTypes: () => ctx.resolveAll(InstanceType).filter((t) => t.capabilities.proxied === PROXY_FAMILY).map((t) => t.type),
+      playerHost: (instance) => ctx.resolveAll(EdgeProvider)[0]?.playerAddress(instance)?.host ?? null,
     });
     tapVelocityHooks(ctx.hooks, registrations);
     ctx.routes((r) => velocityRoutes(r, registrations, ctx.config.proxyToken));

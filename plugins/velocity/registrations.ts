@@ -40,6 +40,11 @@ export interface RegistrationDeps {
   concurrency: number;
   /** The enabled types whose capabilities say a Minecraft proxy routes them; no other instance is ever registered. */
   proxiedTypes(): string[];
+  /**
+   * The host name players type to reach the instance (EdgeProvider.playerAddress), or null when
+   * no edge publishes it: the proxy's forced host for the backend. Read from the instance alone.
+   */
+  playerHost(instance: InstanceView): string | null;
 }
 
 /**
@@ -59,12 +64,17 @@ export class ProxyRegistrations {
     return this.deps.proxiedTypes().includes(instance.type);
   }
 
-  /** Registers a proxied server if it is ready now; false when it is not, or not proxied (nothing is sent). */
+  /**
+   * Registers a proxied server if it is ready now; false when it is not, or not proxied (nothing is
+   * sent). The instance is read again: the view a hook was given may predate what other plugins
+   * recorded since (the edge publishes the player address in afterProvision, before onInstanceReady).
+   */
   async registerIfReady(instance: InstanceView): Promise<boolean> {
     if (!this.proxies(instance)) return false;
     const ready = await this.deps.directory().listReady({ types: [instance.type], ownerId: instance.ownerId });
-    if (!ready.some((i) => i.id === instance.id)) return false;
-    await this.register(instance);
+    const current = ready.find((i) => i.id === instance.id);
+    if (!current) return false;
+    await this.register(current);
     return true;
   }
 
@@ -79,12 +89,12 @@ export class ProxyRegistrations {
     return { registered: ready.length - failed.length, failed: failed.map(({ item, error }) => ({ name: nameOf(item), error: error.message })) };
   }
 
-  /** The backends a starting proxy should route to: ready game servers only. */
+  /** The backends a starting proxy should route to, with their forced hosts: ready game servers only. */
   async rehydrate(): Promise<ProxyBackend[]> {
     const ready = await this.deps.directory().listReady({ types: this.deps.proxiedTypes() });
     return ready.flatMap((instance) => {
       try {
-        return [backendFor(instance)];
+        return [this.backendOf(instance)];
       } catch (err) {
         this.deps.logger.warn({ instanceId: instance.id, err }, 'ready server left out of rehydrate');
         return [];
@@ -126,7 +136,7 @@ export class ProxyRegistrations {
   /** Registers the server and records it: always, or only when the record said the proxy did not route it. */
   private async register(instance: InstanceView, record: 'always' | 'changes' = 'always'): Promise<void> {
     try {
-      await this.deps.proxy.register(backendFor(instance));
+      await this.deps.proxy.register(this.backendOf(instance));
     } catch (err) {
       await this.record(instance.id, { state: 'register_failed', lastEvent: 'register_failed', at: this.now() });
       throw err;
@@ -134,6 +144,10 @@ export class ProxyRegistrations {
     const recorded = (instance.payload[this.deps.section] as Partial<ProxySection> | undefined)?.state;
     if (record === 'changes' && recorded && ROUTED.has(recorded)) return;
     await this.record(instance.id, { state: 'registered', lastEvent: 'registered_by_control_plane', at: this.now() });
+  }
+
+  private backendOf(instance: InstanceView): ProxyBackend {
+    return backendFor(instance, this.deps.playerHost(instance));
   }
 
   private record(id: string, section: ProxySection): Promise<void> {

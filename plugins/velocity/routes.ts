@@ -5,7 +5,10 @@ import { UnauthenticatedError } from '../../kernel/api';
 import type { ApiRouter } from '../../kernel/api';
 import { PROXY_EVENTS, type ProxyRegistrations } from './registrations';
 
-const backend = z.object({ name: z.string(), address: z.string(), port: z.number().int() });
+const backend = z.object({
+  name: z.string(), address: z.string(), port: z.number().int(),
+  forcedHosts: z.array(z.string()).meta({ description: 'Host names players type that the proxy routes straight to this server (its player address); empty when no edge publishes one' }),
+});
 const eventBody = z.object({
   server: z.string().min(1).max(64),
   event: z.enum(PROXY_EVENTS),
@@ -28,7 +31,8 @@ export function velocityRoutes(r: ApiRouter, registrations: ProxyRegistrations, 
     responses: { 200: z.object({ servers: z.array(backend) }) },
     handler: async ({ koa }) => {
       requireProxy(koa);
-      return { body: { servers: await registrations.rehydrate() } };
+      const servers = (await registrations.rehydrate()).map((b) => ({ ...b, forcedHosts: b.forcedHosts ?? [] }));
+      return { body: { servers } };
     },
   });
 

@@ -23,7 +23,7 @@ describe('VelocityProxy (against the bridge simulator)', () => {
 
   it('registers, lists and unregisters a backend', async () => {
     await proxy.register({ name: 'zp-5001', address: '10.0.0.12', port: 30001 });
-    expect(sim.backends()).to.deep.equal([{ name: 'zp-5001', address: '10.0.0.12', port: 30001 }]);
+    expect(sim.backends()).to.deep.equal([{ name: 'zp-5001', address: '10.0.0.12', port: 30001, forcedHosts: [] }]);
     expect(await proxy.list()).to.deep.equal([{ name: 'zp-5001', address: '10.0.0.12', port: 30001 }]);
     expect(await proxy.unregister('zp-5001')).to.equal('done');
     expect(sim.backends()).to.deep.equal([]);
@@ -33,7 +33,7 @@ describe('VelocityProxy (against the bridge simulator)', () => {
     await proxy.register({ name: 'zp-5001', address: '10.0.0.12', port: 30001 });
     await proxy.register({ name: 'zp-5001', address: '10.0.0.12', port: 30001 });
     await proxy.register({ name: 'zp-5001', address: '10.0.0.40', port: 30002 });
-    expect(sim.backends()).to.deep.equal([{ name: 'zp-5001', address: '10.0.0.40', port: 30002 }]);
+    expect(sim.backends()).to.deep.equal([{ name: 'zp-5001', address: '10.0.0.40', port: 30002, forcedHosts: [] }]);
   });
 
   it("answers 'already_gone' for a name the proxy does not know", async () => {
@@ -71,6 +71,13 @@ describe('backend naming', () => {
     expect(backendFor(instance({ address: 'http://127.0.0.1:7071/ct/5007', host: 'fd00::7' })).address).to.equal('fd00::7');
   });
 
+  it('gives the backend the player address as its forced host, in lower case without a trailing dot', () => {
+    expect(backendFor(instance(), 'MC-5007.Play.Example.Test.')).to.deep.equal({
+      name: 'zp-5007', address: '10.0.0.7', port: 30007, forcedHosts: ['mc-5007.play.example.test'],
+    });
+    expect(backendFor(instance(), null), 'no player address: no forced host').to.deep.equal({ name: 'zp-5007', address: '10.0.0.7', port: 30007 });
+  });
+
   it('refuses a server without a VMID, a host or a game port, saying which', () => {
     expect(() => backendFor(instance({ vmid: null, host: null, ports: [] }))).to.throw(/has no VMID, host, game port/);
     expect(() => backendFor(instance({ ports: [{ name: 'query', port: 30100, protocol: 'udp' }] }))).to.throw(/has no game port/);
@@ -93,7 +100,7 @@ describe('velocity config', () => {
 
   it('defaults the simulator to a free port and resyncs 32 at a time', () => {
     const config = velocityConfig.parse({ simulate: true });
-    expect(config.simulator).to.deep.equal({ host: '127.0.0.1', port: 0, latencyMs: 0 });
+    expect(config.simulator).to.deep.equal({ host: '127.0.0.1', port: 0, playerPort: 0, latencyMs: 0 });
     expect(config.resyncConcurrency).to.equal(32);
   });
 });

@@ -10,7 +10,7 @@ import { create, fleetConfig, fleetPlugins, gameBody, settle, type Fleet } from 
 
 const PROXY_TOKEN = 'test-proxy-token';
 
-interface Backend { name: string; address: string; port: number }
+interface Backend { name: string; address: string; port: number; forcedHosts: string[] }
 const byName = (a: Backend, b: Backend) => a.name.localeCompare(b.name);
 
 describe('Velocity: proxy registration follows readiness', () => {
@@ -114,7 +114,8 @@ describe('Velocity: proxy registration follows readiness', () => {
         expect(op.state, JSON.stringify(op.error)).to.equal('succeeded');
         const server = (await user.http.get(`/api/servers/${op.instanceId}`)).body.server;
         const game = server.ports.find((p: any) => p.name === 'game').port;
-        servers.push({ id: server.id, vmid: server.vmid, backend: { name: `zp-${server.vmid}`, address: '127.0.0.1', port: game } });
+        // No edge is enabled in this suite: no player address, so no forced host.
+        servers.push({ id: server.id, vmid: server.vmid, backend: { name: `zp-${server.vmid}`, address: '127.0.0.1', port: game, forcedHosts: [] } });
       }
     });
 

@@ -70,14 +70,28 @@ describe('Simulators with a state file', () => {
       const first = await run(new BridgeSimulator({ port: 0, stateFile }));
       const put = await fetch(`${first.url}/servers/zp-5001`, { method: 'PUT', headers, body: JSON.stringify({ address: '127.0.0.1', port: 30001 }) });
       expect(put.status).to.equal(201);
+      const body = JSON.stringify({ address: '127.0.0.1', port: 30002, forcedHosts: ['mc-5002.play.example.test'] });
+      expect((await fetch(`${first.url}/servers/zp-5002`, { method: 'PUT', headers, body })).status).to.equal(201);
       await first.stop();
 
       const second = await run(new BridgeSimulator({ port: 0, stateFile }));
-      expect(second.backends()).to.deep.equal([{ name: 'zp-5001', address: '127.0.0.1', port: 30001 }]);
+      expect(second.backends()).to.deep.equal([
+        { name: 'zp-5001', address: '127.0.0.1', port: 30001, forcedHosts: [] },
+        { name: 'zp-5002', address: '127.0.0.1', port: 30002, forcedHosts: ['mc-5002.play.example.test'] },
+      ]);
+      expect(second.routeOf('mc-5002.play.example.test')?.name, 'the routes are kept too').to.equal('zp-5002');
       await second.restart();
       expect(second.backends()).to.deep.equal([]);
       expect(new BridgeSimulator({ stateFile }).backends()).to.deep.equal([]);
     });
+  });
+
+  it('reads a bridge state file from before forced hosts as backends without any', () => {
+    const stateFile = path.join(dir, 'old-backends.json');
+    writeFileSync(stateFile, JSON.stringify([{ name: 'zp-9', address: '10.0.0.9', port: 25565 }]));
+    const sim = new BridgeSimulator({ stateFile });
+    expect(sim.backends()).to.deep.equal([{ name: 'zp-9', address: '10.0.0.9', port: 25565, forcedHosts: [] }]);
+    expect(sim.routeOf('mc-9.play.example.test')).to.equal(undefined);
   });
 
   it('refuses a state file that is not JSON with one sentence naming it', () => {

@@ -3,6 +3,11 @@ export interface ProxyBackend {
   name: string;
   address: string;
   port: number;
+  /**
+   * Host names players type that the proxy routes straight to this backend (a proxy's "forced
+   * hosts", e.g. the edge's player address). Left out or empty: the proxy routes to it by name only.
+   */
+  forcedHosts?: string[];
 }
 
 /** The player proxy's backend registry: which servers the proxy routes players to. */

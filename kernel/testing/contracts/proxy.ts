@@ -24,6 +24,16 @@ export function describeProxyRegistryContract(name: string, setup: Setup<ProxyCo
       expect(await named('zp-9302')).to.deep.equal([{ name: 'zp-9302', address: '10.0.0.33', port: 30033 }]);
     });
 
+    it('keeps the forced hosts a backend is registered with, and replaces them when it is registered again', async () => {
+      const { registry } = env.subject;
+      await registry.register({ name: 'zp-9304', address: '10.0.0.35', port: 30035, forcedHosts: ['mc-9304.play.example.test'] });
+      expect(await named('zp-9304')).to.deep.equal([{ name: 'zp-9304', address: '10.0.0.35', port: 30035, forcedHosts: ['mc-9304.play.example.test'] }]);
+      await registry.register({ name: 'zp-9304', address: '10.0.0.35', port: 30035, forcedHosts: ['mc-9304.other.example.test'] });
+      expect(await named('zp-9304')).to.deep.equal([{ name: 'zp-9304', address: '10.0.0.35', port: 30035, forcedHosts: ['mc-9304.other.example.test'] }]);
+      await registry.register({ name: 'zp-9304', address: '10.0.0.35', port: 30035 });
+      expect(await named('zp-9304'), 'registered without forced hosts: none left').to.deep.equal([{ name: 'zp-9304', address: '10.0.0.35', port: 30035 }]);
+    });
+
     it("unregisters, then says 'already_gone'", async () => {
       const { registry } = env.subject;
       await registry.register({ name: 'zp-9303', address: '10.0.0.34', port: 30034 });

@@ -12,6 +12,7 @@ import { SimRouter } from './router';
 import type { SimReply, SimRoute } from './routes';
 import { SimContainer, type SavedSimContainer, type SimContainerOptions, type SimContainerSnapshot } from './sim-container';
 import { crashPresets, postAgentEvent, type AgentEventDelivery, type SimCrash } from './sim-crash';
+import { SimGameServer } from './sim-game';
 import { bearerOf, offered, refuseUpgrade, reply, sameToken, targetOf } from './sim-http';
 
 export interface SimRequestRecord {
@@ -33,7 +34,7 @@ const CONSOLE_ACCESS: Pick<SimRoute, 'trustOnFirstUse' | 'unprovisioned'> = {};
 /** Control endpoint of the simulator itself (not part of the agent's API). */
 const SIM_CONTROL_PATH = /^\/__sim\/ct\/(\d+)$/;
 
-const DEFAULTS: SimulatorOptions = { host: '127.0.0.1', port: 0, latencyMs: 0, bootMs: 300 };
+const DEFAULTS: SimulatorOptions = { host: '127.0.0.1', port: 0, latencyMs: 0, bootMs: 300, gameServers: false };
 
 export interface AgentSimulatorOptions extends SimulatorOptions {
   /**
@@ -41,6 +42,16 @@ export interface AgentSimulatorOptions extends SimulatorOptions {
    * unset: a temp folder, removed on stop.
    */
   stateDir?: string;
+}
+
+/** A provisioned container's game port, when the simulator listens on game ports. */
+export interface SimGamePort {
+  port: number;
+  /** Listening on it; false when the port could not be had (`error` says why). */
+  listening: boolean;
+  error?: string;
+  /** Status requests it answered. */
+  statusAnswers: number;
 }
 
 interface SavedAgents {
@@ -60,6 +71,7 @@ export class AgentSimulator {
   private readonly options: AgentSimulatorOptions;
   private readonly state: SimulatorStateFile<SavedAgents>;
   private readonly sims = new Map<number, SimContainer>();
+  private readonly games = new Map<number, { server: SimGameServer; listening: boolean; error?: string }>();
   private readonly router = new SimRouter();
   private readonly consoles = new WebSocketServer({ noServer: true, maxPayload: CONSOLE_FRAME_LIMIT, handleProtocols: () => CONSOLE_PROTOCOL_V1 });
   /** Sockets of upgrade requests: a held or upgraded socket is invisible to closeAllConnections. */
@@ -113,6 +125,7 @@ export class AgentSimulator {
       throw err;
     }
     this.listening = true;
+    for (const sim of this.sims.values()) await this.openGamePort(sim);
     return this;
   }
 
@@ -124,12 +137,22 @@ export class AgentSimulator {
     if (!this.listening) return;
     this.listening = false;
     for (const socket of this.upgrades) socket.destroy();
+    await Promise.all([...this.games.keys()].map((vmid) => this.closeGamePort(vmid)));
     this.save();
     if (this.options.stateDir) this.sims.forEach((sim) => sim.release());
     else await this.forgetAll();
     this.sims.clear();
     await this.http.close();
     if (!this.options.stateDir) await rm(this.dataDir, { recursive: true, force: true });
+  }
+
+  /**
+   * The game ports of provisioned containers (with `gameServers` on): each listens on
+   * `<host>:<its game port>` from the provision payload and answers a Minecraft status ping
+   * with the server's motd (its name) while the server is running.
+   */
+  gamePorts(): Map<number, SimGamePort> {
+    return new Map([...this.games].map(([vmid, g]) => [vmid, { port: g.server.port, listening: g.listening, error: g.error, statusAnswers: g.server.statusAnswers }]));
   }
 
   containers(): Map<number, SimContainerSnapshot> {
@@ -186,6 +209,36 @@ export class AgentSimulator {
     if (refused) return reply(res, refused);
     reply(res, await route.handle({ container, body, raw: req, query: target.query, params, bearer }));
     this.save();
+    await this.openGamePort(container);
+  }
+
+  /** A provisioned container's game port starts listening (once), if the simulator serves game ports. */
+  private async openGamePort(sim: SimContainer): Promise<void> {
+    if (!this.options.gameServers || !sim.provisioned || this.games.has(sim.vmid) || !this.listening) return;
+    const ports = sim.payload?.ports;
+    const port = Array.isArray(ports) ? (ports as Array<{ name?: unknown; port?: unknown }>).find((p) => p.name === 'game')?.port : undefined;
+    if (typeof port !== 'number') return;
+    const server = new SimGameServer({
+      host: this.options.host, port,
+      state: () => sim.state,
+      motd: () => (typeof sim.payload?.motd === 'string' ? sim.payload.motd : `server ${sim.vmid}`),
+      version: () => (typeof sim.payload?.version === 'string' ? sim.payload.version : '1.21.4'),
+    });
+    const game: { server: SimGameServer; listening: boolean; error?: string } = { server, listening: false };
+    this.games.set(sim.vmid, game);
+    try {
+      await server.listen();
+      game.listening = true;
+    } catch (err) {
+      // Another process holds the port: the container runs, its game port just does not answer.
+      game.error = (err as Error).message;
+    }
+  }
+
+  private async closeGamePort(vmid: number): Promise<void> {
+    const game = this.games.get(vmid);
+    this.games.delete(vmid);
+    await game?.server.close();
   }
 
   /** GET /console upgrades to the container's PTY, under the same log, faults and token rules as any route. */
@@ -274,12 +327,14 @@ export class AgentSimulator {
   private async forget(vmid: number): Promise<void> {
     const sim = this.sims.get(vmid);
     this.sims.delete(vmid);
+    await this.closeGamePort(vmid);
     await sim?.dispose();
   }
 
   private async forgetAll(): Promise<void> {
     const all = [...this.sims.values()];
     this.sims.clear();
+    await Promise.all([...this.games.keys()].map((vmid) => this.closeGamePort(vmid)));
     await Promise.all(all.map((sim) => sim.dispose()));
   }
 

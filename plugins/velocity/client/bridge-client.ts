@@ -3,7 +3,7 @@ import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ZodType } from 'zod';
 import { BridgeError, isBridgeError } from './errors';
-import { listAnswer, serverAnswer, type Backend } from './wire';
+import { listAnswer, serverAnswer, type Backend, type BackendInput } from './wire';
 
 export interface BridgeClientOptions {
   /** e.g. http://velocity:8577 */
@@ -33,10 +33,11 @@ export class BridgeClient {
     this.agent = this.base.startsWith('https:') ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   }
 
-  /** Adds the backend, or updates the one of that name. */
-  async register(server: Backend): Promise<Backend> {
+  /** Adds the backend, or updates the one of that name (its forced hosts included: none when left out). */
+  async register(server: BackendInput): Promise<Backend> {
     const path = `/servers/${encodeURIComponent(server.name)}`;
-    return (await this.call('register', 'PUT', path, serverAnswer, { address: server.address, port: server.port })).server;
+    const body = { address: server.address, port: server.port, forcedHosts: server.forcedHosts ?? [] };
+    return (await this.call('register', 'PUT', path, serverAnswer, body)).server;
   }
 
   async unregister(name: string): Promise<'done' | 'already_gone'> {

@@ -5,8 +5,8 @@ import type { ProxyBackend } from '../../../kernel/api';
 export class FakeProxyRegistry extends ProxyRegistry {
   private readonly backends = new Map<string, ProxyBackend>();
 
-  async register(backend: ProxyBackend): Promise<void> {
-    this.backends.set(backend.name, { ...backend });
+  async register({ name, address, port, forcedHosts = [] }: ProxyBackend): Promise<void> {
+    this.backends.set(name, forcedHosts.length ? { name, address, port, forcedHosts: [...forcedHosts] } : { name, address, port });
   }
 
   async unregister(name: string): Promise<'done' | 'already_gone'> {
@@ -14,6 +14,6 @@ export class FakeProxyRegistry extends ProxyRegistry {
   }
 
   async list(): Promise<ProxyBackend[]> {
-    return [...this.backends.values()].map((b) => ({ ...b }));
+    return [...this.backends.values()].map((b) => structuredClone(b));
   }
 }

@@ -4,6 +4,7 @@ import {
 } from '../../../kernel/api';
 import { BACKEND_NAME, registration, type Backend } from '../client/wire';
 import { BridgeFaults } from './faults';
+import { PlayerProxy, type PlayerConnection } from './player-proxy';
 
 /** The bridge token the simulator accepts unless told otherwise. */
 export const SIMULATOR_BRIDGE_TOKEN = 'velocity-simulator-token';
@@ -18,6 +19,8 @@ export interface BridgeSimulatorOptions {
   token?: string;
   /** JSON file the registrations are kept in while zpack restarts; unset keeps them in memory. */
   stateFile?: string;
+  /** The proxy's player port (Minecraft protocol) on `host`; 0 picks a free one (kept across restart()). */
+  playerPort?: number;
 }
 
 export interface BridgeRequest {
@@ -34,42 +37,85 @@ const SERVER_PATH = /^\/servers\/([^/]+)$/;
 
 /**
  * The Velocity bridge plugin's HTTP API on loopback (see client/wire.ts): bearer auth, a backend
- * registry held in memory only, and, like the real proxy, forgotten on every restart().
+ * registry held in memory only, and, like the real proxy, forgotten on every restart(). Beside it,
+ * the proxy's player port: Minecraft connections routed by the host name the player typed to the
+ * backend whose forced hosts hold it (see PlayerProxy).
  */
 export class BridgeSimulator extends LoopbackSimulator {
   readonly faults: BridgeFaults;
   /** Every request received, in order, including the ones answered with an injected fault. */
   readonly requests: BridgeRequest[] = [];
   private readonly registry = new Map<string, Backend>();
+  /** Forced host → backend name: a player's route is one lookup, however many backends there are. */
+  private readonly hosts = new Map<string, string>();
   private readonly authorization: string;
   private readonly state: SimulatorStateFile<Backend[]>;
+  private readonly players: PlayerProxy;
 
   /** Its API base URL once started is e.g. http://127.0.0.1:18577. */
   constructor(options: BridgeSimulatorOptions = {}) {
     super(options);
+    this.players = new PlayerProxy({ host: options.host ?? '127.0.0.1', port: options.playerPort ?? 0, route: (host) => this.routeOf(host) });
     this.authorization = `Bearer ${options.token ?? SIMULATOR_BRIDGE_TOKEN}`;
     this.faults = new BridgeFaults(options.latencyMs ?? 0);
     this.state = new SimulatorStateFile(options.stateFile);
     // The proxy kept running while zpack restarted: its registrations are still there.
-    for (const backend of this.state.load() ?? []) this.registry.set(backend.name, backend);
+    // A state file from before forced hosts holds backends without them: none.
+    for (const backend of this.state.load() ?? []) this.put({ ...backend, forcedHosts: backend.forcedHosts ?? [] });
   }
 
-  /** Stops and starts again on the same port, forgetting every backend, as a restarted Velocity does. */
+  /** Listens on the bridge API and the player port; resolves with the API base URL. */
+  override async start(): Promise<string> {
+    const url = await super.start();
+    try {
+      await this.players.start();
+    } catch (err) {
+      await super.stop();
+      throw err;
+    }
+    return url;
+  }
+
+  override async stop(): Promise<void> {
+    await this.players.stop();
+    await super.stop();
+  }
+
+  /** Where players connect (the proxy's Minecraft port), once started. */
+  get playerAddress(): { host: string; port: number } {
+    return this.players.address;
+  }
+
+  /** Every player connection, in order, with the host it asked for and the backend it reached (null: refused). */
+  get playerConnections(): PlayerConnection[] {
+    return this.players.connections;
+  }
+
+  /** The backend a player typing `host` reaches: the one whose forced hosts hold it. */
+  routeOf(host: string): Backend | undefined {
+    const backend = this.registry.get(this.hosts.get(host) ?? '');
+    return backend && { ...backend, forcedHosts: [...backend.forcedHosts] };
+  }
+
+  /** Stops and starts again on the same ports, forgetting every backend, as a restarted Velocity does. */
   async restart(): Promise<void> {
     await this.stop();
     this.registry.clear();
+    this.hosts.clear();
     this.save();
     await this.start();
   }
 
   backends(): Backend[] {
-    return [...this.registry.values()].map((b) => ({ ...b }));
+    return [...this.registry.values()].map((b) => ({ ...b, forcedHosts: [...b.forcedHosts] }));
   }
 
-  /** Forgets backends and the request log, and clears every fault. */
+  /** Forgets backends, the request and player logs, and clears every fault. */
   reset(): void {
     this.registry.clear();
+    this.hosts.clear();
     this.requests.length = 0;
+    this.players.connections.length = 0;
     this.faults.clear();
     this.save();
   }
@@ -94,7 +140,7 @@ export class BridgeSimulator extends LoopbackSimulator {
     if (!match) return send(res, 404, { error: 'no_route', message: `${method} ${path} is not a bridge endpoint` });
     const name = decodeURIComponent(match[1]);
     if (method === 'DELETE') {
-      if (!this.registry.delete(name)) return send(res, 404, { error: 'unknown_server', message: `no server named ${name}` });
+      if (!this.remove(name)) return send(res, 404, { error: 'unknown_server', message: `no server named ${name}` });
       this.save();
       return send(res, 204);
     }
@@ -103,10 +149,31 @@ export class BridgeSimulator extends LoopbackSimulator {
     const parsed = registration.safeParse(parseJsonBody(raw));
     if (!parsed.success) return send(res, 400, { error: 'invalid_request', message: parsed.error.issues[0].message });
     const existed = this.registry.has(name);
-    const server = { name, ...parsed.data };
-    this.registry.set(name, server);
+    const server = { name, ...parsed.data, forcedHosts: [...new Set(parsed.data.forcedHosts)] };
+    this.put(server);
     this.save();
     send(res, existed ? 200 : 201, { server });
+  }
+
+  /** Adds or replaces a backend. A host routes to one backend: claiming it here takes it from any other. */
+  private put(server: Backend): void {
+    // Set in place: a backend registered again keeps its position in the listing.
+    this.unindex(server.name);
+    for (const host of server.forcedHosts) {
+      const holder = this.registry.get(this.hosts.get(host) ?? '');
+      if (holder) holder.forcedHosts = holder.forcedHosts.filter((h) => h !== host);
+      this.hosts.set(host, server.name);
+    }
+    this.registry.set(server.name, server);
+  }
+
+  private remove(name: string): boolean {
+    this.unindex(name);
+    return this.registry.delete(name);
+  }
+
+  private unindex(name: string): void {
+    for (const host of this.registry.get(name)?.forcedHosts ?? []) if (this.hosts.get(host) === name) this.hosts.delete(host);
   }
 
   private save(): void {
