@@ -59,6 +59,11 @@ export interface ProvisionPlan {
   portNeeds: Array<{ name: string; protocol: 'tcp' | 'udp' }>;
   /** Handed to the in-container agent at provision time. */
   agentPayload: Record<string, unknown>;
+  /**
+   * The instance's first payload sections, keyed by plugin name (each tap fills only its own):
+   * what a type or plugin decided at plan time and needs again once the instance exists.
+   */
+  payload?: Record<string, Record<string, unknown>>;
 }
 
 export type CrashClass =
@@ -70,6 +75,13 @@ export type CrashClass =
  */
 export const CRASH_LOG_TAIL = { maxLines: 200, maxLineChars: 4096 } as const;
 
+/** What a crash's log tail blames, as its type reads it: a mod or plugin by the name the log gives. */
+export interface CrashCulprit {
+  name: string;
+  /** A dependency the log says is missing. */
+  missing?: string;
+}
+
 export interface CrashInfo {
   at: Date;
   exitCode: number | null;
@@ -78,6 +90,8 @@ export interface CrashInfo {
   /** At most CRASH_LOG_TAIL.maxLines lines of at most CRASH_LOG_TAIL.maxLineChars each. */
   logTail: string[];
   classification?: CrashClass;
+  /** Set by the kernel from the type's crashCulprit, for onCrash taps. */
+  culprit?: CrashCulprit | null;
 }
 
 export type StepOutcome = 'done' | 'already_gone' | 'skipped' | 'failed';

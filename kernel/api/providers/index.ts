@@ -5,3 +5,4 @@ export * from './billing';
 export * from './agent';
 export * from './instance-type';
 export * from './notifier';
+export * from './mod-catalog';
