@@ -27,6 +27,7 @@ export class ModrinthFaults extends SimulatorFaults {
 export interface ModrinthRequest {
   method: string;
   path: string;
+  query: Record<string, string>;
   status: number;
   at: number;
 }
@@ -103,7 +104,7 @@ export class ModrinthSimulator extends LoopbackSimulator {
   }
 
   protected async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const entry: ModrinthRequest = { method: req.method ?? 'GET', path: url.pathname, status: 0, at: Date.now() };
+    const entry: ModrinthRequest = { method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), status: 0, at: Date.now() };
     this.requests.push(entry);
     if (this.requests.length > REQUEST_LOG_LIMIT) this.requests.shift();
     const raw = await readBoundedBody(req);
@@ -126,19 +127,22 @@ export class ModrinthSimulator extends LoopbackSimulator {
       return;
     }
     const answer = this.route(entry.method, url.pathname.replace(/^\/v2/, ''), url.searchParams, raw);
-    entry.status = answer.status;
-    this.send(req, res, answer);
+    entry.status = this.send(req, res, answer);
   }
 
   /** JSON with an ETag; a matching If-None-Match is answered 304 without a body. */
-  private send(req: IncomingMessage, res: ServerResponse, answer: SimulatorAnswer): void {
+  private send(req: IncomingMessage, res: ServerResponse, answer: SimulatorAnswer): number {
     const headers: Record<string, string> = { 'X-Ratelimit-Limit': String(RATE_LIMIT), 'X-Ratelimit-Remaining': String(RATE_LIMIT - 1), 'X-Ratelimit-Reset': '60', ...answer.headers };
     if (answer.status === 200 && req.method === 'GET') {
       const etag = `"${createHash('sha1').update(JSON.stringify(answer.body)).digest('hex')}"`;
       headers.ETag = etag;
-      if (req.headers['if-none-match'] === etag) return sendSimulatorAnswer(res, { status: 304, headers });
+      if (req.headers['if-none-match'] === etag) {
+        sendSimulatorAnswer(res, { status: 304, headers });
+        return 304;
+      }
     }
     sendSimulatorAnswer(res, { ...answer, headers });
+    return answer.status;
   }
 
   private download(res: ServerResponse, path: string): number {
