@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import pino from 'pino';
 import { ModCatalog, ProviderError, RemoteUnavailableError, Tokens } from '../../kernel/api';
-import { startTestKernel, type TestKernel, type TestUser } from '../../test/harness';
+import { startTestKernel, type TestKernel, type TestUser } from '../../kernel/testing';
 import { CatalogCache } from './client/cache';
 import { ModrinthClient } from './client/modrinth-client';
 import modrinthPlugin from './index';
