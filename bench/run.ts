@@ -10,9 +10,10 @@ import { consoleBridge } from './console';
 import { files } from './files';
 import { webhooks } from './webhooks';
 import { playerRouting } from './player-routing';
+import { mods } from './mods';
 
 /** Every benchmark `npm run bench` runs, in order; `npm run bench -- <name>...` picks some. */
-const benchmarks: Benchmark[] = [httpOverhead, resync, provision, status, consoleBridge, files, webhooks, playerRouting];
+const benchmarks: Benchmark[] = [httpOverhead, resync, provision, status, consoleBridge, files, webhooks, playerRouting, mods];
 
 interface Outcome {
   benchmark: Benchmark;

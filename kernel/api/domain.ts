@@ -64,6 +64,11 @@ export interface ProvisionPlan {
    * kernel checks it before the operation is stored.
    */
   choices?: PlanChoices;
+  /**
+   * The instance's first payload sections, keyed by plugin name (each tap fills only its own):
+   * what a type or plugin decided at plan time and needs again once the instance exists.
+   */
+  payload?: Record<string, Record<string, unknown>>;
 }
 
 /** A request's answers to a plan's limits: a flavor, a memory size (before the type's overheads), mods. */
@@ -82,6 +87,13 @@ export type CrashClass =
  */
 export const CRASH_LOG_TAIL = { maxLines: 200, maxLineChars: 4096 } as const;
 
+/** What a crash's log tail blames, as its type reads it: a mod or plugin by the name the log gives. */
+export interface CrashCulprit {
+  name: string;
+  /** A dependency the log says is missing. */
+  missing?: string;
+}
+
 export interface CrashInfo {
   at: Date;
   exitCode: number | null;
@@ -90,6 +102,8 @@ export interface CrashInfo {
   /** At most CRASH_LOG_TAIL.maxLines lines of at most CRASH_LOG_TAIL.maxLineChars each. */
   logTail: string[];
   classification?: CrashClass;
+  /** Set by the kernel from the type's crashCulprit, for onCrash taps. */
+  culprit?: CrashCulprit | null;
 }
 
 export type StepOutcome = 'done' | 'already_gone' | 'skipped' | 'failed';

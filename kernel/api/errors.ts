@@ -134,6 +134,14 @@ export class UnavailableError extends ZpackError {
     super(code, 503, message, details, { cause });
   }
 }
+/** A remote system said it is overloaded or down (429, 5xx): nothing was changed; retry after its Retry-After. */
+export class RemoteUnavailableError extends UnavailableError {
+  override readonly retryAfterSeconds: number;
+  constructor(remote: string, operation: string, retryAfterSeconds: number, details: ErrorDetails = {}) {
+    super(`${remote} ${operation}: unavailable, retry in ${retryAfterSeconds} s`, { remote, operation, retryAfterSeconds, ...details });
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
 /** Postgres could not be reached (restart, failover, network); a retry with the same Idempotency-Key is safe. */
 export class DatabaseUnavailableError extends UnavailableError {
   constructor(cause?: unknown) {

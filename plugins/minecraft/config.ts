@@ -3,7 +3,7 @@ import { z } from 'zod';
 export const minecraftConfig = z.object({
   /** Versions offered to customers; the agent installs the matching server jar. */
   versions: z.array(z.string().regex(/^\d+\.\d+(\.\d+)?$/)).min(1).default(['1.21.4', '1.21.1', '1.20.6']),
-  flavors: z.array(z.enum(['vanilla', 'paper', 'fabric'])).min(1).default(['vanilla', 'paper', 'fabric']),
+  flavors: z.array(z.enum(['vanilla', 'paper', 'fabric', 'forge', 'neoforge'])).min(1).default(['vanilla', 'paper', 'fabric']),
   memory: z.object({
     minMb: z.number().int().min(512).default(1024),
     /** The largest heap a plan may ask for. */

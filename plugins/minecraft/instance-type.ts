@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import { InstanceType } from '../../kernel/api';
-import type { CrashClass, CrashInfo, InstanceCapabilities, ProvisionPlan } from '../../kernel/api';
+import type { CrashClass, CrashCulprit, CrashInfo, InstanceCapabilities, ProvisionPlan } from '../../kernel/api';
 import type { MinecraftConfig } from './config';
 import { classifyMinecraftCrash } from './crash-classifier';
+import { minecraftCrashCulprit } from './crash-culprit';
+import type { Modpacks } from './mods/modpack';
 
 /** The `minecraft` game type: what a server needs, what its agent is told, why it crashed. */
 export class MinecraftType extends InstanceType {
@@ -12,20 +14,33 @@ export class MinecraftType extends InstanceType {
   /** Java clients look up `_minecraft._tcp.<address>`, and Velocity fronts every server. */
   readonly capabilities: InstanceCapabilities = { connect: { protocol: 'tcp', srvService: '_minecraft._tcp' }, proxied: 'minecraft' };
 
-  constructor(private readonly config: MinecraftConfig) {
+  constructor(private readonly config: MinecraftConfig, private readonly plugin = 'minecraft', private readonly modpacks?: Modpacks) {
     super();
     const m = config.memory;
     this.optionsSchema = z.object({
       version: z.enum(config.versions as [string, ...string[]]).default(config.versions[0]),
       flavor: z.enum(config.flavors as [string, ...string[]]).default(config.flavors.includes('paper') ? 'paper' : config.flavors[0]),
       memoryMb: z.number().int().min(m.minMb).max(m.maxMb).default(Math.min(Math.max(m.defaultMb, m.minMb), m.maxMb)),
+      modpack: z.object({
+        projectId: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
+        versionId: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
+      }).strict().optional().meta({ description: 'Create the server from this catalog modpack (its files are downloaded and checked before the first boot)' }),
     }).strict();
   }
 
   async plan(plan: ProvisionPlan): Promise<ProvisionPlan> {
-    const o = plan.options as { version: string; flavor: string; memoryMb: number };
+    const o = plan.options as { version: string; flavor: string; memoryMb: number; modpack?: { projectId: string; versionId: string } };
+    const planned = await this.plainPlan(plan, o);
+    if (!o.modpack) return planned;
+    if (!this.modpacks) throw new Error('modpacks are not wired into this minecraft type');
+    return this.modpacks.plan(planned, o.modpack, { version: o.version, flavor: o.flavor });
+  }
+
+  private async plainPlan(plan: ProvisionPlan, o: { version: string; flavor: string; memoryMb: number }): Promise<ProvisionPlan> {
     return {
       ...plan,
+      // The game the server runs, for its mod management once it exists.
+      payload: { ...plan.payload, [this.plugin]: { version: o.version, flavor: o.flavor } },
       template: o.flavor,
       memoryMb: o.memoryMb + this.config.memory.overheadMb,
       choices: { flavor: o.flavor, memoryMb: o.memoryMb },
@@ -41,5 +56,9 @@ export class MinecraftType extends InstanceType {
 
   classifyCrash(crash: CrashInfo): CrashClass {
     return classifyMinecraftCrash(crash);
+  }
+
+  crashCulprit(crash: CrashInfo): CrashCulprit | null {
+    return minecraftCrashCulprit(crash);
   }
 }

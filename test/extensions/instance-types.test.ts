@@ -62,7 +62,7 @@ describe('Instance types declared by plugins (kinds, create schemas, capabilitie
     const variants = Object.fromEntries(schema.oneOf.map((v: any) => [v.properties.type.const ?? v.properties.type.enum?.[0], v]));
     expect(Object.keys(variants)).to.have.members(['minecraft', 'beacon']);
     expect(variants.beacon.properties.options.properties).to.have.keys(['channel', 'memoryMb']);
-    expect(variants.minecraft.properties.options.properties).to.have.keys(['version', 'flavor', 'memoryMb']);
+    expect(variants.minecraft.properties.options.properties).to.have.keys(['version', 'flavor', 'memoryMb', 'modpack']);
     expect(variants.beacon.properties.kind.const ?? variants.beacon.properties.kind.enum?.[0]).to.equal('custom');
   });
 

@@ -6,3 +6,4 @@ export * from './agent';
 export * from './instance-type';
 export * from './notifier';
 export * from './fleet-import';
+export * from './mod-catalog';

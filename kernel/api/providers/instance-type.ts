@@ -1,6 +1,6 @@
 import { PortId } from '../ports';
 import type { ZodType } from 'zod';
-import type { CrashClass, CrashInfo, InstanceKind, ProvisionPlan } from '../domain';
+import type { CrashClass, CrashCulprit, CrashInfo, InstanceKind, ProvisionPlan } from '../domain';
 
 /**
  * What a type offers to the plugins around it. Edge and proxy plugins read these instead of
@@ -36,6 +36,10 @@ export abstract class InstanceType {
   /** Names the cause of a crash from its log tail and exit data. */
   classifyCrash(crash: CrashInfo): CrashClass {
     return crash.exitCode === 0 || crash.exitCode === null ? 'unexpected_exit' : 'nonzero_exit';
+  }
+  /** The mod, plugin or component the log tail blames, when it names one (the crash report shows it). */
+  crashCulprit(_crash: CrashInfo): CrashCulprit | null {
+    return null;
   }
 }
 

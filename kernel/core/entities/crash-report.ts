@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
-import type { CrashClass } from '../../api';
+import type { CrashClass, CrashCulprit } from '../../api';
 
 /** One unexpected exit of an instance's server process, as the agent reported it. */
 @Entity('crash_report')
@@ -28,6 +28,10 @@ export class CrashReport {
 
   @Column('text')
   classification: CrashClass;
+
+  /** What the log tail blames, as the instance's type read it. */
+  @Column('jsonb', { nullable: true })
+  culprit: CrashCulprit | null;
 
   /** Which restart this crash led to, or 'error' when the supervisor gave up, or 'none' (suspended). */
   @Column('text', { name: 'supervisor_action' })

@@ -1,6 +1,6 @@
 import { Column, Entity, Index } from 'typeorm';
 import { ZpackEntity } from '../../api';
-import type { CrashClass, InstanceKind, InstanceState, InstanceView, PortBinding } from '../../api';
+import type { CrashClass, CrashCulprit, InstanceKind, InstanceState, InstanceView, PortBinding } from '../../api';
 
 export interface CrashSummary {
   id: string;
@@ -9,6 +9,7 @@ export interface CrashSummary {
   signal: string | null;
   uptimeSeconds: number;
   classification: CrashClass;
+  culprit?: CrashCulprit | null;
   logTail: string[];
 }
 export interface SupervisorState {

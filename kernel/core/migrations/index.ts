@@ -7,7 +7,18 @@ import { KernelInstanceState1700000006000 } from './1700000006000-kernel-instanc
 import { KernelLoopFences1700000010000 } from './1700000010000-kernel-loop-fences';
 import { KernelPluginOperations1700000011000 } from './1700000011000-kernel-plugin-operations';
 import { KernelFleetImport1700000012000 } from './1700000012000-kernel-fleet-import';
+import { KernelCrashCulprit1700000600000 } from './1700000600000-kernel-crash-culprit';
 
-export const kernelMigrations: Function[] = [KernelAccounts1700000000000, KernelInstances1700000001000, KernelOperations1700000002000, KernelCrashes1700000003000,
-  KernelOpenKinds1700000005000, KernelInstanceState1700000006000, KernelLoopFences1700000010000,
-  KernelPluginOperations1700000011000, KernelFleetImport1700000012000];
+/** Kernel migrations, oldest first (one per line, so branches adding one merge cleanly). */
+export const kernelMigrations: Function[] = [
+  KernelAccounts1700000000000,
+  KernelInstances1700000001000,
+  KernelOperations1700000002000,
+  KernelCrashes1700000003000,
+  KernelOpenKinds1700000005000,
+  KernelInstanceState1700000006000,
+  KernelLoopFences1700000010000,
+  KernelPluginOperations1700000011000,
+  KernelFleetImport1700000012000,
+  KernelCrashCulprit1700000600000,
+];

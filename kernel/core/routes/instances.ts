@@ -94,7 +94,7 @@ export function instanceRoutes(r: ApiRouter, { ds, instances, probes, optional, 
 
   r.route({
     method: 'post', path: '/api/instances', summary: 'Create a game server or dev container (Idempotency-Key required)', auth: 'user', tags: ['instances'],
-    operationId: 'createInstance', responses: { 202: operationAccepted }, errors: [402, 403, 422, 429],
+    operationId: 'createInstance', responses: { 202: operationAccepted }, errors: [402, 403, 409, 422, 429, 502],
     headers: z.object({ 'Idempotency-Key': idempotencyKey.meta({ description: 'Required. The same key with the same body returns the same operation; with another body 422' }) }),
     body: createInstanceBody(types),
     handler: async ({ body, account, koa }) => {

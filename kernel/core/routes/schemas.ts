@@ -45,6 +45,8 @@ export const crashSchema = z.object({
   signal: z.string().nullable(),
   uptimeSeconds: z.number(),
   classification: z.string(),
+  culprit: z.object({ name: z.string(), missing: z.string().optional() }).nullable().optional()
+    .meta({ description: 'What the log tail blames (a mod or plugin), when the server type can tell; its mod list offers the fix' }),
   logTail: z.array(z.string()),
   supervisorAction: z.string(),
   restartAt: nullableTimestamp(),

@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import { KernelQueue } from '../../api';
 import type {
-  CrashClass, CrashInfo, EnforcementState, InstanceAgent, InstanceType, KernelHooks, Notifications,
+  CrashClass, CrashCulprit, CrashInfo, EnforcementState, InstanceAgent, InstanceType, KernelHooks, Notifications,
 } from '../../api';
 import { CrashReport, Instance, instanceView, type CrashSummary, type SupervisorState } from '../entities';
 import type { InstanceReadiness } from '../operations/readiness';
@@ -38,6 +38,7 @@ export class Supervisor {
     const { ds, config } = this.deps;
     const instance = await ds.getRepository(Instance).findOneByOrFail({ id: instanceId });
     const classified = this.classify(instance, crash);
+    const culprit = this.blame(instance, { ...crash, classification: classified });
     const suspended = (await this.deps.billingState(instance.ownerId)) === 'suspended';
 
     const outcome = await ds.transaction(async (m) => {
@@ -51,13 +52,13 @@ export class Supervisor {
       const restartAt = suspended || giveUp ? null : new Date(Date.now() + delayMs);
       const report = await m.getRepository(CrashReport).save(m.getRepository(CrashReport).create({
         instanceId, at: crash.at, exitCode: crash.exitCode, signal: crash.signal, uptimeSeconds: Math.round(crash.uptimeSeconds),
-        logTail: crash.logTail, classification: classified, restartAt,
+        logTail: crash.logTail, classification: classified, culprit, restartAt,
         supervisorAction: suspended ? 'none_suspended' : giveUp ? 'error' : `restart_${consecutive}`,
       }));
       const supervisor: SupervisorState = { consecutive, nextRestartAt: restartAt?.toISOString() ?? null };
       const summary: CrashSummary = {
         id: report.id, crashedAt: crash.at.toISOString(), exitCode: crash.exitCode, signal: crash.signal,
-        uptimeSeconds: report.uptimeSeconds, classification: classified, logTail: crash.logTail.slice(-20),
+        uptimeSeconds: report.uptimeSeconds, classification: classified, culprit, logTail: crash.logTail.slice(-20),
       };
       await m.getRepository(Instance).update(instanceId, { state: giveUp ? 'error' : 'crashed', lastCrash: summary, supervisor });
       return { report, scheduled: restartAt !== null, delayMs };
@@ -90,10 +91,21 @@ export class Supervisor {
     return crash.exitCode !== null && crash.exitCode !== 0 ? 'nonzero_exit' : 'unexpected_exit';
   }
 
+  /** What the type says the log blames; a type that cannot tell (or throws) blames nothing. */
+  private blame(instance: Instance, crash: CrashInfo): CrashCulprit | null {
+    const type = this.deps.types().find((t) => t.kind === instance.kind && t.type === instance.type);
+    try {
+      return type?.crashCulprit(crash) ?? null;
+    } catch (err) {
+      this.deps.logger.warn({ err, instanceId: instance.id }, 'crashCulprit failed');
+      return null;
+    }
+  }
+
   /** The owner hears of it and onCrash taps see the classified crash; neither can undo the record or the restart. */
   private async announce(instance: Instance, crash: Omit<CrashInfo, 'classification'>, report: CrashReport): Promise<void> {
     await this.tellOwner(instance, report).catch((err) => this.deps.logger.warn({ err }, 'crash notification failed'));
-    await this.deps.hooks.onCrash.promise({ ...crash, classification: report.classification }, instanceView(instance))
+    await this.deps.hooks.onCrash.promise({ ...crash, classification: report.classification, culprit: report.culprit }, instanceView(instance))
       .catch((err) => this.deps.logger.warn({ err, instanceId: instance.id }, 'onCrash tap failed'));
   }
 

@@ -3,6 +3,7 @@ import { SimBackups } from './sim-backups';
 import { SimConsole, type SimExit } from './sim-console';
 import type { SimCrash } from './sim-crash';
 import { SimDisk } from './sim-disk';
+import { SimStaging, type ModpackPayload } from './sim-staging';
 
 export type SimServerState = 'stopped' | 'starting' | 'running' | 'crashed';
 
@@ -52,6 +53,9 @@ export class SimContainer {
   readonly disk: SimDisk;
   readonly backups: SimBackups;
   readonly console: SimConsole;
+  readonly staging: SimStaging;
+  /** Why the modpack in the payload could not be installed; the server then never boots. */
+  installError?: Record<string, unknown>;
   private current: SimServerState = 'stopped';
   private readyAt?: number;
   private startedAt?: number;
@@ -61,6 +65,7 @@ export class SimContainer {
   constructor(readonly vmid: number, private readonly options: SimContainerOptions) {
     this.disk = new SimDisk(options.dir);
     this.backups = new SimBackups(this.disk);
+    this.staging = new SimStaging(this.disk);
     this.console = new SimConsole({ state: () => this.state, stop: () => this.power('stop'), crash: (kind) => options.crash(kind), kill: () => this.power('kill') });
   }
 
@@ -95,9 +100,20 @@ export class SimContainer {
 
   /** Stores the token and payload and seeds the disk; a repeated provision keeps a live server and its files. */
   async provision(token: string, payload: Record<string, unknown>): Promise<void> {
+    const fresh = this.payload === undefined;
     await this.disk.seed();
     this.token = token;
     this.payload = payload;
+    if (fresh && payload.modpack) {
+      // A modpack is laid down before the first boot; a file that fails its hash keeps the server down.
+      this.installError = undefined;
+      try {
+        await this.staging.installModpack(payload.modpack as ModpackPayload);
+      } catch (err) {
+        this.installError = (err as { body?: Record<string, unknown> }).body ?? { error: 'install_failed', reason: (err as Error).message };
+        return;
+      }
+    }
     if (this.state === 'stopped' || this.state === 'crashed') this.boot();
   }
 
@@ -132,7 +148,8 @@ export class SimContainer {
     return up && this.startedAt ? Math.floor((Date.now() - this.startedAt) / 1000) : 0;
   }
 
-  readiness(): { ready: boolean; phase: SimServerState } {
+  readiness(): { ready: boolean; phase: SimServerState | 'install_failed'; error?: Record<string, unknown> } {
+    if (this.installError) return { ready: false, phase: 'install_failed', error: this.installError };
     const phase = this.state;
     return { ready: phase === 'running', phase };
   }

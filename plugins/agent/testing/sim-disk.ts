@@ -70,6 +70,11 @@ export class SimDisk {
     return join(this.stagingDir, `${label}-${randomUUID()}`);
   }
 
+  /** A named file in staging (downloads waiting to be applied). */
+  stagingFile(name: string): string {
+    return join(this.stagingDir, name);
+  }
+
   /** Streams a body into staging without buffering it; an interrupted body leaves nothing behind. */
   async stage(body: Readable): Promise<string> {
     const staged = this.stagingPath('upload');

@@ -1,0 +1,114 @@
+import { ModrinthSimulator } from '../plugins/modrinth/testing/simulator';
+import type { Benchmark, BenchmarkReport, TargetCheck } from './lib/benchmark';
+import { verdict } from './lib/benchmark';
+import { elapsedMs } from './lib/concurrency';
+import { signUp } from './lib/fleet';
+import { startZpack } from './lib/zpack-process';
+import { fixed, ms, step, table } from './lib/print';
+import { deleteRedisKeys } from './lib/redis-keys';
+import { median } from './lib/stats';
+
+const SEARCHES = 200;
+const ROUNDS = 5;
+const MIN_COLD_RATIO = 0.8;
+/** What a request to the real catalog costs at least (a round trip to api.modrinth.com is far more). */
+const UPSTREAM_LATENCY_MS = 20;
+
+interface Search { q?: string; loader?: string; gameVersion?: string; limit: number }
+
+/** 200 different searches a busy portal might send: loaders × game versions × text × page sizes. */
+function searches(): Search[] {
+  const out: Search[] = [];
+  for (const q of [undefined, 'a', 'e', 'o'])
+    for (const loader of [undefined, 'fabric', 'forge', 'neoforge', 'paper', 'quilt', 'spigot'])
+      for (const gameVersion of [undefined, '1.21.4', '1.21.1', '1.20.6'])
+        for (const limit of [10, 20]) out.push({ q, loader, gameVersion, limit });
+  return out.slice(0, SEARCHES);
+}
+
+const apiPath = (s: Search) => `/api/mods/search?${new URLSearchParams(Object.entries(s).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]))}`;
+
+/** The same search as the plugin sends it to Modrinth (facets as ModrinthCatalog builds them). */
+function directUrl(base: string, s: Search): string {
+  const facets = [...(s.loader ? [[`categories:${s.loader}`]] : []), ...(s.gameVersion ? [[`versions:${s.gameVersion}`]] : [])];
+  const query: Record<string, string> = { offset: '0', limit: String(s.limit), index: 'relevance' };
+  if (s.q) query.query = s.q;
+  if (facets.length) query.facets = JSON.stringify(facets);
+  return `${base}/search?${new URLSearchParams(query)}`;
+}
+
+/** Wall time of all the calls at once; the failures are counted. */
+async function burst(calls: Array<() => Promise<number>>): Promise<{ ms: number; failed: number }> {
+  const started = process.hrtime.bigint();
+  const statuses = await Promise.all(calls.map((c) => c().catch(() => 0)));
+  return { ms: elapsedMs(started), failed: statuses.filter((s) => s !== 200).length };
+}
+
+async function run(): Promise<BenchmarkReport> {
+  const sim = new ModrinthSimulator({ latencyMs: UPSTREAM_LATENCY_MS });
+  await sim.start();
+  const prefix = `bench-mods-${Date.now()}`;
+  const zpack = await startZpack({ role: 'api', plugins: { modrinth: { simulate: false, baseUrl: sim.url, cache: { keyPrefix: prefix, freshSeconds: 300 } } } });
+  try {
+    const token = await signUp(zpack.url);
+    const list = searches();
+    const asked = () => sim.requests.filter((r) => r.path === '/v2/search').length;
+    const viaApi = () => burst(list.map((s) => async () => {
+      const res = await fetch(`${zpack.url}${apiPath(s)}`, { headers: { authorization: `Bearer ${token}` } });
+      await res.arrayBuffer();
+      return res.status;
+    }));
+    const direct = () => burst(list.map((s) => async () => {
+      const res = await fetch(directUrl(sim.url, s), { headers: { 'user-agent': 'zpack-bench' } });
+      await res.arrayBuffer();
+      return res.status;
+    }));
+    step(`${SEARCHES} concurrent searches, Modrinth simulator with ${UPSTREAM_LATENCY_MS} ms latency at ${sim.url}`);
+    await direct();
+    await viaApi();
+    const rounds: Array<{ direct: number; cold: number; warm: number; hits: number; failed: number }> = [];
+    for (let i = 1; i <= ROUNDS; i++) {
+      await deleteRedisKeys(prefix);
+      const d = await direct();
+      const cold = await viaApi();
+      const before = asked();
+      const warm = await viaApi();
+      // A warm search Modrinth was not asked for was a cache hit.
+      rounds.push({ direct: d.ms, cold: cold.ms, warm: warm.ms, hits: 1 - (asked() - before) / list.length, failed: d.failed + cold.failed + warm.failed });
+      step(`round ${i}: direct ${ms(d.ms, 0)}, API cold ${ms(cold.ms, 0)}, API warm ${ms(warm.ms, 0)}`);
+    }
+    const coldRatio = median(rounds.map((r) => r.direct / r.cold));
+    const warmRatio = median(rounds.map((r) => r.direct / r.warm));
+    const hitRatio = median(rounds.map((r) => r.hits));
+    const failed = rounds.reduce((n, r) => n + r.failed, 0);
+    const check: TargetCheck = {
+      name: `${SEARCHES} searches via API (cold cache) / direct to Modrinth (throughput)`,
+      ratio: coldRatio, minimum: MIN_COLD_RATIO, invalid: failed ? `${failed} searches did not answer 200` : '',
+    };
+    console.log();
+    table(['round', 'direct', 'API, cold cache', 'API, warm cache', 'cold ratio', 'warm ratio', 'warm hit ratio'],
+      rounds.map((r, i) => [String(i + 1), ms(r.direct, 0), ms(r.cold, 0), ms(r.warm, 0), fixed(r.direct / r.cold, 2), fixed(r.direct / r.warm, 2), fixed(r.hits, 2)]));
+    console.log(`\n  Method: ${SEARCHES} different searches at once, through GET /api/mods/search of \`zpack api\` in its own process (auth,`);
+    console.log(`  Redis cache, the Modrinth client) and the same searches straight to the simulator (in this process, with the load`);
+    console.log(`  generator), alternating; the cache's Redis keys are deleted before each cold pass. The simulator answers after`);
+    console.log(`  ${UPSTREAM_LATENCY_MS} ms, as a remote catalog would at the least; the hit ratio counts warm searches Modrinth never saw.`);
+    console.log(`\n  cold ratio ${fixed(coldRatio, 2)} (target >= ${MIN_COLD_RATIO}): ${verdict(check)}; warm ratio ${fixed(warmRatio, 2)}, warm cache hit ratio ${fixed(hitRatio, 2)}`);
+    return {
+      targets: [check],
+      figures: [
+        { label: 'API / direct, warm cache', value: fixed(warmRatio, 2) },
+        { label: 'cache hit ratio, warm', value: fixed(hitRatio, 2) },
+      ],
+    };
+  } finally {
+    await zpack.stop();
+    await sim.stop();
+    await deleteRedisKeys(prefix);
+  }
+}
+
+export const mods: Benchmark = {
+  name: 'mods',
+  summary: `${SEARCHES} concurrent GET /api/mods/search vs the same searches direct to the Modrinth simulator (cold cache >= ${MIN_COLD_RATIO}; warm cache hit ratio printed)`,
+  run,
+};
