@@ -19,3 +19,7 @@ export * from './secrets';
 export * from './upgrades';
 export * from './console';
 export * from './access';
+export * from './announcements';
+export * from './conditional';
+export * from './paging';
+export * from './mail';

@@ -6,13 +6,14 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { KernelInstanceAccess } from './access';
 import { BillingGate, CONSOLE_PROTOCOL_V1, HostingProvider, InstanceAgent, InstanceType, KernelQueue, Tokens } from '../api';
-import type { AgentTokens, ApiRouter, KernelHooks, Notifications, PortRef } from '../api';
+import type { AgentTokens, ApiRouter, KernelHooks, MaintenanceCalendar, Notifications, PortRef } from '../api';
 import type { KernelConfig } from './config';
 import type { KernelQueues } from './queues';
 import { billingStateOf } from './billing-state';
 import { CLOSE } from './console/bridge';
 import { CONSOLE_PATH, ConsoleGateway } from './console/gateway';
 import type { HttpExtensions } from './plugin-host';
+import type { MaintenanceSchedule } from './maintenance';
 import type { KernelUpgradeTickets } from './upgrades/tickets';
 import { Session } from './entities';
 import { KernelDirectoryToken, KernelInstanceDirectory } from './operations/directory';
@@ -46,6 +47,8 @@ export interface InstanceWiringContext {
   accountChanged(accountId: string): Promise<void>;
   tickets: KernelUpgradeTickets;
   http: HttpExtensions;
+  /** Operator windows: placement avoids their nodes, the supervisor does not restart there. */
+  maintenance: MaintenanceSchedule;
   routes: ApiRouter;
   container: DependencyContainer;
   /** Resolves plugin ports at use time, so a disabled plugin fails the request, not the boot. */
@@ -76,6 +79,7 @@ export function wireInstances(k: InstanceWiringContext) {
 
   const workerDeps = {
     ds, config, hooks, logger, readiness, agentTokens, agent, accountChanged: k.accountChanged,
+    notifications: k.notifications, maintenance: k.maintenance, calendar: () => k.container.resolve<MaintenanceCalendar>(Tokens.Maintenance),
     hosting: () => ports.required(HostingProvider),
     lease: new OperationLease(ds, `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`, config.provisioning.leaseSeconds),
     wakeups: new ReadinessWakeups(queues, redis, config.redis.prefix, PROVISION_JOB, config.provisioning.readyTimeoutSeconds),
@@ -89,6 +93,7 @@ export function wireInstances(k: InstanceWiringContext) {
 
   const supervisor = new Supervisor({
     ds, config, hooks, queues, readiness, agent, types: () => ports.resolveAll(InstanceType), notifications: k.notifications, billingState, logger,
+    maintenance: () => k.container.resolve<MaintenanceCalendar>(Tokens.Maintenance), publicUrl: config.server.publicUrl,
   });
   agentEventRoutes(routes, { ds, tokens: agentTokens, directory, readiness, supervisor });
   serverActionRoutes(routes, { ds, instances, readiness, agent, billingState });
