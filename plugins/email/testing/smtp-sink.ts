@@ -9,11 +9,15 @@ export interface ReceivedMail {
   text: string;
   /** The text/html part, decoded, when the message has one. */
   html: string;
+  messageId: string;
   subject: string;
   template: string;
 }
 
-/** A real SMTP server on loopback that keeps what it receives; for tests and benchmarks. */
+/**
+ * A real SMTP server on loopback that keeps what it receives; for tests and benchmarks. A start
+ * after a stop listens on the same port again, as a mail server coming back would.
+ */
 export class SmtpSink {
   readonly messages: ReceivedMail[] = [];
   private server?: SMTPServer;
@@ -41,7 +45,7 @@ export class SmtpSink {
         });
       },
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
     this.port = (this.server.server.address() as AddressInfo).port;
     return this;
   }
