@@ -20,3 +20,7 @@ export * from './upgrades';
 export * from './console';
 export * from './access';
 export * from './operations';
+export * from './announcements';
+export * from './conditional';
+export * from './paging';
+export * from './mail';

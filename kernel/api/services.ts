@@ -1,5 +1,5 @@
 import type { InstanceKind, InstanceState, InstanceView } from './domain';
-import type { NotificationMessage } from './providers/notifier';
+import type { NotificationMessage, NotificationRequest } from './providers/notifier';
 import type { PowerAction } from './providers/agent';
 import type { QueueRef } from './queues';
 
@@ -28,14 +28,48 @@ export interface JobQueues {
 /** Durable notifications: stored in the outbox first, then delivered by the channel's Notifier. */
 export interface Notifications {
   /** Over one named channel; `to` is in that channel's terms. */
-  send(channel: string, message: NotificationMessage): Promise<void>;
-  /** To an account holder (`to` is the account's email address), over every channel whose notifier serves 'owner'. */
-  sendToOwner(message: NotificationMessage): Promise<void>;
+  send(channel: string, message: NotificationRequest): Promise<void>;
+  /**
+   * To an account holder (`to` is the account's email address), over every channel whose notifier
+   * serves 'owner'. An optional template the account turned off (GET/PUT /api/me/notifications) is
+   * recorded as `suppressed` and not delivered.
+   */
+  sendToOwner(message: NotificationRequest): Promise<void>;
   /**
    * To the people running the installation, over every channel whose notifier serves
    * 'operators'; `to` is the topic (`ops` for alerts and repairs, `support` for tickets).
    */
-  sendToOperators(topic: OperatorTopic, message: Omit<NotificationMessage, 'to'>): Promise<void>;
+  sendToOperators(topic: OperatorTopic, message: Omit<NotificationRequest, 'to'>): Promise<void>;
+}
+
+/** What a template turns `data` into. Every user-written value in `html` must go through escapeHtml. */
+export interface RenderedNotification {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+export interface NotificationTemplate {
+  /** The stable name senders use (`server_crashed` …). */
+  name: string;
+  /** Shown to customers on GET /api/me/notifications. */
+  description: string;
+  /** A customer may turn it off; transactional mail (password reset, billing) is never optional. */
+  optional: boolean;
+  render(data: Record<string, unknown>): RenderedNotification;
+}
+
+/** The templates the outbox renders; the kernel defines its own, plugins add theirs (in `start`). */
+export interface NotificationTemplates {
+  /** A name defined twice throws. */
+  define(template: NotificationTemplate): void;
+  get(name: string): NotificationTemplate | undefined;
+  list(): NotificationTemplate[];
+}
+
+/** HTML-escapes a value for text or a quoted attribute. */
+export function escapeHtml(value: unknown): string {
+  return String(value ?? '').replace(/[&<>"'`=]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 export type OperatorTopic = 'ops' | 'support';
@@ -84,6 +118,15 @@ export interface InstanceDirectory {
   patchSection(id: string, section: string, value: Record<string, unknown>): Promise<void>;
   /** Running instances whose last observed readiness is true (DB state + Redis, no remote calls). */
   listReady(filter?: InstanceFilter): Promise<InstanceView[]>;
+  /** A read-only snapshot for diagnosis (a support ticket): state, last crash, latest operation; null when gone. */
+  diagnostics(id: string): Promise<InstanceDiagnostics | null>;
+}
+
+export interface InstanceDiagnostics {
+  state: InstanceState;
+  node: string | null;
+  lastCrash: { crashedAt: string; classification: string; exitCode: number | null; signal: string | null; logTail: string[] } | null;
+  lastOperation: { id: string; kind: string; state: string; phase: string | null; error: { code: string; message: string } | null; updatedAt: string } | null;
 }
 
 /**

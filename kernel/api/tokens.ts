@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { KernelHooks } from './hooks';
 import type { UpgradeTickets } from './upgrades';
-import type { AgentTokens, Clock, InstanceDirectory, InstancePower, JobQueues, Notifications } from './services';
+import type { AgentTokens, Clock, InstanceDirectory, InstancePower, JobQueues, NotificationTemplates, Notifications } from './services';
+import type { Pager } from './paging';
 import type { SimulatorDirectory } from './simulator-state';
 import type { InstanceAccess, MaintenanceCalendar } from './access';
 import type { Operations } from './operations';
@@ -21,6 +22,10 @@ export const Tokens = {
   Hooks: token<KernelHooks>('core.hooks'),
   Queues: token<JobQueues>('core.queues'),
   Notifications: token<Notifications>('core.notifications'),
+  /** The templates the outbox renders; plugins define theirs in `start`. */
+  NotificationTemplates: token<NotificationTemplates>('core.notification-templates'),
+  /** Keyset paging of a query builder, as every list of the API pages. */
+  Pager: token<Pager>('core.pager'),
   Clock: token<Clock>('core.clock'),
   AgentTokens: token<AgentTokens>('core.agent-tokens'),
   Instances: token<InstanceDirectory>('core.instances'),

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import type { AccessOptions, AccountView, EnforcementState, InstanceAccess, InstanceView, MaintenanceCalendar, MaintenanceWindowView, ServerPermission } from '../api';
+import type { AccessOptions, AccountView, EnforcementState, InstanceAccess, InstanceView, ServerPermission } from '../api';
 import { instanceView } from './entities';
 import { guardMutation } from './billing-state';
 import type { InstanceService } from './operations/instances';
@@ -19,12 +19,5 @@ export class KernelInstanceAccess implements InstanceAccess {
       await guardMutation(this.ds, instance.ownerId, await this.billingState(instance.ownerId), what, options.action ?? 'server.mutation', instance.id);
     }
     return instanceView(instance);
-  }
-}
-
-/** No windows until an operator schedules one (the maintenance store replaces this). */
-export class NoMaintenance implements MaintenanceCalendar {
-  async activeFor(): Promise<MaintenanceWindowView | null> {
-    return null;
   }
 }

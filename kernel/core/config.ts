@@ -177,6 +177,25 @@ export const kernelConfigSchema = z.object({
     /** Delivered (or undeliverable) notifications; pending and failed ones are kept for retry. */
     notificationsDays: z.number().positive().default(14),
   }).prefault({}),
+  notifications: z.object({
+    /** Attempts per message before it is `failed` (an operator can retry it from GET /api/admin/outbox). */
+    maxAttempts: z.number().int().min(1).default(12),
+    /** Delay before the n-th retry: base × 2^(n-1), at most backoffMaxMs. */
+    backoffBaseMs: z.number().int().positive().default(2000),
+    backoffMaxMs: z.number().int().positive().default(600_000),
+    /** A worker holding a message this long without finishing is presumed dead; it is tried again. */
+    sendingLeaseSeconds: z.number().int().positive().default(120),
+    /** How often a worker re-queues messages that are due but whose job was lost (Redis away at the time). */
+    sweepIntervalSeconds: z.number().int().positive().default(30),
+    /** Messages one process delivers at once. */
+    concurrency: z.number().int().min(1).default(8),
+  }).prefault({}),
+  maintenance: z.object({
+    /** Customers on the affected nodes get an announcement and an email this long before a window starts. */
+    noticeHours: z.number().min(0).default(48),
+    /** How often a worker looks for windows to announce or to say have begun. */
+    checkIntervalSeconds: z.number().int().positive().default(60),
+  }).prefault({}),
   logging: z.object({ level: z.string().default('info') }).prefault({}),
   simulators: z.object({
     /** Loopback simulators (plugins with simulate: true) keep their state under it, one folder each; '' keeps it in memory. */

@@ -7,13 +7,14 @@ import type { Logger } from 'pino';
 import { KernelInstanceAccess } from './access';
 import { OperationRegistry, PluginOperations } from './operations/plugin-operations';
 import { BillingGate, CONSOLE_PROTOCOL_V1, HostingProvider, InstanceAgent, InstanceType, KernelQueue, Tokens } from '../api';
-import type { AgentTokens, ApiRouter, KernelHooks, Notifications, PortRef } from '../api';
+import type { AgentTokens, ApiRouter, KernelHooks, MaintenanceCalendar, Notifications, PortRef } from '../api';
 import type { KernelConfig } from './config';
 import type { KernelQueues } from './queues';
 import { billingStateOf, entitlementsOf } from './billing-state';
 import { CLOSE } from './console/bridge';
 import { CONSOLE_PATH, ConsoleGateway } from './console/gateway';
 import type { HttpExtensions } from './plugin-host';
+import type { MaintenanceSchedule } from './maintenance';
 import type { KernelUpgradeTickets } from './upgrades/tickets';
 import { Session } from './entities';
 import { KernelDirectoryToken, KernelInstanceDirectory } from './operations/directory';
@@ -49,6 +50,8 @@ export interface InstanceWiringContext {
   tickets: KernelUpgradeTickets;
   http: HttpExtensions;
   operations: OperationRegistry;
+  /** Operator windows: placement avoids their nodes, the supervisor does not restart there. */
+  maintenance: MaintenanceSchedule;
   routes: ApiRouter;
   container: DependencyContainer;
   /** Resolves plugin ports at use time, so a disabled plugin fails the request, not the boot. */
@@ -81,6 +84,7 @@ export function wireInstances(k: InstanceWiringContext) {
 
   const workerDeps = {
     ds, config, hooks, logger, readiness, agentTokens, agent, accountChanged: k.accountChanged,
+    notifications: k.notifications, maintenance: k.maintenance, calendar: () => k.container.resolve<MaintenanceCalendar>(Tokens.Maintenance),
     hosting: () => ports.required(HostingProvider),
     lease: new OperationLease(ds, `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`, config.provisioning.leaseSeconds),
     wakeups: new ReadinessWakeups(queues, redis, config.redis.prefix, PROVISION_JOB, config.provisioning.readyTimeoutSeconds),
@@ -95,6 +99,7 @@ export function wireInstances(k: InstanceWiringContext) {
 
   const supervisor = new Supervisor({
     ds, config, hooks, queues, readiness, agent, types: () => ports.resolveAll(InstanceType), notifications: k.notifications, billingState, logger,
+    maintenance: () => k.container.resolve<MaintenanceCalendar>(Tokens.Maintenance), publicUrl: config.server.publicUrl,
   });
   agentEventRoutes(routes, { ds, tokens: agentTokens, directory, readiness, supervisor });
   const power = new KernelInstancePower(ds, agent, readiness);

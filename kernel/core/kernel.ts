@@ -6,7 +6,7 @@ import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import type { DataSource } from 'typeorm';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { API_SIMULATOR_NAME, BootError, KernelQueue, Notifier, Tokens, UnavailableError, portKey, portName } from '../api';
+import { API_SIMULATOR_NAME, Announcements, BootError, KernelQueue, Notifier, Tokens, UnavailableError, portKey, portName } from '../api';
 import type { Clock, KernelHooks, PluginDefinition, PortRef } from '../api';
 import type { KernelConfig } from './config';
 import { dropSchema, openDatabase, runMigrations } from './database';
@@ -16,7 +16,12 @@ import { createApp } from './http/app';
 import { KernelRouter } from './http/router';
 import { createLogger } from './logger';
 import { KernelMetrics } from './metrics';
-import { NotificationOutbox } from './notifications';
+import { NotificationOutbox, SWEEP_JOB } from './notifications';
+import { TemplateRegistry } from './notification-templates';
+import { MAINTENANCE_NOTICES_JOB, MaintenanceSchedule } from './maintenance';
+import { notificationRoutes } from './routes/notifications';
+import { maintenanceRoutes } from './routes/maintenance';
+import { pageRows } from './http/paging';
 import { PluginHost, isBound, type HttpExtensions, type PluginContributions, type ProcessExtensions } from './plugin-host';
 import { modulePluginSource, resolvePlugins } from './plugin-loader';
 import { KernelQueues } from './queues';
@@ -34,7 +39,6 @@ import { authRoutes } from './routes/auth';
 import { healthRoutes } from './routes/health';
 import { registerQueueMetrics } from './queue-metrics';
 import { wireInstances } from './instance-wiring';
-import { NoMaintenance } from './access';
 import { OperationRegistry } from './operations/plugin-operations';
 import type { ConsoleGateway } from './console/gateway';
 import type { OperationEventStreams } from './operations/event-streams';
@@ -89,6 +93,8 @@ export class Kernel {
   directory!: KernelInstanceDirectory;
   readiness!: InstanceReadiness;
   supervisor!: Supervisor;
+  outbox!: NotificationOutbox;
+  maintenance!: MaintenanceSchedule;
   private cache?: AccountCache;
   console!: ConsoleGateway;
   operationEvents?: OperationEventStreams;
@@ -167,6 +173,12 @@ export class Kernel {
       void this.queues.repeat(RETENTION_QUEUE, RETENTION_JOB, this.config.retention.intervalSeconds * 1000)
         .catch((err) => this.logger.warn({ err }, 'could not schedule the retention job'));
     }
+    if (plan.queues.includes(KernelQueue.notifications)) {
+      const every = (seconds: number) => seconds * 1000;
+      for (const [job, ms] of [[SWEEP_JOB, every(this.config.notifications.sweepIntervalSeconds)], [MAINTENANCE_NOTICES_JOB, every(this.config.maintenance.checkIntervalSeconds)]] as const) {
+        void this.queues.repeat(KernelQueue.notifications, job, ms).catch((err) => this.logger.warn({ err, job }, 'could not schedule a repeatable job'));
+      }
+    }
     if (plan.http) await this.listen();
     this.announce(plan);
   }
@@ -241,9 +253,16 @@ export class Kernel {
     c.register(Tokens.DataSource, { useValue: this.ds });
     await runMigrations(this.ds, this.logger);
 
-    const notifications = new NotificationOutbox(this.ds, this.queues, () => this.resolveAll(Notifier), this.logger);
+    const templates = new TemplateRegistry();
+    c.register(Tokens.NotificationTemplates, { useValue: templates });
+    c.register(Tokens.Pager, { useValue: { page: pageRows } });
+    const notifications = new NotificationOutbox(this.ds, this.queues, () => this.resolveAll(Notifier), this.logger, templates, config.notifications);
+    this.outbox = notifications;
     c.register(Tokens.Notifications, { useValue: notifications });
-    if (!c.isRegistered(Tokens.Maintenance)) c.register(Tokens.Maintenance, { useValue: new NoMaintenance() });
+    const maintenance = new MaintenanceSchedule(this.ds, notifications, () => this.optional(Announcements), config.maintenance, this.logger);
+    this.maintenance = maintenance;
+    this.queues.define(MAINTENANCE_NOTICES_JOB, KernelQueue.notifications, () => maintenance.notices());
+    if (!c.isRegistered(Tokens.Maintenance)) c.register(Tokens.Maintenance, { useValue: maintenance });
     const clock = this.resolve(Tokens.Clock);
     const tokens = new AccessTokens(await this.secret('auth.jwtSecret', config.auth.jwtSecret), config.auth.accessTtlSeconds);
     c.register(Tokens.AgentTokens, { useValue: new DerivedAgentTokens(await this.secret('agents.tokenSecret', config.auth.agentTokenSecret)) });
@@ -256,12 +275,14 @@ export class Kernel {
     const kernelRoutes = this.router.for('kernel');
     healthRoutes(kernelRoutes, { ds: this.ds, redis: this.redis, metrics: this.metrics, queues: this.queues, router: this.router, checks: this.extensions.health });
     authRoutes(kernelRoutes, this.auth);
+    notificationRoutes(kernelRoutes, { ds: this.ds, outbox: notifications, templates });
+    maintenanceRoutes(kernelRoutes, { ds: this.ds, schedule: maintenance, logger: this.logger });
     accountRoutes(kernelRoutes, { ds: this.ds, config, optional: (p) => this.optional(p), cache: this.cache, closeConsoles: (r) => this.console.revoke(r) });
     Object.assign(this, wireInstances({
       ds: this.ds, redis: this.redis, config, hooks: this.hooks, queues: this.queues, logger: this.logger, notifications,
       routes: kernelRoutes, container: c, ports: this, agentTokens: this.resolve(Tokens.AgentTokens),
       accountChanged: (accountId) => this.cache!.forget({ quotaOf: accountId }),
-      tickets: this.tickets, http: this.http, operations: this.extensions.operations,
+      tickets: this.tickets, http: this.http, operations: this.extensions.operations, maintenance,
     }));
     registerQueueMetrics(this.metrics, this.queues);
     const retention = new RetentionPolicy(this.ds, config.retention, this.metrics, this.logger);

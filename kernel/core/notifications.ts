@@ -1,19 +1,27 @@
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
-import { KernelQueue } from '../api';
-import type { Notifications, NotificationMessage, Notifier, OperatorTopic } from '../api';
+import { DeliveryDeferredError, KernelQueue } from '../api';
+import type { NotificationMessage, NotificationRequest, NotificationTemplates, Notifications, Notifier, OperatorTopic } from '../api';
+import type { KernelConfig } from './config';
+import { returnedRows } from './database';
 import { Notification } from './entities';
 import type { KernelQueues } from './queues';
 
 export const DELIVER_JOB = 'notification.deliver';
+export const SWEEP_JOB = 'notification.sweep';
 /** The channel an owner's message is recorded under when no notifier serves owners. */
 const OWNER_UNSERVED = 'owner';
 const OPERATORS_UNSERVED = 'operators';
 
+type Policy = KernelConfig['notifications'];
+
 /**
- * Outbox first, delivery second: a message is a row before any mail server is touched, and a
- * queued job delivers it with retries. No notifier for the channel → the row says so. Mail to
- * account holders goes to the channels whose notifiers say they serve the 'owner' audience.
+ * Outbox first, delivery second: a message is a row (rendered from its template) before any mail
+ * server is touched, and a queued job delivers it. A delivery first claims the row (one UPDATE:
+ * pending and due → sending), so two jobs for one message never both send it; a failure puts it
+ * back with backoff until the last attempt. A sweep re-queues due rows whose job was lost and
+ * rows whose worker died while sending. Mail to account holders goes to the channels whose
+ * notifiers serve the 'owner' audience, operator notices to those serving 'operators'.
  */
 export class NotificationOutbox implements Notifications {
   constructor(
@@ -21,58 +29,143 @@ export class NotificationOutbox implements Notifications {
     private readonly queues: KernelQueues,
     private readonly notifiers: () => Notifier[],
     private readonly logger: Logger,
+    private readonly templates: NotificationTemplates,
+    private readonly policy: Policy,
   ) {
     queues.define<{ id: string }>(DELIVER_JOB, KernelQueue.notifications, (data) => this.deliver(data.id));
+    queues.define(SWEEP_JOB, KernelQueue.notifications, () => this.sweep());
+    queues.setConcurrency(KernelQueue.notifications, policy.concurrency);
   }
 
-  async sendToOwner(message: NotificationMessage): Promise<void> {
+  async sendToOwner(message: NotificationRequest): Promise<void> {
     const channels = this.notifiers().filter((n) => n.audiences.includes('owner')).map((n) => n.channel);
     if (!channels.length) {
-      await this.ds.getRepository(Notification).save(this.row(OWNER_UNSERVED, message, 'undeliverable', 'no enabled notifier serves account owners'));
+      await this.insert(OWNER_UNSERVED, message, 'undeliverable', 'no enabled notifier serves account owners');
       this.logger.warn({ template: message.template }, 'notification undeliverable: no notifier serves account owners');
+      return;
+    }
+    if (await this.turnedOff(message)) {
+      await this.insert(channels[0], message, 'suppressed', 'the account turned this notification off');
       return;
     }
     for (const channel of new Set(channels)) await this.send(channel, message);
   }
 
-  async sendToOperators(topic: OperatorTopic, message: Omit<NotificationMessage, 'to'>): Promise<void> {
+  async sendToOperators(topic: OperatorTopic, message: Omit<NotificationRequest, 'to'>): Promise<void> {
     const channels = this.notifiers().filter((n) => n.audiences.includes('operators')).map((n) => n.channel);
     if (!channels.length) {
-      await this.ds.getRepository(Notification).save(this.row(OPERATORS_UNSERVED, { ...message, to: topic }, 'undeliverable', 'no enabled notifier serves operators'));
+      await this.insert(OPERATORS_UNSERVED, { ...message, to: topic }, 'undeliverable', 'no enabled notifier serves operators');
       this.logger.warn({ template: message.template, topic }, 'notification undeliverable: no notifier serves operators');
       return;
     }
     for (const channel of new Set(channels)) await this.send(channel, { ...message, to: topic });
   }
 
-  async send(channel: string, message: NotificationMessage): Promise<void> {
-    const row = await this.ds.getRepository(Notification).save(this.row(channel, message, 'pending'));
-    await this.queues.enqueue(KernelQueue.notifications, DELIVER_JOB, { id: row.id }, { jobId: `notify-${row.id}`, attempts: 5 });
+  async send(channel: string, message: NotificationRequest): Promise<void> {
+    const row = await this.insert(channel, message, 'pending');
+    await this.schedule(row.id, 0, `notify-${row.id}`);
   }
 
-  private row(channel: string, message: NotificationMessage, state: Notification['state'], lastError: string | null = null): Partial<Notification> {
-    return {
-      channel, recipient: message.to, template: message.template, subject: message.subject,
-      body: message.text, data: message.data ?? {}, state, lastError,
-    };
+  /** An optional template the account holder (by email) turned off. */
+  private async turnedOff(message: NotificationRequest): Promise<boolean> {
+    if (!this.templates.get(message.template)?.optional) return false;
+    const rows: unknown[] = await this.ds.query(
+      `SELECT 1 FROM notification_preference p JOIN account a ON a.id = p.account_id
+        WHERE a.email = $1 AND p.template = $2 AND NOT p.enabled`, [message.to, message.template]);
+    return rows.length > 0;
+  }
+
+  private async insert(channel: string, message: NotificationRequest, state: Notification['state'], lastError: string | null = null): Promise<Notification> {
+    const data = message.data ?? {};
+    const template = this.templates.get(message.template);
+    const rendered = template ? template.render(data) : null;
+    return this.ds.getRepository(Notification).save({
+      channel, recipient: message.to, template: message.template,
+      subject: rendered?.subject ?? message.subject ?? message.template,
+      body: rendered?.text ?? message.text ?? '',
+      html: rendered?.html ?? null,
+      data, state, lastError, nextAttemptAt: new Date(),
+    });
+  }
+
+  /** Queues a delivery; with Redis away the row stays pending and the sweep queues it later. */
+  private async schedule(id: string, delayMs: number, jobId: string): Promise<void> {
+    try {
+      await this.queues.enqueue(KernelQueue.notifications, DELIVER_JOB, { id }, { jobId, delayMs: delayMs > 0 ? delayMs : undefined });
+    } catch (err) {
+      this.logger.warn({ err, id }, 'could not queue a notification; the outbox sweep will');
+    }
   }
 
   async deliver(id: string): Promise<void> {
-    const repo = this.ds.getRepository(Notification);
-    const row = await repo.findOneBy({ id });
-    if (!row || row.state === 'sent') return;
+    const now = new Date();
+    const leaseUntil = new Date(now.getTime() + this.policy.sendingLeaseSeconds * 1000);
+    const [row] = returnedRows<Record<string, any>>(await this.ds.query(
+      `UPDATE notification SET state = 'sending', attempts = attempts + 1, lease_until = $3, updated_at = now()
+        WHERE id = $1 AND state = 'pending' AND next_attempt_at <= $2
+        RETURNING id, channel, recipient, template, subject, body, html, data, attempts`, [id, now, leaseUntil]));
+    if (!row) return;
     const notifier = this.notifiers().find((n) => n.channel === row.channel);
     if (!notifier) {
-      await repo.update(id, { state: 'undeliverable', lastError: `no notifier for channel "${row.channel}"` });
+      await this.settle(id, { state: 'undeliverable', lastError: `no notifier for channel "${row.channel}"` });
       this.logger.warn({ id, channel: row.channel }, 'notification undeliverable: no notifier enabled for its channel');
       return;
     }
+    const message: NotificationMessage = {
+      id, to: row.recipient, subject: row.subject, text: row.body, template: row.template, data: row.data, ...(row.html ? { html: row.html } : {}),
+    };
     try {
-      await notifier.send({ to: row.recipient, subject: row.subject, text: row.body, template: row.template, data: row.data });
-      await repo.update(id, { state: 'sent', attempts: row.attempts + 1, lastError: null });
+      await notifier.send(message);
     } catch (err) {
-      await repo.update(id, { state: 'failed', attempts: row.attempts + 1, lastError: (err as Error).message });
-      throw err;
+      await this.failed(id, row.attempts, err as Error);
+      return;
     }
+    await this.settle(id, { state: 'sent', lastError: null, sentAt: new Date(), leaseUntil: null });
+  }
+
+  private async failed(id: string, attempts: number, err: Error): Promise<void> {
+    if (err instanceof DeliveryDeferredError) {
+      // The channel said when: not a failure, so the attempt is given back.
+      const delayMs = Math.max(0, err.retryAfterMs);
+      await this.settle(id, { state: 'pending', attempts: attempts - 1, lastError: err.message, nextAttemptAt: new Date(Date.now() + delayMs), leaseUntil: null });
+      await this.schedule(id, delayMs, `notify-${id}-d${Date.now()}`);
+      return;
+    }
+    if (attempts >= this.policy.maxAttempts) {
+      await this.settle(id, { state: 'failed', lastError: err.message, leaseUntil: null });
+      this.logger.warn({ id, attempts, err: err.message }, 'notification failed for good; an operator can retry it');
+      return;
+    }
+    const delayMs = Math.min(this.policy.backoffMaxMs, this.policy.backoffBaseMs * 2 ** (attempts - 1));
+    await this.settle(id, { state: 'pending', lastError: err.message, nextAttemptAt: new Date(Date.now() + delayMs), leaseUntil: null });
+    await this.schedule(id, delayMs, `notify-${id}-a${attempts}`);
+  }
+
+  /** Writes the outcome only while this delivery still holds the row. */
+  private async settle(id: string, patch: Partial<Pick<Notification, 'state' | 'attempts' | 'lastError' | 'nextAttemptAt' | 'leaseUntil' | 'sentAt'>>): Promise<void> {
+    await this.ds.createQueryBuilder().update(Notification).set(patch).where(`id = :id AND state = 'sending'`, { id }).execute();
+  }
+
+  /** Queues what is due and unclaimed (its job lost), and frees rows whose worker died while sending. */
+  async sweep(): Promise<number> {
+    const now = new Date();
+    await this.ds.query(`UPDATE notification SET state = 'pending', lease_until = NULL, next_attempt_at = $1
+      WHERE state = 'sending' AND lease_until < $1`, [now]);
+    // A grace period, so a job that is about to run is not doubled by the sweep.
+    const due: Array<{ id: string }> = await this.ds.query(
+      `SELECT id FROM notification WHERE state = 'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT 1000`,
+      [new Date(now.getTime() - this.policy.sweepIntervalSeconds * 1000)]);
+    for (const { id } of due) await this.schedule(id, 0, `notify-${id}-s${now.getTime()}`);
+    return due.length;
+  }
+
+  /** An operator's retry of a failed or undeliverable message: pending again, attempts from zero. */
+  async retry(id: string): Promise<Notification | null> {
+    const [row] = returnedRows<{ id: string }>(await this.ds.query(
+      `UPDATE notification SET state = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL, updated_at = now()
+        WHERE id = $1 AND state IN ('failed', 'undeliverable') RETURNING id`, [id]));
+    if (!row) return null;
+    await this.schedule(id, 0, `notify-${id}-r${Date.now()}`);
+    return this.ds.getRepository(Notification).findOneBy({ id });
   }
 }

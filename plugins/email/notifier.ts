@@ -31,6 +31,9 @@ export class EmailNotifier extends Notifier {
     try {
       info = await this.transporter.sendMail({
         from: this.config.from, to: message.to, subject: message.subject, text: message.text,
+        ...(message.html ? { html: message.html } : {}),
+        // The outbox id names the message across retries: a receiver that saw it already can drop the repeat.
+        ...(message.id ? { messageId: `<${message.id}@zpack.outbox>` } : {}),
         headers: { 'X-Zpack-Template': message.template },
       });
     } catch (err) {

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HostingProvider, ProviderError, VmidTakenError } from '../../kernel/api';
-import type { ContainerAddress, ContainerRef, ContainerSpec, ContainerStatus } from '../../kernel/api';
+import { HostingProvider, ProviderError, UnavailableError, VmidTakenError } from '../../kernel/api';
+import type { ContainerAddress, ContainerRef, ContainerSpec, ContainerStatus, Placement } from '../../kernel/api';
 import type { ProxmoxConfig } from './config';
 import { isProxmoxError } from './client/errors';
 import type { ProxmoxClient } from './client/proxmox-client';
@@ -118,11 +118,14 @@ export class ProxmoxHosting extends HostingProvider {
     return { host: ip, agentUrl };
   }
 
-  /** The configured node with the fewest managed containers; ties go to the one listed first. */
-  async pickNode(): Promise<string> {
+  /** The configured node with the fewest managed containers, of those not excluded; ties go to the one listed first. */
+  async pickNode(placement: Placement = {}): Promise<string> {
+    const excluded = new Set(placement.exclude ?? []);
+    const nodes = this.config.nodes.filter((node) => !excluded.has(node));
+    if (!nodes.length) throw new UnavailableError('Every configured node is excluded from placement (maintenance)', { nodes: this.config.nodes });
     // One node: nothing to weigh, and no need to list the whole cluster on every create.
-    if (this.config.nodes.length === 1) return this.config.nodes[0];
-    const counts = new Map(this.config.nodes.map((node) => [node, 0]));
+    if (nodes.length === 1) return nodes[0];
+    const counts = new Map(nodes.map((node) => [node, 0]));
     for (const guest of await this.guests()) {
       const count = counts.get(guest.node);
       if (count !== undefined && guest.type === 'lxc' && hasTag(guest.tags, this.config.managedTag)) counts.set(guest.node, count + 1);

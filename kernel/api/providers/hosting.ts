@@ -31,10 +31,19 @@ export interface ContainerAddress {
   agentUrl: string;
 }
 
+/** What placement must respect. */
+export interface Placement {
+  /** Nodes that take no new container now. */
+  exclude?: readonly string[];
+}
+
 export abstract class HostingProvider {
   static readonly port = new PortId<HostingProvider>('HostingProvider');
-  /** The node a new container should go on (placement policy is the provider's). */
-  abstract pickNode(): Promise<string>;
+  /**
+   * The node a new container should go on (placement policy is the provider's), never one of
+   * `placement.exclude` (nodes in a maintenance window); UnavailableError when every node is excluded.
+   */
+  abstract pickNode(placement?: Placement): Promise<string>;
   /**
    * Create (and wait for the create task); throws ProviderError on failure, VmidTakenError when
    * the VMID is held by a container this operation did not create.

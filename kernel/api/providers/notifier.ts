@@ -8,6 +8,27 @@ export interface NotificationMessage {
   /** A stable name of what happened (password_reset, server_crashed …) for filtering and tests. */
   template: string;
   data?: Record<string, unknown>;
+  /** The HTML alternative a template rendered (every user-written value escaped); channels without HTML ignore it. */
+  html?: string;
+  /** The outbox row's id: stable across retries, so a channel can mark it (a Message-ID) for receivers to drop repeats. */
+  id?: string;
+}
+
+/**
+ * What a sender hands the outbox: a template registered with NotificationTemplates renders the
+ * subject, text and HTML from `data`; otherwise `subject` and `text` are sent as given.
+ */
+export type NotificationRequest = Omit<NotificationMessage, 'subject' | 'text' | 'html' | 'id'> & { subject?: string; text?: string };
+
+/**
+ * A channel asking to be tried again later (Discord's 429 with retry_after): the outbox schedules
+ * the next attempt after `retryAfterMs` and does not count this one as a failure.
+ */
+export class DeliveryDeferredError extends Error {
+  constructor(readonly retryAfterMs: number, message: string) {
+    super(message);
+    this.name = 'DeliveryDeferredError';
+  }
 }
 
 /**

@@ -220,11 +220,7 @@ export class AuthService {
     await this.notifications.sendToOwner({
       to: account.email,
       template: 'password_reset',
-      subject: 'Reset your zpack password',
-      text: `Someone asked to reset the password of ${account.email}.\n\n` +
-        `Reset it here within ${Math.round(this.config.auth.resetTtlSeconds / 60)} minutes:\n${base}/reset-password?token=${token}\n\n` +
-        `If it was not you, ignore this message.`,
-      data: { token },
+      data: { token, email: account.email, url: `${base}/reset-password?token=${token}`, minutes: Math.round(this.config.auth.resetTtlSeconds / 60) },
     });
   }
 

@@ -8,10 +8,11 @@ import { Notification } from './notification';
 import { PasswordReset } from './password-reset';
 import { Session } from './session';
 import { Setting } from './setting';
+import { MaintenanceWindow } from './maintenance-window';
 
-export { Account, AuditEvent, CrashReport, Instance, ProvisioningOperation, PortAllocation, VmidAllocation, Notification, PasswordReset, Session, Setting };
+export { Account, AuditEvent, CrashReport, Instance, ProvisioningOperation, PortAllocation, VmidAllocation, Notification, PasswordReset, Session, Setting, MaintenanceWindow };
 export { accountView } from './account';
 export { instanceView } from './instance';
 export type { AgentTaskEvent, CrashSummary, SupervisorState } from './instance';
-export const kernelEntities = [Account, Session, PasswordReset, AuditEvent, Notification, Setting, Instance, ProvisioningOperation, VmidAllocation, PortAllocation, CrashReport];
+export const kernelEntities = [Account, Session, PasswordReset, AuditEvent, Notification, Setting, Instance, ProvisioningOperation, VmidAllocation, PortAllocation, CrashReport, MaintenanceWindow];
 export type { Checkpoint, OperationError, OperationKind, OperationState } from './operation';

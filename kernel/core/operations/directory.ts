@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { SectionNotOwnedError } from '../../api';
-import type { InstanceDirectory, InstanceFilter, InstanceView } from '../../api';
-import { Instance, instanceView } from '../entities';
+import type { InstanceDiagnostics, InstanceDirectory, InstanceFilter, InstanceView } from '../../api';
+import { Instance, ProvisioningOperation, instanceView } from '../entities';
 import type { InstanceReadiness } from './readiness';
 
 /** Where plugin hosts find the kernel's directory to bind each plugin's own view of it. */
@@ -47,6 +47,21 @@ export class KernelInstanceDirectory {
     return running.filter((_, n) => flags[n]);
   }
 
+  async diagnostics(id: string): Promise<InstanceDiagnostics | null> {
+    const i = await this.ds.getRepository(Instance).findOneBy({ id });
+    if (!i || i.deletedAt) return null;
+    const op = await this.ds.getRepository(ProvisioningOperation).findOne({ where: { instanceId: id }, order: { createdAt: 'DESC' } });
+    const crash = i.lastCrash;
+    return {
+      state: i.state, node: i.node,
+      lastCrash: crash && { crashedAt: crash.crashedAt, classification: crash.classification, exitCode: crash.exitCode, signal: crash.signal, logTail: crash.logTail },
+      lastOperation: op && {
+        id: op.id, kind: op.kind, state: op.state, phase: op.phase ?? null, updatedAt: op.updatedAt.toISOString(),
+        error: op.error ? { code: op.error.code, message: op.error.message } : null,
+      },
+    };
+  }
+
   /** The directory as `plugin` sees it: reads as the kernel's, writes only payload[plugin] (null: no section at all). */
   forPlugin(plugin: string | null): InstanceDirectory {
     return {
@@ -54,6 +69,7 @@ export class KernelInstanceDirectory {
       findByVmid: (vmid) => this.findByVmid(vmid),
       list: (filter) => this.list(filter),
       listReady: (filter) => this.listReady(filter),
+      diagnostics: (id) => this.diagnostics(id),
       patchSection: async (id, section, value) => {
         if (section !== plugin) throw new SectionNotOwnedError(plugin ?? 'kernel', section);
         await this.ds.query(

@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
-import type { AgentTokens, HostingProvider, InstanceAgent, InstanceView, KernelHooks } from '../../api';
+import type { AgentTokens, HostingProvider, InstanceAgent, InstanceView, KernelHooks, MaintenanceCalendar, Notifications } from '../../api';
+import type { NodesInMaintenance } from '../maintenance';
 import type { KernelConfig } from '../config';
 import { Instance, ProvisioningOperation, instanceView, type Checkpoint } from '../entities';
 import type { OperationLease } from './lease';
@@ -21,6 +22,11 @@ export interface WorkerDeps {
   wakeups: OperationWakeups;
   logger: Logger;
   controlPlaneUrl: string;
+  notifications: Notifications;
+  /** Which nodes are in a maintenance window now (placement avoids them). */
+  maintenance: { inMaintenance(at?: Date): Promise<NodesInMaintenance> };
+  /** The calendar port (the placed node is checked against it). */
+  calendar: () => MaintenanceCalendar;
 }
 
 /** Scheduled re-runs of a parked create (a readiness wait between two checks). */
@@ -36,7 +42,7 @@ export class LeaseLost extends Error {}
 
 /** Why an operation failed when no remote call did: the codes it ends with. */
 export class OperationFailure extends Error {
-  constructor(readonly code: 'ready_timeout' | 'deadline_exceeded', message: string, readonly details: Record<string, unknown> = {}) {
+  constructor(readonly code: 'ready_timeout' | 'deadline_exceeded' | 'maintenance', message: string, readonly details: Record<string, unknown> = {}) {
     super(message);
   }
 }

@@ -68,6 +68,23 @@ export class ProvisionWorker {
     }
     // A plugin's part failed: the operation says so; the server stays up.
     await run.finish(failure === undefined ? 'succeeded' : 'failed', failure === undefined ? null : describeError(failure, 'after_provision'));
+    await this.tellOwner(run, 'server_ready', {});
+  }
+
+  /** The owner hears how the create ended; a notification that cannot be queued changes nothing of the operation. */
+  private async tellOwner(run: OperationRun, template: 'server_ready' | 'provisioning_failed', data: Record<string, unknown>): Promise<void> {
+    try {
+      const [owner]: Array<{ email: string }> = await this.deps.ds.query(`SELECT email FROM account WHERE id = $1`, [run.op.accountId]);
+      if (!owner) return;
+      const instance = await run.instance();
+      const base = this.deps.config.server.publicUrl;
+      await this.deps.notifications.sendToOwner({
+        to: owner.email, template,
+        data: { serverId: instance.id, serverName: instance.name, operationId: run.op.id, ...(base ? { url: `${base}/servers/${instance.id}` } : {}), ...data },
+      });
+    } catch (err) {
+      this.deps.logger.warn({ err, operationId: run.op.id, template }, 'could not notify the owner');
+    }
   }
 
   private async provision(run: OperationRun, plan: ProvisionPlan): Promise<'parked' | 'done'> {
@@ -77,7 +94,7 @@ export class ProvisionWorker {
 
     if (!run.cp.allocated) {
       await run.phase('allocate');
-      const node = await run.retry(() => hosting.pickNode());
+      const node = await this.placeNode(run);
       const granted = await ds.transaction((m) => allocate(m, instanceId, config.provisioning.vmidRange, config.provisioning.portRange, plan.portNeeds));
       await run.updateInstance({ vmid: granted.vmid, node, ports: granted.ports });
       await run.checkpoint({ allocated: true });
@@ -129,6 +146,23 @@ export class ProvisionWorker {
       await run.checkpoint({ ready: true });
     }
     return 'done';
+  }
+
+  /**
+   * A node no maintenance window holds: the provider is asked to avoid those in one, and the
+   * node it picks is checked against the calendar (a provider that cannot avoid them fails here).
+   */
+  private async placeNode(run: OperationRun): Promise<string> {
+    const { fleet, nodes } = await this.deps.maintenance.inMaintenance();
+    if (fleet) {
+      throw new OperationFailure('maintenance', `the fleet is in a maintenance window until ${new Date(fleet.endsAt).toISOString()}`, { windowId: fleet.id });
+    }
+    const node = await run.retry(() => this.deps.hosting().pickNode({ exclude: nodes }));
+    const window = await this.deps.calendar().activeFor(node);
+    if (window) {
+      throw new OperationFailure('maintenance', `node ${node} is in a maintenance window until ${new Date(window.endsAt).toISOString()}`, { windowId: window.id, node });
+    }
+    return node;
   }
 
   /** Hands the agent its payload; the agent accepts the same payload again (idempotent). */
@@ -232,6 +266,7 @@ export class ProvisionWorker {
     });
     await this.deps.accountChanged(run.op.accountId);
     await run.finish('failed', error);
+    await this.tellOwner(run, 'provisioning_failed', { code: error.code, reason: error.message });
   }
 }
 

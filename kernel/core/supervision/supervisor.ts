@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import { KernelQueue } from '../../api';
 import type {
-  CrashClass, CrashCulprit, CrashInfo, EnforcementState, InstanceAgent, InstanceType, KernelHooks, Notifications,
+  CrashClass, CrashCulprit, CrashInfo, EnforcementState, InstanceAgent, InstanceType, KernelHooks, MaintenanceCalendar, Notifications,
 } from '../../api';
 import { CrashReport, Instance, instanceView, type CrashSummary, type SupervisorState } from '../entities';
 import type { InstanceReadiness } from '../operations/readiness';
@@ -22,12 +22,17 @@ export interface SupervisorDeps {
   notifications: Notifications;
   billingState: (accountId: string) => Promise<EnforcementState>;
   logger: Logger;
+  /** Operator windows: a crash on a node in one is recorded, not restarted. */
+  maintenance: () => MaintenanceCalendar;
+  /** The portal's address, for links in the owner's mail ('' leaves them out). */
+  publicUrl: string;
 }
 
 /**
  * Crash → classify (once, by the instance's type) → report → onCrash taps → restart with backoff
  * (base × 2^(n-1)), reset after a run that lived long enough, `error` after too many.
- * Suspended accounts are never restarted.
+ * Suspended accounts are never restarted, nor servers on a node in a maintenance window (the
+ * operator is working there: the crash is recorded and the owner told, nothing more).
  */
 export class Supervisor {
   constructor(private readonly deps: SupervisorDeps) {
@@ -40,6 +45,7 @@ export class Supervisor {
     const classified = this.classify(instance, crash);
     const culprit = this.blame(instance, { ...crash, classification: classified });
     const suspended = (await this.deps.billingState(instance.ownerId)) === 'suspended';
+    const window = await this.deps.maintenance().activeFor(instance.node, crash.at);
 
     const outcome = await ds.transaction(async (m) => {
       const row = await m.getRepository(Instance).findOne({ where: { id: instanceId }, lock: { mode: 'pessimistic_write' } });
@@ -49,11 +55,11 @@ export class Supervisor {
       const consecutive = crash.uptimeSeconds >= config.supervisor.resetAfterUptimeSeconds ? 1 : sup.consecutive + 1;
       const giveUp = consecutive > config.supervisor.maxRestarts;
       const delayMs = config.supervisor.backoffBaseSeconds * 1000 * 2 ** (consecutive - 1);
-      const restartAt = suspended || giveUp ? null : new Date(Date.now() + delayMs);
+      const restartAt = suspended || giveUp || window ? null : new Date(Date.now() + delayMs);
       const report = await m.getRepository(CrashReport).save(m.getRepository(CrashReport).create({
         instanceId, at: crash.at, exitCode: crash.exitCode, signal: crash.signal, uptimeSeconds: Math.round(crash.uptimeSeconds),
         logTail: crash.logTail, classification: classified, culprit, restartAt,
-        supervisorAction: suspended ? 'none_suspended' : giveUp ? 'error' : `restart_${consecutive}`,
+        supervisorAction: suspended ? 'none_suspended' : window ? 'none_maintenance' : giveUp ? 'error' : `restart_${consecutive}`,
       }));
       const supervisor: SupervisorState = { consecutive, nextRestartAt: restartAt?.toISOString() ?? null };
       const summary: CrashSummary = {
@@ -80,6 +86,11 @@ export class Supervisor {
     if (!instance || instance.deletedAt || instance.state !== 'crashed') return;
     if (instance.lastCrash?.id !== crashId) return;
     if ((await this.deps.billingState(instance.ownerId)) === 'suspended') return;
+    const window = await this.deps.maintenance().activeFor(instance.node);
+    if (window) {
+      this.deps.logger.info({ instanceId, windowId: window.id }, 'restart skipped: the node is in a maintenance window');
+      return;
+    }
     await this.deps.agent().power(instanceView(instance), 'start');
     await this.deps.ds.getRepository(Instance).update(instanceId, { state: 'running' });
   }
@@ -113,13 +124,15 @@ export class Supervisor {
     const [owner]: Array<{ email: string }> = await this.deps.ds.query(`SELECT email FROM account WHERE id = $1`, [instance.ownerId]);
     if (!owner) return;
     const next = report.restartAt ? `It will be restarted at ${report.restartAt.toISOString()}.` :
+      report.supervisorAction === 'none_maintenance' ? 'Its host is in a maintenance window, so it is not restarted automatically until that is over.' :
       report.supervisorAction === 'error' ? 'It crashed too often in a row and was left stopped; check its logs.' : 'It was not restarted.';
     await this.deps.notifications.sendToOwner({
-      to: owner.email, template: 'server_crashed', subject: `Your server "${instance.name}" crashed (${report.classification})`,
-      text: `Your server "${instance.name}" stopped unexpectedly at ${report.at.toISOString()} ` +
-        `(exit code ${report.exitCode ?? 'none'}${report.signal ? `, signal ${report.signal}` : ''}, cause: ${report.classification}).\n${next}\n\n` +
-        `Last log lines:\n${report.logTail.slice(-10).join('\n')}`,
-      data: { instanceId: instance.id, crashId: report.id, classification: report.classification },
+      to: owner.email, template: 'server_crashed',
+      data: {
+        instanceId: instance.id, serverName: instance.name, crashId: report.id, classification: report.classification,
+        crashedAt: report.at.toISOString(), exitCode: report.exitCode, signal: report.signal, logTail: report.logTail.slice(-10), next,
+        ...(this.deps.publicUrl ? { url: `${this.deps.publicUrl}/servers/${instance.id}` } : {}),
+      },
     });
   }
 }

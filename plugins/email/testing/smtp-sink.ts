@@ -5,13 +5,19 @@ export interface ReceivedMail {
   from: string;
   to: string[];
   raw: string;
-  /** The body, decoded from quoted-printable when sent that way. */
+  /** The body (the text/plain part of a multipart message), decoded from quoted-printable when sent that way. */
   text: string;
+  /** The text/html part, decoded, when the message has one. */
+  html: string;
+  messageId: string;
   subject: string;
   template: string;
 }
 
-/** A real SMTP server on loopback that keeps what it receives; for tests and benchmarks. */
+/**
+ * A real SMTP server on loopback that keeps what it receives; for tests and benchmarks. A start
+ * after a stop listens on the same port again, as a mail server coming back would.
+ */
 export class SmtpSink {
   readonly messages: ReceivedMail[] = [];
   private server?: SMTPServer;
@@ -39,7 +45,7 @@ export class SmtpSink {
         });
       },
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
     this.port = (this.server.server.address() as AddressInfo).port;
     return this;
   }
@@ -65,10 +71,22 @@ export class SmtpSink {
 }
 
 /** Subject, template and text of one RFC 5322 message, as a mail client shows them (an .eml file too). */
-export function parseMail(raw: string): { subject: string; template: string; text: string; to: string } {
+export function parseMail(raw: string): { subject: string; template: string; text: string; html: string; to: string; messageId: string } {
   const head = raw.split(/\r?\n\r?\n/)[0].replace(/\r?\n[ \t]+/g, ' ');
   const header = (name: string) => new RegExp(`^${name}: (.*)$`, 'mi').exec(head)?.[1]?.trim() ?? '';
-  return { subject: decodeWords(header('Subject')), template: header('X-Zpack-Template'), text: decodeBody(raw), to: header('To') };
+  const parts = multipart(raw, head);
+  const part = (type: string) => parts.find((p) => new RegExp(`^Content-Type: *${type}`, 'mi').test(p.split(/\r?\n\r?\n/)[0]));
+  const text = parts.length ? decodeBody(part('text/plain') ?? '') : decodeBody(raw);
+  const html = parts.length ? decodeBody(part('text/html') ?? '') : '';
+  return { subject: decodeWords(header('Subject')), template: header('X-Zpack-Template'), text, html, to: header('To'), messageId: header('Message-ID') };
+}
+
+/** The parts of a multipart message (each with its own headers), or none when it is a single part. */
+function multipart(raw: string, head: string): string[] {
+  const boundary = /^Content-Type: *multipart\/[\w-]+;.*boundary="?([^";\r\n]+)"?/mi.exec(head)?.[1];
+  if (!boundary) return [];
+  const body = raw.slice(raw.search(/\r?\n\r?\n/));
+  return body.split(`--${boundary}`).slice(1).filter((p) => !p.startsWith('--')).map((p) => p.replace(/^\r?\n/, ''));
 }
 
 /** The body as text: quoted-printable and base64 decoded as UTF-8, line ends as LF. */

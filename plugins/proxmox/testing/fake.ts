@@ -1,5 +1,5 @@
-import { HostingProvider, ProviderError, VmidTakenError } from '../../../kernel/api';
-import type { ContainerAddress, ContainerRef, ContainerSpec, ContainerStatus } from '../../../kernel/api';
+import { HostingProvider, ProviderError, UnavailableError, VmidTakenError } from '../../../kernel/api';
+import type { ContainerAddress, ContainerRef, ContainerSpec, ContainerStatus, Placement } from '../../../kernel/api';
 
 interface FakeContainer {
   ref: ContainerRef;
@@ -28,9 +28,11 @@ export class FakeHosting extends HostingProvider {
     this.guests.set(vmid, { ref: { vmid, node }, operationId: null, status: 'running' });
   }
 
-  async pickNode(): Promise<string> {
+  async pickNode(placement: Placement = {}): Promise<string> {
     const load = (node: string) => [...this.guests.values()].filter((g) => g.ref.node === node && g.operationId !== null).length;
-    return this.nodes.reduce((best, node) => (load(node) < load(best) ? node : best));
+    const nodes = this.nodes.filter((node) => !placement.exclude?.includes(node));
+    if (!nodes.length) throw new UnavailableError('Every node is excluded from placement (maintenance)');
+    return nodes.reduce((best, node) => (load(node) < load(best) ? node : best));
   }
 
   async create(spec: ContainerSpec): Promise<ContainerRef> {
