@@ -19,3 +19,4 @@ export * from './secrets';
 export * from './upgrades';
 export * from './console';
 export * from './access';
+export * from './drift';

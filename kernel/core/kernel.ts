@@ -35,6 +35,7 @@ import { healthRoutes } from './routes/health';
 import { registerQueueMetrics } from './queue-metrics';
 import { wireInstances } from './instance-wiring';
 import { NoMaintenance } from './access';
+import { Controller } from './controller';
 import type { ConsoleGateway } from './console/gateway';
 import type { OperationEventStreams } from './operations/event-streams';
 import type { KernelInstanceDirectory } from './operations/directory';
@@ -88,6 +89,7 @@ export class Kernel {
   directory!: KernelInstanceDirectory;
   readiness!: InstanceReadiness;
   supervisor!: Supervisor;
+  controller!: Controller;
   private cache?: AccountCache;
   console!: ConsoleGateway;
   operationEvents?: OperationEventStreams;
@@ -255,6 +257,12 @@ export class Kernel {
       accountChanged: (accountId) => this.cache!.forget({ quotaOf: accountId }),
       tickets: this.tickets, http: this.http,
     }));
+    this.controller = new Controller({
+      ds: this.ds, redis: this.redis, config, hooks: this.hooks, queues: this.queues, logger: this.logger, registry: this.metrics.registry,
+      directory: this.directory, readiness: this.readiness, agentTokens: this.resolve(Tokens.AgentTokens),
+      controlPlaneUrl: config.server.apiUrl || `http://${config.server.host}:${config.server.port}`,
+      routes: kernelRoutes, loops: this.extensions.loops, resolve: (t) => this.resolve(t), ports: this,
+    });
     registerQueueMetrics(this.metrics, this.queues);
     const retention = new RetentionPolicy(this.ds, config.retention, this.metrics, this.logger);
     this.queues.define(RETENTION_JOB, RETENTION_QUEUE, () => retention.prune());

@@ -61,11 +61,21 @@ export class ProxyRegistrations {
 
   /** Registers a proxied server if it is ready now; false when it is not, or not proxied (nothing is sent). */
   async registerIfReady(instance: InstanceView): Promise<boolean> {
-    if (!this.proxies(instance)) return false;
-    const ready = await this.deps.directory().listReady({ types: [instance.type], ownerId: instance.ownerId });
-    if (!ready.some((i) => i.id === instance.id)) return false;
+    if (!(await this.isReady(instance))) return false;
     await this.register(instance);
     return true;
+  }
+
+  /** A proxied server whose last observed readiness is true. */
+  async isReady(instance: InstanceView): Promise<boolean> {
+    if (!this.proxies(instance)) return false;
+    const ready = await this.deps.directory().listReady({ types: [instance.type], ownerId: instance.ownerId });
+    return ready.some((i) => i.id === instance.id);
+  }
+
+  /** Drops a backend by name (one no live server has); nothing is recorded. */
+  unregisterName(name: string): Promise<StepOutcome> {
+    return this.deps.proxy.unregister(name);
   }
 
   /**

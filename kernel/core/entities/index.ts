@@ -8,10 +8,12 @@ import { Notification } from './notification';
 import { PasswordReset } from './password-reset';
 import { Session } from './session';
 import { Setting } from './setting';
+import { RepairEvent } from './repair-event';
 
-export { Account, AuditEvent, CrashReport, Instance, ProvisioningOperation, PortAllocation, VmidAllocation, Notification, PasswordReset, Session, Setting };
+export { Account, AuditEvent, CrashReport, Instance, ProvisioningOperation, PortAllocation, VmidAllocation, Notification, PasswordReset, Session, Setting, RepairEvent };
 export { accountView } from './account';
 export { instanceView } from './instance';
 export type { AgentTaskEvent, CrashSummary, SupervisorState } from './instance';
-export const kernelEntities = [Account, Session, PasswordReset, AuditEvent, Notification, Setting, Instance, ProvisioningOperation, VmidAllocation, PortAllocation, CrashReport];
+export const kernelEntities = [Account, Session, PasswordReset, AuditEvent, Notification, Setting, Instance, ProvisioningOperation, VmidAllocation, PortAllocation, CrashReport, RepairEvent];
+export type { RepairState } from './repair-event';
 export type { Checkpoint, OperationError, OperationKind, OperationState } from './operation';

@@ -5,6 +5,7 @@ import { KernelCrashes1700000003000 } from './1700000003000-kernel-crashes';
 import { KernelOpenKinds1700000005000 } from './1700000005000-kernel-open-kinds';
 import { KernelInstanceState1700000006000 } from './1700000006000-kernel-instance-state';
 import { KernelLoopFences1700000010000 } from './1700000010000-kernel-loop-fences';
+import { KernelRepairEvents1700000200000 } from './1700000200000-kernel-repair-events';
 
 export const kernelMigrations: Function[] = [KernelAccounts1700000000000, KernelInstances1700000001000, KernelOperations1700000002000, KernelCrashes1700000003000,
-  KernelOpenKinds1700000005000, KernelInstanceState1700000006000, KernelLoopFences1700000010000];
+  KernelOpenKinds1700000005000, KernelInstanceState1700000006000, KernelLoopFences1700000010000, KernelRepairEvents1700000200000];

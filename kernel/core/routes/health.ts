@@ -16,6 +16,7 @@ const checks = z.record(z.string(), z.enum(['ok', 'down']));
 const queueStats = z.object({
   queue: z.string(), waiting: z.number().int(), active: z.number().int(), delayed: z.number().int(), failed: z.number().int(),
   oldestWaitingSeconds: z.number(),
+  oldestActiveSeconds: z.number(),
 });
 
 export interface HealthDeps {
@@ -61,7 +62,7 @@ export function healthRoutes(r: ApiRouter, deps: HealthDeps): void {
     handler: async () => ({ body: (document ??= createDocument(deps.router)) }),
   });
   r.route({
-    method: 'get', path: '/api/admin/queues', summary: 'Depth and oldest waiting job per queue', auth: 'admin', tags: ['admin'],
+    method: 'get', path: '/api/admin/queues', summary: 'Depth and the ages of the oldest waiting and oldest active job per queue', auth: 'admin', tags: ['admin'],
     operationId: 'adminListQueues', responses: { 200: z.object({ queues: z.array(queueStats) }) },
     handler: async () => ({ body: { queues: await deps.queues.stats() } }),
   });
