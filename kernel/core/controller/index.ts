@@ -1,7 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
 import { BillingGate, DriftDetector, HostingProvider, InstanceAgent, KernelQueue, Tokens } from '../../api';
 import type { AgentTokens, ApiRouter, FencingToken, KernelHooks, LoopTick, MaintenanceCalendar, Notifications, PortRef } from '../../api';
 import type { KernelConfig } from '../config';
@@ -9,6 +8,7 @@ import type { LeaderLoops } from '../loops/leader-loops';
 import type { KernelInstanceDirectory } from '../operations/directory';
 import type { InstanceReadiness } from '../operations/readiness';
 import type { KernelQueues } from '../queues';
+import type { KernelMetrics } from '../metrics';
 import { RepairGuards } from './guards';
 import { AddressDetector, StaleOperationDetector } from './kernel-detectors';
 import { ControllerMetrics } from './metrics';
@@ -27,7 +27,7 @@ export interface ControllerContext {
   hooks: KernelHooks;
   queues: KernelQueues;
   logger: Logger;
-  registry: Registry;
+  metrics: KernelMetrics;
   directory: KernelInstanceDirectory;
   readiness: InstanceReadiness;
   agentTokens: AgentTokens;
@@ -50,7 +50,7 @@ export class Controller {
   constructor(private readonly k: ControllerContext) {
     const { ds, config, queues, logger, ports } = k;
     const settings = config.controller;
-    this.metrics = new ControllerMetrics(k.registry);
+    this.metrics = new ControllerMetrics(k.metrics.registry);
     const guards = new RepairGuards(ds, () => ports.optional(BillingGate), () => k.resolve<MaintenanceCalendar>(Tokens.Maintenance));
     const kernelDetectors = [
       new StaleOperationDetector(ds, () => settings.staleAfterSeconds),
@@ -65,6 +65,7 @@ export class Controller {
     const worker = new RepairWorker({
       ds, hooks: k.hooks, directory: k.directory, guards, hosting: () => ports.required(HostingProvider), agent: () => ports.required(InstanceAgent),
       agentTokens: k.agentTokens, controlPlaneUrl: k.controlPlaneUrl, notifications, metrics: this.metrics,
+      operationStale: (kind) => k.metrics.operationsFinished.inc({ kind, outcome: 'stale' }),
       logger: logger.child({ component: 'repair-worker' }), loop: CONTROLLER_LOOP.full,
     });
     queues.define<{ eventId: string }>(REPAIR_JOB, KernelQueue.repair, (d) => worker.run(d.eventId));

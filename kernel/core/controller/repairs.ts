@@ -5,6 +5,7 @@ import type { AgentTokens, Drift, HostingProvider, InstanceAgent, KernelHooks, N
 import { recordedFence } from '../loops/fence';
 import { RepairEvent } from '../entities';
 import { returnedRows } from '../database';
+import { withLogContext } from '../logger';
 import type { KernelInstanceDirectory } from '../operations/directory';
 import { agentPayload } from '../operations/provision';
 import type { RepairGuards } from './guards';
@@ -23,6 +24,8 @@ export interface RepairWorkerDeps {
   controlPlaneUrl: string;
   notifications: () => Notifications;
   metrics: ControllerMetrics;
+  /** Counts an operation the controller ended as stale, by its kind. */
+  operationStale(kind: string): void;
   logger: Logger;
   /** The controller's loop, whose recorded fencing token every repair is checked against. */
   loop: string;
@@ -46,9 +49,13 @@ export class RepairWorker {
   }
 
   async run(eventId: string): Promise<void> {
-    const { ds, logger } = this.deps;
-    const event = await ds.getRepository(RepairEvent).findOneBy({ id: eventId });
+    const event = await this.deps.ds.getRepository(RepairEvent).findOneBy({ id: eventId });
     if (!event || event.state !== 'queued' || event.resolvedAt) return;
+    await withLogContext({ operationId: event.operationId ?? undefined, instanceId: event.instanceId ?? undefined }, () => this.repair(event));
+  }
+
+  private async repair(event: RepairEvent): Promise<void> {
+    const { ds, logger } = this.deps;
     const log = logger.child({ repairEventId: event.id, kind: event.kind, instanceId: event.instanceId ?? undefined, operationId: event.operationId ?? undefined });
     if ((await recordedFence(ds, this.deps.loop)) > event.fencingToken) {
       log.warn({ token: event.fencingToken }, 'repair event of a deposed controller term; left for the current leader');
@@ -98,10 +105,11 @@ export class RepairWorker {
           SET state = 'stale', lease_owner = NULL, lease_until = NULL, updated_at = now(),
               error = jsonb_build_object('code', 'stale', 'message', 'Past its deadline with no live worker; marked stale by the controller', 'phase', phase)
         WHERE id = $1 AND state IN ('queued','running') AND deadline_at < now() AND (lease_until IS NULL OR lease_until < now())
-      RETURNING id`, [drift.operationId]);
-    return returnedRows(rows).length
-      ? { action: 'mark_stale', ok: true }
-      : { action: 'mark_stale', ok: false, detail: { reason: 'no_longer_stale' } };
+      RETURNING id, kind`, [drift.operationId]);
+    const [marked] = returnedRows<{ kind: string }>(rows);
+    if (!marked) return { action: 'mark_stale', ok: false, detail: { reason: 'no_longer_stale' } };
+    this.deps.operationStale(marked.kind);
+    return { action: 'mark_stale', ok: true };
   }
 
   /** The stored address becomes the live one; the proxy's registration follows on the next pass. */

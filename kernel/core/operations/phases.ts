@@ -4,6 +4,7 @@ import type { AgentTokens, HostingProvider, InstanceAgent, InstanceView, KernelH
 import type { KernelConfig } from '../config';
 import { Instance, ProvisioningOperation, instanceView, type Checkpoint } from '../entities';
 import type { OperationLease } from './lease';
+import type { KernelMetrics } from '../metrics';
 import type { InstanceReadiness } from './readiness';
 
 /** Everything a worker needs; ports are resolved lazily so a disabled plugin fails clearly at use. */
@@ -21,6 +22,7 @@ export interface WorkerDeps {
   wakeups: OperationWakeups;
   logger: Logger;
   controlPlaneUrl: string;
+  metrics: KernelMetrics;
 }
 
 /** Scheduled re-runs of a parked create (a readiness wait between two checks). */
@@ -47,6 +49,8 @@ export class OperationFailure extends Error {
  */
 export class OperationRun {
   private readonly heartbeat: NodeJS.Timeout;
+  /** When this run entered its current phase. */
+  private phaseSince = performance.now();
 
   constructor(readonly op: ProvisioningOperation, private readonly deps: WorkerDeps) {
     const every = (deps.config.provisioning.leaseSeconds * 1000) / 3;
@@ -67,7 +71,15 @@ export class OperationRun {
   async phase(name: string): Promise<void> {
     this.checkDeadline();
     await this.renew(name);
+    this.phaseEnded();
     this.op.phase = name;
+    this.deps.logger.debug({ kind: this.op.kind, phase: name }, 'operation phase');
+  }
+
+  private phaseEnded(): void {
+    const now = performance.now();
+    this.deps.metrics.phaseDuration.observe({ kind: this.op.kind, phase: this.op.phase }, (now - this.phaseSince) / 1000);
+    this.phaseSince = now;
   }
 
   /** The worker itself enforces the deadline: past it, the operation fails and is undone like any other failure. */
@@ -137,6 +149,8 @@ export class OperationRun {
       state, error, checkpoint: this.op.checkpoint, leaseOwner: null, leaseUntil: null,
       phase: state === 'succeeded' ? 'done' : this.op.phase,
     });
+    this.phaseEnded();
+    this.deps.metrics.operationsFinished.inc({ kind: this.op.kind, outcome: state });
   }
 }
 

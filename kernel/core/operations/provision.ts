@@ -2,6 +2,7 @@ import { VmidTakenError } from '../../api';
 import { isDatabaseUnavailable } from '../database';
 import type { AgentTokens, PortBinding, ProvisionPlan } from '../../api';
 import { Instance, ProvisioningOperation } from '../entities';
+import { withLogContext } from '../logger';
 import { allocate, markVmidForeign, release } from './allocator';
 import { LeaseLost, OperationFailure, OperationRun, describeError, type WorkerDeps } from './phases';
 
@@ -29,7 +30,7 @@ export class ProvisionWorker {
     if (!op) return;
     const run = new OperationRun(op, this.deps);
     try {
-      await this.execute(run);
+      await withLogContext({ operationId: op.id, instanceId: op.instanceId ?? undefined }, () => this.execute(run));
     } finally {
       run.close();
     }

@@ -3,9 +3,8 @@ import type { DataSource } from 'typeorm';
 import type { Redis } from 'ioredis';
 import { createDocument } from '../http/openapi';
 import type { ApiRouter } from '../../api';
-import { UnavailableError, streamed } from '../../api';
+import { UnavailableError } from '../../api';
 import type { KernelRouter } from '../http/router';
-import type { KernelMetrics } from '../metrics';
 import type { KernelQueues } from '../queues';
 import type { HealthChecks } from '../health-checks';
 
@@ -22,7 +21,6 @@ const queueStats = z.object({
 export interface HealthDeps {
   ds: DataSource;
   redis: Redis;
-  metrics: KernelMetrics;
   queues: KernelQueues;
   router: KernelRouter;
   /** Plugins' contributions to /readyz. */
@@ -46,14 +44,6 @@ export function healthRoutes(r: ApiRouter, deps: HealthDeps): void {
       if (down.length) throw new UnavailableError(`${down.join(' and ')} unreachable`, { checks });
       return { body: { ok: true as const, checks } };
     },
-  });
-  r.route({
-    method: 'get', path: '/metrics', summary: 'Prometheus metrics', auth: 'none', tags: ['health'],
-    operationId: 'getMetrics', responses: { 200: streamed('text/plain', 'Prometheus text exposition format') },
-    handler: async () => ({
-      body: await deps.metrics.registry.metrics(),
-      headers: { 'Content-Type': deps.metrics.registry.contentType },
-    }),
   });
   let document: Record<string, unknown> | undefined;
   r.route({
