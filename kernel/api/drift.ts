@@ -55,7 +55,7 @@ export interface DriftScan {
  */
 export abstract class DriftDetector {
   static readonly port = new PortId<DriftDetector>('DriftDetector', { multiple: true });
-  /** Names the detector in logs, findings and metrics (its plugin's name). */
+  /** Names the detector in logs, findings and metrics: its plugin's name (the kernel's own are `kernel.<what>`). */
   abstract readonly name: string;
   /** The drift kinds it may report: an unresolved event of these kinds it no longer reports is resolved. */
   abstract readonly kinds: readonly string[];

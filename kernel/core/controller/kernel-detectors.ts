@@ -5,7 +5,7 @@ import type { DriftFinding, DriftReport, DriftScan, HostingProvider, InstanceVie
 
 /** Operations past their deadline (one query per pass). */
 export class StaleOperationDetector extends DriftDetector {
-  readonly name = 'kernel';
+  readonly name = 'kernel.operations';
   readonly kinds = [KernelDrift.staleOperation];
 
   constructor(private readonly ds: DataSource, private readonly graceSeconds: () => number) {
@@ -30,7 +30,7 @@ export class StaleOperationDetector extends DriftDetector {
  * time, so each pass checks a bounded share of the running fleet, round robin.
  */
 export class AddressDetector extends DriftDetector {
-  readonly name = 'kernel';
+  readonly name = 'kernel.addresses';
   readonly kinds = [KernelDrift.addressChanged];
   private cursor = 0;
 
