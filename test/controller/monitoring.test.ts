@@ -1,8 +1,10 @@
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../kernel/core/logger';
-import type { TestKernel, TestUser } from '../harness';
+import { projectRoot, type TestKernel, type TestUser } from '../harness';
 import { create, settle, startFleet, startFleetKernel, type Fleet } from '../provisioning/fixture';
 
 const TOKEN = 'prometheus-scrape-token-0123456789';
@@ -69,6 +71,15 @@ describe('Monitoring: protected metrics, lifecycle metrics, service discovery an
       for (const name of ['zpack_crashes_total', 'zpack_billing_transitions_total', 'zpack_repairs_total', 'zpack_queue_oldest_active_seconds', 'zpack_controller_pass_seconds']) {
         expect(res.text).to.include(`# TYPE ${name}`);
       }
+    });
+
+    it('has every metric the committed Grafana dashboard queries', async () => {
+      const dashboard = JSON.parse(readFileSync(path.join(projectRoot, 'ops', 'grafana', 'zpack-dashboard.json'), 'utf8'));
+      const exprs: string[] = dashboard.panels.flatMap((p: any) => p.targets.map((t: any) => t.expr));
+      const names = new Set(exprs.flatMap((e) => e.match(/zpack_[a-z_]+/g) ?? []).map((n) => n.replace(/_(bucket|count|sum)$/, '')));
+      expect(names.size).to.be.greaterThan(10);
+      const text = (await tk.http.as(TOKEN).get('/metrics')).text;
+      for (const name of names) expect(text, name).to.include(`# TYPE ${name} `);
     });
 
     it('is served without auth on the separate internal listener', async () => {
