@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { HostingProvider } from '../../kernel/api';
+import { HostingProvider, KernelQueue } from '../../kernel/api';
 import { CloudflareConnection } from '../../plugins/cloudflare/connection';
 import { srvRecordName } from '../../plugins/cloudflare/provider';
 import type { TestUser } from '../harness';
@@ -182,6 +182,18 @@ describe('The controller: findings, dry run and repairs against the simulators',
     await passes(env.tk, 3);
     expect(env.fleet.proxmox.containers().find((c) => c.vmid === s.vmid)?.status).to.equal('stopped');
     expect(srvOf(s)).to.have.length(0);
+  });
+
+  it('leaves a queued repair of a deposed controller term alone', async () => {
+    const [{ token }] = await env.tk.kernel.ds.query(`SELECT token FROM loop_fence WHERE loop = 'kernel.controller'`);
+    const [event] = await env.tk.kernel.ds.query(
+      `INSERT INTO repair_event (kind, subject, detector, evidence, action, level, state, fencing_token, last_seen_at, attempts)
+       VALUES ('old_term_drift', 'old_term_drift:x', 'test', '{}', 'anything', 1, 'queued', $1, now(), 1) RETURNING id`, [Number(token) - 1]);
+    const jobId = await env.tk.kernel.queues.enqueue(KernelQueue.repair, 'repair.run', { eventId: event.id }, { jobId: `repair-${event.id}-1` });
+    const job = env.tk.kernel.queues.queue(KernelQueue.repair);
+    await waitFor(async () => (await job.getJobState(jobId)) === 'completed', 'the repair job ran');
+    const [row] = await env.tk.kernel.ds.query(`SELECT state, outcome, resolved_at FROM repair_event WHERE id = $1`, [event.id]);
+    expect(row).to.deep.equal({ state: 'queued', outcome: null, resolved_at: null });
   });
 
   describe('GET /api/admin/repairs', () => {
