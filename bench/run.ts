@@ -11,9 +11,10 @@ import { files } from './files';
 import { webhooks } from './webhooks';
 import { playerRouting } from './player-routing';
 import { mods } from './mods';
+import { reconcile } from './reconcile';
 
 /** Every benchmark `npm run bench` runs, in order; `npm run bench -- <name>...` picks some. */
-const benchmarks: Benchmark[] = [httpOverhead, resync, provision, status, consoleBridge, files, webhooks, playerRouting, mods];
+const benchmarks: Benchmark[] = [httpOverhead, resync, provision, status, consoleBridge, files, webhooks, playerRouting, mods, reconcile];
 
 interface Outcome {
   benchmark: Benchmark;

@@ -11,6 +11,7 @@ import { createLogger } from './core/logger';
 import { drainOnce, installProcessGuards } from './core/process-guards';
 import { Account } from './core/entities';
 import { IMPORT_USAGE, importCommand } from './core/fleet-import/command';
+import { findingsTable } from './core/controller';
 
 const distRoot = path.resolve(__dirname, '..');
 const root = path.resolve(distRoot, '..');
@@ -19,6 +20,7 @@ const KERNEL_USAGE = `usage: zpack [role]            run a process role (default
        zpack migrate             apply database migrations and exit
        zpack create-admin --email E [--password P]   create (or promote) an admin account
        ${IMPORT_USAGE}
+       zpack controller --once --dry-run   print one reconcile pass's findings as a table; changes nothing
        zpack <command> [args…]   a command of an enabled plugin
        zpack help                list the roles and commands of the enabled plugins`;
 
@@ -44,6 +46,7 @@ async function main(): Promise<void> {
   const pluginCommand = kernel.extensions.commands.get(command);
   // A role named on the command line must exist; one from config or ZPACK_ROLE is checked by start() (unknown_role).
   if (!pluginCommand && named && !kernel.extensions.roles.has(command)) throw new BootError(`unknown command "${command}"\n${usage(kernel)}`, 'unknown_command');
+  if (command === 'controller' && argv.includes('--once')) return controllerOnce(kernel, argv.slice(1));
   const embedded = await startEmbedded(config, root, kernel.logger);
   if (!pluginCommand) return serve(kernel, embedded);
   try {
@@ -75,6 +78,23 @@ async function oneShot(command: 'migrate' | 'create-admin', args: string[], conf
     if (command === 'migrate') return await migrate(config, logger);
     return await createAdmin(config, logger, values.email!, values.password);
   } finally {
+    await embedded.stop();
+  }
+}
+
+/** One pass of the controller, printed; recording and repairing stay with the elected controller. */
+async function controllerOnce(kernel: Kernel, args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { once: { type: 'boolean' }, 'dry-run': { type: 'boolean' } } });
+  if (!values['dry-run']) {
+    throw new BootError('zpack controller --once runs only with --dry-run: recording and repairing belong to the elected controller (zpack controller)', 'invalid_arguments');
+  }
+  const embedded = await startEmbedded(kernel.config, root, kernel.logger);
+  try {
+    await kernel.boot();
+    await kernel.startPlugins();
+    console.log(findingsTable(await kernel.controller.dryRun()));
+  } finally {
+    await kernel.stop().catch((err) => kernel.logger.error({ err }, 'stop failed'));
     await embedded.stop();
   }
 }

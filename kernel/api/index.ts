@@ -24,3 +24,4 @@ export * from './announcements';
 export * from './conditional';
 export * from './paging';
 export * from './mail';
+export * from './drift';

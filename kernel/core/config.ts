@@ -166,6 +166,38 @@ export const kernelConfigSchema = z.object({
     /** A leader loop's Redis lease; a dead leader is replaced within it, a live one renews it every third of it. */
     leaseMs: z.number().int().min(300).default(15_000),
   }).prefault({}),
+  controller: z.object({
+    /**
+     * 0: dry run, findings are recorded and reported and nothing changes. 1: Level 1 findings
+     * (records and routing: stale operations, DNS records, proxy registrations, stored addresses)
+     * are repaired through the repair queue. Level 2 and 3 are only ever proposed; an operator
+     * approves a Level 2 proposal with POST /api/admin/repairs/:id/approve.
+     */
+    repairLevel: z.number().int().min(0).max(1).default(0),
+    /** Pause between two reconcile passes of the elected controller. */
+    intervalSeconds: z.number().positive().default(60),
+    /** An unfinished operation this long past its deadline, held by no live worker, is stale. */
+    staleAfterSeconds: z.number().min(0).default(60),
+    /** Running containers whose address is compared with the stored one per pass (round robin over the fleet). */
+    addressChecksPerPass: z.number().int().min(0).default(50),
+    /** Ops alerts on queues: the oldest waiting or active job older than these raises one alert per cooldown. */
+    queueAlerts: z.object({
+      waitingSeconds: z.number().positive().default(300),
+      activeSeconds: z.number().positive().default(1800),
+      cooldownSeconds: z.number().positive().default(3600),
+    }).prefault({}),
+  }).prefault({}),
+  metrics: z.object({
+    /** Bearer token Prometheus presents to GET /metrics and the service discovery; empty: an admin access token only. */
+    token: z.string().default(''),
+    /** Serve /metrics to anyone on the API port (local development and tests only). */
+    anonymous: z.boolean().default(false),
+    /** A separate listener serving /metrics without auth, for an address only Prometheus reaches; port 0: none. */
+    listener: z.object({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(0),
+    }).prefault({}),
+  }).prefault({}),
   retention: z.object({
     /** How often a worker prunes old rows. */
     intervalSeconds: z.number().int().positive().default(3600),

@@ -10,6 +10,7 @@ import { BillingGate, CONSOLE_PROTOCOL_V1, HostingProvider, InstanceAgent, Insta
 import type { AgentTokens, ApiRouter, KernelHooks, MaintenanceCalendar, Notifications, PortRef } from '../api';
 import type { KernelConfig } from './config';
 import type { KernelQueues } from './queues';
+import type { KernelMetrics } from './metrics';
 import { billingStateOf, entitlementsOf } from './billing-state';
 import { CLOSE } from './console/bridge';
 import { CONSOLE_PATH, ConsoleGateway } from './console/gateway';
@@ -43,6 +44,7 @@ export interface InstanceWiringContext {
   hooks: KernelHooks;
   queues: KernelQueues;
   logger: Logger;
+  metrics: KernelMetrics;
   notifications: Notifications;
   agentTokens: AgentTokens;
   /** An account's instances changed (created, retired, deleted): cached quotas must go everywhere. */
@@ -83,7 +85,7 @@ export function wireInstances(k: InstanceWiringContext) {
   operationEventRoutes(routes, { ds, streams: operationEvents });
 
   const workerDeps = {
-    ds, config, hooks, logger, readiness, agentTokens, agent, accountChanged: k.accountChanged,
+    ds, config, hooks, logger, readiness, agentTokens, agent, accountChanged: k.accountChanged, metrics: k.metrics,
     notifications: k.notifications, maintenance: k.maintenance, calendar: () => k.container.resolve<MaintenanceCalendar>(Tokens.Maintenance),
     hosting: () => ports.required(HostingProvider),
     lease: new OperationLease(ds, `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`, config.provisioning.leaseSeconds),

@@ -37,9 +37,11 @@ import { AccountCache } from './auth/account-cache';
 import { accountRoutes } from './routes/accounts';
 import { authRoutes } from './routes/auth';
 import { healthRoutes } from './routes/health';
+import { listenForMetrics, metricsRoutes } from './routes/metrics';
 import { registerQueueMetrics } from './queue-metrics';
 import { wireInstances } from './instance-wiring';
 import { OperationRegistry } from './operations/plugin-operations';
+import { Controller } from './controller';
 import type { ConsoleGateway } from './console/gateway';
 import type { OperationEventStreams } from './operations/event-streams';
 import type { KernelInstanceDirectory } from './operations/directory';
@@ -95,12 +97,14 @@ export class Kernel {
   supervisor!: Supervisor;
   outbox!: NotificationOutbox;
   maintenance!: MaintenanceSchedule;
+  controller!: Controller;
   private cache?: AccountCache;
   console!: ConsoleGateway;
   operationEvents?: OperationEventStreams;
   private sweeper?: NodeJS.Timeout;
   private hosts: PluginHost[] = [];
   private server?: Server;
+  private metricsServer?: Server;
   private readonly extraRedis: Redis[] = [];
   private started = false;
   /** The HTTP app's listener once the role serves HTTP; tests inject requests into it without a socket. */
@@ -180,6 +184,7 @@ export class Kernel {
       }
     }
     if (plan.http) await this.listen();
+    this.metricsServer = await listenForMetrics(this.config.metrics.listener, this.metrics);
     this.announce(plan);
   }
 
@@ -273,18 +278,28 @@ export class Kernel {
       (r) => this.console.revoke(r));
 
     const kernelRoutes = this.router.for('kernel');
-    healthRoutes(kernelRoutes, { ds: this.ds, redis: this.redis, metrics: this.metrics, queues: this.queues, router: this.router, checks: this.extensions.health });
+    healthRoutes(kernelRoutes, { ds: this.ds, redis: this.redis, queues: this.queues, router: this.router, checks: this.extensions.health });
+    metricsRoutes(kernelRoutes, { ds: this.ds, metrics: this.metrics, config: config.metrics, authenticate: (ctx) => this.auth.authenticate(ctx) });
     authRoutes(kernelRoutes, this.auth);
     notificationRoutes(kernelRoutes, { ds: this.ds, outbox: notifications, templates });
     maintenanceRoutes(kernelRoutes, { ds: this.ds, schedule: maintenance, logger: this.logger });
     accountRoutes(kernelRoutes, { ds: this.ds, config, optional: (p) => this.optional(p), cache: this.cache, closeConsoles: (r) => this.console.revoke(r) });
     Object.assign(this, wireInstances({
-      ds: this.ds, redis: this.redis, config, hooks: this.hooks, queues: this.queues, logger: this.logger, notifications,
+      ds: this.ds, redis: this.redis, config, hooks: this.hooks, queues: this.queues, logger: this.logger, metrics: this.metrics, notifications,
       routes: kernelRoutes, container: c, ports: this, agentTokens: this.resolve(Tokens.AgentTokens),
       accountChanged: (accountId) => this.cache!.forget({ quotaOf: accountId }),
       tickets: this.tickets, http: this.http, operations: this.extensions.operations, maintenance,
     }));
+    this.controller = new Controller({
+      ds: this.ds, redis: this.redis, config, hooks: this.hooks, queues: this.queues, logger: this.logger, metrics: this.metrics,
+      directory: this.directory, readiness: this.readiness, agentTokens: this.resolve(Tokens.AgentTokens),
+      controlPlaneUrl: config.server.apiUrl || `http://${config.server.host}:${config.server.port}`,
+      routes: kernelRoutes, loops: this.extensions.loops, resolve: (t) => this.resolve(t), ports: this,
+    });
     registerQueueMetrics(this.metrics, this.queues);
+    this.hooks.onCrash.tapPromise('kernel-metrics', async (crash) => void this.metrics.crashes.inc({ class: crash.classification ?? 'unexpected_exit' }));
+    this.hooks.onBillingSuspend.tapPromise('kernel-metrics', async (_account, state) => void this.metrics.billingTransitions.inc({ state }));
+    this.hooks.onBillingRestore.tapPromise('kernel-metrics', async () => void this.metrics.billingTransitions.inc({ state: 'restored' }));
     const retention = new RetentionPolicy(this.ds, config.retention, this.metrics, this.logger);
     this.queues.define(RETENTION_JOB, RETENTION_QUEUE, () => retention.prune());
   }
@@ -364,6 +379,14 @@ export class Kernel {
         server.closeIdleConnections();
         // Requests still running after the grace period are cut off rather than holding the stop.
         setTimeout(() => server.closeAllConnections(), 10_000).unref();
+      });
+    }
+    if (this.metricsServer) {
+      const metricsServer = this.metricsServer;
+      this.metricsServer = undefined;
+      await new Promise<void>((resolve) => {
+        metricsServer.close(() => resolve());
+        metricsServer.closeAllConnections();
       });
     }
     stage('workers');

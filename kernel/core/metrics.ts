@@ -31,6 +31,33 @@ export class KernelMetrics {
     registers: [this.registry],
   });
 
+  // Lifecycle: what happened to servers, for dashboards and alerts.
+  readonly operationsFinished = new Counter({
+    name: 'zpack_operations_finished_total',
+    help: 'Operations that ended, by kind (create, delete …) and outcome (succeeded, failed, stale)',
+    labelNames: ['kind', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly phaseDuration = new Histogram({
+    name: 'zpack_operation_phase_duration_seconds',
+    help: 'Time one run of an operation spent in each phase',
+    labelNames: ['kind', 'phase'] as const,
+    buckets: [0.05, 0.25, 1, 2.5, 5, 10, 30, 60, 180, 600],
+    registers: [this.registry],
+  });
+  readonly crashes = new Counter({
+    name: 'zpack_crashes_total',
+    help: 'Crashes recorded, by classification',
+    labelNames: ['class'] as const,
+    registers: [this.registry],
+  });
+  readonly billingTransitions = new Counter({
+    name: 'zpack_billing_transitions_total',
+    help: 'Billing enforcement transitions, by the state entered (restored: back to active)',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+
   constructor(withProcessMetrics = true) {
     if (withProcessMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'zpack_' });
   }

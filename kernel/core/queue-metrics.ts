@@ -24,4 +24,11 @@ export function registerQueueMetrics(metrics: KernelMetrics, queues: KernelQueue
       for (const s of stats) this.set({ queue: s.queue }, s.oldestWaitingSeconds);
     },
   });
+  new Gauge({
+    name: 'zpack_queue_oldest_active_seconds', help: 'How long the longest-running active job per queue has run', labelNames: ['queue'] as const, registers: [metrics.registry],
+    async collect() {
+      const stats = await read();
+      for (const s of stats) this.set({ queue: s.queue }, s.oldestActiveSeconds);
+    },
+  });
 }

@@ -22,6 +22,8 @@ export interface QueueStats {
   failed: number;
   /** Age of the oldest job still waiting; 0 when none waits. Exported as a metric to alert on. */
   oldestWaitingSeconds: number;
+  /** How long the longest-running active job has run; 0 when none runs. */
+  oldestActiveSeconds: number;
 }
 
 /**
@@ -197,6 +199,9 @@ export class KernelQueues implements JobQueues {
         const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'failed');
         const [oldest] = await q.getJobs(['waiting'], 0, 0, true);
         const waitingSince = oldest ? oldest.timestamp + (oldest.opts.delay ?? 0) : 0;
+        // Active jobs are few (bounded by the workers' concurrency): their start times are read whole.
+        const running = counts.active ? await q.getJobs(['active'], 0, 199) : [];
+        const activeSince = Math.min(...running.map((j) => j.processedOn ?? Date.now()), Date.now());
         return {
           queue: ref.name,
           waiting: counts.waiting ?? 0,
@@ -204,6 +209,7 @@ export class KernelQueues implements JobQueues {
           delayed: counts.delayed ?? 0,
           failed: counts.failed ?? 0,
           oldestWaitingSeconds: oldest ? Math.max(0, (Date.now() - waitingSince) / 1000) : 0,
+          oldestActiveSeconds: Math.max(0, (Date.now() - activeSince) / 1000),
         };
       }),
     );

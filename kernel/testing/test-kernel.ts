@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { DependencyContainer } from 'tsyringe';
+import type { Logger } from 'pino';
 import type { PluginDefinition, PortRef } from '../api';
 import { deepMerge, loadConfig, type KernelConfig } from '../core/config';
 import { Kernel } from '../core/kernel';
@@ -20,6 +21,8 @@ export interface TestKernelOptions {
   config?: Record<string, unknown>;
   /** Ports or kernel services swapped for fakes (e.g. Tokens.Clock → a FakeClock). */
   overrides?: Array<{ token: PortRef<any>; value: unknown }>;
+  /** The kernel's logger (a test that reads log lines passes its own). */
+  logger?: Logger;
   /** Reuse a schema / prefix (e.g. to restart a kernel on the same data). */
   schema?: string;
   prefix?: string;
@@ -64,7 +67,7 @@ export function testConfig(extra: Record<string, unknown> = {}, schema?: string,
 /** Boots a real kernel on an ephemeral port against the real Postgres (own schema) and Redis (own prefix). */
 export async function startTestKernel(opts: TestKernelOptions = {}): Promise<TestKernel> {
   const config = testConfig(opts.config, opts.schema, opts.prefix);
-  const kernel = new Kernel({ config, distRoot, plugins: opts.plugins, overrides: opts.overrides, processMetrics: false });
+  const kernel = new Kernel({ config, distRoot, plugins: opts.plugins, overrides: opts.overrides, logger: opts.logger, processMetrics: false });
   try {
     await kernel.start();
   } catch (err) {

@@ -5,6 +5,8 @@ export const agentConfig = z.object({
   timeoutMs: z.number().int().positive().default(5_000),
   /** Readiness is polled, so a probe gives up sooner than other calls. */
   readyTimeoutMs: z.number().int().positive().default(2_000),
+  /** Agents asked for their readiness per controller pass (round robin over the running fleet). */
+  driftChecksPerPass: z.number().int().min(0).default(50),
   /** Runs the loopback agent simulator (the embedded default has no real containers). */
   simulate: z.boolean().default(false),
   simulator: z.object({

@@ -1,4 +1,5 @@
-import { BootError, InstanceAgent, Tokens, definePlugin } from '../../kernel/api';
+import { BootError, DriftDetector, InstanceAgent, Tokens, definePlugin } from '../../kernel/api';
+import { AgentDrift, AgentDriftDetector } from './drift';
 import { agentConfig } from './config';
 import { HttpInstanceAgent } from './provider';
 import { AgentSimulator } from './testing/simulator';
@@ -14,6 +15,15 @@ export default definePlugin({
     ctx.provide(InstanceAgent, (runtime) => new HttpInstanceAgent(runtime.resolve(Tokens.AgentTokens), ctx.config,
       // Every agent is the simulator's: an address stored in an earlier run (another port) still reaches it.
       ctx.config.simulate ? (address) => rebase(address, runtime.resolve(Tokens.Simulators).lookup('agent')) : undefined));
+    ctx.provide(DriftDetector, () => new AgentDriftDetector(() => ctx.resolve(InstanceAgent), () => ctx.config.driftChecksPerPass));
+    // Restarting a workload is Level 2: it runs only once an operator approved the proposal.
+    ctx.hooks.onRepair.tapPromise(ctx.name, async (drift) => {
+      if (drift.kind !== AgentDrift.notReady) return undefined;
+      const instance = drift.instanceId ? await ctx.resolve(Tokens.Instances).get(drift.instanceId) : null;
+      if (!instance || instance.state !== 'running') return { action: 'restart_workload', ok: false, detail: { reason: 'not_running', state: instance?.state ?? null } };
+      await ctx.resolve(InstanceAgent).power(instance, 'restart');
+      return { action: 'restart_workload', ok: true };
+    });
   },
   async start(ctx) {
     if (!ctx.config.simulate) return;

@@ -1,6 +1,7 @@
 import { EdgeProvider, Tokens } from '../../kernel/api';
 import type { EdgeRecord, InstanceState, InstanceView, PluginContext, RepairResult } from '../../kernel/api';
 import type { SrvServiceOf } from './provider';
+import { EdgeDrift } from './drift';
 
 /** What this plugin's payload section (named after the plugin) holds: the published record, or none. */
 export interface EdgeSection {
@@ -15,7 +16,7 @@ type HookWiring = Pick<PluginContext<unknown>, 'name' | 'hooks' | 'resolve'>;
 
 /**
  * Publishes instances whose type names an SRV service after provisioning, unpublishes them on
- * teardown, republishes on 'edge_missing' drift; other instances are left alone. Each change is
+ * teardown, republishes on 'edge_missing' and 'edge_wrong' drift; other instances are left alone. Each change is
  * recorded in this plugin's own payload section (its name), which the `edge` status section shows.
  */
 export function tapEdgeHooks(ctx: HookWiring, srvServiceOf: SrvServiceOf): void {
@@ -46,7 +47,7 @@ export function tapEdgeHooks(ctx: HookWiring, srvServiceOf: SrvServiceOf): void 
   });
 
   hooks.onRepair.tapPromise(name, async (drift): Promise<RepairResult | undefined> => {
-    if (drift.kind !== 'edge_missing') return undefined;
+    if (drift.kind !== EdgeDrift.missing && drift.kind !== EdgeDrift.wrong) return undefined;
     const instance = drift.instanceId ? await instances().get(drift.instanceId) : null;
     if (!instance || !srvServiceOf(instance) || !REPUBLISHABLE.has(instance.state)) {
       return {

@@ -1,4 +1,5 @@
-import { EdgeProvider, InstanceType, Tokens, definePlugin, instanceTypeOf } from '../../kernel/api';
+import { DriftDetector, EdgeProvider, InstanceType, Tokens, definePlugin, instanceTypeOf } from '../../kernel/api';
+import { EdgeDriftDetector } from './drift';
 import { cloudflareConfig } from './config';
 import { CloudflareConnection } from './connection';
 import { tapEdgeHooks } from './hooks';
@@ -21,6 +22,7 @@ export default definePlugin({
     const srvServiceOf: SrvServiceOf = (instance) => instanceTypeOf(ctx.resolveAll(InstanceType), instance)?.capabilities.connect.srvService;
     ctx.provide(EdgeProvider, () => new CloudflareEdge(ctx.config, connection, srvServiceOf, ctx.name));
     tapEdgeHooks(ctx, srvServiceOf);
+    ctx.provide(DriftDetector, () => new EdgeDriftDetector(ctx.config, () => ctx.resolve(EdgeProvider), srvServiceOf));
     // The status shows this plugin's own payload section as `edge`; never published reads as such,
     // so clients see one shape whether or not a record was ever made.
     ctx.statusSection('edge', async (instance) => instance.payload[ctx.name] ?? { published: false, record: null });

@@ -1,8 +1,7 @@
 import type { KernelHooks } from '../../kernel/api';
 import type { ProxyRegistrations } from './registrations';
+import { ProxyDrift } from './drift';
 
-/** The drift kind this plugin repairs: a ready proxied server the proxy does not know. */
-export const PROXY_MISSING = 'proxy_missing';
 
 const PLUGIN = 'velocity';
 
@@ -27,12 +26,27 @@ export function tapVelocityHooks(hooks: KernelHooks, registrations: ProxyRegistr
   });
 
   hooks.onRepair.tapPromise(PLUGIN, async (drift) => {
-    if (drift.kind !== PROXY_MISSING) return undefined;
-    const instance = drift.instanceId ? await registrations.instance(drift.instanceId) : null;
-    if (!instance) return { action: 'proxy_reregister', ok: false, detail: { reason: 'instance_gone', instanceId: drift.instanceId } };
-    const registered = await registrations.registerIfReady(instance);
-    return registered
-      ? { action: 'proxy_reregister', ok: true }
-      : { action: 'proxy_reregister', ok: false, detail: { reason: 'not_ready', instanceId: instance.id } };
+    switch (drift.kind) {
+      case ProxyDrift.missing:
+      case ProxyDrift.wrong: {
+        const instance = drift.instanceId ? await registrations.instance(drift.instanceId) : null;
+        if (!instance) return { action: 'proxy_reregister', ok: false, detail: { reason: 'instance_gone', instanceId: drift.instanceId } };
+        const registered = await registrations.registerIfReady(instance);
+        return registered
+          ? { action: 'proxy_reregister', ok: true }
+          : { action: 'proxy_reregister', ok: false, detail: { reason: 'not_ready', instanceId: instance.id } };
+      }
+      case ProxyDrift.unready: {
+        const instance = drift.instanceId ? await registrations.instance(drift.instanceId) : null;
+        if (instance && (await registrations.isReady(instance))) return { action: 'proxy_unregister', ok: false, detail: { reason: 'ready_again' } };
+        const name = String(drift.detail.name);
+        const outcome = instance ? await registrations.unregister(instance, 'unregistered_not_ready', 'unregistered') : await registrations.unregisterName(name);
+        return { action: 'proxy_unregister', ok: true, detail: { outcome } };
+      }
+      case ProxyDrift.orphan:
+        return { action: 'proxy_unregister', ok: true, detail: { outcome: await registrations.unregisterName(String(drift.detail.name)) } };
+      default:
+        return undefined;
+    }
   });
 }

@@ -1,4 +1,5 @@
-import { EdgeProvider, InstanceType, ProxyRegistry, Tokens, definePlugin } from '../../kernel/api';
+import { DriftDetector, EdgeProvider, InstanceType, ProxyRegistry, Tokens, definePlugin } from '../../kernel/api';
+import { ProxyDriftDetector } from './drift';
 import { velocityConfig } from './config';
 import { VelocityConnection } from './connection';
 import { tapVelocityHooks } from './hooks';
@@ -25,6 +26,7 @@ export default definePlugin({
     const proxy = new VelocityProxy(connection);
     ctx.provide(VelocityConnection, () => connection);
     ctx.provide(ProxyRegistry, () => proxy);
+    const proxiedTypes = () => ctx.resolveAll(InstanceType).filter((t) => t.capabilities.proxied === PROXY_FAMILY).map((t) => t.type);
     const registrations = new ProxyRegistrations({
       proxy,
       section: ctx.name,
@@ -32,10 +34,11 @@ export default definePlugin({
       clock: () => ctx.resolve(Tokens.Clock),
       logger: ctx.logger,
       concurrency: ctx.config.resyncConcurrency,
-      proxiedTypes: () => ctx.resolveAll(InstanceType).filter((t) => t.capabilities.proxied === PROXY_FAMILY).map((t) => t.type),
+      proxiedTypes,
       playerHost: (instance) => ctx.resolveAll(EdgeProvider)[0]?.playerAddress(instance)?.host ?? null,
     });
     tapVelocityHooks(ctx.hooks, registrations);
+    ctx.provide(DriftDetector, () => new ProxyDriftDetector(proxy, proxiedTypes));
     ctx.routes((r) => velocityRoutes(r, registrations, ctx.config.proxyToken));
     // The status shows this plugin's own payload section as `proxy`.
     ctx.statusSection('proxy', async (instance) => instance.payload[ctx.name] ?? null);

@@ -70,12 +70,27 @@ export class ProxyRegistrations {
    * recorded since (the edge publishes the player address in afterProvision, before onInstanceReady).
    */
   async registerIfReady(instance: InstanceView): Promise<boolean> {
-    if (!this.proxies(instance)) return false;
-    const ready = await this.deps.directory().listReady({ types: [instance.type], ownerId: instance.ownerId });
-    const current = ready.find((i) => i.id === instance.id);
+    const current = await this.readyView(instance);
     if (!current) return false;
     await this.register(current);
     return true;
+  }
+
+  /** A proxied server whose last observed readiness is true. */
+  async isReady(instance: InstanceView): Promise<boolean> {
+    return (await this.readyView(instance)) !== null;
+  }
+
+  /** The server as stored now, when it is proxied and its last observed readiness is true. */
+  private async readyView(instance: InstanceView): Promise<InstanceView | null> {
+    if (!this.proxies(instance)) return null;
+    const ready = await this.deps.directory().listReady({ types: [instance.type], ownerId: instance.ownerId });
+    return ready.find((i) => i.id === instance.id) ?? null;
+  }
+
+  /** Drops a backend by name (one no live server has); nothing is recorded. */
+  unregisterName(name: string): Promise<StepOutcome> {
+    return this.deps.proxy.unregister(name);
   }
 
   /**

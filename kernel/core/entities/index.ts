@@ -9,10 +9,15 @@ import { PasswordReset } from './password-reset';
 import { Session } from './session';
 import { Setting } from './setting';
 import { MaintenanceWindow } from './maintenance-window';
+import { RepairEvent } from './repair-event';
 
-export { Account, AuditEvent, CrashReport, Instance, ProvisioningOperation, PortAllocation, VmidAllocation, Notification, PasswordReset, Session, Setting, MaintenanceWindow };
+export { Account, AuditEvent, CrashReport, Instance, ProvisioningOperation, PortAllocation, VmidAllocation, Notification, PasswordReset, Session, Setting, MaintenanceWindow, RepairEvent };
 export { accountView } from './account';
 export { instanceView } from './instance';
 export type { AgentTaskEvent, CrashSummary, SupervisorState } from './instance';
-export const kernelEntities = [Account, Session, PasswordReset, AuditEvent, Notification, Setting, Instance, ProvisioningOperation, VmidAllocation, PortAllocation, CrashReport, MaintenanceWindow];
+export const kernelEntities = [
+  Account, Session, PasswordReset, AuditEvent, Notification, Setting, Instance, ProvisioningOperation, VmidAllocation, PortAllocation, CrashReport,
+  MaintenanceWindow, RepairEvent,
+];
+export type { RepairState } from './repair-event';
 export type { Checkpoint, OperationError, OperationKind, OperationState } from './operation';

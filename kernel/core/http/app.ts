@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Koa, { type Context } from 'koa';
 import type { Logger } from 'pino';
+import { withLogContext } from '../logger';
 import type { KernelMetrics } from '../metrics';
 import { envelopeEmpty, envelopeError } from './envelope';
 import type { HostRoutes } from './host-routes';
@@ -31,6 +32,8 @@ class RequestState {
 export function createApp(router: KernelRouter, logger: Logger, metrics: KernelMetrics, trustProxy: boolean, hosts: HostRoutes, cors: CorsPolicy): Koa {
   const app = new Koa({ proxy: trustProxy });
   app.silent = true;
+  // Each request has its own log context: a route that creates an operation names it on the lines that follow.
+  app.use((ctx, next) => withLogContext({}, next));
   app.use(async (ctx, next) => {
     const state = new RequestState(requestIdFor(ctx.get('x-request-id')), logger);
     ctx.state = state;

@@ -7,6 +7,7 @@ import { KernelInstanceState1700000006000 } from './1700000006000-kernel-instanc
 import { KernelLoopFences1700000010000 } from './1700000010000-kernel-loop-fences';
 import { KernelPluginOperations1700000011000 } from './1700000011000-kernel-plugin-operations';
 import { KernelFleetImport1700000012000 } from './1700000012000-kernel-fleet-import';
+import { KernelRepairEvents1700000200000 } from './1700000200000-kernel-repair-events';
 import { KernelOutboxMaintenance1700000400000 } from './1700000400000-kernel-outbox-maintenance';
 import { KernelCrashCulprit1700000600000 } from './1700000600000-kernel-crash-culprit';
 
@@ -21,6 +22,7 @@ export const kernelMigrations: Function[] = [
   KernelLoopFences1700000010000,
   KernelPluginOperations1700000011000,
   KernelFleetImport1700000012000,
+  KernelRepairEvents1700000200000,
   KernelOutboxMaintenance1700000400000,
   KernelCrashCulprit1700000600000,
 ];

@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import { addLogContext } from '../logger';
 import type { Logger } from 'pino';
 import {
   IdempotencyKeyReusedError, InvalidRequestError, NotFoundError, OperationInProgressError, KernelQueue, QuotaExceededError, instanceTypeOf,
@@ -115,6 +116,7 @@ export class InstanceService {
 
   /** Enqueue by operation id (the job id dedupes); a failure leaves the row queued for the sweeper. */
   async dispatch(op: ProvisioningOperation): Promise<void> {
+    addLogContext({ operationId: op.id, instanceId: op.instanceId ?? undefined });
     const job = op.kind === 'create' ? PROVISION_JOB : op.kind === 'delete' ? TEARDOWN_JOB : OPERATION_JOB;
     try {
       await this.queues.enqueue(KernelQueue.provisioning, job, { operationId: op.id }, { jobId: op.id });

@@ -5,6 +5,7 @@ import type { NodesInMaintenance } from '../maintenance';
 import type { KernelConfig } from '../config';
 import { Instance, ProvisioningOperation, instanceView, type Checkpoint } from '../entities';
 import type { OperationLease } from './lease';
+import type { KernelMetrics } from '../metrics';
 import type { InstanceReadiness } from './readiness';
 
 /** Everything a worker needs; ports are resolved lazily so a disabled plugin fails clearly at use. */
@@ -27,6 +28,7 @@ export interface WorkerDeps {
   maintenance: { inMaintenance(at?: Date): Promise<NodesInMaintenance> };
   /** The calendar port (the placed node is checked against it). */
   calendar: () => MaintenanceCalendar;
+  metrics: KernelMetrics;
 }
 
 /** Scheduled re-runs of a parked create (a readiness wait between two checks). */
@@ -53,6 +55,8 @@ export class OperationFailure extends Error {
  */
 export class OperationRun {
   private readonly heartbeat: NodeJS.Timeout;
+  /** When this run entered its current phase. */
+  private phaseSince = performance.now();
 
   constructor(readonly op: ProvisioningOperation, private readonly deps: WorkerDeps) {
     const every = (deps.config.provisioning.leaseSeconds * 1000) / 3;
@@ -73,7 +77,15 @@ export class OperationRun {
   async phase(name: string): Promise<void> {
     this.checkDeadline();
     await this.renew(name);
+    this.phaseEnded();
     this.op.phase = name;
+    this.deps.logger.debug({ kind: this.op.kind, phase: name }, 'operation phase');
+  }
+
+  private phaseEnded(): void {
+    const now = performance.now();
+    this.deps.metrics.phaseDuration.observe({ kind: this.op.kind, phase: this.op.phase }, (now - this.phaseSince) / 1000);
+    this.phaseSince = now;
   }
 
   /** The worker itself enforces the deadline: past it, the operation fails and is undone like any other failure. */
@@ -143,6 +155,8 @@ export class OperationRun {
       state, error, checkpoint: this.op.checkpoint, leaseOwner: null, leaseUntil: null,
       phase: state === 'succeeded' ? 'done' : this.op.phase,
     });
+    this.phaseEnded();
+    this.deps.metrics.operationsFinished.inc({ kind: this.op.kind, outcome: state });
   }
 }
 

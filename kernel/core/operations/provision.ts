@@ -1,11 +1,17 @@
 import { VmidTakenError } from '../../api';
 import { isDatabaseUnavailable } from '../database';
-import type { ProvisionPlan } from '../../api';
+import type { AgentTokens, PortBinding, ProvisionPlan } from '../../api';
 import { Instance, ProvisioningOperation } from '../entities';
+import { withLogContext } from '../logger';
 import { allocate, markVmidForeign, release } from './allocator';
 import { LeaseLost, OperationFailure, OperationRun, describeError, type WorkerDeps } from './phases';
 
 const VMID_TAKEN_RETRIES = 3;
+
+/** What an agent is handed: the type's payload, the instance's identity and ports, its token and where to post events. */
+export function agentPayload(plan: ProvisionPlan, instanceId: string, ports: PortBinding[], tokens: AgentTokens, controlPlaneUrl: string): Record<string, unknown> {
+  return { ...plan.agentPayload, instanceId, kind: plan.kind, type: plan.type, ports, agentToken: tokens.tokenFor(instanceId), controlPlaneUrl };
+}
 
 /**
  * Runs a create operation phase by phase, checkpointing each. What it learns (VMID, node, ports,
@@ -24,7 +30,7 @@ export class ProvisionWorker {
     if (!op) return;
     const run = new OperationRun(op, this.deps);
     try {
-      await this.execute(run);
+      await withLogContext({ operationId: op.id, instanceId: op.instanceId ?? undefined }, () => this.execute(run));
     } finally {
       run.close();
     }
@@ -168,10 +174,7 @@ export class ProvisionWorker {
   /** Hands the agent its payload; the agent accepts the same payload again (idempotent). */
   private async provisionAgent(run: OperationRun, plan: ProvisionPlan): Promise<void> {
     const instanceId = run.op.instanceId!;
-    const payload = {
-      ...plan.agentPayload, instanceId, kind: plan.kind, type: plan.type, ports: (await run.instance()).ports,
-      agentToken: this.deps.agentTokens.tokenFor(instanceId), controlPlaneUrl: this.deps.controlPlaneUrl,
-    };
+    const payload = agentPayload(plan, instanceId, (await run.instance()).ports, this.deps.agentTokens, this.deps.controlPlaneUrl);
     await run.retry(async () => this.deps.agent().provision(await run.view(), payload), 3);
   }
 

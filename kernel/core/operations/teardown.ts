@@ -1,4 +1,5 @@
 import type { StepOutcome, TeardownReport, TeardownStep } from '../../api';
+import { withLogContext } from '../logger';
 import { Instance } from '../entities';
 import { release } from './allocator';
 import { LeaseLost, OperationRun, describeError, type WorkerDeps } from './phases';
@@ -22,7 +23,7 @@ export class TeardownWorker {
       await run.checkpoint({ steps: [...steps.values()] });
     };
     try {
-      await this.teardown(run, steps, record);
+      await withLogContext({ operationId: op.id, instanceId: op.instanceId ?? undefined }, () => this.teardown(run, steps, record));
     } catch (err) {
       if (err instanceof LeaseLost) return;
       const error = describeError(err, run.op.phase);

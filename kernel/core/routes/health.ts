@@ -3,9 +3,8 @@ import type { DataSource } from 'typeorm';
 import type { Redis } from 'ioredis';
 import { createDocument } from '../http/openapi';
 import type { ApiRouter } from '../../api';
-import { UnavailableError, streamed } from '../../api';
+import { UnavailableError } from '../../api';
 import type { KernelRouter } from '../http/router';
-import type { KernelMetrics } from '../metrics';
 import type { KernelQueues } from '../queues';
 import type { HealthChecks } from '../health-checks';
 
@@ -16,12 +15,12 @@ const checks = z.record(z.string(), z.enum(['ok', 'down']));
 const queueStats = z.object({
   queue: z.string(), waiting: z.number().int(), active: z.number().int(), delayed: z.number().int(), failed: z.number().int(),
   oldestWaitingSeconds: z.number(),
+  oldestActiveSeconds: z.number(),
 });
 
 export interface HealthDeps {
   ds: DataSource;
   redis: Redis;
-  metrics: KernelMetrics;
   queues: KernelQueues;
   router: KernelRouter;
   /** Plugins' contributions to /readyz. */
@@ -46,14 +45,6 @@ export function healthRoutes(r: ApiRouter, deps: HealthDeps): void {
       return { body: { ok: true as const, checks } };
     },
   });
-  r.route({
-    method: 'get', path: '/metrics', summary: 'Prometheus metrics', auth: 'none', tags: ['health'],
-    operationId: 'getMetrics', responses: { 200: streamed('text/plain', 'Prometheus text exposition format') },
-    handler: async () => ({
-      body: await deps.metrics.registry.metrics(),
-      headers: { 'Content-Type': deps.metrics.registry.contentType },
-    }),
-  });
   let document: Record<string, unknown> | undefined;
   r.route({
     method: 'get', path: '/api/openapi.json', summary: 'This contract as OpenAPI 3.1', auth: 'none', tags: ['health'],
@@ -61,7 +52,7 @@ export function healthRoutes(r: ApiRouter, deps: HealthDeps): void {
     handler: async () => ({ body: (document ??= createDocument(deps.router)) }),
   });
   r.route({
-    method: 'get', path: '/api/admin/queues', summary: 'Depth and oldest waiting job per queue', auth: 'admin', tags: ['admin'],
+    method: 'get', path: '/api/admin/queues', summary: 'Depth and the ages of the oldest waiting and oldest active job per queue', auth: 'admin', tags: ['admin'],
     operationId: 'adminListQueues', responses: { 200: z.object({ queues: z.array(queueStats) }) },
     handler: async () => ({ body: { queues: await deps.queues.stats() } }),
   });

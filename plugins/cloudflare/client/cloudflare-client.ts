@@ -30,7 +30,8 @@ interface Request<T> {
 }
 interface Answer<T> { result: T; info?: ResultInfo }
 
-const PER_PAGE = 100;
+/** The API allows far more per page; 5,000 keeps a zone of 10,000 records to two requests and each answer a few MB. */
+const PER_PAGE = 5_000;
 const BACKOFF_MS = 200;
 
 /** The wait before retry number `attempt + 1` of a failed call: 200 ms, 400 ms, 800 ms … */

@@ -14,6 +14,8 @@ export interface SimulatedContainer {
   status: 'running' | 'stopped';
   /** Held by a running create or destroy task, as Proxmox does. */
   lock?: string;
+  /** eth0's IPv4 (loopback unless a test moves it, as a new DHCP lease would). */
+  ip?: string;
 }
 
 interface SimulatedTask {
@@ -95,6 +97,13 @@ export class SimulatedCluster {
       id: `lxc/${c.vmid}`, type: 'lxc', vmid: c.vmid, node: c.node, name: c.hostname, status: c.status,
       tags: c.tags.join(';'), maxmem: c.memory * MiB, maxcpu: c.cores, template: 0,
     }));
+  }
+
+  /** eth0 gets another address, as when a DHCP lease moves. */
+  readdress(vmid: number, ip: string): void {
+    const c = this.store.get(vmid);
+    if (!c) throw new Error(`no simulated container ${vmid}`);
+    c.ip = ip;
   }
 
   /** GET /nodes and the `node` entries of /cluster/resources: every node online. */
@@ -186,7 +195,7 @@ export class SimulatedCluster {
     const mac = `BC:24:11:${hex8(vmid).slice(2).match(/../g)!.join(':')}`;
     return [
       { name: 'lo', inet: '127.0.0.1/8', hwaddr: '00:00:00:00:00:00' },
-      { name: 'eth0', inet: '127.0.0.1/8', hwaddr: mac },
+      { name: 'eth0', inet: `${c.ip ?? '127.0.0.1'}/8`, hwaddr: mac },
     ];
   }
 

@@ -110,6 +110,12 @@ export class ProxmoxSimulator extends LoopbackSimulator {
     this.save();
   }
 
+  /** Gives a container's eth0 another IPv4 address (a DHCP lease that moved). */
+  readdress(vmid: number, ip: string): void {
+    this.cluster.readdress(vmid, ip);
+    this.save();
+  }
+
   /** Forgets containers, tasks and the request log, and clears every fault. */
   reset(): void {
     this.cluster.clear();

@@ -1,0 +1,50 @@
+import { DriftDetector, KernelDrift } from '../../kernel/api';
+import type { DriftFinding, DriftReport, DriftScan, InstanceAgent } from '../../kernel/api';
+
+/** The drift kinds this plugin reports; the kernel re-sends a payload, this plugin restarts a workload once approved. */
+export const AgentDrift = {
+  /** The agent holds no provision payload (it restarted, or the payload never reached it). */
+  unprovisioned: KernelDrift.agentUnprovisioned,
+  /** Provisioned but not ready while the database says running. */
+  notReady: 'agent_not_ready',
+} as const;
+
+/**
+ * Asks the agents of running instances for their semantic readiness. Agents have no bulk
+ * endpoint, so each pass asks a bounded share of them (`driftChecksPerPass`), round robin.
+ */
+export class AgentDriftDetector extends DriftDetector {
+  readonly name = 'agent';
+  readonly kinds = Object.values(AgentDrift);
+  private cursor = 0;
+
+  constructor(private readonly agent: () => InstanceAgent, private readonly perPass: () => number) {
+    super();
+  }
+
+  async detect(scan: DriftScan): Promise<DriftReport> {
+    const running = scan.instances.filter((i) => i.state === 'running' && i.address);
+    const budget = Math.min(this.perPass(), running.length);
+    if (!budget) return { findings: [], examined: [] };
+    const batch = Array.from({ length: budget }, (_, n) => running[(this.cursor + n) % running.length]);
+    this.cursor = (this.cursor + budget) % running.length;
+    const findings: DriftFinding[] = [];
+    const examined: string[] = [];
+    let next = 0;
+    const lane = async () => {
+      while (next < batch.length && !scan.signal.aborted) {
+        const instance = batch[next++];
+        const answer = await this.agent().ready(instance).catch(() => null);
+        if (!answer) continue;
+        examined.push(instance.id);
+        if (answer.provisioned === false) {
+          findings.push({ kind: AgentDrift.unprovisioned, instanceId: instance.id, level: 2, action: 'agent_reprovision', evidence: { ready: answer.ready, detail: answer.detail ?? null } });
+        } else if (!answer.ready) {
+          findings.push({ kind: AgentDrift.notReady, instanceId: instance.id, level: 2, action: 'restart_workload', evidence: { detail: answer.detail ?? null } });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(8, batch.length) }, lane));
+    return { findings, examined };
+  }
+}
