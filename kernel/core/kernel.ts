@@ -255,7 +255,7 @@ export class Kernel {
       ds: this.ds, redis: this.redis, config, hooks: this.hooks, queues: this.queues, logger: this.logger, notifications,
       routes: kernelRoutes, container: c, ports: this, agentTokens: this.resolve(Tokens.AgentTokens),
       accountChanged: (accountId) => this.cache!.forget({ quotaOf: accountId }),
-      tickets: this.tickets, http: this.http, operations: this.extensions.operations,
+      tickets: this.tickets, http: this.http, liveSession: (sessionId, accountId) => this.auth.liveSession(sessionId, accountId), operations: this.extensions.operations,
     }));
     registerQueueMetrics(this.metrics, this.queues);
     const retention = new RetentionPolicy(this.ds, config.retention, this.metrics, this.logger);

@@ -3,6 +3,7 @@ import { SimBackups } from './sim-backups';
 import { SimConsole, type SimExit } from './sim-console';
 import type { SimCrash } from './sim-crash';
 import { SimDisk } from './sim-disk';
+import { SimDevContainer } from './sim-dev';
 
 export type SimServerState = 'stopped' | 'starting' | 'running' | 'crashed';
 
@@ -52,6 +53,8 @@ export class SimContainer {
   readonly disk: SimDisk;
   readonly backups: SimBackups;
   readonly console: SimConsole;
+  /** Set for a dev container (payload type `codeserver`): its runtimes and code-server. */
+  dev?: SimDevContainer;
   private current: SimServerState = 'stopped';
   private readyAt?: number;
   private startedAt?: number;
@@ -69,6 +72,7 @@ export class SimContainer {
     const sim = new SimContainer(saved.vmid, options);
     sim.token = saved.token;
     sim.payload = saved.payload;
+    if (saved.payload?.type === 'codeserver') sim.dev = new SimDevContainer(saved.vmid, saved.payload);
     sim.current = saved.state === 'crashed' ? 'crashed' : 'stopped';
     sim.backups.reload(saved.backups);
     if (saved.state === 'starting' || saved.state === 'running') sim.boot();
@@ -98,6 +102,7 @@ export class SimContainer {
     await this.disk.seed();
     this.token = token;
     this.payload = payload;
+    if (payload.type === 'codeserver' && !this.dev) this.dev = new SimDevContainer(this.vmid, payload);
     if (this.state === 'stopped' || this.state === 'crashed') this.boot();
   }
 
@@ -144,6 +149,7 @@ export class SimContainer {
       uptimeSeconds: this.uptimeSeconds(),
       provisioned: this.provisioned,
       payload: { type: stringOrNull(this.payload?.type), version: stringOrNull(this.payload?.version) },
+      ...this.dev?.status(),
     };
   }
 
@@ -168,6 +174,7 @@ export class SimContainer {
 
   /** The simulator stops but keeps the container's folder: consoles dropped, background tars killed. */
   release(): void {
+    this.dev?.dispose();
     this.console.dispose();
     this.backups.dispose();
   }
