@@ -8,6 +8,7 @@ export type RuntimeName = typeof RUNTIMES[number];
 const SHA256 = /^[0-9a-f]{64}$/;
 
 const catalogEntry = z.object({
+  runtime: z.enum(RUNTIMES),
   version: z.string().regex(/^[0-9A-Za-z][0-9A-Za-z._-]{0,31}$/, 'a version such as "22" or "3.12"'),
   /** Where the agent downloads the runtime (a tar.gz). */
   artifact: z.url(),
@@ -16,24 +17,21 @@ const catalogEntry = z.object({
 });
 export type CatalogEntry = z.infer<typeof catalogEntry>;
 
-const catalog = z.partialRecord(z.enum(RUNTIMES), z.array(catalogEntry).min(1)).superRefine((runtimes, ctx) => {
-  for (const [runtime, entries] of Object.entries(runtimes)) {
-    const seen = new Set<string>();
-    (entries ?? []).forEach((entry, i) => {
-      // A catalog entry the agent cannot verify would install whatever the artifact server hands out.
-      if (!SHA256.test(entry.sha256)) {
-        ctx.addIssue({ code: 'custom', path: [runtime, i, 'sha256'], message: `runtime ${runtime} ${entry.version}: sha256 must be 64 lower-case hex digits` });
-      }
-      if (seen.has(entry.version)) ctx.addIssue({ code: 'custom', path: [runtime, i, 'version'], message: `runtime ${runtime} ${entry.version} is listed twice` });
-      seen.add(entry.version);
-    });
-  }
-  if (!Object.keys(runtimes).length) ctx.addIssue({ code: 'custom', message: 'the catalog lists no runtime' });
+/** A list, not a map: an operator's catalog replaces the default one whole instead of merging into it. */
+const catalog = z.array(catalogEntry).min(1).superRefine((entries, ctx) => {
+  const seen = new Set<string>();
+  entries.forEach((entry, i) => {
+    const name = `${entry.runtime} ${entry.version}`;
+    // A catalog entry the agent cannot verify would install whatever the artifact server hands out.
+    if (!SHA256.test(entry.sha256)) ctx.addIssue({ code: 'custom', path: [i, 'sha256'], message: `runtime ${name}: sha256 must be 64 lower-case hex digits` });
+    if (seen.has(name)) ctx.addIssue({ code: 'custom', path: [i, 'version'], message: `runtime ${name} is listed twice` });
+    seen.add(name);
+  });
 });
 export type RuntimeCatalogConfig = z.infer<typeof catalog>;
 
 export const codeserverConfig = z.object({
-  /** Runtime → versions offered, newest first; the first is the default. */
+  /** Every runtime version offered; per runtime, the first listed is the default. */
   catalog,
   /** Hosted IDEs answer at dev-<vmid>.<devDomain> (a wildcard DNS name and certificate point at the API). */
   devDomain: z.string().regex(/^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'a lower-case DNS name').default('dev.zpack.local'),

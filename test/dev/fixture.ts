@@ -13,13 +13,10 @@ export const DEV_DOMAIN = 'dev.zpack.test';
 export const PORTAL = 'https://portal.zpack.test';
 
 const artifact = (runtime: string, version: string) => `https://artifacts.zpack.test/${runtime}-${version}.tar.gz`;
-const entry = (runtime: string, version: string, sha256 = simulatedArtifactSha256(artifact(runtime, version))) => ({ version, artifact: artifact(runtime, version), sha256 });
+const entry = (runtime: string, version: string, sha256 = simulatedArtifactSha256(artifact(runtime, version))) => ({ runtime, version, artifact: artifact(runtime, version), sha256 });
 
 /** node 22 and 20 verify; node 18's catalog hash is well-formed but not its artifact's (a tampered entry). */
-export const TEST_CATALOG = {
-  node: [entry('node', '22'), entry('node', '20'), entry('node', '18', 'f'.repeat(64))],
-  python: [entry('python', '3.12')],
-};
+export const TEST_CATALOG = [entry('node', '22'), entry('node', '20'), entry('node', '18', 'f'.repeat(64)), entry('python', '3.12')];
 
 /** The plan and billing state of each account, as the test sets them. */
 export const billing = {

@@ -147,6 +147,13 @@ export class AgentSimulator {
     return path ? `${this.url}${path}` : address;
   }
 
+  /** The dev side (runtimes, code-server) of a provisioned dev container. */
+  devOf(vmid: number): NonNullable<SimContainer['dev']> {
+    const dev = this.provisioned(vmid).dev;
+    if (!dev) throw new Error(`simulated container ${vmid} is not a dev container`);
+    return dev;
+  }
+
   containers(): Map<number, SimContainerSnapshot> {
     return new Map([...this.sims].map(([vmid, sim]) => [vmid, sim.snapshot()]));
   }
