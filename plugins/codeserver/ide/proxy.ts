@@ -49,8 +49,12 @@ export class CodeServerProxy {
         out.destroy(new Error('timeout'));
       });
       out.on('error', (err) => reject(upstreamError(err, timedOut)));
-      pipeline(req, out, () => undefined);
+      const bodiless = req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined;
+      if (bodiless) out.end();
+      else pipeline(req, out, () => undefined);
     });
+    // Written raw: koa steps aside, but its status stays true for the request log and metrics.
+    koa.status = upstream.statusCode ?? 502;
     koa.respond = false;
     const headers: OutgoingHttpHeaders = {};
     for (const [name, value] of Object.entries(upstream.headers)) if (!DROPPED.has(name) && value !== undefined) headers[name] = value;
