@@ -48,6 +48,10 @@ export default definePlugin({
       credentials, gate, hosts, proxy, cookieTtlSeconds: ctx.config.ide.cookieTtlSeconds,
       upstreamOf: (instance) => upstreamOf(ctx, instance),
       allowedOrigins: () => [],
+      spend: async (nonce, expiresAt) => {
+        const ttl = Math.max(1, expiresAt - Date.now());
+        return (await ctx.resolve(Tokens.Redis).set(`codeserver:ide-token-spent:${nonce}`, '1', 'PX', ttl, 'NX')) === 'OK';
+      },
     });
 
     ctx.hostRoutes(hosts.pattern, (request) => ide.hosted(request));

@@ -54,6 +54,12 @@ describe('Hosted IDE: dev-<vmid>.<devDomain> and /__ide/:id, proxied to code-ser
       expect(api.status).to.equal(401);
     });
 
+    it('spends the token at its first exchange: a second bootstrap with it is 401', async () => {
+      const { url } = await openIde(env, owner, a);
+      const again = new URL(url);
+      expect((await httpTo(env, 'GET', again.pathname + again.search, { host: a.host })).status).to.equal(401);
+    });
+
     it('answers 404 to a stranger asking for a token', async () => {
       const stranger = await env.tk.user({ email: 'ide-stranger@zpack.test' });
       expect((await stranger.http.post(`/api/dev/${a.id}/ide-token`)).status).to.equal(404);

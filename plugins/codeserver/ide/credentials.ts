@@ -2,6 +2,8 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** What an IDE token or cookie stands for: one container, one account, the login session that asked, purpose `ide`. */
 export interface IdeGrant {
+  /** Random per credential: a token is spent by it. */
+  nonce?: string;
   instanceId: string;
   accountId: string;
   sessionId: string;
@@ -26,7 +28,7 @@ export class IdeCredentials {
   }
 
   issue(kind: Kind, grant: IdeGrant): string {
-    const body = Buffer.from(JSON.stringify({ k: kind, p: PURPOSE, i: grant.instanceId, a: grant.accountId, s: grant.sessionId, x: grant.expiresAt, n: randomBytes(6).toString('base64url') })).toString('base64url');
+    const body = Buffer.from(JSON.stringify({ k: kind, p: PURPOSE, i: grant.instanceId, a: grant.accountId, s: grant.sessionId, x: grant.expiresAt, n: randomBytes(12).toString('base64url') })).toString('base64url');
     return `${body}.${this.sign(body)}`;
   }
 
@@ -44,10 +46,10 @@ export class IdeCredentials {
     } catch {
       return null;
     }
-    const { k, p, i, a, s, x } = claims;
-    if (k !== kind || p !== PURPOSE || typeof i !== 'string' || typeof a !== 'string' || typeof s !== 'string' || typeof x !== 'number') return null;
+    const { k, p, i, a, s, x, n } = claims as typeof claims & { n?: unknown };
+    if (k !== kind || p !== PURPOSE || typeof i !== 'string' || typeof a !== 'string' || typeof s !== 'string' || typeof x !== 'number' || typeof n !== 'string') return null;
     if (x <= now) return null;
-    return { instanceId: i, accountId: a, sessionId: s, expiresAt: x };
+    return { instanceId: i, accountId: a, sessionId: s, expiresAt: x, nonce: n };
   }
 
   private sign(body: string): string {

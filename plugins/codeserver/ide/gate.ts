@@ -5,6 +5,8 @@ import type { IdeCredentials, IdeGrant } from './credentials';
 
 /** Who is behind an IDE request and where it goes. */
 export interface IdePass {
+  /** The last close order seen when the checks began: a later one that matches still ends the pass. */
+  since?: number;
   grant: IdeGrant;
   account: AccountView;
   instance: InstanceView;
@@ -24,6 +26,12 @@ export interface IdeGateDeps {
 /** Close codes of an IDE socket, as the console's. */
 export const IDE_CLOSE = { expired: 4401, suspended: 4402, deleted: 4410, upstreamGone: 1011 } as const;
 
+const RECENT_ORDERS = 256;
+
+const hits = (order: AccessEnded, p: IdePass): boolean => (order.sessionId !== undefined && p.grant.sessionId === order.sessionId)
+  || (order.accountId !== undefined && p.grant.accountId === order.accountId)
+  || (order.instanceId !== undefined && p.instance.id === order.instanceId);
+
 interface OpenSocket {
   pass: IdePass;
   client: WebSocket;
@@ -39,12 +47,16 @@ interface OpenSocket {
 export class IdeGate {
   private readonly passes = new Map<string, { pass: IdePass; until: number }>();
   private readonly sockets = new Set<OpenSocket>();
+  /** Recent close orders, to catch one that lands between a socket's checks and its 101. */
+  private readonly recent: Array<{ seq: number; order: AccessEnded }> = [];
+  private seq = 0;
 
   constructor(private readonly deps: IdeGateDeps) {}
 
   /** `where`: the container the request names (by VMID from the Host, or by id from the legacy path). */
   async authorize(cookie: string | undefined, where: { vmid?: number; instanceId?: string }): Promise<IdePass> {
     const now = Date.now();
+    const since = this.seq;
     const grant = this.deps.credentials.verify('cookie', cookie, now);
     if (!grant) throw new UnauthenticatedError('Open the IDE from the portal: this IDE session is missing or has expired');
     const key = `${grant.sessionId}|${grant.instanceId}|${grant.expiresAt}`;
@@ -54,7 +66,7 @@ export class IdeGate {
       throw new UnauthenticatedError('This IDE session is for another container');
     }
     if (!cached || cached.until <= now) this.remember(key, pass, now);
-    return pass;
+    return { ...pass, since };
   }
 
   /** The checks behind a pass, read fresh. Also used by the bootstrap before it sets the cookie. */
@@ -77,15 +89,16 @@ export class IdeGate {
       clearTimeout(timer);
       this.sockets.delete(open);
     });
+    const missed = this.recent.find((r) => r.seq > (pass.since ?? this.seq) && hits(r.order, pass));
+    if (missed) client.close(missed.order.code, missed.order.reason.slice(0, 120));
   }
 
   /** A session, account or container lost its authority: forget its passes and close its sockets. */
   ended(order: AccessEnded): void {
-    const hit = (p: IdePass) => (order.sessionId !== undefined && p.grant.sessionId === order.sessionId)
-      || (order.accountId !== undefined && p.grant.accountId === order.accountId)
-      || (order.instanceId !== undefined && p.instance.id === order.instanceId);
-    for (const [key, { pass }] of this.passes) if (hit(pass)) this.passes.delete(key);
-    for (const open of this.sockets) if (hit(open.pass)) open.client.close(order.code, order.reason.slice(0, 120));
+    this.recent.push({ seq: ++this.seq, order });
+    if (this.recent.length > RECENT_ORDERS) this.recent.shift();
+    for (const [key, { pass }] of this.passes) if (hits(order, pass)) this.passes.delete(key);
+    for (const open of this.sockets) if (hits(order, open.pass)) open.client.close(order.code, order.reason.slice(0, 120));
   }
 
   /** When the login session behind a grant expires (epoch ms), or undefined. */

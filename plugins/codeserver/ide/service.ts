@@ -20,6 +20,8 @@ export interface IdeServiceDeps {
   /** The code-server base URL of a container, from what the database holds about it. */
   upstreamOf(instance: InstanceView): string;
   cookieTtlSeconds: number;
+  /** Marks a token's nonce spent until `expiresAt`; false when it already was. */
+  spend(nonce: string, expiresAt: number): Promise<boolean>;
   /** Origins (the portal's) that may open legacy-path IDE sockets besides the API's own. */
   allowedOrigins(): readonly string[];
 }
@@ -62,8 +64,10 @@ export class IdeService {
     if (!grant || grant.instanceId !== instanceId) throw new UnauthenticatedError('A valid IDE token for this container is required');
     const pass = await this.deps.gate.check(grant);
     if (where.vmid !== undefined && pass.instance.vmid !== where.vmid) throw new UnauthenticatedError('This IDE token is for another container');
+    // Single use: the token travels in a URL (history, logs); only its first exchange counts.
+    if (!(await this.deps.spend(grant.nonce ?? '', grant.expiresAt))) throw new UnauthenticatedError('This IDE token was already used: ask for a new one');
     const expiresAt = Math.min(Date.now() + this.deps.cookieTtlSeconds * 1000, await this.sessionEnd(grant.sessionId));
-    const cookie = this.deps.credentials.issue('cookie', { ...grant, expiresAt });
+    const cookie = this.deps.credentials.issue('cookie', { instanceId: grant.instanceId, accountId: grant.accountId, sessionId: grant.sessionId, expiresAt });
     return {
       'Set-Cookie': ideCookie(cookie, path, (expiresAt - Date.now()) / 1000),
       Location: path,
