@@ -12,9 +12,10 @@ import { webhooks } from './webhooks';
 import { playerRouting } from './player-routing';
 import { mods } from './mods';
 import { reconcile } from './reconcile';
+import { ideProxy } from './ide-proxy';
 
 /** Every benchmark `npm run bench` runs, in order; `npm run bench -- <name>...` picks some. */
-const benchmarks: Benchmark[] = [httpOverhead, resync, provision, status, consoleBridge, files, webhooks, playerRouting, mods, reconcile];
+const benchmarks: Benchmark[] = [httpOverhead, resync, provision, status, consoleBridge, files, webhooks, playerRouting, mods, reconcile, ideProxy];
 
 interface Outcome {
   benchmark: Benchmark;

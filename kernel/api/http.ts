@@ -63,7 +63,8 @@ export const relayed = (schema: ZodType, description?: string): DirectResponse =
 
 /** The success answers of a route: a JSON schema, `null` for no body (204, 304), or a direct answer. */
 export type ResponseSpec = ZodType | null | DirectResponse;
-export type SuccessStatus = 200 | 201 | 202 | 204 | 206 | 304;
+/** 302: a redirect (a bootstrap that sets a cookie and sends the browser on), documented with `null`. */
+export type SuccessStatus = 200 | 201 | 202 | 204 | 206 | 302 | 304;
 export type Responses = { [S in SuccessStatus]?: ResponseSpec };
 /** Failures a route can answer beyond those the router derives (400, 401, 403, 404, 413, 415, 500, 503). */
 export type ErrorStatus = 400 | 401 | 402 | 403 | 404 | 408 | 409 | 412 | 413 | 415 | 422 | 423 | 429 | 502 | 503 | 504;

@@ -25,3 +25,4 @@ export * from './conditional';
 export * from './paging';
 export * from './mail';
 export * from './drift';
+export * from './sessions';

@@ -41,6 +41,11 @@ export interface PluginContext<C> {
   upgrade(match: UpgradeMatch, handler: UpgradeHandler, options?: UpgradeOptions): void;
   /** Serves every plain HTTP request whose Host matches (an IDE proxy's hostnames), before the API routes. */
   hostRoutes(host: HostPattern, handler: HostRouteHandler): void;
+  /**
+   * Serves every plain HTTP request whose path is `prefix` or under it (a proxy's compatibility
+   * path), any method, before the API routes and outside the API document. Params: `{ rest }`, the path after it.
+   */
+  pathRoutes(prefix: string, handler: HostRouteHandler): void;
   /** Adds `name` to GET /api/servers/:id/status; a name is owned by one plugin and may not shadow the kernel's fields. */
   statusSection(name: string, reader: StatusSectionReader): void;
 

@@ -9,6 +9,7 @@ import type { Pager } from './paging';
 import type { SimulatorDirectory } from './simulator-state';
 import type { InstanceAccess, MaintenanceCalendar } from './access';
 import type { Operations } from './operations';
+import type { LiveSessions } from './sessions';
 
 /** A typed DI token: a symbol that remembers the type it resolves to. */
 export type Token<T> = symbol & { readonly __resolves?: T };
@@ -38,6 +39,8 @@ export const Tokens = {
   Maintenance: token<MaintenanceCalendar>('core.maintenance'),
   /** Starts plugin-defined operations on a server. */
   Operations: token<Operations>('core.operations'),
+  /** Login sessions and the ends of authority (revoked, suspended, deleted) long-lived connections act on. */
+  Sessions: token<LiveSessions>('core.sessions'),
   /** Single-use tickets that authenticate a WebSocket upgrade (see UpgradeRequest.redeemTicket). */
   UpgradeTickets: token<UpgradeTickets>('core.upgrade-tickets'),
   /** Where loopback simulators keep their state and listen (simulate mode). */

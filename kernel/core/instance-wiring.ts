@@ -7,13 +7,13 @@ import type { Logger } from 'pino';
 import { KernelInstanceAccess } from './access';
 import { OperationRegistry, PluginOperations } from './operations/plugin-operations';
 import { BillingGate, CONSOLE_PROTOCOL_V1, HostingProvider, InstanceAgent, InstanceType, KernelQueue, Tokens } from '../api';
-import type { AgentTokens, ApiRouter, KernelHooks, MaintenanceCalendar, Notifications, PortRef } from '../api';
+import type { AccountView, AgentTokens, ApiRouter, KernelHooks, LiveSessions, MaintenanceCalendar, Notifications, PortRef } from '../api';
 import type { KernelConfig } from './config';
 import type { KernelQueues } from './queues';
 import type { KernelMetrics } from './metrics';
 import { billingStateOf, entitlementsOf } from './billing-state';
 import { CLOSE } from './console/bridge';
-import { CONSOLE_PATH, ConsoleGateway } from './console/gateway';
+import { CONSOLE_PATH, ConsoleGateway, type CloseOrder } from './console/gateway';
 import type { HttpExtensions } from './plugin-host';
 import type { MaintenanceSchedule } from './maintenance';
 import type { KernelUpgradeTickets } from './upgrades/tickets';
@@ -50,6 +50,8 @@ export interface InstanceWiringContext {
   /** An account's instances changed (created, retired, deleted): cached quotas must go everywhere. */
   accountChanged(accountId: string): Promise<void>;
   tickets: KernelUpgradeTickets;
+  /** The account behind a live login session (Tokens.Sessions). */
+  liveSession(sessionId: string, accountId: string): Promise<AccountView | undefined>;
   http: HttpExtensions;
   operations: OperationRegistry;
   /** Operator windows: placement avoids their nodes, the supervisor does not restart there. */
@@ -110,6 +112,13 @@ export function wireInstances(k: InstanceWiringContext) {
 
   const sessionExpiry = async (id: string) => (await ds.getRepository(Session).findOne({ select: { id: true, expiresAt: true }, where: { id } }))?.expiresAt;
   const gateway = new ConsoleGateway(config, readOnly, agent, billingState, sessionExpiry, redis, logger);
+  k.container.register(Tokens.Sessions, {
+    useValue: {
+      account: (sessionId: string, accountId: string) => k.liveSession(sessionId, accountId),
+      expiresAt: sessionExpiry,
+      onEnded: (listener: (ended: CloseOrder) => void) => gateway.onOrder(listener),
+    } satisfies LiveSessions,
+  });
   k.http.upgrades.register('kernel', { path: CONSOLE_PATH }, (upgrade) => gateway.accept(upgrade), { protocols: [CONSOLE_PROTOCOL_V1] });
   consoleRoutes(routes, { instances, tickets: k.tickets, billingState });
   consoleSocketDoc(routes);

@@ -288,7 +288,8 @@ export class Kernel {
       ds: this.ds, redis: this.redis, config, hooks: this.hooks, queues: this.queues, logger: this.logger, metrics: this.metrics, notifications,
       routes: kernelRoutes, container: c, ports: this, agentTokens: this.resolve(Tokens.AgentTokens),
       accountChanged: (accountId) => this.cache!.forget({ quotaOf: accountId }),
-      tickets: this.tickets, http: this.http, operations: this.extensions.operations, maintenance,
+      tickets: this.tickets, http: this.http, liveSession: (sessionId, accountId) => this.auth.liveSession(sessionId, accountId),
+      operations: this.extensions.operations, maintenance,
     }));
     this.controller = new Controller({
       ds: this.ds, redis: this.redis, config, hooks: this.hooks, queues: this.queues, logger: this.logger, metrics: this.metrics,

@@ -86,6 +86,7 @@ export class PluginHost {
       // Upgrades, host routes and status sections.
       upgrade: (match, handler, options) => http.upgrades.register(name, match, handler, options),
       hostRoutes: (host, handler) => http.hostRoutes.add(name, host, handler),
+      pathRoutes: (prefix, handler) => http.hostRoutes.addPrefix(name, prefix, handler),
       statusSection: (section, reader) => http.statusSections.add(name, section, reader),
       // Process extension points.
       queues: { declare: (queue, options) => queues.declare(name, queue, options) },

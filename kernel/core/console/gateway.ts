@@ -50,6 +50,8 @@ export class ConsoleGateway {
   private readonly recent: Array<{ seq: number; order: CloseOrder }> = [];
   private seq = 0;
   private subscriber?: Redis;
+  /** Others in this process that end connections on the same orders (Tokens.Sessions.onEnded). */
+  private readonly listeners = new Set<(order: CloseOrder) => void>();
 
   constructor(
     private readonly config: KernelConfig,
@@ -137,7 +139,20 @@ export class ConsoleGateway {
     session.client.once('close', () => [notice, end].forEach(clearTimeout));
   }
 
+  /** Hears every close order this process receives; returns the unsubscribe. */
+  onOrder(listener: (order: CloseOrder) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   private apply(order: CloseOrder): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(order);
+      } catch (err) {
+        this.logger.error({ err }, 'close order listener failed');
+      }
+    }
     this.recent.push({ seq: ++this.seq, order });
     if (this.recent.length > RECENT_ORDERS) this.recent.shift();
     for (const s of this.sessions) if (matches(order, s)) closeQuietly(s.client, order.code, order.reason);

@@ -10,12 +10,19 @@ interface HostRoute {
   handler: HostRouteHandler;
 }
 
+interface PrefixRoute {
+  label: string;
+  prefix: string;
+  handler: HostRouteHandler;
+}
+
 /**
  * Plain HTTP by Host (an IDE proxy's `dev-<vmid>.<devDomain>`): a request whose Host matches is
  * the plugin's, every method and path, inside the usual request-id, envelope and metrics.
  */
 export class HostRoutes {
   private readonly routes: HostRoute[] = [];
+  private readonly prefixes: PrefixRoute[] = [];
   private readonly owners = new Map<string, string>();
 
   add(owner: string, host: HostPattern, handler: HostRouteHandler): void {
@@ -26,14 +33,31 @@ export class HostRoutes {
     this.routes.push({ label: `host ${label}`, matches: compileHost(host), handler });
   }
 
+  /** A path prefix (`/__ide`) served whole, whatever the Host: a proxy's compatibility path. */
+  addPrefix(owner: string, prefix: string, handler: HostRouteHandler): void {
+    if (!/^\/[A-Za-z0-9_.~-]+(\/[A-Za-z0-9_.~-]+)*$/.test(prefix) || prefix.startsWith('/api')) {
+      throw new BootError(`plugin "${owner}" declares path route "${prefix}": a plain path outside /api is required`);
+    }
+    const label = `path ${prefix}`;
+    const prior = this.owners.get(label);
+    if (prior) throw new BootError(`${label} is declared by both "${prior}" and "${owner}"`);
+    this.owners.set(label, owner);
+    this.prefixes.push({ label, prefix, handler });
+  }
+
   middleware() {
     return (ctx: Context, next: () => Promise<unknown>) => {
-      if (!this.routes.length) return next();
       for (const route of this.routes) {
         const params = route.matches(ctx.hostname.toLowerCase());
         if (!params) continue;
         ctx._matchedRoute = route.label;
         return route.handler(new HostRequestContext(ctx, params));
+      }
+      for (const route of this.prefixes) {
+        const path = ctx.path;
+        if (path !== route.prefix && !path.startsWith(`${route.prefix}/`)) continue;
+        ctx._matchedRoute = route.label;
+        return route.handler(new HostRequestContext(ctx, { rest: path.slice(route.prefix.length) }));
       }
       return next();
     };

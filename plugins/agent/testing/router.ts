@@ -1,6 +1,6 @@
 import { backupRoutes } from './backup-routes';
 import { fileRoutes } from './file-routes';
-import { lifecycleRoutes, type SimRoute } from './routes';
+import { devRoutes, lifecycleRoutes, type SimRoute } from './routes';
 import { stagingRoutes } from './staging-routes';
 
 export interface RouteMatch {
@@ -14,7 +14,7 @@ interface CompiledRoute {
 }
 
 /** The agent's whole wire contract (API.md, "What the control plane expects of the in-container agent"). */
-export const agentRoutes: readonly SimRoute[] = [...lifecycleRoutes, ...fileRoutes, ...backupRoutes, ...stagingRoutes];
+export const agentRoutes: readonly SimRoute[] = [...lifecycleRoutes, ...devRoutes, ...fileRoutes, ...backupRoutes, ...stagingRoutes];
 
 /** Matches a method and a path under /ct/{vmid} to a route; literal routes win over `:param` ones. */
 export class SimRouter {

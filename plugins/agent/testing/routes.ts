@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { PowerAction } from '../../../kernel/api';
 import type { SimContainer } from './sim-container';
+import { SimDevContainer } from './sim-dev';
 
 export interface SimReply {
   status: number;
@@ -59,6 +60,11 @@ export const lifecycleRoutes: readonly SimRoute[] = [
       if (!isObject(payload)) return { status: 400, body: { error: 'invalid_payload' } };
       // Fail closed: the bearer must be the token the payload brings (and, later, the stored one).
       if (!bearer || payload.agentToken !== bearer) return { status: 401, body: { error: 'unauthorized' } };
+      // A dev container's runtime artifact is checked against its hash before anything is installed.
+      if (payload.type === 'codeserver' && !container.dev) {
+        const verdict = SimDevContainer.verify(payload);
+        if (!verdict.ok) return { status: verdict.status, body: verdict.body };
+      }
       await container.provision(bearer, payload);
       return { status: 200, body: { provisioned: true, phase: container.state } };
     },
@@ -85,6 +91,44 @@ export const lifecycleRoutes: readonly SimRoute[] = [
       if (!POWER_ACTIONS.includes(action as PowerAction)) return { status: 400, body: { error: 'invalid_action' } };
       container.power(action as PowerAction);
       return { status: 200, body: { state: container.state } };
+    },
+  },
+];
+
+const CODE_SERVER_ACTIONS = ['start', 'stop', 'restart'] as const;
+const NOT_DEV: SimReply = { status: 409, body: { error: 'not_a_dev_container' } };
+
+/** The dev container's part of the agent: code-server lifecycle and runtime installs. */
+export const devRoutes: readonly SimRoute[] = [
+  {
+    method: 'POST',
+    path: '/dev/codeserver/:action',
+    handle({ container, params }) {
+      if (!container.dev) return NOT_DEV;
+      const action = params.action as typeof CODE_SERVER_ACTIONS[number];
+      if (!CODE_SERVER_ACTIONS.includes(action)) return { status: 404, body: { error: 'not_found' } };
+      container.dev.control(action);
+      return { status: 200, body: { codeServer: { state: container.dev.codeServer, memoryBytes: container.dev.memoryBytes(), port: 6000 } } };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/dev/runtime/install',
+    handle({ container, body }) {
+      if (!container.dev) return NOT_DEV;
+      if (!isObject(body)) return { status: 400, body: { error: 'invalid_body' } };
+      const verdict = container.dev.install(body);
+      return verdict.ok ? { status: 200, body: { runtime: container.dev.status().runtime } } : { status: verdict.status, body: verdict.body };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/dev/runtime/activate',
+    handle({ container, body }) {
+      if (!container.dev) return NOT_DEV;
+      const version = isObject(body) ? String(body.version) : '';
+      if (!container.dev.activate(version)) return { status: 409, body: { error: 'not_installed', version } };
+      return { status: 200, body: { runtime: container.dev.status().runtime } };
     },
   },
 ];

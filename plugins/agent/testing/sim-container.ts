@@ -4,6 +4,7 @@ import { SimConsole, type SimExit } from './sim-console';
 import type { SimCrash } from './sim-crash';
 import { SimDisk } from './sim-disk';
 import { SimStaging, type ModpackPayload } from './sim-staging';
+import { SimDevContainer } from './sim-dev';
 
 export type SimServerState = 'stopped' | 'starting' | 'running' | 'crashed';
 
@@ -56,6 +57,8 @@ export class SimContainer {
   readonly staging: SimStaging;
   /** Why the modpack in the payload could not be installed; the server then never boots. */
   installError?: Record<string, unknown>;
+  /** Set for a dev container (payload type `codeserver`): its runtimes and code-server. */
+  dev?: SimDevContainer;
   private current: SimServerState = 'stopped';
   private readyAt?: number;
   private startedAt?: number;
@@ -74,6 +77,7 @@ export class SimContainer {
     const sim = new SimContainer(saved.vmid, options);
     sim.token = saved.token;
     sim.payload = saved.payload;
+    if (saved.payload?.type === 'codeserver') sim.dev = new SimDevContainer(saved.vmid, saved.payload);
     sim.current = saved.state === 'crashed' ? 'crashed' : 'stopped';
     sim.backups.reload(saved.backups);
     if (saved.state === 'starting' || saved.state === 'running') sim.boot();
@@ -114,6 +118,7 @@ export class SimContainer {
         return;
       }
     }
+    if (payload.type === 'codeserver' && !this.dev) this.dev = new SimDevContainer(this.vmid, payload);
     if (this.state === 'stopped' || this.state === 'crashed') this.boot();
   }
 
@@ -161,6 +166,7 @@ export class SimContainer {
       uptimeSeconds: this.uptimeSeconds(),
       provisioned: this.provisioned,
       payload: { type: stringOrNull(this.payload?.type), version: stringOrNull(this.payload?.version) },
+      ...this.dev?.status(),
     };
   }
 
@@ -185,6 +191,7 @@ export class SimContainer {
 
   /** The simulator stops but keeps the container's folder: consoles dropped, background tars killed. */
   release(): void {
+    this.dev?.dispose();
     this.console.dispose();
     this.backups.dispose();
   }

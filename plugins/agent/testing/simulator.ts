@@ -14,6 +14,7 @@ import { SimContainer, type SavedSimContainer, type SimContainerOptions, type Si
 import { crashPresets, postAgentEvent, type AgentEventDelivery, type SimCrash } from './sim-crash';
 import { SimGameServer } from './sim-game';
 import { bearerOf, offered, refuseUpgrade, reply, sameToken, targetOf } from './sim-http';
+import type { CodeServerRequestRecord } from './sim-dev';
 
 export interface SimRequestRecord {
   vmid: number;
@@ -31,6 +32,8 @@ const JSON_BODY_LIMIT_BYTES = 1024 * 1024;
 const CONSOLE_FRAME_LIMIT = 64 * 1024;
 /** The console is not a route of the table: it is an upgrade, refused with the same rules. */
 const CONSOLE_ACCESS: Pick<SimRoute, 'trustOnFirstUse' | 'unprovisioned'> = {};
+/** A container's code-server, on its own root: /ct/{vmid}/codeserver/… (a real one listens on the container's port 6000). */
+const CODE_SERVER_PATH = /^\/ct\/(\d+)\/codeserver(?=\/|\?|$)(.*)$/s;
 /** Control endpoint of the simulator itself (not part of the agent's API). */
 const SIM_CONTROL_PATH = /^\/__sim\/ct\/(\d+)$/;
 
@@ -68,6 +71,9 @@ interface SavedAgents {
 export class AgentSimulator {
   readonly faults: SimFaults;
   readonly requests: SimRequestRecord[] = [];
+  /** Every request that reached a simulated code-server, HTTP and WebSocket alike. */
+  readonly codeServerRequests: CodeServerRequestRecord[] = [];
+  private readonly codeServerSockets = new WebSocketServer({ noServer: true, perMessageDeflate: false });
   private readonly options: AgentSimulatorOptions;
   private readonly state: SimulatorStateFile<SavedAgents>;
   private readonly sims = new Map<number, SimContainer>();
@@ -155,6 +161,13 @@ export class AgentSimulator {
     return new Map([...this.games].map(([vmid, g]) => [vmid, { port: g.server.port, listening: g.listening, error: g.error, statusAnswers: g.server.statusAnswers }]));
   }
 
+  /** The dev side (runtimes, code-server) of a provisioned dev container. */
+  devOf(vmid: number): NonNullable<SimContainer['dev']> {
+    const dev = this.provisioned(vmid).dev;
+    if (!dev) throw new Error(`simulated container ${vmid} is not a dev container`);
+    return dev;
+  }
+
   containers(): Map<number, SimContainerSnapshot> {
     return new Map([...this.sims].map(([vmid, sim]) => [vmid, sim.snapshot()]));
   }
@@ -162,6 +175,7 @@ export class AgentSimulator {
   /** Forgets every container (and its folder), the request log and the faults. */
   async reset(): Promise<void> {
     this.requests.length = 0;
+    this.codeServerRequests.length = 0;
     this.faults.reset();
     await this.forgetAll();
   }
@@ -184,6 +198,8 @@ export class AgentSimulator {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const codeServer = this.codeServerOf(req, false);
+    if (codeServer) return codeServer.dev ? codeServer.dev.serve(req, res, codeServer.path) : void req.socket.destroy();
     const control = SIM_CONTROL_PATH.exec(req.url ?? '');
     if (control && req.method === 'DELETE') {
       // The hosting simulator destroyed this container: its agent, files and token go with it.
@@ -246,6 +262,8 @@ export class AgentSimulator {
     this.upgrades.add(socket);
     socket.once('close', () => this.upgrades.delete(socket));
     socket.on('error', () => socket.destroy());
+    const codeServer = this.codeServerOf(req, true);
+    if (codeServer) return codeServer.dev ? codeServer.dev.upgrade(this.codeServerSockets, req, socket, head) : void socket.destroy();
     const target = targetOf(req.url);
     if (!target || target.path !== '/console') return refuseUpgrade(socket, { status: 404, body: { error: 'not_found' } });
     const verdict = await this.applyFaults(target.vmid, req.method ?? 'GET', target.path, socket);
@@ -256,6 +274,17 @@ export class AgentSimulator {
     if (refused) return refuseUpgrade(socket, refused);
     if (!offered(req).includes(CONSOLE_PROTOCOL_V1)) return refuseUpgrade(socket, { status: 400, body: { error: 'unsupported_protocol', supported: [CONSOLE_PROTOCOL_V1] } });
     this.consoles.handleUpgrade(req, socket, head, (ws) => container.console.attach(ws));
+  }
+
+  /** A request for a container's code-server, logged; `dev` unset when that container has none (the connection is refused). */
+  private codeServerOf(req: IncomingMessage, upgrade: boolean): { dev?: SimContainer['dev']; path: string } | undefined {
+    const m = CODE_SERVER_PATH.exec(req.url ?? '');
+    if (!m) return undefined;
+    const vmid = Number(m[1]);
+    const path = m[2].startsWith('/') ? m[2] : `/${m[2]}`;
+    this.codeServerRequests.push({ vmid, method: req.method ?? 'GET', path, headers: { ...req.headers }, upgrade, at: new Date() });
+    if (this.codeServerRequests.length > REQUEST_LOG_LIMIT) this.codeServerRequests.splice(0, this.codeServerRequests.length - REQUEST_LOG_LIMIT);
+    return { dev: this.sims.get(vmid)?.dev, path };
   }
 
   /** Logs the request and plays the faults; 'silent' means the socket is held or dropped, no answer. */

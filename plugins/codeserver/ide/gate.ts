@@ -1,0 +1,122 @@
+import type { WebSocket } from 'ws';
+import { NotFoundError, UnauthenticatedError } from '../../../kernel/api';
+import type { AccessEnded, AccountView, InstanceAccess, InstanceDirectory, InstanceView, LiveSessions } from '../../../kernel/api';
+import type { IdeCredentials, IdeGrant } from './credentials';
+
+/** Who is behind an IDE request and where it goes. */
+export interface IdePass {
+  /** The last close order seen when the checks began: a later one that matches still ends the pass. */
+  since?: number;
+  grant: IdeGrant;
+  account: AccountView;
+  instance: InstanceView;
+}
+
+export interface IdeGateDeps {
+  credentials: IdeCredentials;
+  sessions: () => LiveSessions;
+  access: () => InstanceAccess;
+  directory: () => InstanceDirectory;
+  /** The instance type whose containers have an IDE. */
+  type: string;
+  /** How long a pass is reused before it is checked again; close orders drop it at once. */
+  recheckMs: number;
+}
+
+/** Close codes of an IDE socket, as the console's. */
+export const IDE_CLOSE = { expired: 4401, suspended: 4402, deleted: 4410, upstreamGone: 1011 } as const;
+
+const RECENT_ORDERS = 256;
+
+const hits = (order: AccessEnded, p: IdePass): boolean => (order.sessionId !== undefined && p.grant.sessionId === order.sessionId)
+  || (order.accountId !== undefined && p.grant.accountId === order.accountId)
+  || (order.instanceId !== undefined && p.instance.id === order.instanceId);
+
+interface OpenSocket {
+  pass: IdePass;
+  client: WebSocket;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * The one authority check of every IDE request and socket: a valid cookie for this container
+ * (401), the container alive and of the IDE type (404), the login session behind it alive (401),
+ * the account allowed to change it now (Tokens.Access: 404 / 403 / 402). Open sockets close when
+ * any of these ends.
+ */
+export class IdeGate {
+  private readonly passes = new Map<string, { pass: IdePass; until: number }>();
+  private readonly sockets = new Set<OpenSocket>();
+  /** Recent close orders, to catch one that lands between a socket's checks and its 101. */
+  private readonly recent: Array<{ seq: number; order: AccessEnded }> = [];
+  private seq = 0;
+
+  constructor(private readonly deps: IdeGateDeps) {}
+
+  /** `where`: the container the request names (by VMID from the Host, or by id from the legacy path). */
+  async authorize(cookie: string | undefined, where: { vmid?: number; instanceId?: string }): Promise<IdePass> {
+    const now = Date.now();
+    const since = this.seq;
+    const grant = this.deps.credentials.verify('cookie', cookie, now);
+    if (!grant) throw new UnauthenticatedError('Open the IDE from the portal: this IDE session is missing or has expired');
+    const key = `${grant.sessionId}|${grant.instanceId}|${grant.expiresAt}`;
+    const cached = this.passes.get(key);
+    const pass = cached && cached.until > now ? cached.pass : await this.check(grant);
+    if ((where.vmid !== undefined && pass.instance.vmid !== where.vmid) || (where.instanceId !== undefined && pass.instance.id !== where.instanceId)) {
+      throw new UnauthenticatedError('This IDE session is for another container');
+    }
+    if (!cached || cached.until <= now) this.remember(key, pass, now);
+    return { ...pass, since };
+  }
+
+  /** The checks behind a pass, read fresh. Also used by the bootstrap before it sets the cookie. */
+  async check(grant: IdeGrant): Promise<IdePass> {
+    const instance = await this.deps.directory().get(grant.instanceId);
+    if (!instance || instance.state === 'deleted' || instance.state === 'deleting' || instance.type !== this.deps.type) throw new NotFoundError('Dev container');
+    const account = await this.deps.sessions().account(grant.sessionId, grant.accountId);
+    if (!account) throw new UnauthenticatedError('The login session behind this IDE has ended');
+    const current = await this.deps.access().require(account, instance.id, 'console', { mutation: true, action: 'codeserver.ide' });
+    return { grant, account, instance: current };
+  }
+
+  /** Keeps an open IDE socket under watch until it closes: its cookie's expiry closes it too. */
+  watch(pass: IdePass, client: WebSocket): void {
+    const timer = setTimeout(() => client.close(IDE_CLOSE.expired, 'ide session expired'), Math.max(0, pass.grant.expiresAt - Date.now()));
+    timer.unref();
+    const open: OpenSocket = { pass, client, timer };
+    this.sockets.add(open);
+    client.once('close', () => {
+      clearTimeout(timer);
+      this.sockets.delete(open);
+    });
+    const missed = this.recent.find((r) => r.seq > (pass.since ?? this.seq) && hits(r.order, pass));
+    if (missed) client.close(missed.order.code, missed.order.reason.slice(0, 120));
+  }
+
+  /** A session, account or container lost its authority: forget its passes and close its sockets. */
+  ended(order: AccessEnded): void {
+    this.recent.push({ seq: ++this.seq, order });
+    if (this.recent.length > RECENT_ORDERS) this.recent.shift();
+    for (const [key, { pass }] of this.passes) if (hits(order, pass)) this.passes.delete(key);
+    for (const open of this.sockets) if (hits(order, open.pass)) open.client.close(order.code, order.reason.slice(0, 120));
+  }
+
+  /** When the login session behind a grant expires (epoch ms), or undefined. */
+  async sessionExpiry(sessionId: string): Promise<number | undefined> {
+    return (await this.deps.sessions().expiresAt(sessionId))?.getTime();
+  }
+
+  get openSockets(): number {
+    return this.sockets.size;
+  }
+
+  closeAll(): void {
+    for (const open of this.sockets) open.client.close(1001, 'server shutting down');
+  }
+
+  private remember(key: string, pass: IdePass, now: number): void {
+    if (this.deps.recheckMs <= 0) return;
+    if (this.passes.size > 10_000) this.passes.clear();
+    this.passes.set(key, { pass, until: Math.min(now + this.deps.recheckMs, pass.grant.expiresAt) });
+  }
+}
