@@ -8,6 +8,7 @@ import type { AgentTokens, Clock, InstanceDirectory, JobQueues, Notifications } 
 import type { SimulatorDirectory } from './simulator-state';
 import type { InstanceAccess, MaintenanceCalendar } from './access';
 import type { Operations } from './operations';
+import type { ActivityLog } from './activity';
 
 /** A typed DI token: a symbol that remembers the type it resolves to. */
 export type Token<T> = symbol & { readonly __resolves?: T };
@@ -27,6 +28,8 @@ export const Tokens = {
   Metrics: token<Registry>('core.metrics'),
   /** The permission, ownership and billing gate of every route acting on a server. */
   Access: token<InstanceAccess>('core.access'),
+  /** The customer-visible activity log of servers and accounts. */
+  Activity: token<ActivityLog>('core.activity'),
   /** Operator maintenance windows. */
   Maintenance: token<MaintenanceCalendar>('core.maintenance'),
   /** Starts plugin-defined operations on a server. */

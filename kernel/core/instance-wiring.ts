@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { KernelInstanceAccess } from './access';
 import { OperationRegistry, PluginOperations } from './operations/plugin-operations';
 import { BillingGate, CONSOLE_PROTOCOL_V1, HostingProvider, InstanceAgent, InstanceType, KernelQueue, Tokens } from '../api';
-import type { AgentTokens, ApiRouter, KernelHooks, Notifications, PortRef } from '../api';
+import type { ActivityLog, AgentTokens, ApiRouter, KernelHooks, Notifications, PortRef } from '../api';
 import type { KernelConfig } from './config';
 import type { KernelQueues } from './queues';
 import { billingStateOf } from './billing-state';
@@ -33,6 +33,10 @@ import { fileRoutes } from './routes/files';
 import { instanceRoutes } from './routes/instances';
 import { serverActionRoutes } from './routes/server-actions';
 import { Supervisor } from './supervision/supervisor';
+import { AgentStatusCache } from './operations/status-cache';
+import { fileOperationRoutes } from './routes/file-operations';
+import { sharingRoutes } from './routes/sharing';
+import { activityRoutes } from './routes/activity';
 
 export interface InstanceWiringContext {
   ds: DataSource;
@@ -49,6 +53,9 @@ export interface InstanceWiringContext {
   http: HttpExtensions;
   operations: OperationRegistry;
   routes: ApiRouter;
+  activity: ActivityLog;
+  /** Where customers sign in (links in emails). */
+  publicUrl: string;
   container: DependencyContainer;
   /** Resolves plugin ports at use time, so a disabled plugin fails the request, not the boot. */
   ports: { required<T>(port: PortRef<T>): T; optional<T>(port: PortRef<T>): T | undefined; resolveAll<T>(port: PortRef<T>): T[] };
@@ -67,7 +74,9 @@ export function wireInstances(k: InstanceWiringContext) {
   const readOnly = directory.forPlugin(null);
   k.container.register(Tokens.Instances, { useValue: readOnly });
   const instances = new InstanceService(ds, config, hooks, queues, () => ports.resolveAll(InstanceType), logger, k.accountChanged);
-  k.container.register(Tokens.Access, { useValue: new KernelInstanceAccess(ds, instances, billingState) });
+  const access = new KernelInstanceAccess(ds, billingState);
+  k.container.register(Tokens.Access, { useValue: access });
+  const activity = k.activity;
   instanceRoutes(routes, {
     ds, instances, probes: new ReadinessCache(config.status.readinessCacheMs), optional: (p) => ports.optional(p), billingState,
     types: ports.resolveAll(InstanceType), sections: k.http.statusSections,
@@ -94,19 +103,23 @@ export function wireInstances(k: InstanceWiringContext) {
     ds, config, hooks, queues, readiness, agent, types: () => ports.resolveAll(InstanceType), notifications: k.notifications, billingState, logger,
   });
   agentEventRoutes(routes, { ds, tokens: agentTokens, directory, readiness, supervisor });
-  serverActionRoutes(routes, { ds, instances, readiness, agent, billingState });
+  const actionDeps = { ds, instances, readiness, agent, billingState, statusCache: new AgentStatusCache(config.status.readinessCacheMs) };
+  serverActionRoutes(routes, actionDeps);
 
   const sessionExpiry = async (id: string) => (await ds.getRepository(Session).findOne({ select: { id: true, expiresAt: true }, where: { id } }))?.expiresAt;
-  const gateway = new ConsoleGateway(config, readOnly, agent, billingState, sessionExpiry, redis, logger);
+  const gateway = new ConsoleGateway(config, readOnly, agent, billingState, sessionExpiry, redis, logger, () => access, () => activity);
   k.http.upgrades.register('kernel', { path: CONSOLE_PATH }, (upgrade) => gateway.accept(upgrade), { protocols: [CONSOLE_PROTOCOL_V1] });
-  consoleRoutes(routes, { instances, tickets: k.tickets, billingState });
+  consoleRoutes(routes, { tickets: k.tickets });
   consoleSocketDoc(routes);
   hooks.onTeardown.tapPromise('kernel-console', (instance) => gateway.order({ instanceId: instance.id, code: CLOSE.instanceDeleted, reason: 'server deleted' }));
   hooks.onBillingSuspend.tapPromise('kernel-console', async (account, state) => {
     if (state === 'suspended') await gateway.order({ accountId: account.id, code: CLOSE.suspended, reason: 'account suspended' });
   });
 
-  backupRoutes(routes, { ds, instances, agent, billingState });
-  fileRoutes(routes, { ds, instances, agent, billingState, maxUploadBytes: config.files.maxUploadBytes });
+  backupRoutes(routes, { ds, agent, optional: (p) => ports.optional(p), defaultBackupsMax: config.management.defaultBackupsMax });
+  fileRoutes(routes, { agent, maxUploadBytes: config.files.maxUploadBytes });
+  fileOperationRoutes(routes, { agent });
+  sharingRoutes(routes, { ds, notifications: k.notifications, activity, closeConsoles: (order) => gateway.order(order), publicUrl: k.publicUrl });
+  activityRoutes(routes, { ds });
   return { directory, readiness, instances, supervisor, console: gateway, operationEvents };
 }

@@ -35,6 +35,9 @@ import { healthRoutes } from './routes/health';
 import { registerQueueMetrics } from './queue-metrics';
 import { wireInstances } from './instance-wiring';
 import { NoMaintenance } from './access';
+import { KernelActivityLog } from './activity';
+import { ApiKeys } from './auth/api-keys';
+import { apiKeyRoutes } from './routes/api-keys';
 import { OperationRegistry } from './operations/plugin-operations';
 import type { ConsoleGateway } from './console/gateway';
 import type { OperationEventStreams } from './operations/event-streams';
@@ -247,11 +250,17 @@ export class Kernel {
     this.auth = new AuthService(this.ds, tokens, new RateLimiter(this.redis, config.redis.prefix), notifications, clock, config, this.logger, this.cache,
       (r) => this.console.revoke(r));
 
+    const activity = new KernelActivityLog(this.ds);
+    c.register(Tokens.Activity, { useValue: activity });
+    this.auth.apiKeys = new ApiKeys(this.ds, new RateLimiter(this.redis, config.redis.prefix), config);
+    this.router.bindServerGate({ access: () => this.resolve(Tokens.Access), activity: () => activity });
     const kernelRoutes = this.router.for('kernel');
     healthRoutes(kernelRoutes, { ds: this.ds, redis: this.redis, metrics: this.metrics, queues: this.queues, router: this.router, checks: this.extensions.health });
     authRoutes(kernelRoutes, this.auth);
     accountRoutes(kernelRoutes, { ds: this.ds, config, optional: (p) => this.optional(p), cache: this.cache, closeConsoles: (r) => this.console.revoke(r) });
+    apiKeyRoutes(kernelRoutes, { ds: this.ds, keys: this.auth.apiKeys, activity });
     Object.assign(this, wireInstances({
+      activity, publicUrl: config.server.publicUrl || `http://${config.server.host}:${config.server.port}`,
       ds: this.ds, redis: this.redis, config, hooks: this.hooks, queues: this.queues, logger: this.logger, notifications,
       routes: kernelRoutes, container: c, ports: this, agentTokens: this.resolve(Tokens.AgentTokens),
       accountChanged: (accountId) => this.cache!.forget({ quotaOf: accountId }),

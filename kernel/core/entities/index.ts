@@ -8,10 +8,15 @@ import { Notification } from './notification';
 import { PasswordReset } from './password-reset';
 import { Session } from './session';
 import { Setting } from './setting';
+import { ActivityEvent, ApiKey, Subuser } from './sharing';
+import { BackupRecord, Schedule, ScheduleRun } from './schedule';
 
+export { ActivityEvent, ApiKey, Subuser, BackupRecord, Schedule, ScheduleRun };
+export type { ScheduleAction, ScheduleResult, ScheduleTask } from './schedule';
 export { Account, AuditEvent, CrashReport, Instance, ProvisioningOperation, PortAllocation, VmidAllocation, Notification, PasswordReset, Session, Setting };
 export { accountView } from './account';
 export { instanceView } from './instance';
 export type { AgentTaskEvent, CrashSummary, SupervisorState } from './instance';
-export const kernelEntities = [Account, Session, PasswordReset, AuditEvent, Notification, Setting, Instance, ProvisioningOperation, VmidAllocation, PortAllocation, CrashReport];
+export const kernelEntities = [Account, Session, PasswordReset, AuditEvent, Notification, Setting, Instance, ProvisioningOperation, VmidAllocation, PortAllocation, CrashReport,
+  Subuser, ApiKey, ActivityEvent, Schedule, ScheduleRun, BackupRecord];
 export type { Checkpoint, OperationError, OperationKind, OperationState } from './operation';

@@ -6,7 +6,8 @@ import { KernelOpenKinds1700000005000 } from './1700000005000-kernel-open-kinds'
 import { KernelInstanceState1700000006000 } from './1700000006000-kernel-instance-state';
 import { KernelLoopFences1700000010000 } from './1700000010000-kernel-loop-fences';
 import { KernelPluginOperations1700000011000 } from './1700000011000-kernel-plugin-operations';
+import { KernelServerManagement1700000500000 } from './1700000500000-kernel-server-management';
 
 export const kernelMigrations: Function[] = [KernelAccounts1700000000000, KernelInstances1700000001000, KernelOperations1700000002000, KernelCrashes1700000003000,
   KernelOpenKinds1700000005000, KernelInstanceState1700000006000, KernelLoopFences1700000010000,
-  KernelPluginOperations1700000011000];
+  KernelPluginOperations1700000011000, KernelServerManagement1700000500000];

@@ -94,6 +94,13 @@ export class InstanceService {
     return instance;
   }
 
+  /** A live instance by id, for routes whose access the router already checked. */
+  async byId(id: string): Promise<Instance> {
+    const instance = await this.ds.getRepository(Instance).findOneBy({ id });
+    if (!instance || instance.deletedAt) throw new NotFoundError('Server');
+    return instance;
+  }
+
   activeOperation(instanceId: string): Promise<ProvisioningOperation | null> {
     return this.ds.getRepository(ProvisioningOperation).createQueryBuilder('o')
       .where('o.instance_id = :instanceId AND o.state IN (:...states)', { instanceId, states: ['queued', 'running'] })

@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import type { ApiRouter, EnforcementState } from '../../api';
-import { assertMayMutate } from '../billing-state';
+import { ForbiddenError } from '../../api';
+import type { ApiRouter } from '../../api';
 import { CONSOLE_TICKET } from '../console/gateway';
 import type { KernelUpgradeTickets } from '../upgrades/tickets';
-import type { InstanceService } from '../operations/instances';
 
 /** How the console WebSocket the ticket opens speaks: the OpenAPI description of the console route. */
 export const CONSOLE_PROTOCOL_DESCRIPTION = [
@@ -29,16 +28,16 @@ export const CONSOLE_PROTOCOL_DESCRIPTION = [
   'the size cap, 1011 the server crashed.',
 ].join('\n');
 
-export function consoleRoutes(r: ApiRouter, deps: { instances: InstanceService; tickets: KernelUpgradeTickets; billingState(accountId: string): Promise<EnforcementState> }): void {
+export function consoleRoutes(r: ApiRouter, deps: { tickets: KernelUpgradeTickets }): void {
   r.route({
     method: 'post', path: '/api/servers/:id/console/ticket', summary: 'A single-use ticket (~30 s) to open this server’s console WebSocket', auth: 'user', tags: ['console'],
     description: CONSOLE_PROTOCOL_DESCRIPTION,
     operationId: 'createConsoleTicket', errors: [402],
     params: z.object({ id: z.uuid() }),
+    server: { permission: 'console', mutation: true, action: 'console.open' },
     responses: { 200: z.object({ ticket: z.string(), expiresIn: z.number().meta({ description: 'Seconds' }) }) },
-    handler: async ({ params, account, sessionId }) => {
-      const instance = await deps.instances.owned(account, params.id);
-      assertMayMutate(await deps.billingState(account.id), 'mutation');
+    handler: async ({ account, sessionId, server: instance }) => {
+      if (account.credential) throw new ForbiddenError('A console is opened from a login session; API keys send commands through schedules');
       const ticket = await deps.tickets.issue({ purpose: CONSOLE_TICKET, accountId: account.id, instanceId: instance.id, sessionId, role: account.role });
       return { body: { ticket, expiresIn: deps.tickets.ttlSeconds } };
     },

@@ -1,5 +1,7 @@
 import { backupRoutes } from './backup-routes';
 import { fileRoutes } from './file-routes';
+import { fileOpRoutes } from './file-ops-routes';
+import { settingsRoutes } from './settings-routes';
 import { lifecycleRoutes, type SimRoute } from './routes';
 
 export interface RouteMatch {
@@ -13,7 +15,7 @@ interface CompiledRoute {
 }
 
 /** The agent's whole wire contract (API.md, "What the control plane expects of the in-container agent"). */
-export const agentRoutes: readonly SimRoute[] = [...lifecycleRoutes, ...fileRoutes, ...backupRoutes];
+export const agentRoutes: readonly SimRoute[] = [...lifecycleRoutes, ...fileRoutes, ...fileOpRoutes, ...backupRoutes, ...settingsRoutes];
 
 /** Matches a method and a path under /ct/{vmid} to a route; literal routes win over `:param` ones. */
 export class SimRouter {

@@ -2,6 +2,7 @@ import type { BackupView, PowerAction } from '../../../kernel/api';
 import { SimBackups } from './sim-backups';
 import { SimConsole, type SimExit } from './sim-console';
 import type { SimCrash } from './sim-crash';
+import type { UnpackLimits } from './archives';
 import { SimDisk } from './sim-disk';
 
 export type SimServerState = 'stopped' | 'starting' | 'running' | 'crashed';
@@ -52,6 +53,8 @@ export class SimContainer {
   readonly disk: SimDisk;
   readonly backups: SimBackups;
   readonly console: SimConsole;
+  /** What one decompress may unpack (tests lower it); undefined: DEFAULT_UNPACK_LIMITS. */
+  unpackLimits?: UnpackLimits;
   private current: SimServerState = 'stopped';
   private readyAt?: number;
   private startedAt?: number;
@@ -143,6 +146,7 @@ export class SimContainer {
       pid: this.pid,
       uptimeSeconds: this.uptimeSeconds(),
       provisioned: this.provisioned,
+      resources: this.console.resources(),
       payload: { type: stringOrNull(this.payload?.type), version: stringOrNull(this.payload?.version) },
     };
   }
