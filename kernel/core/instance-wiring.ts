@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { KernelInstanceAccess } from './access';
 import { OperationRegistry, PluginOperations } from './operations/plugin-operations';
 import { BillingGate, CONSOLE_PROTOCOL_V1, HostingProvider, InstanceAgent, InstanceType, KernelQueue, Tokens } from '../api';
-import type { ActivityLog, AgentTokens, ApiRouter, KernelHooks, Notifications, PortRef } from '../api';
+import type { ActivityLog, AgentTokens, ApiRouter, QueueRef, KernelHooks, Notifications, PortRef } from '../api';
 import type { KernelConfig } from './config';
 import type { KernelQueues } from './queues';
 import { billingStateOf } from './billing-state';
@@ -15,7 +15,7 @@ import { CLOSE } from './console/bridge';
 import { CONSOLE_PATH, ConsoleGateway } from './console/gateway';
 import type { HttpExtensions } from './plugin-host';
 import type { KernelUpgradeTickets } from './upgrades/tickets';
-import { Session } from './entities';
+import { Schedule, Session } from './entities';
 import { KernelDirectoryToken, KernelInstanceDirectory } from './operations/directory';
 import { InstanceService, PROVISION_JOB, TEARDOWN_JOB } from './operations/instances';
 import { OperationLease } from './operations/lease';
@@ -33,6 +33,10 @@ import { fileRoutes } from './routes/files';
 import { instanceRoutes } from './routes/instances';
 import { serverActionRoutes } from './routes/server-actions';
 import { Supervisor } from './supervision/supervisor';
+import { BackupRotation } from './routes/backups';
+import { scheduleRoutes } from './routes/schedules';
+import { SCHEDULE_JOB, ScheduleRunner, type ScheduleJob } from './schedules/runner';
+import { powerServer } from './routes/server-actions';
 import { AgentStatusCache } from './operations/status-cache';
 import { fileOperationRoutes } from './routes/file-operations';
 import { sharingRoutes } from './routes/sharing';
@@ -54,6 +58,7 @@ export interface InstanceWiringContext {
   operations: OperationRegistry;
   routes: ApiRouter;
   activity: ActivityLog;
+  scheduleQueue: QueueRef;
   /** Where customers sign in (links in emails). */
   publicUrl: string;
   container: DependencyContainer;
@@ -116,10 +121,21 @@ export function wireInstances(k: InstanceWiringContext) {
     if (state === 'suspended') await gateway.order({ accountId: account.id, code: CLOSE.suspended, reason: 'account suspended' });
   });
 
-  backupRoutes(routes, { ds, agent, optional: (p) => ports.optional(p), defaultBackupsMax: config.management.defaultBackupsMax });
+  const backupDeps = { ds, agent, optional: <T>(p: PortRef<T>) => ports.optional(p), defaultBackupsMax: config.management.defaultBackupsMax };
+  backupRoutes(routes, backupDeps);
+  const schedules = new ScheduleRunner({
+    ds, queues, queue: k.scheduleQueue, agent, billingState, maintenance: () => k.container.resolve(Tokens.Maintenance), activity,
+    power: (instance, action) => powerServer(actionDeps, instance, action), backups: new BackupRotation(backupDeps),
+    maxTaskDelaySeconds: config.management.schedules.maxTaskDelaySeconds, consoleTimeoutMs: config.console.connectTimeoutMs, logger,
+  });
+  queues.define<ScheduleJob>(SCHEDULE_JOB, k.scheduleQueue, (data, job) => schedules.handle(data, job));
+  scheduleRoutes(routes, { ds, runner: schedules, config });
+  hooks.onTeardown.tapPromise('kernel-schedules', async (instance) => {
+    for (const s of await ds.getRepository(Schedule).find({ select: { id: true }, where: { instanceId: instance.id } })) await schedules.remove(s.id);
+  });
   fileRoutes(routes, { agent, maxUploadBytes: config.files.maxUploadBytes });
   fileOperationRoutes(routes, { agent });
   sharingRoutes(routes, { ds, notifications: k.notifications, activity, closeConsoles: (order) => gateway.order(order), publicUrl: k.publicUrl });
   activityRoutes(routes, { ds });
-  return { directory, readiness, instances, supervisor, console: gateway, operationEvents };
+  return { directory, readiness, instances, supervisor, console: gateway, operationEvents, schedules };
 }

@@ -7,7 +7,7 @@ import type { DataSource } from 'typeorm';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { BootError, KernelQueue, Notifier, Tokens, UnavailableError, portKey, portName } from '../api';
-import type { Clock, KernelHooks, PluginDefinition, PortRef } from '../api';
+import type { Clock, KernelHooks, PluginDefinition, PortRef, QueueRef } from '../api';
 import type { KernelConfig } from './config';
 import { dropSchema, openDatabase, runMigrations } from './database';
 import { Setting } from './entities';
@@ -45,6 +45,7 @@ import type { KernelInstanceDirectory } from './operations/directory';
 import type { InstanceReadiness } from './operations/readiness';
 import type { InstanceService } from './operations/instances';
 import type { Supervisor } from './supervision/supervisor';
+import type { ScheduleRunner } from './schedules/runner';
 import { DerivedAgentTokens } from './agent-tokens';
 import { RETENTION_JOB, RetentionPolicy } from './retention';
 import { HostRoutes } from './http/host-routes';
@@ -94,6 +95,7 @@ export class Kernel {
   supervisor!: Supervisor;
   private cache?: AccountCache;
   console!: ConsoleGateway;
+  schedules!: ScheduleRunner;
   operationEvents?: OperationEventStreams;
   private sweeper?: NodeJS.Timeout;
   private hosts: PluginHost[] = [];
@@ -105,6 +107,8 @@ export class Kernel {
   private registered = false;
   private readonly contributions: PluginContributions = { entities: [], migrations: [] };
   readonly extensions: ProcessExtensions;
+  /** Where fired schedules run (`kernel.schedules`). */
+  readonly scheduleQueue: QueueRef;
 
   constructor(private readonly options: KernelOptions) {
     const { config } = options;
@@ -132,6 +136,9 @@ export class Kernel {
       health: new HealthChecks(),
       operations: new OperationRegistry(),
     };
+    // Declared before any role is planned: a schedule worker is a role of its own, scaled apart from provisioning.
+    this.scheduleQueue = this.queues.declare('kernel', 'schedules', { concurrency: config.management.schedules.concurrency });
+    this.extensions.roles.define('kernel', 'schedule-worker', { summary: 'runs server schedules (power, commands, backups)', queues: [this.scheduleQueue, KernelQueue.notifications] });
   }
 
   get config(): KernelConfig {
@@ -260,7 +267,7 @@ export class Kernel {
     accountRoutes(kernelRoutes, { ds: this.ds, config, optional: (p) => this.optional(p), cache: this.cache, closeConsoles: (r) => this.console.revoke(r) });
     apiKeyRoutes(kernelRoutes, { ds: this.ds, keys: this.auth.apiKeys, activity });
     Object.assign(this, wireInstances({
-      activity, publicUrl: config.server.publicUrl || `http://${config.server.host}:${config.server.port}`,
+      activity, scheduleQueue: this.scheduleQueue, publicUrl: config.server.publicUrl || `http://${config.server.host}:${config.server.port}`,
       ds: this.ds, redis: this.redis, config, hooks: this.hooks, queues: this.queues, logger: this.logger, notifications,
       routes: kernelRoutes, container: c, ports: this, agentTokens: this.resolve(Tokens.AgentTokens),
       accountChanged: (accountId) => this.cache!.forget({ quotaOf: accountId }),

@@ -9,7 +9,7 @@ import { idempotencyKey, requestHash } from '../operations/request';
 import { pageList, pageQuery, paged, since } from '../http/paging';
 import { backupSchema as backup, restoreSchema } from './schemas';
 
-interface Deps {
+export interface BackupDeps {
   ds: DataSource;
   agent: () => InstanceAgent;
   optional<T>(port: PortRef<T>): T | undefined;
@@ -25,14 +25,13 @@ const backupId = z.string().min(1).max(100).regex(/^[A-Za-z0-9._-]+$/).refine((v
  * World backups, always answered in API.md's canonical shapes whatever the agent version. The agent
  * holds the archives; the kernel keeps which are locked and which Idempotency-Key made which.
  */
-export function backupRoutes(r: ApiRouter, deps: Deps): void {
+export function backupRoutes(r: ApiRouter, deps: BackupDeps): void {
   // An unknown backup (agent 404) or one not ready (409) becomes our own code, as on the file routes.
   const call = <T>(answer: Promise<T>): Promise<T> => answer.catch((err: unknown) => { throw fromAgentError(err); });
   const base = '/api/servers/:id/backups';
   const records = () => deps.ds.getRepository(BackupRecord);
-  const lockedIds = async (instanceId: string) =>
-    new Set((await records().find({ select: { backupId: true }, where: { instanceId, locked: true } })).map((b) => b.backupId));
-  const backups = new BackupRotation(deps, call, lockedIds);
+  const backups = new BackupRotation(deps);
+  const lockedIds = (instanceId: string) => backups.lockedIds(instanceId);
 
   r.route({
     method: 'get', path: base, summary: 'Backups of a server', auth: 'user', tags: ['backups'],
@@ -125,11 +124,16 @@ export function backupRoutes(r: ApiRouter, deps: Deps): void {
 
 /** Creating a backup within the plan's limit, once per Idempotency-Key. */
 export class BackupRotation {
-  constructor(
-    private readonly deps: Deps,
-    private readonly call: <T>(p: Promise<T>) => Promise<T>,
-    private readonly lockedIds: (instanceId: string) => Promise<Set<string>>,
-  ) {}
+  constructor(private readonly deps: BackupDeps) {}
+
+  private call<T>(answer: Promise<T>): Promise<T> {
+    return answer.catch((err: unknown) => { throw fromAgentError(err); });
+  }
+
+  async lockedIds(instanceId: string): Promise<Set<string>> {
+    const rows = await this.deps.ds.getRepository(BackupRecord).find({ select: { backupId: true }, where: { instanceId, locked: true } });
+    return new Set(rows.map((b) => b.backupId));
+  }
 
   async limitOf(instance: InstanceView): Promise<number> {
     const plan = await this.deps.optional(BillingGate)?.entitlementsOf(instance.ownerId);
