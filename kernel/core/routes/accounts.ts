@@ -34,12 +34,13 @@ interface Deps {
 export function accountRoutes(r: ApiRouter, { ds, config, optional, cache, closeConsoles }: Deps): void {
   r.route({
     method: 'get', path: '/api/me', summary: 'The caller, their quota and billing state', auth: 'user', tags: ['accounts'],
-    operationId: 'getMe', responses: { 200: me },
+    operationId: 'getMe', responses: { 200: me }, scope: 'account.read',
     handler: async ({ account }) => {
       let quota = cache.quota(account.id);
       if (!quota) cache.rememberQuota(account.id, (quota = await currentQuota(ds, config, account.id)));
       const state = await billingStateOf(ds, optional(BillingGate), account);
-      return { body: { user: account, quota, billing: { state, exempt: account.billingExempt || account.role === 'admin' } } };
+      const user = { id: account.id, email: account.email, role: account.role, billingExempt: account.billingExempt };
+      return { body: { user, quota, billing: { state, exempt: account.billingExempt || account.role === 'admin' } } };
     },
   });
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { DataSource } from 'typeorm';
-import { ConflictError, InvalidRequestError, NotFoundError, SERVER_PERMISSIONS, timestamp } from '../../api';
+import { ConflictError, InvalidRequestError, NotFoundError, SERVER_PERMISSIONS, nullableTimestamp, timestamp } from '../../api';
 import type { ActivityLog, ApiRouter, Notifications } from '../../api';
 import { Instance, Subuser } from '../entities';
 import { normaliseEmail } from '../auth/auth-service';
@@ -21,7 +21,7 @@ const permissions = z.array(z.enum(SERVER_PERMISSIONS)).max(SERVER_PERMISSIONS.l
   .meta({ description: `Any of ${SERVER_PERMISSIONS.join(', ')}` });
 const subuserSchema = z.object({
   id: z.uuid(), email: z.string(), accountId: z.uuid().nullable(), permissions: z.array(z.enum(SERVER_PERMISSIONS)),
-  state: z.enum(['invited', 'accepted']), createdAt: timestamp(), acceptedAt: timestamp().nullable(),
+  state: z.enum(['invited', 'accepted']), createdAt: timestamp(), acceptedAt: nullableTimestamp(),
 }).meta({ id: 'Subuser' });
 const invitationSchema = z.object({
   id: z.uuid(), server: z.object({ id: z.uuid(), name: z.string() }), permissions: z.array(z.enum(SERVER_PERMISSIONS)), createdAt: timestamp(),
