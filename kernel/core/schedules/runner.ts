@@ -35,7 +35,7 @@ export interface ScheduleRunnerDeps {
 }
 
 /** The BullMQ job scheduler of a schedule: one per schedule across the fleet, named after it. */
-export const schedulerIdOf = (scheduleId: string) => `schedule:${scheduleId}`;
+export const schedulerIdOf = (scheduleId: string) => `schedule-${scheduleId}`;
 
 /**
  * Runs fired schedules. A tick is claimed by inserting its (schedule, tick) row first: however
@@ -64,10 +64,10 @@ export class ScheduleRunner {
 
   /** "Run now": a tick at this instant, through the same queue and the same once-only claim. */
   async runNow(scheduleId: string, at = new Date()): Promise<void> {
-    await this.deps.queues.enqueue(this.deps.queue, SCHEDULE_JOB, { scheduleId, tickAt: at.getTime() } satisfies ScheduleJob, { jobId: `schedule-now:${scheduleId}:${at.getTime()}` });
+    await this.deps.queues.enqueue(this.deps.queue, SCHEDULE_JOB, { scheduleId, tickAt: at.getTime() } satisfies ScheduleJob, { jobId: `schedule-now-${scheduleId}-${at.getTime()}` });
   }
 
-  /** The job handler. */
+  /** The job handler; a job scheduler's job is named `repeat:<scheduler>:<tick millis>`. */
   async handle(data: ScheduleJob, job: JobContext): Promise<ScheduleResult | null> {
     const tickAt = new Date(data.tickAt ?? Number(job.id.split(':').pop()));
     if (Number.isNaN(tickAt.getTime())) throw new Error(`schedule job ${job.id} names no tick`);
