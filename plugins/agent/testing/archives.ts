@@ -97,10 +97,7 @@ async function unzip(archive: string, dest: string, budget: Budget): Promise<voi
     yauzl.open(archive, { lazyEntries: true, strictFileNames: true, validateEntrySizes: true }, (err, z) => (err ? reject(new UnsafeArchive('bad_archive')) : resolve(z!))));
   try {
     for (;;) {
-      const entry = await new Promise<yauzl.Entry | null>((resolve, reject) => {
-        zip.once('entry', resolve).once('end', () => resolve(null)).once('error', reject);
-        zip.readEntry();
-      }).catch((err) => { throw err instanceof UnsafeArchive ? err : new UnsafeArchive('unsafe_entry', String((err as Error).message)); });
+      const entry = await nextEntry(zip).catch((err) => { throw err instanceof UnsafeArchive ? err : new UnsafeArchive('unsafe_entry', String((err as Error).message)); });
       if (!entry) return;
       const rel = safeEntryName(entry.fileName);
       if (((entry.externalFileAttributes >>> 16) & S_IFMT) === S_IFLNK) throw new UnsafeArchive('unsafe_entry', entry.fileName);
@@ -119,6 +116,18 @@ async function unzip(archive: string, dest: string, budget: Budget): Promise<voi
   } finally {
     zip.close();
   }
+}
+
+/** The next entry of a lazily read zip, or null at its end; yauzl's own name checks fail as an unsafe entry. */
+function nextEntry(zip: yauzl.ZipFile): Promise<yauzl.Entry | null> {
+  return new Promise((resolve, reject) => {
+    const done = () => zip.off('entry', onEntry).off('end', onEnd).off('error', onError);
+    const onEntry = (entry: yauzl.Entry) => { done(); resolve(entry); };
+    const onEnd = () => { done(); resolve(null); };
+    const onError = (err: Error) => { done(); reject(err); };
+    zip.on('entry', onEntry).on('end', onEnd).on('error', onError);
+    zip.readEntry();
+  });
 }
 
 /** Every regular file and folder under `abs`, named relative to `root`; symlinks are left out. */
