@@ -37,6 +37,8 @@ import { BackupRotation } from './routes/backups';
 import { scheduleRoutes } from './routes/schedules';
 import { SCHEDULE_JOB, ScheduleRunner, type ScheduleJob } from './schedules/runner';
 import { powerServer } from './routes/server-actions';
+import { serverSettingsRoutes } from './routes/server-settings';
+import { reinstallOperation } from './operations/reinstall';
 import { AgentStatusCache } from './operations/status-cache';
 import { fileOperationRoutes } from './routes/file-operations';
 import { sharingRoutes } from './routes/sharing';
@@ -130,6 +132,13 @@ export function wireInstances(k: InstanceWiringContext) {
   });
   queues.define<ScheduleJob>(SCHEDULE_JOB, k.scheduleQueue, (data, job) => schedules.handle(data, job));
   scheduleRoutes(routes, { ds, runner: schedules, config });
+  const setup = {
+    ds, agent, types: () => ports.resolveAll(InstanceType), agentTokens, controlPlaneUrl: workerDeps.controlPlaneUrl, readiness, backups: new BackupRotation(backupDeps),
+  };
+  k.operations.define('kernel', 'reinstall', reinstallOperation(setup));
+  serverSettingsRoutes(routes, {
+    ...setup, optional: (p) => ports.optional(p), hosting: () => ports.required(HostingProvider), operations: k.container.resolve(Tokens.Operations),
+  });
   hooks.onTeardown.tapPromise('kernel-schedules', async (instance) => {
     for (const s of await ds.getRepository(Schedule).find({ select: { id: true }, where: { instanceId: instance.id } })) await schedules.remove(s.id);
   });

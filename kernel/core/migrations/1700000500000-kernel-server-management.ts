@@ -6,6 +6,7 @@ export class KernelServerManagement1700000500000 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     const base = `id uuid PRIMARY KEY DEFAULT gen_random_uuid(), created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now()`;
+    await q.query(`ALTER TABLE instance ADD COLUMN IF NOT EXISTS options jsonb`);
     await q.query(`CREATE TABLE subuser (${base},
       instance_id uuid NOT NULL REFERENCES instance(id) ON DELETE CASCADE, email text NOT NULL, account_id uuid REFERENCES account(id) ON DELETE CASCADE,
       permissions jsonb NOT NULL DEFAULT '[]', invited_by uuid NOT NULL, accepted_at timestamptz)`);
@@ -34,6 +35,7 @@ export class KernelServerManagement1700000500000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE instance DROP COLUMN IF EXISTS options`);
     for (const t of ['backup_record', 'schedule_run', 'schedule', 'activity_event', 'api_key', 'subuser']) await q.query(`DROP TABLE IF EXISTS ${t}`);
   }
 }

@@ -49,7 +49,7 @@ export class InstanceService {
         throw new QuotaExceededError(`Your plan allows ${quota.maxInstances} instance(s)`, { ...quota });
       }
       const instance = await m.getRepository(Instance).save(m.getRepository(Instance).create({
-        ownerId: account.id, kind: plan.kind, type: plan.type, name: plan.name, state: 'provisioning', ports: [], payload: {},
+        ownerId: account.id, kind: plan.kind, type: plan.type, name: plan.name, state: 'provisioning', ports: [], payload: {}, options: plan.options,
       }));
       const op = await this.insertOperation(m, {
         accountId: account.id, idempotencyKey: key, requestHash: hash, kind: 'create', instanceId: instance.id,
