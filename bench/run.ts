@@ -8,9 +8,10 @@ import { provision } from './provision';
 import { status } from './status';
 import { consoleBridge } from './console';
 import { files } from './files';
+import { schedules } from './schedules';
 
 /** Every benchmark `npm run bench` runs, in order; `npm run bench -- <name>...` picks some. */
-const benchmarks: Benchmark[] = [httpOverhead, resync, provision, status, consoleBridge, files];
+const benchmarks: Benchmark[] = [httpOverhead, resync, provision, status, consoleBridge, files, schedules];
 
 interface Outcome {
   benchmark: Benchmark;

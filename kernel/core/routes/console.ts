@@ -24,6 +24,7 @@ export const CONSOLE_PROTOCOL_DESCRIPTION = [
   '**Lifetime.** A console ends when its login session expires (the refresh expiry; close 4401 `session expired`)',
   'or `console.maxLifetimeSeconds` (12 h) after it opened (close 4440), whichever is first; `expiring` is sent',
   '`console.expiringNoticeSeconds` (60 s) before. Other closes: 4401 session revoked, 4402 account suspended,',
+  '4403 the owner revoked this account\'s access to the server (or its console permission),',
   '4408 a peer stopped answering pings, 4410 server deleted, 4504 the agent did not answer, 1009 a message over',
   'the size cap, 1011 the server crashed.',
 ].join('\n');
@@ -53,7 +54,7 @@ const CONSOLE_PROTOCOL = [
   'client → server `{type:"input",data}`, `{type:"resize",cols,rows}`, `{type:"signal",name}`;',
   'server → client `{type:"output",data}` (terminal bytes as sent: CRLF, partial lines), `{type:"status",state}`,',
   '`{type:"stats",cpuPercent,memoryBytes,players}`, `{type:"exit",code,signal}`, `{type:"expiring",inSeconds}`.',
-  'Close codes: 4401 the login session ended, 4402 the account is suspended, 4410 the server was deleted,',
+  'Close codes: 4401 the login session ended, 4402 the account is suspended, 4403 access to the server was revoked, 4410 the server was deleted,',
   '4408 a peer stopped answering pings, 4504 the agent is unreachable, 1009 a frame was too big.',
 ].join('\n');
 
