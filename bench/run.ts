@@ -13,9 +13,10 @@ import { playerRouting } from './player-routing';
 import { mods } from './mods';
 import { reconcile } from './reconcile';
 import { ideProxy } from './ide-proxy';
+import { schedules } from './schedules';
 
 /** Every benchmark `npm run bench` runs, in order; `npm run bench -- <name>...` picks some. */
-const benchmarks: Benchmark[] = [httpOverhead, resync, provision, status, consoleBridge, files, webhooks, playerRouting, mods, reconcile, ideProxy];
+const benchmarks: Benchmark[] = [httpOverhead, resync, provision, status, consoleBridge, files, webhooks, playerRouting, mods, reconcile, ideProxy, schedules];
 
 interface Outcome {
   benchmark: Benchmark;

@@ -1,3 +1,4 @@
+import type { ApiKeyCredential } from './access';
 /** Plain shapes that cross the kernel/plugin boundary. Entities stay inside kernel/core. */
 
 export type Role = 'user' | 'admin';
@@ -14,6 +15,8 @@ export interface AccountView {
   email: string;
   role: Role;
   billingExempt: boolean;
+  /** Set when the request came with a personal API key (`zpk_…`): its scopes bound what it may do. */
+  credential?: ApiKeyCredential;
 }
 
 export interface PortBinding {

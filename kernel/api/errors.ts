@@ -33,8 +33,8 @@ export class BillingSuspendedError extends ZpackError {
   }
 }
 export class ForbiddenError extends ZpackError {
-  constructor(message = 'Not allowed') {
-    super('forbidden', 403, message);
+  constructor(message = 'Not allowed', details: ErrorDetails = {}) {
+    super('forbidden', 403, message, details);
   }
 }
 /** The account's plan does not include what was asked (a flavor, more memory, mods); names the plan. */

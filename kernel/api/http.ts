@@ -2,7 +2,8 @@ import type { Readable } from 'node:stream';
 import type { Context } from 'koa';
 import type { Logger } from 'pino';
 import { z, type ZodType } from 'zod';
-import type { AccountView } from './domain';
+import type { AccountView, InstanceView } from './domain';
+import type { AccessOptions, ApiKeyScope, ServerAccessLevel } from './access';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -28,6 +29,10 @@ export interface RequestContext<B, Q, P> {
   /** Set when auth is 'user' or 'admin'. */
   account: AccountView;
   sessionId: string;
+  /** The server the route's `server` declaration checked access to (undefined on other routes). */
+  server: InstanceView;
+  /** The caller's address (X-Forwarded-For only behind a trusted proxy). */
+  ip: string;
   requestId: string;
   logger: Logger;
   /** The raw koa context, for streams, cookies and headers. */
@@ -91,6 +96,19 @@ export const timestamp = () =>
 export const nullableTimestamp = () =>
   z.custom<Date | string | null>((v) => v === null || v instanceof Date || typeof v === 'string').meta({ type: ['string', 'null'], format: 'date-time' });
 
+/**
+ * A route acting on one server declares what it needs of the caller there; the router runs
+ * Tokens.Access before it reads query or body (404 not visible, 403 not permitted, 402 suspended)
+ * and hands the handler the server as `ctx.server`.
+ */
+export interface ServerRouteAccess extends AccessOptions {
+  permission: ServerAccessLevel;
+  /** The path parameter holding the server id (default `id`). */
+  param?: string;
+  /** Recorded in the server's activity log after a success, e.g. `files.rename`. */
+  activity?: string;
+}
+
 export interface RouteSpec<
   BS extends ZodType | undefined,
   QS extends ZodType | undefined,
@@ -107,6 +125,13 @@ export interface RouteSpec<
   description?: string;
   tags?: string[];
   auth: RouteAuth;
+  /** Set on every route that acts on a server (see ServerRouteAccess). */
+  server?: ServerRouteAccess;
+  /**
+   * The scope an API key needs on a route that acts on no server; a key on a route declaring
+   * neither `server` nor `scope` is refused (403), so a new route is closed to keys by default.
+   */
+  scope?: ApiKeyScope;
   /** JSON body schema; without it the body is not read (raw/stream routes read ctx.req). */
   body?: BS;
   /** A raw request body the handler streams itself, by content type (an upload). */

@@ -26,3 +26,4 @@ export * from './paging';
 export * from './mail';
 export * from './drift';
 export * from './sessions';
+export * from './activity';

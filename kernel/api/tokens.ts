@@ -10,6 +10,7 @@ import type { SimulatorDirectory } from './simulator-state';
 import type { InstanceAccess, MaintenanceCalendar } from './access';
 import type { Operations } from './operations';
 import type { LiveSessions } from './sessions';
+import type { ActivityLog } from './activity';
 
 /** A typed DI token: a symbol that remembers the type it resolves to. */
 export type Token<T> = symbol & { readonly __resolves?: T };
@@ -35,6 +36,8 @@ export const Tokens = {
   Access: token<InstanceAccess>('core.access'),
   /** Starts and stops a server as its power button does (see InstancePower). */
   Power: token<InstancePower>('core.power'),
+  /** The customer-visible activity log of servers and accounts. */
+  Activity: token<ActivityLog>('core.activity'),
   /** Operator maintenance windows. */
   Maintenance: token<MaintenanceCalendar>('core.maintenance'),
   /** Starts plugin-defined operations on a server. */

@@ -1,23 +1,47 @@
 import type { DataSource } from 'typeorm';
-import type { AccessOptions, AccountView, EnforcementState, InstanceAccess, InstanceView, ServerPermission } from '../api';
-import { instanceView } from './entities';
+import { ForbiddenError, NotFoundError, SCOPE_FOR_ACCESS } from '../api';
+import type {
+  AccessOptions, AccountView, EnforcementState, InstanceAccess, InstanceView, ServerAccessLevel, ServerRelation,
+} from '../api';
+import { Instance, Subuser, instanceView } from './entities';
 import { guardMutation } from './billing-state';
-import type { InstanceService } from './operations/instances';
 
-/** Today a server is its owner's alone: the owner holds every permission, others see 404. */
+/**
+ * The one gate of every route acting on a server. Visible: its owner and the accounts it is shared
+ * with (an accepted invitation); anyone else gets 404. Permitted: the owner for everything, a
+ * subuser for the permissions granted, `view` for any of them; an API key only within its scopes.
+ * Billing is the owner's: a suspended owner's server refuses mutations whoever asks.
+ */
 export class KernelInstanceAccess implements InstanceAccess {
   constructor(
     private readonly ds: DataSource,
-    private readonly instances: InstanceService,
     private readonly billingState: (accountId: string) => Promise<EnforcementState>,
   ) {}
 
-  async require(account: AccountView, instanceId: string, _permission: ServerPermission, options: AccessOptions = {}): Promise<InstanceView> {
-    const instance = await this.instances.owned(account, instanceId);
+  async require(account: AccountView, instanceId: string, permission: ServerAccessLevel, options: AccessOptions = {}): Promise<InstanceView> {
+    const instance = await this.ds.getRepository(Instance).findOneBy({ id: instanceId });
+    if (!instance || instance.deletedAt) throw new NotFoundError('Server');
+    const view = instanceView(instance);
+    const relation = await this.relation(account, view);
+    if (!relation) throw new NotFoundError('Server');
+    if (relation.kind === 'subuser' && permission !== 'view' && (permission === 'owner' || !relation.permissions.includes(permission))) {
+      throw new ForbiddenError(permission === 'owner' ? 'Only the server\'s owner may do this' : `This needs the ${permission} permission on the server`, { permission });
+    }
+    const scope = SCOPE_FOR_ACCESS[permission];
+    if (account.credential && !account.credential.scopes.includes(scope)) {
+      throw new ForbiddenError(`This API key lacks the ${scope} scope`, { scope });
+    }
     if (options.mutation) {
       const what = options.mutation === 'backup' ? 'backup' : 'mutation';
       await guardMutation(this.ds, instance.ownerId, await this.billingState(instance.ownerId), what, options.action ?? 'server.mutation', instance.id);
     }
-    return instanceView(instance);
+    return view;
+  }
+
+  async relation(account: Pick<AccountView, 'id'>, instance: Pick<InstanceView, 'id' | 'ownerId'>): Promise<ServerRelation | null> {
+    if (instance.ownerId === account.id) return { kind: 'owner' };
+    const grant = await this.ds.getRepository(Subuser).createQueryBuilder('s')
+      .where('s.instance_id = :i AND s.account_id = :a AND s.accepted_at IS NOT NULL', { i: instance.id, a: account.id }).getOne();
+    return grant ? { kind: 'subuser', subuserId: grant.id, permissions: grant.permissions } : null;
   }
 }

@@ -149,6 +149,25 @@ export const kernelConfigSchema = z.object({
     /** How long before that end a v1 console is sent `{type:"expiring",inSeconds}`. */
     expiringNoticeSeconds: z.number().int().positive().default(60),
   }).prefault({}),
+  management: z.object({
+    apiKeys: z.object({
+      /** Requests per key per window, answered with RateLimit-* headers; 429 past it. */
+      rateLimit: rateWindow.default({ max: 600, windowSeconds: 60 }),
+      /** Keys one account may hold. */
+      maxPerAccount: z.number().int().positive().default(25),
+    }).prefault({}),
+    schedules: z.object({
+      /** A cron that fires more often than this is refused (400). */
+      minIntervalSeconds: z.number().int().positive().default(300),
+      maxPerServer: z.number().int().positive().default(20),
+      /** A task's delay offset is capped here (tasks of one run wait in one job). */
+      maxTaskDelaySeconds: z.number().int().min(0).default(900),
+      /** Schedule runs at once per worker. */
+      concurrency: z.number().int().positive().default(20),
+    }).prefault({}),
+    /** Backups a server keeps when the plan says nothing (BillingGate.entitlementsOf → null). */
+    defaultBackupsMax: z.number().int().positive().default(5),
+  }).prefault({}),
   supervisor: z.object({
     /** Delay before the n-th consecutive restart: base × 2^(n-1) (30 s → 60 s → 120 s). */
     backoffBaseSeconds: z.number().positive().default(30),

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { KernelInstanceAccess } from './access';
 import { OperationRegistry, PluginOperations } from './operations/plugin-operations';
 import { BillingGate, CONSOLE_PROTOCOL_V1, HostingProvider, InstanceAgent, InstanceType, KernelQueue, Tokens } from '../api';
-import type { AccountView, AgentTokens, ApiRouter, KernelHooks, LiveSessions, MaintenanceCalendar, Notifications, PortRef } from '../api';
+import type { AccountView, ActivityLog, AgentTokens, ApiRouter, QueueRef, KernelHooks, LiveSessions, MaintenanceCalendar, Notifications, PortRef } from '../api';
 import type { KernelConfig } from './config';
 import type { KernelQueues } from './queues';
 import type { KernelMetrics } from './metrics';
@@ -17,7 +17,7 @@ import { CONSOLE_PATH, ConsoleGateway, type CloseOrder } from './console/gateway
 import type { HttpExtensions } from './plugin-host';
 import type { MaintenanceSchedule } from './maintenance';
 import type { KernelUpgradeTickets } from './upgrades/tickets';
-import { Session } from './entities';
+import { Schedule, Session } from './entities';
 import { KernelDirectoryToken, KernelInstanceDirectory } from './operations/directory';
 import { InstanceService, PROVISION_JOB, TEARDOWN_JOB } from './operations/instances';
 import { OperationLease } from './operations/lease';
@@ -36,6 +36,16 @@ import { fileRoutes } from './routes/files';
 import { instanceRoutes } from './routes/instances';
 import { serverActionRoutes } from './routes/server-actions';
 import { Supervisor } from './supervision/supervisor';
+import { BackupRotation } from './routes/backups';
+import { scheduleRoutes } from './routes/schedules';
+import { SCHEDULE_JOB, ScheduleRunner, type ScheduleJob } from './schedules/runner';
+import { powerServer } from './routes/server-actions';
+import { serverSettingsRoutes } from './routes/server-settings';
+import { reinstallOperation } from './operations/reinstall';
+import { AgentStatusCache } from './operations/status-cache';
+import { fileOperationRoutes } from './routes/file-operations';
+import { sharingRoutes } from './routes/sharing';
+import { activityRoutes } from './routes/activity';
 
 export interface InstanceWiringContext {
   ds: DataSource;
@@ -57,6 +67,10 @@ export interface InstanceWiringContext {
   /** Operator windows: placement avoids their nodes, the supervisor does not restart there. */
   maintenance: MaintenanceSchedule;
   routes: ApiRouter;
+  activity: ActivityLog;
+  scheduleQueue: QueueRef;
+  /** Where customers sign in (links in emails). */
+  publicUrl: string;
   container: DependencyContainer;
   /** Resolves plugin ports at use time, so a disabled plugin fails the request, not the boot. */
   ports: { required<T>(port: PortRef<T>): T; optional<T>(port: PortRef<T>): T | undefined; resolveAll<T>(port: PortRef<T>): T[] };
@@ -77,7 +91,9 @@ export function wireInstances(k: InstanceWiringContext) {
   const instances = new InstanceService(ds, config, hooks, queues, () => ports.resolveAll(InstanceType), logger, k.accountChanged, {
     state: billingState, entitlements: (account) => entitlementsOf(ds, ports.optional(BillingGate), account),
   });
-  k.container.register(Tokens.Access, { useValue: new KernelInstanceAccess(ds, instances, billingState) });
+  const access = new KernelInstanceAccess(ds, billingState);
+  k.container.register(Tokens.Access, { useValue: access });
+  const activity = k.activity;
   instanceRoutes(routes, {
     ds, instances, probes: new ReadinessCache(config.status.readinessCacheMs), optional: (p) => ports.optional(p), billingState,
     types: ports.resolveAll(InstanceType), sections: k.http.statusSections,
@@ -108,10 +124,11 @@ export function wireInstances(k: InstanceWiringContext) {
   agentEventRoutes(routes, { ds, tokens: agentTokens, directory, readiness, supervisor });
   const power = new KernelInstancePower(ds, agent, readiness);
   k.container.register(Tokens.Power, { useValue: power });
-  serverActionRoutes(routes, { ds, instances, power, billingState });
+  const actionDeps = { ds, instances, agent, power, billingState, statusCache: new AgentStatusCache(config.status.readinessCacheMs) };
+  serverActionRoutes(routes, actionDeps);
 
   const sessionExpiry = async (id: string) => (await ds.getRepository(Session).findOne({ select: { id: true, expiresAt: true }, where: { id } }))?.expiresAt;
-  const gateway = new ConsoleGateway(config, readOnly, agent, billingState, sessionExpiry, redis, logger);
+  const gateway = new ConsoleGateway(config, readOnly, agent, billingState, sessionExpiry, redis, logger, () => access, () => activity);
   k.container.register(Tokens.Sessions, {
     useValue: {
       account: (sessionId: string, accountId: string) => k.liveSession(sessionId, accountId),
@@ -120,14 +137,35 @@ export function wireInstances(k: InstanceWiringContext) {
     } satisfies LiveSessions,
   });
   k.http.upgrades.register('kernel', { path: CONSOLE_PATH }, (upgrade) => gateway.accept(upgrade), { protocols: [CONSOLE_PROTOCOL_V1] });
-  consoleRoutes(routes, { instances, tickets: k.tickets, billingState });
+  consoleRoutes(routes, { tickets: k.tickets });
   consoleSocketDoc(routes);
   hooks.onTeardown.tapPromise('kernel-console', (instance) => gateway.order({ instanceId: instance.id, code: CLOSE.instanceDeleted, reason: 'server deleted' }));
   hooks.onBillingSuspend.tapPromise('kernel-console', async (account, state) => {
     if (state === 'suspended') await gateway.order({ accountId: account.id, code: CLOSE.suspended, reason: 'account suspended' });
   });
 
-  backupRoutes(routes, { ds, instances, agent, billingState });
-  fileRoutes(routes, { ds, instances, agent, billingState, maxUploadBytes: config.files.maxUploadBytes });
-  return { directory, readiness, instances, supervisor, console: gateway, operationEvents };
+  const backupDeps = { ds, agent, optional: <T>(p: PortRef<T>) => ports.optional(p), defaultBackupsMax: config.management.defaultBackupsMax };
+  backupRoutes(routes, backupDeps);
+  const schedules = new ScheduleRunner({
+    ds, queues, queue: k.scheduleQueue, agent, billingState, maintenance: () => k.container.resolve(Tokens.Maintenance), activity,
+    power: (instance, action) => powerServer(actionDeps, instance, action), backups: new BackupRotation(backupDeps),
+    maxTaskDelaySeconds: config.management.schedules.maxTaskDelaySeconds, consoleTimeoutMs: config.console.connectTimeoutMs, logger,
+  });
+  queues.define<ScheduleJob>(SCHEDULE_JOB, k.scheduleQueue, (data, job) => schedules.handle(data, job));
+  scheduleRoutes(routes, { ds, runner: schedules, config });
+  const setup = {
+    ds, agent, types: () => ports.resolveAll(InstanceType), agentTokens, controlPlaneUrl: workerDeps.controlPlaneUrl, readiness, backups: new BackupRotation(backupDeps),
+  };
+  k.operations.define('kernel', 'reinstall', reinstallOperation(setup));
+  serverSettingsRoutes(routes, {
+    ...setup, optional: (p) => ports.optional(p), hosting: () => ports.required(HostingProvider), operations: k.container.resolve(Tokens.Operations),
+  });
+  hooks.onTeardown.tapPromise('kernel-schedules', async (instance) => {
+    for (const s of await ds.getRepository(Schedule).find({ select: { id: true }, where: { instanceId: instance.id } })) await schedules.remove(s.id);
+  });
+  fileRoutes(routes, { agent, maxUploadBytes: config.files.maxUploadBytes });
+  fileOperationRoutes(routes, { agent });
+  sharingRoutes(routes, { ds, notifications: k.notifications, activity, closeConsoles: (order) => gateway.order(order), publicUrl: k.publicUrl });
+  activityRoutes(routes, { ds });
+  return { directory, readiness, instances, supervisor, console: gateway, operationEvents, schedules };
 }

@@ -7,7 +7,7 @@ import type { DataSource } from 'typeorm';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { API_SIMULATOR_NAME, Announcements, BootError, KernelQueue, Notifier, Tokens, UnavailableError, portKey, portName } from '../api';
-import type { Clock, KernelHooks, PluginDefinition, PortRef } from '../api';
+import type { Clock, KernelHooks, PluginDefinition, PortRef, QueueRef } from '../api';
 import type { KernelConfig } from './config';
 import { dropSchema, openDatabase, runMigrations } from './database';
 import { Setting } from './entities';
@@ -40,6 +40,9 @@ import { healthRoutes } from './routes/health';
 import { listenForMetrics, metricsRoutes } from './routes/metrics';
 import { registerQueueMetrics } from './queue-metrics';
 import { wireInstances } from './instance-wiring';
+import { KernelActivityLog } from './activity';
+import { ApiKeys } from './auth/api-keys';
+import { apiKeyRoutes } from './routes/api-keys';
 import { OperationRegistry } from './operations/plugin-operations';
 import { Controller } from './controller';
 import type { ConsoleGateway } from './console/gateway';
@@ -48,6 +51,7 @@ import type { KernelInstanceDirectory } from './operations/directory';
 import type { InstanceReadiness } from './operations/readiness';
 import type { InstanceService } from './operations/instances';
 import type { Supervisor } from './supervision/supervisor';
+import type { ScheduleRunner } from './schedules/runner';
 import { DerivedAgentTokens } from './agent-tokens';
 import { RETENTION_JOB, RetentionPolicy } from './retention';
 import { HostRoutes } from './http/host-routes';
@@ -100,6 +104,7 @@ export class Kernel {
   controller!: Controller;
   private cache?: AccountCache;
   console!: ConsoleGateway;
+  schedules!: ScheduleRunner;
   operationEvents?: OperationEventStreams;
   private sweeper?: NodeJS.Timeout;
   private hosts: PluginHost[] = [];
@@ -112,6 +117,8 @@ export class Kernel {
   private registered = false;
   private readonly contributions: PluginContributions = { entities: [], migrations: [] };
   readonly extensions: ProcessExtensions;
+  /** Where fired schedules run (`kernel.schedules`). */
+  readonly scheduleQueue: QueueRef;
 
   constructor(private readonly options: KernelOptions) {
     const { config } = options;
@@ -139,6 +146,9 @@ export class Kernel {
       health: new HealthChecks(),
       operations: new OperationRegistry(),
     };
+    // Declared before any role is planned: a schedule worker is a role of its own, scaled apart from provisioning.
+    this.scheduleQueue = this.queues.declare('kernel', 'schedules', { concurrency: config.management.schedules.concurrency });
+    this.extensions.roles.define('kernel', 'schedule-worker', { summary: 'runs server schedules (power, commands, backups)', queues: [this.scheduleQueue, KernelQueue.notifications] });
   }
 
   get config(): KernelConfig {
@@ -277,6 +287,10 @@ export class Kernel {
     this.auth = new AuthService(this.ds, tokens, new RateLimiter(this.redis, config.redis.prefix), notifications, clock, config, this.logger, this.cache,
       (r) => this.console.revoke(r));
 
+    const activity = new KernelActivityLog(this.ds);
+    c.register(Tokens.Activity, { useValue: activity });
+    this.auth.apiKeys = new ApiKeys(this.ds, new RateLimiter(this.redis, config.redis.prefix), config);
+    this.router.bindServerGate({ access: () => this.resolve(Tokens.Access), activity: () => activity });
     const kernelRoutes = this.router.for('kernel');
     healthRoutes(kernelRoutes, { ds: this.ds, redis: this.redis, queues: this.queues, router: this.router, checks: this.extensions.health });
     metricsRoutes(kernelRoutes, { ds: this.ds, metrics: this.metrics, config: config.metrics, authenticate: (ctx) => this.auth.authenticate(ctx) });
@@ -284,7 +298,9 @@ export class Kernel {
     notificationRoutes(kernelRoutes, { ds: this.ds, outbox: notifications, templates });
     maintenanceRoutes(kernelRoutes, { ds: this.ds, schedule: maintenance, logger: this.logger });
     accountRoutes(kernelRoutes, { ds: this.ds, config, optional: (p) => this.optional(p), cache: this.cache, closeConsoles: (r) => this.console.revoke(r) });
+    apiKeyRoutes(kernelRoutes, { ds: this.ds, keys: this.auth.apiKeys, activity });
     Object.assign(this, wireInstances({
+      activity, scheduleQueue: this.scheduleQueue, publicUrl: config.server.publicUrl || `http://${config.server.host}:${config.server.port}`,
       ds: this.ds, redis: this.redis, config, hooks: this.hooks, queues: this.queues, logger: this.logger, metrics: this.metrics, notifications,
       routes: kernelRoutes, container: c, ports: this, agentTokens: this.resolve(Tokens.AgentTokens),
       accountChanged: (accountId) => this.cache!.forget({ quotaOf: accountId }),

@@ -11,6 +11,21 @@ export class MinecraftType extends InstanceType {
   readonly kind = 'game' as const;
   readonly type = 'minecraft';
   readonly optionsSchema;
+  /** What server.properties lets players' hosts change, by its own keys; anything else is refused. */
+  readonly settingsSchema = z.object({
+    motd: z.string().max(59).regex(/^[^\r\n]*$/, 'one line'),
+    'max-players': z.number().int().min(1).max(1000),
+    difficulty: z.enum(['peaceful', 'easy', 'normal', 'hard']),
+    gamemode: z.enum(['survival', 'creative', 'adventure', 'spectator']),
+    pvp: z.boolean(),
+    'white-list': z.boolean(),
+    'enforce-whitelist': z.boolean(),
+    hardcore: z.boolean(),
+    'allow-flight': z.boolean(),
+    'view-distance': z.number().int().min(3).max(32),
+    'simulation-distance': z.number().int().min(3).max(32),
+    'spawn-protection': z.number().int().min(0).max(64),
+  }).partial().strict();
   /** Java clients look up `_minecraft._tcp.<address>`, and Velocity fronts every server. */
   readonly capabilities: InstanceCapabilities = { connect: { protocol: 'tcp', srvService: '_minecraft._tcp' }, proxied: 'minecraft' };
 

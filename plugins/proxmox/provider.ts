@@ -48,6 +48,10 @@ export class ProxmoxHosting extends HostingProvider {
     return { vmid: spec.vmid, node: spec.node };
   }
 
+  async resize(ref: ContainerRef, memoryMb: number): Promise<void> {
+    await this.link.client.setLxcMemory(ref.node, ref.vmid, memoryMb);
+  }
+
   async start(ref: ContainerRef): Promise<void> {
     const { client } = this.link;
     try {

@@ -104,8 +104,8 @@ describe('Backups API (end to end: kernel → agent simulator) and the billing g
       expect(ready.sizeBytes).to.be.above(0);
       const res = await owner.http.get(backups());
       expect(res.body.backups).to.have.length(1);
-      expect(Object.keys(res.body.backups[0]).sort()).to.deep.equal(['createdAt', 'id', 'name', 'sizeBytes', 'state']);
-      expect(res.body.backups[0]).to.deep.equal({ ...ready, name: 'before-the-change', createdAt: backup.createdAt });
+      expect(Object.keys(res.body.backups[0]).sort()).to.deep.equal(['createdAt', 'id', 'locked', 'name', 'sizeBytes', 'state']);
+      expect(res.body.backups[0]).to.deep.equal({ ...ready, name: 'before-the-change', createdAt: backup.createdAt, locked: false });
     });
 
     it('POST without a body names the backup after the time', async () => {

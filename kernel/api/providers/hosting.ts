@@ -1,4 +1,5 @@
 import { PortId } from '../ports';
+import { UnavailableError } from '../errors';
 /**
  * The machine layer: where containers live. The provider owns how a container is named and
  * marked as ours (hostnames, tags, labels): the kernel hands it ids and never spells either.
@@ -60,4 +61,8 @@ export abstract class HostingProvider {
   abstract status(ref: ContainerRef): Promise<ContainerStatus>;
   /** The container's live address and its agent's base URL. */
   abstract address(ref: ContainerRef): Promise<ContainerAddress>;
+  /** Changes the container's memory limit (MiB) while it runs; a provider that cannot answers UnavailableError. */
+  resize(_ref: ContainerRef, _memoryMb: number): Promise<void> {
+    return Promise.reject(new UnavailableError('The hosting provider cannot change a container\'s memory', { operation: 'resize' }));
+  }
 }

@@ -1,5 +1,5 @@
 import { PortId } from '../ports';
-import type { ZodType } from 'zod';
+import type { ZodObject, ZodType } from 'zod';
 import type { CrashClass, CrashCulprit, CrashInfo, InstanceKind, ProvisionPlan } from '../domain';
 
 /**
@@ -29,6 +29,11 @@ export abstract class InstanceType {
   abstract readonly type: string;
   /** The create request's `options`, validated by the router; OpenAPI shows it per type. */
   abstract readonly optionsSchema: ZodType;
+  /**
+   * The structured settings customers edit (`GET|PUT /api/servers/:id/settings`), keyed as the
+   * game's own settings file names them (the agent writes them there). Undefined: the type has none.
+   */
+  readonly settingsSchema?: ZodObject;
   /** Nothing by default: no SRV record, no proxy. */
   readonly capabilities: InstanceCapabilities = { connect: { protocol: 'tcp' }, proxied: false };
   /** Fills template, resources, port needs and agent payload into the plan. */

@@ -11,6 +11,7 @@ import { dummyHash, hashPassword, needsRehash, verifyPassword } from './password
 import { audit } from '../audit';
 import { RateLimiter, type RateLimitObserver } from './rate-limit';
 import type { AccountCache } from './account-cache';
+import { API_KEY_PREFIX, type ApiKeys } from './api-keys';
 import { AccessTokens, bearerToken, makeRefreshToken, parseRefreshToken, randomToken, sha256 } from './tokens';
 
 export interface TokenPair {
@@ -27,6 +28,9 @@ export type ConsoleRevocation = ({ sessionId: string } | { accountId: string }) 
 
 /** Accounts, sessions and password resets. Every check reads the session row: revocation is immediate. */
 export class AuthService {
+  /** Personal API keys (`zpk_…`), accepted as bearer tokens alongside access tokens. */
+  apiKeys?: ApiKeys;
+
   constructor(
     private readonly ds: DataSource,
     private readonly tokens: AccessTokens,
@@ -176,6 +180,10 @@ export class AuthService {
   async authenticate(ctx: Context): Promise<{ account: AccountView; sessionId: string }> {
     const token = bearerToken(ctx.get('authorization'));
     if (!token) throw new UnauthenticatedError();
+    if (token.startsWith(API_KEY_PREFIX)) {
+      if (!this.apiKeys) throw new UnauthenticatedError('API keys are not accepted here');
+      return { account: await this.apiKeys.authenticate(ctx, token), sessionId: '' };
+    }
     const claims = await this.tokens.verify(token);
     if (!claims) throw new UnauthenticatedError('Invalid or expired access token');
     const cached = this.cache.session(claims.sessionId, claims.accountId);

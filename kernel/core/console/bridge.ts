@@ -9,7 +9,12 @@ export interface BridgeOptions {
   highWaterBytes: number;
   statsIntervalMs: number;
   logger: Logger;
+  /** Each line the client typed (its input up to Enter), e.g. for the activity log. */
+  onCommand?(line: string): void;
 }
+
+/** Longest command line kept; a paste of a whole file is not a command. */
+const COMMAND_LIMIT = 1000;
 
 /**
  * Close codes the portal can act on; 4000–4999 are ours. The reason says which event it was.
@@ -17,6 +22,7 @@ export interface BridgeOptions {
  *   or the session's expiry ended the authority the ticket was issued under; log in again (or
  *   refresh) and ask a new ticket.
  * - 4402 account suspended (billing) · 4408 a peer stopped answering pings
+ * - 4403 the server's owner took away this account's access or its console permission
  * - 4410 server deleted · 4440 the console's lifetime (`console.maxLifetimeSeconds`) ended: ask a new ticket
  * - 4504 the agent's console did not answer in time
  */
@@ -30,6 +36,7 @@ export const CLOSE = {
   suspended: 4402,
   deadPeer: 4408,
   lifetimeEnded: 4440,
+  accessRevoked: 4403,
 } as const;
 
 /** The kernel's handle on a bridged console. */
@@ -53,8 +60,19 @@ export function bridge(client: WebSocket, agent: WebSocket, framing: ConsoleFram
     });
     if (to.bufferedAmount > opts.highWaterBytes) from.pause();
   };
+  let typed = '';
+  const typedLines = (data: string) => {
+    for (const ch of data) {
+      if (ch === '\r' || ch === '\n') {
+        if (typed.trim()) opts.onCommand!(typed.trim());
+        typed = '';
+      } else if (ch === '\x7f' || ch === '\b') typed = typed.slice(0, -1);
+      else if (typed.length < COMMAND_LIMIT && ch >= ' ') typed += ch;
+    }
+  };
   client.on('message', (data: RawData, isBinary: boolean) => {
     const { toAgent, reply } = framing.fromClient(data, isBinary);
+    if (opts.onCommand && toAgent?.type === 'input') typedLines(toAgent.data);
     // A client that sends faster than it reads its error frames is the one paused.
     if (reply) send(client, client, reply);
     if (toAgent) send(client, agent, JSON.stringify(toAgent));

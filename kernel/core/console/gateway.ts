@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { InstanceAgent, ZpackError } from '../../api';
-import type { EnforcementState, InstanceDirectory, UpgradeRequest } from '../../api';
+import type { ActivityLog, EnforcementState, InstanceAccess, InstanceDirectory, UpgradeRequest } from '../../api';
 import type { KernelConfig } from '../config';
 import { CLOSE, bridge, closeQuietly, type ConsoleLink } from './bridge';
 import { framingFor } from './framing';
@@ -20,6 +20,8 @@ export interface CloseOrder {
   instanceId?: string;
   accountId?: string;
   sessionId?: string;
+  /** Only consoles matching every field given (a subuser's consoles on one server), not any of them. */
+  all?: boolean;
   code: number;
   reason: string;
 }
@@ -29,6 +31,7 @@ interface Session {
   accountId: string;
   sessionId: string;
   client: WebSocket;
+  ip?: string;
 }
 
 /** Orders kept to catch one that arrives while an upgrade is between its checks and its 101. */
@@ -61,6 +64,8 @@ export class ConsoleGateway {
     private readonly sessionExpiry: SessionExpiry,
     private readonly redis: Redis,
     private readonly logger: Logger,
+    private readonly access: () => InstanceAccess,
+    private readonly activity: () => ActivityLog,
   ) {}
 
   get channel(): string {
@@ -90,12 +95,15 @@ export class ConsoleGateway {
     const grant = await upgrade.redeemTicket(CONSOLE_TICKET);
     if (grant.instanceId !== upgrade.params.id) throw new ZpackError('unauthenticated', 401, 'A valid, unused console ticket for this server is required');
     const instance = await this.directory.get(grant.instanceId);
-    if (!instance || instance.ownerId !== grant.accountId) throw new ZpackError('not_found', 404, 'Server not found');
-    if ((await this.billingState(grant.accountId)) === 'suspended') throw new ZpackError('billing_suspended', 402, 'The account is suspended');
+    // The grant may have been revoked since the ticket was issued: asked again, just before the 101.
+    const relation = instance && await this.access().relation({ id: grant.accountId }, instance);
+    if (!instance || !relation) throw new ZpackError('not_found', 404, 'Server not found');
+    if (relation.kind === 'subuser' && !relation.permissions.includes('console')) throw new ZpackError('forbidden', 403, 'This needs the console permission on the server');
+    if ((await this.billingState(instance.ownerId)) === 'suspended') throw new ZpackError('billing_suspended', 402, 'The account is suspended');
     // Last, so as little as possible happens between this read and the 101.
     await upgrade.confirmSession(grant);
     const client = await upgrade.accept();
-    await this.open({ instanceId: instance.id, accountId: grant.accountId, sessionId: grant.sessionId, client }, instance, since);
+    await this.open({ instanceId: instance.id, accountId: grant.accountId, sessionId: grant.sessionId, client, ip: upgrade.req.socket.remoteAddress }, instance, since);
   }
 
   /** `since`: the last close order seen before the upgrade's checks began; a later one that matches still applies. */
@@ -115,7 +123,12 @@ export class ConsoleGateway {
       return;
     }
     if (client.readyState !== client.OPEN) return closeQuietly(agentSocket, CLOSE.normal, 'client left');
-    const link = bridge(client, agentSocket, framingFor(client.protocol), { ...this.config.console, logger: this.logger });
+    const actor = session.accountId === instance.ownerId ? 'user' as const : 'subuser' as const;
+    // Commands typed are recorded (who typed what, on which server); what the server prints is not.
+    const onCommand = (command: string) => void this.activity().record({
+      instanceId: instance.id, event: 'console.command', actor: { type: actor, id: session.accountId }, ip: session.ip ?? null, properties: { command },
+    }).catch((err) => this.logger.warn({ err, instanceId: instance.id }, 'console command not recorded'));
+    const link = bridge(client, agentSocket, framingFor(client.protocol), { ...this.config.console, logger: this.logger, onCommand });
     client.resume();
     await this.expireLater(session, link);
   }
@@ -164,7 +177,8 @@ export class ConsoleGateway {
   }
 }
 
-const matches = (order: CloseOrder, s: Session): boolean =>
-  (!!order.instanceId && s.instanceId === order.instanceId) ||
+const matches = (order: CloseOrder, s: Session): boolean => order.all
+  ? (!order.instanceId || s.instanceId === order.instanceId) && (!order.accountId || s.accountId === order.accountId) && (!order.sessionId || s.sessionId === order.sessionId)
+  : (!!order.instanceId && s.instanceId === order.instanceId) ||
   (!!order.accountId && s.accountId === order.accountId) ||
   (!!order.sessionId && s.sessionId === order.sessionId);

@@ -61,6 +61,10 @@ export class Instance extends ZpackEntity {
   payload: Record<string, unknown>;
 
   /** The last crash, as the status shows it (the full reports are crash_report rows). */
+  /** The type's options as last set (create, resize, reinstall); null on rows made before it was kept. */
+  @Column('jsonb', { nullable: true })
+  options: Record<string, unknown> | null;
+
   @Column('jsonb', { name: 'last_crash', nullable: true })
   lastCrash: CrashSummary | null;
 

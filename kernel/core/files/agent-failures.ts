@@ -23,6 +23,12 @@ const KNOWN: Record<string, KnownRefusal> = {
   backup_not_ready: { status: 409, message: 'The backup is not ready yet' },
   backup_in_progress: { status: 409, message: 'The backup is still being made' },
   restore_running: { status: 409, message: 'A restore is running on this server' },
+  already_exists: { status: 409, message: 'Something already exists at that path' },
+  unsupported_archive: { status: 400, message: 'Only .tar.gz, .tgz and .zip archives are supported' },
+  unsafe_entry: { status: 400, message: 'The archive has an entry that leaves the folder (.., an absolute path or a link); nothing was unpacked' },
+  unpack_too_large: { status: 400, message: 'The archive unpacks to more than may be unpacked; nothing was unpacked' },
+  too_many_entries: { status: 400, message: 'The archive has more entries than may be unpacked; nothing was unpacked' },
+  bad_archive: { status: 400, message: 'The archive is damaged or not of its kind; nothing was unpacked' },
   too_large: { status: 413, message: 'The file is too large to open as text; download it instead' },
   binary_file: { status: 415, message: 'The file is not text; download it instead' },
 };

@@ -111,7 +111,11 @@ export class ContractComponents {
 function derivedErrors(spec: RouteSpec<any, any, any>): number[] {
   const errors = [400, 500, 503, ...(spec.errors ?? [])];
   if (spec.auth !== 'none') errors.push(401);
-  if (spec.auth === 'admin') errors.push(403);
+  // Admin routes refuse other roles; user routes refuse an API key outside its scopes, and server routes a subuser without the permission.
+  if (spec.auth === 'admin' || spec.auth === 'user') errors.push(403);
+  if (spec.server?.mutation) errors.push(402);
+  if (spec.server?.mutation === 'backup') errors.push(423);
+  if (spec.auth === 'user') errors.push(429);
   if (/:/.test(spec.path)) errors.push(404);
   if (spec.body) errors.push(408, 413, 415);
   return errors;

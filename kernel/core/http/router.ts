@@ -4,13 +4,25 @@ import { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { z, type ZodType } from 'zod';
 import { ForbiddenError } from '../../api';
 import type { Logger } from 'pino';
-import type { AccountView, ApiRouter, Reply, RequestContext, RouteSpec, SocketSpec } from '../../api';
+import type { AccountView, ActivityLog, ApiRouter, InstanceAccess, InstanceView, Reply, RequestContext, RouteSpec, SocketSpec } from '../../api';
 import { readJsonBody, type JsonBodyLimits } from './body';
 import { ContractComponents, describeRoute, describeSocket } from './contract';
 import { invalidRequest } from './issues';
 import { answerNotModified } from './etag';
 
 export type Authenticator = (ctx: Context) => Promise<{ account: AccountView; sessionId: string }>;
+
+/** What the router asks of the kernel for routes that act on a server; bound once the kernel booted. */
+export interface ServerGate {
+  access(): InstanceAccess;
+  activity(): ActivityLog;
+}
+
+/** A declared route, as the route table lists it (tests walk it to check every server route is gated). */
+export interface DeclaredRoute {
+  owner: string;
+  spec: RouteSpec<any, any, any>;
+}
 
 /**
  * The one router of a kernel. Each route is declared with zod schemas that both validate the
@@ -24,8 +36,20 @@ export class KernelRouter {
   private readonly components = new ContractComponents(this.openapi);
   /** Routes without parameters, found by one map lookup before the router's regex walk. */
   private readonly exact = new Map<string, { path: string; handle: (ctx: Context) => Promise<void> }>();
+  private readonly declared: DeclaredRoute[] = [];
+  private gate?: ServerGate;
 
   constructor(private readonly authenticate: Authenticator, private readonly bodyLimits: JsonBodyLimits) {}
+
+  /** Binds the access gate and the activity log that `server` declarations use. */
+  bindServerGate(gate: ServerGate): void {
+    this.gate = gate;
+  }
+
+  /** Every route declared so far, kernel and plugins. */
+  routes(): readonly DeclaredRoute[] {
+    return this.declared;
+  }
 
   /** The view a plugin (or kernel module) registers through; duplicates across owners fail boot. */
   for(owner: string): ApiRouter {
@@ -55,6 +79,7 @@ export class KernelRouter {
     const querySchema = spec.query instanceof z.ZodObject ? spec.query.strict() : spec.query;
     spec = { ...spec, query: querySchema };
     this.claimOperationId(owner, spec.operationId);
+    this.declared.push({ owner, spec });
     describeRoute(this.openapi, this.components, owner, spec);
     const limits: JsonBodyLimits = { ...this.bodyLimits, limitBytes: spec.bodyLimit ?? this.bodyLimits.limitBytes };
     const handle = async (ctx: Context) => {
@@ -63,14 +88,27 @@ export class KernelRouter {
       if (spec.auth === 'user' || spec.auth === 'admin') {
         ({ account, sessionId } = await this.authenticate(ctx));
         if (spec.auth === 'admin' && account.role !== 'admin') throw new ForbiddenError('Admin role required');
+        if (account.credential) keyMayCall(spec, account.credential.scopes);
       }
       if (spec.guard) await spec.guard(ctx);
       // Without a schema, the raw values are read only if the handler asks for them.
       const params = spec.params ? parse('params', spec.params, ctx.params) : RAW;
+      let server: InstanceView | undefined;
+      if (spec.server && account) {
+        const { permission, param = 'id', mutation, action } = spec.server;
+        server = await this.gate!.access().require(account, String((params === RAW ? ctx.params : params)[param]), permission, { mutation, action });
+      }
       const query = querySchema ? parse('query', querySchema, ctx.query) : ctx.querystring ? parse('query', NO_QUERY, ctx.query) : RAW;
       const body = spec.body ? parse('body', spec.body, await readJsonBody(ctx, limits)) : undefined;
-      const reply: Reply | void = await spec.handler(new HandlerContext(body, query, params, account as AccountView, sessionId, ctx));
+      const reply: Reply | void = await spec.handler(new HandlerContext(body, query, params, account as AccountView, sessionId, ctx, server as InstanceView));
       if (reply) applyReply(ctx, reply);
+      if (server && spec.server?.activity && ctx.status < 400) {
+        const activity = this.gate!.activity();
+        await activity.record({
+          instanceId: server.id, event: spec.server.activity, actor: activity.actorOf(account!, server), accountId: account!.id, ip: ctx.ip,
+          properties: activityProperties(params === RAW ? {} : params, query === RAW ? {} : query, body),
+        });
+      }
     };
     this.router[spec.method](spec.path, handle);
     if (!/[:*{]/.test(spec.path)) this.exact.set(key, { path: spec.path, handle });
@@ -104,7 +142,12 @@ class HandlerContext<B, Q, P> implements RequestContext<B, Q, P> {
     readonly account: AccountView,
     readonly sessionId: string,
     readonly koa: Context,
+    readonly server: InstanceView,
   ) {}
+
+  get ip(): string {
+    return this.koa.ip;
+  }
 
   get query(): Q {
     return this.parsedQuery === RAW ? (this.koa.query as Q) : this.parsedQuery;
@@ -122,6 +165,25 @@ class HandlerContext<B, Q, P> implements RequestContext<B, Q, P> {
   get logger(): Logger {
     return this.koa.state.log;
   }
+}
+
+/** A key on a route that acts on no server needs the route's scope (admin routes: `admin`); a server route's scope is Tokens.Access's to check. */
+function keyMayCall(spec: RouteSpec<any, any, any>, scopes: readonly string[]): void {
+  if (spec.server) return;
+  const needed = spec.auth === 'admin' ? 'admin' : spec.scope;
+  if (!needed) throw new ForbiddenError('API keys cannot be used on this route');
+  if (!scopes.includes(needed)) throw new ForbiddenError(`This API key lacks the ${needed} scope`, { scope: needed });
+}
+
+/** What an activity entry keeps of a request: the names it acted on, never a long value (file content is never a JSON body). */
+function activityProperties(params: Record<string, unknown>, query: Record<string, unknown>, body: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(params)) if (k !== 'id') out[k] = v;
+  for (const [k, v] of Object.entries(query)) if (k !== 'limit' && k !== 'cursor') out[k] = v;
+  if (body && typeof body === 'object' && !Array.isArray(body)) {
+    for (const [k, v] of Object.entries(body)) if (JSON.stringify(v ?? null).length <= 2000) out[k] = v;
+  }
+  return out;
 }
 
 function parse(where: string, schema: ZodType | undefined, value: unknown): any {

@@ -9,6 +9,7 @@ import { KernelPluginOperations1700000011000 } from './1700000011000-kernel-plug
 import { KernelFleetImport1700000012000 } from './1700000012000-kernel-fleet-import';
 import { KernelRepairEvents1700000200000 } from './1700000200000-kernel-repair-events';
 import { KernelOutboxMaintenance1700000400000 } from './1700000400000-kernel-outbox-maintenance';
+import { KernelServerManagement1700000500000 } from './1700000500000-kernel-server-management';
 import { KernelCrashCulprit1700000600000 } from './1700000600000-kernel-crash-culprit';
 
 /** Kernel migrations, oldest first (one per line, so branches adding one merge cleanly). */
@@ -24,5 +25,6 @@ export const kernelMigrations: Function[] = [
   KernelFleetImport1700000012000,
   KernelRepairEvents1700000200000,
   KernelOutboxMaintenance1700000400000,
+  KernelServerManagement1700000500000,
   KernelCrashCulprit1700000600000,
 ];

@@ -62,7 +62,7 @@ export class InstanceService {
         throw new QuotaExceededError(`Your plan allows ${quota.maxInstances} instance(s)`, { ...quota });
       }
       const instance = await m.getRepository(Instance).save(m.getRepository(Instance).create({
-        ownerId: account.id, kind: plan.kind, type: plan.type, name: plan.name, state: 'provisioning', ports: [], payload: plan.payload ?? {},
+        ownerId: account.id, kind: plan.kind, type: plan.type, name: plan.name, state: 'provisioning', ports: [], payload: plan.payload ?? {}, options: plan.options,
       }));
       const op = await this.insertOperation(m, {
         accountId: account.id, idempotencyKey: key, requestHash: hash, kind: 'create', instanceId: instance.id,
@@ -104,6 +104,13 @@ export class InstanceService {
 
   async owned(account: AccountView, id: string): Promise<Instance> {
     const instance = await this.ds.getRepository(Instance).findOneBy({ id, ownerId: account.id });
+    if (!instance || instance.deletedAt) throw new NotFoundError('Server');
+    return instance;
+  }
+
+  /** A live instance by id, for routes whose access the router already checked. */
+  async byId(id: string): Promise<Instance> {
+    const instance = await this.ds.getRepository(Instance).findOneBy({ id });
     if (!instance || instance.deletedAt) throw new NotFoundError('Server');
     return instance;
   }

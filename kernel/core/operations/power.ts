@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { NotFoundError } from '../../api';
-import type { InstanceAgent, InstancePower, PowerAction } from '../../api';
+import type { InstanceAgent, InstancePower, InstanceView, PowerAction } from '../../api';
 import { Instance, instanceView } from '../entities';
 import { fromAgentError } from '../files/agent-failures';
 import type { InstanceReadiness } from './readiness';
@@ -16,12 +16,12 @@ export class KernelInstancePower implements InstancePower {
   async apply(instanceId: string, action: PowerAction): Promise<'running' | 'stopped'> {
     const instance = await this.ds.getRepository(Instance).findOneBy({ id: instanceId });
     if (!instance || instance.deletedAt) throw new NotFoundError('Server');
-    return this.applyTo(instance, action);
+    return this.applyTo(instanceView(instance), action);
   }
 
-  async applyTo(instance: Instance, action: PowerAction): Promise<'running' | 'stopped'> {
+  async applyTo(instance: InstanceView, action: PowerAction): Promise<'running' | 'stopped'> {
     // An agent that lost its container (not_provisioned) is a 409 the caller can act on, not our 502.
-    await this.agent().power(instanceView(instance), action).catch((err: unknown) => { throw fromAgentError(err); });
+    await this.agent().power(instance, action).catch((err: unknown) => { throw fromAgentError(err); });
     const state = action === 'stop' || action === 'kill' ? 'stopped' as const : 'running' as const;
     await this.ds.getRepository(Instance).update(instance.id, { state });
     // Readiness is re-learnt from the agent's ready event.

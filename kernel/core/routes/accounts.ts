@@ -34,7 +34,7 @@ interface Deps {
 export function accountRoutes(r: ApiRouter, { ds, config, optional, cache, closeConsoles }: Deps): void {
   r.route({
     method: 'get', path: '/api/me', summary: 'The caller, their quota and billing state', auth: 'user', tags: ['accounts'],
-    operationId: 'getMe', responses: { 200: me },
+    operationId: 'getMe', responses: { 200: me }, scope: 'account.read',
     handler: async ({ account }) => {
       const gate = optional(BillingGate);
       const plan = await entitlementsOf(ds, gate, account);
@@ -45,7 +45,8 @@ export function accountRoutes(r: ApiRouter, { ds, config, optional, cache, close
         if (!plan) cache.rememberQuota(account.id, quota);
       }
       const state = await billingStateOf(ds, gate, account);
-      return { body: { user: account, quota, billing: { state, exempt: account.billingExempt || account.role === 'admin' } } };
+      const user = { id: account.id, email: account.email, role: account.role, billingExempt: account.billingExempt };
+      return { body: { user, quota, billing: { state, exempt: account.billingExempt || account.role === 'admin' } } };
     },
   });
 

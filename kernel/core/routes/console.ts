@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import type { ApiRouter, EnforcementState } from '../../api';
-import { assertMayMutate } from '../billing-state';
+import { ForbiddenError } from '../../api';
+import type { ApiRouter } from '../../api';
 import { CONSOLE_TICKET } from '../console/gateway';
 import type { KernelUpgradeTickets } from '../upgrades/tickets';
-import type { InstanceService } from '../operations/instances';
 
 /** How the console WebSocket the ticket opens speaks: the OpenAPI description of the console route. */
 export const CONSOLE_PROTOCOL_DESCRIPTION = [
@@ -25,20 +24,21 @@ export const CONSOLE_PROTOCOL_DESCRIPTION = [
   '**Lifetime.** A console ends when its login session expires (the refresh expiry; close 4401 `session expired`)',
   'or `console.maxLifetimeSeconds` (12 h) after it opened (close 4440), whichever is first; `expiring` is sent',
   '`console.expiringNoticeSeconds` (60 s) before. Other closes: 4401 session revoked, 4402 account suspended,',
+  '4403 the owner revoked this account\'s access to the server (or its console permission),',
   '4408 a peer stopped answering pings, 4410 server deleted, 4504 the agent did not answer, 1009 a message over',
   'the size cap, 1011 the server crashed.',
 ].join('\n');
 
-export function consoleRoutes(r: ApiRouter, deps: { instances: InstanceService; tickets: KernelUpgradeTickets; billingState(accountId: string): Promise<EnforcementState> }): void {
+export function consoleRoutes(r: ApiRouter, deps: { tickets: KernelUpgradeTickets }): void {
   r.route({
     method: 'post', path: '/api/servers/:id/console/ticket', summary: 'A single-use ticket (~30 s) to open this server’s console WebSocket', auth: 'user', tags: ['console'],
     description: CONSOLE_PROTOCOL_DESCRIPTION,
     operationId: 'createConsoleTicket', errors: [402],
     params: z.object({ id: z.uuid() }),
+    server: { permission: 'console', mutation: true, action: 'console.open' },
     responses: { 200: z.object({ ticket: z.string(), expiresIn: z.number().meta({ description: 'Seconds' }) }) },
-    handler: async ({ params, account, sessionId }) => {
-      const instance = await deps.instances.owned(account, params.id);
-      assertMayMutate(await deps.billingState(account.id), 'mutation');
+    handler: async ({ account, sessionId, server: instance }) => {
+      if (account.credential) throw new ForbiddenError('A console is opened from a login session; API keys send commands through schedules');
       const ticket = await deps.tickets.issue({ purpose: CONSOLE_TICKET, accountId: account.id, instanceId: instance.id, sessionId, role: account.role });
       return { body: { ticket, expiresIn: deps.tickets.ttlSeconds } };
     },
@@ -54,7 +54,7 @@ const CONSOLE_PROTOCOL = [
   'client → server `{type:"input",data}`, `{type:"resize",cols,rows}`, `{type:"signal",name}`;',
   'server → client `{type:"output",data}` (terminal bytes as sent: CRLF, partial lines), `{type:"status",state}`,',
   '`{type:"stats",cpuPercent,memoryBytes,players}`, `{type:"exit",code,signal}`, `{type:"expiring",inSeconds}`.',
-  'Close codes: 4401 the login session ended, 4402 the account is suspended, 4410 the server was deleted,',
+  'Close codes: 4401 the login session ended, 4402 the account is suspended, 4403 access to the server was revoked, 4410 the server was deleted,',
   '4408 a peer stopped answering pings, 4504 the agent is unreachable, 1009 a frame was too big.',
 ].join('\n');
 

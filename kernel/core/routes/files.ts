@@ -1,25 +1,18 @@
 import { z } from 'zod';
 import type { Context } from 'koa';
-import type { DataSource } from 'typeorm';
 import { InstanceAgent, PayloadTooLargeError, relayed, streamed } from '../../api';
-import type { AgentRequest, ApiRouter, DirectResponse, EnforcementState, HttpMethod, ResponseSpec, SuccessStatus } from '../../api';
-import { instanceView } from '../entities';
-import { guardMutation } from '../billing-state';
+import type { AgentRequest, ApiRouter, DirectResponse, HttpMethod, ResponseSpec, SuccessStatus } from '../../api';
 import { capped, relay, type CappedStream } from '../files/relay';
 import { fromAgentError } from '../files/agent-failures';
 import { confinePath } from '../files/paths';
 import { requireCurrentVersion, tagFileContent } from '../files/versions';
 import { ETAG, IF_MATCH, IF_NONE_MATCH, conditional } from '../http/etag';
-import type { InstanceService } from '../operations/instances';
 import { fileContentSchema, fileEntrySchema, fileListingSchema, fileWrittenSchema } from './schemas';
 
 const relayedNoContent: DirectResponse = { direct: true, description: 'Deleted' };
 
 interface Deps {
-  ds: DataSource;
-  instances: InstanceService;
   agent: () => InstanceAgent;
-  billingState(accountId: string): Promise<EnforcementState>;
   maxUploadBytes: number;
 }
 
@@ -30,6 +23,8 @@ interface FileRoute {
   operationId: string;
   summary: string;
   mutation: boolean;
+  /** Its activity-log event (writes only). */
+  event?: string;
   /** The request body is a stream to pass to the agent (write, upload). */
   streamsBody: boolean;
   /** The agent's answer, relayed (304: the content the client holds is current). */
@@ -41,10 +36,10 @@ const FILE_ROUTES: FileRoute[] = [
   { method: 'get', suffix: '/files/stat', operationId: 'statFile', summary: 'Describe a file or folder', mutation: false, streamsBody: false, responses: { 200: relayed(fileEntrySchema) } },
   { method: 'get', suffix: '/files/content', operationId: 'readFile', summary: 'Read a text file (JSON)', mutation: false, streamsBody: false, responses: { 200: relayed(fileContentSchema), 304: null } },
   { method: 'get', suffix: '/files/download', operationId: 'downloadFile', summary: 'Download a file (stream)', mutation: false, streamsBody: false, responses: { 200: streamed('application/octet-stream', 'The file\'s bytes, with Content-Disposition') } },
-  { method: 'put', suffix: '/files/content', operationId: 'writeFile', summary: 'Write a file from the raw body (streamed)', mutation: true, streamsBody: true, responses: { 200: relayed(fileWrittenSchema) } },
-  { method: 'post', suffix: '/files/revert', operationId: 'revertFile', summary: 'Restore the previous version of a file', mutation: true, streamsBody: false, responses: { 200: relayed(fileWrittenSchema) } },
-  { method: 'post', suffix: '/files/upload', operationId: 'uploadFile', summary: 'Upload a file from the raw body (streamed)', mutation: true, streamsBody: true, responses: { 201: relayed(fileWrittenSchema) } },
-  { method: 'delete', suffix: '/files', operationId: 'deleteFile', summary: 'Delete a file or folder', mutation: true, streamsBody: false, responses: { 204: relayedNoContent } },
+  { method: 'put', suffix: '/files/content', operationId: 'writeFile', summary: 'Write a file from the raw body (streamed)', mutation: true, event: 'files.write', streamsBody: true, responses: { 200: relayed(fileWrittenSchema) } },
+  { method: 'post', suffix: '/files/revert', operationId: 'revertFile', summary: 'Restore the previous version of a file', mutation: true, event: 'files.revert', streamsBody: false, responses: { 200: relayed(fileWrittenSchema) } },
+  { method: 'post', suffix: '/files/upload', operationId: 'uploadFile', summary: 'Upload a file from the raw body (streamed)', mutation: true, event: 'files.upload', streamsBody: true, responses: { 201: relayed(fileWrittenSchema) } },
+  { method: 'delete', suffix: '/files', operationId: 'deleteFile', summary: 'Delete a file or folder', mutation: true, event: 'files.delete', streamsBody: false, responses: { 204: relayedNoContent } },
 ];
 
 /** A leading '/' is the server root; no path at all is a mistake, not the root. */
@@ -66,17 +61,18 @@ export function fileRoutes(r: ApiRouter, deps: Deps): void {
         errors: route.mutation ? [402, 409, 412, 413, 415, 502] : [409, 413, 415, 502],
         ...conditions(route),
         params: z.object({ id: z.uuid() }), query: pathQuery,
-        handler: async ({ params, query, account, koa }) => {
+        server: route.mutation
+          ? { permission: 'files.write', mutation: true, action: `files.${route.method}${route.suffix}`, activity: route.event }
+          : { permission: 'files.read' },
+        handler: async ({ query, koa, server: instance }) => {
           const path = confinePath(query.path);
-          const instance = await deps.instances.owned(account, params.id);
-          if (route.mutation) await guardMutation(deps.ds, account.id, await deps.billingState(account.id), 'mutation', `files.${route.method}${route.suffix}`, instance.id);
-          if (route.mutation && conditional(koa)) await requireCurrentVersion(koa, deps.agent(), instanceView(instance), path);
+          if (route.mutation && conditional(koa)) await requireCurrentVersion(koa, deps.agent(), instance, path);
           const request: AgentRequest = { method: route.method.toUpperCase() as AgentRequest['method'], path: route.suffix, query: { path } };
           const upload = route.streamsBody ? streamedBody(koa, deps.maxUploadBytes) : undefined;
           if (upload) Object.assign(request, upload);
           let answer;
           try {
-            answer = await deps.agent().request(instanceView(instance), request);
+            answer = await deps.agent().request(instance, request);
           } catch (err) {
             if (!upload?.body.exceeded) throw fromAgentError(err);
             // The rest of the body was never read: this connection cannot carry another request.

@@ -32,7 +32,7 @@ const status = z.object({
   agentReady: z.boolean(),
   ready: z.boolean(),
   crash: crashSchema.partial().nullable().meta({ description: 'The last crash report, or null' }),
-  billing: z.object({ state: enforcementState }),
+  billing: z.object({ state: enforcementState }).nullable().meta({ description: 'The owner\'s billing state; null for the accounts the server is shared with' }),
 }).catchall(z.unknown());
 const opStates = z.enum(['queued', 'running', 'succeeded', 'failed', 'stale']);
 const instanceStates = z.enum(['provisioning', 'running', 'stopped', 'crashed', 'error', 'deleting']);
@@ -94,7 +94,7 @@ export function instanceRoutes(r: ApiRouter, { ds, instances, probes, optional, 
 
   r.route({
     method: 'post', path: '/api/instances', summary: 'Create a game server or dev container (Idempotency-Key required)', auth: 'user', tags: ['instances'],
-    operationId: 'createInstance', responses: { 202: operationAccepted }, errors: [402, 403, 409, 422, 429, 502],
+    operationId: 'createInstance', responses: { 202: operationAccepted }, errors: [402, 403, 409, 422, 429, 502], scope: 'servers.write',
     headers: z.object({ 'Idempotency-Key': idempotencyKey.meta({ description: 'Required. The same key with the same body returns the same operation; with another body 422' }) }),
     body: createInstanceBody(types),
     handler: async ({ body, account, koa }) => {
@@ -130,11 +130,13 @@ export function instanceRoutes(r: ApiRouter, { ds, instances, probes, optional, 
   });
 
   r.route({
-    method: 'get', path: '/api/servers', summary: 'Your servers and dev containers, oldest first', auth: 'user', tags: ['instances'],
+    method: 'get', path: '/api/servers', summary: 'Your servers and dev containers, and those shared with you, oldest first', auth: 'user', tags: ['instances'],
     operationId: 'listServers', responses: { 200: paged({ servers: z.array(serverSchema) }) },
-    query: serversQuery,
+    query: serversQuery, scope: 'servers.read',
     handler: async ({ query, account }) => {
-      const page = await pageRows(listed(query).andWhere('i.owner_id = :owner', { owner: account.id }), query, OLDEST_FIRST, listedView());
+      // Theirs, and those shared with them (an accepted invitation).
+      const mine = listed(query).andWhere(`(i.owner_id = :owner OR i.id IN (SELECT s.instance_id FROM subuser s WHERE s.account_id = :owner AND s.accepted_at IS NOT NULL))`, { owner: account.id });
+      const page = await pageRows(mine, query, OLDEST_FIRST, listedView());
       return { body: { servers: page.items.map((row) => row.server), nextCursor: page.nextCursor } };
     },
   });
@@ -143,9 +145,9 @@ export function instanceRoutes(r: ApiRouter, { ds, instances, probes, optional, 
     method: 'get', path: '/api/servers/:id', summary: 'One of your servers (ETag; If-None-Match → 304)', auth: 'user', tags: ['instances'],
     operationId: 'getServer', responses: { 200: z.object({ server: serverSchema }), 304: null },
     headers: z.object({ 'If-None-Match': IF_NONE_MATCH }), responseHeaders: ETAG,
-    params: idParam,
-    handler: async ({ params, account }) => {
-      const body = { server: view(await instances.owned(account, params.id)) };
+    params: idParam, server: { permission: 'view' },
+    handler: async ({ params }) => {
+      const body = { server: view(await instances.byId(params.id)) };
       return { body, headers: { ETag: jsonTag(body) } };
     },
   });
@@ -154,7 +156,7 @@ export function instanceRoutes(r: ApiRouter, { ds, instances, probes, optional, 
     method: 'delete', path: '/api/servers/:id', summary: 'Tear a server down (202 with the delete operation; If-Match → 412 when stale)', auth: 'user', tags: ['instances'],
     operationId: 'deleteServer', responses: { 202: operationAccepted }, errors: [402, 409, 412],
     headers: z.object({ 'If-Match': IF_MATCH }),
-    params: idParam,
+    params: idParam, server: { permission: 'owner', activity: 'server.delete' },
     handler: async ({ params, account, koa }) => {
       if (koa.get('if-match')) requireMatch(koa, 'The server', jsonTag({ server: view(await instances.owned(account, params.id)) }));
       return accepted(await instances.requestDelete(account, params.id));
@@ -164,9 +166,9 @@ export function instanceRoutes(r: ApiRouter, { ds, instances, probes, optional, 
   r.route({
     method: 'get', path: '/api/servers/:id/status', summary: 'Live status: DB state merged with the agent’s semantic readiness', auth: 'user', tags: ['instances'],
     operationId: 'getServerStatus', responses: { 200: status }, errors: [502],
-    params: idParam,
-    handler: async ({ params, account }) => {
-      const instance = await instances.owned(account, params.id);
+    params: idParam, server: { permission: 'view' },
+    handler: async ({ params, server, account }) => {
+      const instance = await instances.byId(params.id);
       const agent = optional(InstanceAgent);
       const view = instanceView(instance);
       // A live probe, shown as is: the readiness record changes only on transitions (see InstanceReadiness).
@@ -180,7 +182,8 @@ export function instanceRoutes(r: ApiRouter, { ds, instances, probes, optional, 
           ready: instance.state === 'running' && probe.ready,
           ...(await sections.read(view)),
           crash: instance.lastCrash,
-          billing: { state: await billingState(account.id) },
+          // Billing is the owner's business: the people a server is shared with never see it.
+          billing: account.id === server.ownerId ? { state: await billingState(server.ownerId) } : null,
         },
       };
     },

@@ -54,6 +54,7 @@ export const crashSchema = z.object({
 
 export const backupSchema = z.object({
   id: z.string(), name: z.string(), sizeBytes: z.number(), createdAt: z.string(), state: z.enum(['creating', 'ready', 'failed']),
+  locked: z.boolean().optional().meta({ description: 'A locked backup is neither deleted nor rotated out' }),
 }).meta({ id: 'Backup' });
 
 export const restoreSchema = z.object({

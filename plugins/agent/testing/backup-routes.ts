@@ -1,3 +1,4 @@
+import { createReadStream } from 'node:fs';
 import type { SimRoute } from './routes';
 
 const NAME_LIMIT = 100;
@@ -23,6 +24,23 @@ export const backupRoutes: readonly SimRoute[] = [
       if (container.backups.restoring) return { status: 409, body: { error: 'restore_running' } };
       const backup = container.backups.create(name?.trim() ?? `backup-${new Date().toISOString()}`);
       return { status: 202, body: { backup } };
+    },
+  },
+  {
+    method: 'GET',
+    path: '/backups/:id/download',
+    handle({ container, params }) {
+      const backup = container.backups.get(params.id);
+      if (!backup) return { status: 404, body: { error: 'not_found', backupId: params.id } };
+      if (backup.state !== 'ready') return { status: 409, body: { error: 'backup_not_ready', state: backup.state } };
+      return {
+        status: 200,
+        headers: {
+          'content-type': 'application/gzip', 'content-length': String(backup.sizeBytes),
+          'content-disposition': `attachment; filename="${backup.id}.tar.gz"`,
+        },
+        stream: createReadStream(container.backups.archiveOf(backup.id)),
+      };
     },
   },
   {

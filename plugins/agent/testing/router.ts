@@ -1,5 +1,7 @@
 import { backupRoutes } from './backup-routes';
 import { fileRoutes } from './file-routes';
+import { fileOpRoutes } from './file-ops-routes';
+import { settingsRoutes } from './settings-routes';
 import { devRoutes, lifecycleRoutes, type SimRoute } from './routes';
 import { stagingRoutes } from './staging-routes';
 
@@ -14,7 +16,7 @@ interface CompiledRoute {
 }
 
 /** The agent's whole wire contract (API.md, "What the control plane expects of the in-container agent"). */
-export const agentRoutes: readonly SimRoute[] = [...lifecycleRoutes, ...devRoutes, ...fileRoutes, ...backupRoutes, ...stagingRoutes];
+export const agentRoutes: readonly SimRoute[] = [...lifecycleRoutes, ...devRoutes, ...fileRoutes, ...fileOpRoutes, ...backupRoutes, ...settingsRoutes, ...stagingRoutes];
 
 /** Matches a method and a path under /ct/{vmid} to a route; literal routes win over `:param` ones. */
 export class SimRouter {

@@ -75,6 +75,11 @@ export class SimBackups {
     for (const run of this.running) run.abort();
   }
 
+  /** Where a ready backup's .tar.gz lies (downloads stream it). */
+  archiveOf(id: string): string {
+    return this.archivePath(id);
+  }
+
   private archivePath(id: string): string {
     return join(this.disk.backupsDir, `${id}.tar.gz`);
   }

@@ -99,6 +99,16 @@ export class SimConsole {
     return [{ type: 'status', state }];
   }
 
+  /** The figures of /status's `resources`: the same as the console's stats frames at the same moment. */
+  resources(): Record<string, unknown> {
+    const { cpuPercent, memoryBytes, players } = this.stats() as { cpuPercent: number; memoryBytes: number; players: number };
+    const up = memoryBytes > 0;
+    return {
+      cpuPercent, memoryBytes, memoryLimitBytes: 2048 * MIB, diskBytes: 48 * MIB,
+      networkRxBytes: up ? 1_200_000 : 0, networkTxBytes: up ? 3_400_000 : 0, players: { online: players, max: 20 },
+    };
+  }
+
   private stats(): ConsoleAgentFrame {
     const state = this.server.state();
     if (state === 'running') return { type: 'stats', cpuPercent: 12.5, memoryBytes: 1536 * MIB, players: PLAYERS.length };

@@ -2,6 +2,7 @@ import type { BackupView, PowerAction } from '../../../kernel/api';
 import { SimBackups } from './sim-backups';
 import { SimConsole, type SimExit } from './sim-console';
 import type { SimCrash } from './sim-crash';
+import type { UnpackLimits } from './archives';
 import { SimDisk } from './sim-disk';
 import { SimStaging, type ModpackPayload } from './sim-staging';
 import { SimDevContainer } from './sim-dev';
@@ -59,6 +60,8 @@ export class SimContainer {
   installError?: Record<string, unknown>;
   /** Set for a dev container (payload type `codeserver`): its runtimes and code-server. */
   dev?: SimDevContainer;
+  /** What one decompress may unpack (tests lower it); undefined: DEFAULT_UNPACK_LIMITS. */
+  unpackLimits?: UnpackLimits;
   private current: SimServerState = 'stopped';
   private readyAt?: number;
   private startedAt?: number;
@@ -165,6 +168,7 @@ export class SimContainer {
       pid: this.pid,
       uptimeSeconds: this.uptimeSeconds(),
       provisioned: this.provisioned,
+      resources: this.console.resources(),
       payload: { type: stringOrNull(this.payload?.type), version: stringOrNull(this.payload?.version) },
       ...this.dev?.status(),
     };

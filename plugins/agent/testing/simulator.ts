@@ -8,6 +8,7 @@ import { WebSocketServer } from 'ws';
 import { CONSOLE_PROTOCOL_V1, LoopbackHttpServer, parseJsonBody, readBoundedBody, SimulatorStateFile, type CrashClass } from '../../../kernel/api';
 import type { SimulatorOptions } from '../config';
 import { SimFaults, selects } from './faults';
+import type { UnpackLimits } from './archives';
 import { SimRouter } from './router';
 import type { SimReply, SimRoute } from './routes';
 import { SimContainer, type SavedSimContainer, type SimContainerOptions, type SimContainerSnapshot } from './sim-container';
@@ -113,6 +114,13 @@ export class AgentSimulator {
     const sim = this.sims.get(vmid);
     if (!sim?.provisioned) throw new Error(`simulated container ${vmid} is not provisioned`);
     return sim.disk.root;
+  }
+
+  /** Lowers (or raises) what one decompress in a container may unpack, as an agent's configuration would. */
+  setUnpackLimits(vmid: number, limits: UnpackLimits): void {
+    const sim = this.sims.get(vmid);
+    if (!sim) throw new Error(`no simulated container ${vmid}`);
+    sim.unpackLimits = limits;
   }
 
   async start(): Promise<this> {

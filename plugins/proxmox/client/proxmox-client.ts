@@ -22,7 +22,7 @@ export interface ProxmoxClientOptions {
   taskPollMs: number;
 }
 
-type Method = 'GET' | 'POST' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 type Params = Record<string, string | number | boolean>;
 interface WireResponse { status: number; statusMessage: string; body: unknown }
 
@@ -92,6 +92,11 @@ export class ProxmoxClient {
     return this.call('status', 'GET', `${ct(node, vmid)}/status/current`, lxcStatus);
   }
 
+  /** Sets the memory limit (MiB) of a container; Proxmox applies it to a running one at once. */
+  setLxcMemory(node: string, vmid: number, memoryMb: number): Promise<null> {
+    return this.call('resize', 'PUT', `${ct(node, vmid)}/config`, z.null(), { memory: memoryMb });
+  }
+
   lxcConfig(node: string, vmid: number): Promise<LxcConfig> {
     return this.call('config', 'GET', `${ct(node, vmid)}/config`, lxcConfig);
   }
@@ -116,8 +121,8 @@ export class ProxmoxClient {
   private async once<T>(operation: string, method: Method, path: string, schema: ZodType<T>, params: Params): Promise<T> {
     const url = new URL(this.base + path);
     const form = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, typeof v === 'boolean' ? (v ? '1' : '0') : String(v)]));
-    const body = method === 'POST' ? form.toString() : undefined;
-    if (method !== 'POST') url.search = form.toString();
+    const body = method === 'POST' || method === 'PUT' ? form.toString() : undefined;
+    if (body === undefined) url.search = form.toString();
     const signal = AbortSignal.timeout(this.options.timeoutMs);
     let res: WireResponse;
     try {

@@ -183,6 +183,17 @@ export class SimulatedCluster {
     };
   }
 
+  /** PUT …/config: only the memory limit is simulated; answers null, as Proxmox does. */
+  setConfig(node: string, vmid: number, p: Record<string, string>): null {
+    const c = this.container(node, vmid);
+    if (p.memory !== undefined) {
+      const memory = Number(p.memory);
+      if (!Number.isInteger(memory) || memory < 16) throw new SimulatedFailure(400, 'parameter verification failed', { memory: 'value must be an integer of at least 16' });
+      c.memory = memory;
+    }
+    return null;
+  }
+
   current(node: string, vmid: number): object {
     const c = this.container(node, vmid);
     return { vmid, name: c.hostname, status: c.status, maxmem: c.memory * MiB, cpus: c.cores, ...(c.lock ? { lock: c.lock } : {}) };

@@ -57,6 +57,7 @@ const ROUTES: Route[] = [
   ['GET', new RegExp(`^${CT}$`), (c, [node, vmid]) => c.index(node, +vmid)],
   ['DELETE', new RegExp(`^${CT}$`), (c, [node, vmid], p) => c.destroy(node, +vmid, p.force === '1')],
   ['GET', new RegExp(`^${CT}/config$`), (c, [node, vmid]) => c.config(node, +vmid)],
+  ['PUT', new RegExp(`^${CT}/config$`), (c, [node, vmid], p) => c.setConfig(node, +vmid, p)],
   ['GET', new RegExp(`^${CT}/interfaces$`), (c, [node, vmid]) => c.interfaces(node, +vmid)],
   ['GET', new RegExp(`^${CT}/status/current$`), (c, [node, vmid]) => c.current(node, +vmid)],
   ['POST', new RegExp(`^${CT}/status/start$`), (c, [node, vmid]) => c.start(node, +vmid)],
