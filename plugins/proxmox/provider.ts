@@ -48,6 +48,15 @@ export class ProxmoxHosting extends HostingProvider {
     return { vmid: spec.vmid, node: spec.node };
   }
 
+  /** A taken-over container gets the managed tag beside its own; without it destroy() refuses it. */
+  async markManaged(ref: ContainerRef): Promise<'tagged' | 'already_managed'> {
+    const { client } = this.link;
+    const config = await client.lxcConfig(ref.node, ref.vmid);
+    if (hasTag(config.tags, this.config.managedTag)) return 'already_managed';
+    await client.setLxcTags(ref.node, ref.vmid, [...parseTags(config.tags), this.config.managedTag]);
+    return 'tagged';
+  }
+
   async resize(ref: ContainerRef, memoryMb: number): Promise<void> {
     await this.link.client.setLxcMemory(ref.node, ref.vmid, memoryMb);
   }

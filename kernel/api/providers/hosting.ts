@@ -65,4 +65,11 @@ export abstract class HostingProvider {
   resize(_ref: ContainerRef, _memoryMb: number): Promise<void> {
     return Promise.reject(new UnavailableError('The hosting provider cannot change a container\'s memory', { operation: 'resize' }));
   }
+  /**
+   * Marks a container another system made (a fleet taken over) as ours, so zpack may later manage
+   * and destroy it; nothing else about it changes. A provider that cannot answers UnavailableError.
+   */
+  markManaged(_ref: ContainerRef): Promise<'tagged' | 'already_managed'> {
+    return Promise.reject(new UnavailableError('The hosting provider cannot take over a container', { operation: 'markManaged' }));
+  }
 }

@@ -1,12 +1,14 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { BootError, ImportedAccountSection, InstanceType, ZpackError } from '../../api';
+import { BootError, HostingProvider, ImportedAccountSection, InstanceType, ZpackError } from '../../api';
+import { findingsTable } from '../controller';
 import type { Kernel } from '../kernel';
 import { FleetImporter, type ImportReport } from './importer';
 import { fleetJsonSchema } from './format';
 import { sampleFleet } from './sample';
 
 export const IMPORT_USAGE = `zpack import <fleet.json> [--dry-run] [--json]   import the fleet of the system being replaced
+       zpack import --verify                   re-check the imported fleet against the real systems, read-only
        zpack import --sample [--accounts N] [--servers M] [--out file]   write a sample export and import it
        zpack import --schema                   print the JSON Schema of the import format`;
 
@@ -15,7 +17,7 @@ export async function importCommand(kernel: Kernel, args: string[], print: (line
   const { values, positionals } = parseArgs({
     args, allowPositionals: true,
     options: {
-      'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, sample: { type: 'boolean' }, schema: { type: 'boolean' },
+      'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, sample: { type: 'boolean' }, schema: { type: 'boolean' }, verify: { type: 'boolean' },
       accounts: { type: 'string' }, servers: { type: 'string' }, out: { type: 'string' },
     },
   });
@@ -23,6 +25,7 @@ export async function importCommand(kernel: Kernel, args: string[], print: (line
     print(JSON.stringify(fleetJsonSchema(), null, 2));
     return 0;
   }
+  if (values.verify) return verifyImported(kernel, print);
   let raw: unknown;
   if (values.sample) {
     const fleet = sampleFleet({ accounts: count(values.accounts, 30), servers: count(values.servers, 60), nodes: ['pve1'] });
@@ -33,7 +36,7 @@ export async function importCommand(kernel: Kernel, args: string[], print: (line
     raw = readJson(positionals[0]);
   }
   const importer = new FleetImporter({
-    ds: kernel.ds, logger: kernel.logger,
+    ds: kernel.ds, logger: kernel.logger, hosting: () => kernel.optional(HostingProvider),
     types: () => kernel.resolveAll(InstanceType),
     sections: () => kernel.resolveAll(ImportedAccountSection),
   });
@@ -47,6 +50,22 @@ export async function importCommand(kernel: Kernel, args: string[], print: (line
   if (values.json) print(JSON.stringify({ ...report, importedInstanceIds: undefined }, null, 2));
   else printReport(report, print);
   return 0;
+}
+
+/**
+ * One controller pass, recording nothing, over the imported servers only: every drift between the
+ * database and Proxmox, the agents, DNS and the proxy is listed (the elected controller records the
+ * same findings as repair proposals on its own passes). Exits 1 when anything drifts.
+ */
+async function verifyImported(kernel: Kernel, print: (line: string) => void): Promise<number> {
+  const imported = new Set<string>((await kernel.ds.query(`SELECT target_id AS id FROM fleet_import_row WHERE kind = 'server'`)).map((r: { id: string }) => r.id));
+  const pass = await kernel.controller.dryRun();
+  const findings = pass.findings.filter((f) => f.instanceId && imported.has(f.instanceId));
+  print(findingsTable({ ...pass, findings, instances: imported.size }));
+  const [tagged] = await kernel.ds.query(`SELECT count(*)::int AS n FROM fleet_import_row WHERE kind = 'server'`);
+  print(`\nrollback: the import deleted nothing in Proxmox, DNS or the proxy. To hand the fleet back, stop zpack's controller and`);
+  print(`workers, start the old system again, and (optionally) remove the "managed" tag zpack added to ${tagged.n} container(s).`);
+  return findings.length ? 1 : 0;
 }
 
 function count(value: string | undefined, fallback: number): number {
@@ -78,5 +97,8 @@ function printReport(r: ImportReport, print: (line: string) => void): void {
   const listed = r.rows.filter((row) => row.outcome === 'refused');
   for (const row of listed.slice(0, 100)) print(`  refused ${row.kind} ${row.ref}: ${row.reason}`);
   if (listed.length > 100) print(`  … and ${listed.length - 100} more refused rows (--json lists them all)`);
+  const a = r.adoption;
+  if (!r.dryRun) print(`containers marked as managed: ${a.tagged} now, ${a.alreadyManaged} already; ${a.failed.length} could not be (the controller proposes what to do)`);
+  for (const f of a.failed.slice(0, 20)) print(`  not adopted: server ${f.ref} (VMID ${f.vmid}): ${f.reason}`);
   for (const note of r.notes) print(`note: ${note}`);
 }

@@ -1,7 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Logger } from 'pino';
 import { InvalidRequestError } from '../../api';
-import type { AccountView, ImportedAccountSection, InstanceType, ProvisionPlan } from '../../api';
+import type { AccountView, HostingProvider, ImportedAccountSection, InstanceType } from '../../api';
 import { algorithmOf } from '../auth/passwords';
 import { fleetFile, PASSWORD_ALGORITHMS, type FleetAccount, type FleetFile, type FleetServer } from './format';
 
@@ -25,10 +25,18 @@ export interface ImportReport {
   notes: string[];
   /** The instances this run wrote, for the adoption check that follows. */
   importedInstanceIds: string[];
+  /** The containers of the imported servers, marked as ours (HostingProvider.markManaged). */
+  adoption: {
+    tagged: number; alreadyManaged: number; failed: Array<{ ref: string; vmid: number; reason: string }>;
+    /** Adopted, but with no address yet (a stopped container has none): the controller records it once it runs. */
+    addressPending: number;
+  };
 }
 
 interface Deps {
   ds: DataSource;
+  /** Absent (or unable to adopt): containers stay as they are, and the report says so. */
+  hosting?: () => HostingProvider | undefined;
   types: () => InstanceType[];
   sections: () => ImportedAccountSection[];
   logger: Logger;
@@ -61,7 +69,7 @@ export class FleetImporter {
   async run(file: FleetFile, options: { dryRun?: boolean } = {}): Promise<ImportReport> {
     const dryRun = options.dryRun ?? false;
     const report: ImportReport = {
-      source: file.source ?? null, dryRun, rows: [], notes: [], importedInstanceIds: [],
+      source: file.source ?? null, dryRun, rows: [], notes: [], importedInstanceIds: [], adoption: { tagged: 0, alreadyManaged: 0, failed: [], addressPending: 0 },
       accounts: { imported: 0, skipped: 0, refused: 0 }, servers: { imported: 0, skipped: 0, refused: 0 },
     };
     const known = await this.known();
@@ -119,7 +127,49 @@ export class FleetImporter {
       }
     }
     for (const section of unsupported) report.notes.push(`"${section}" sections were not imported: no enabled plugin imports them`);
+    if (!dryRun) await this.adopt(report);
     return report;
+  }
+
+  /**
+   * Marks each imported server's container as ours, so zpack may manage (and one day delete) it,
+   * and records where its agent is reached. Nothing is created or destroyed; a container that cannot be adopted (missing, another node)
+   * is listed, and the controller proposes what to do about it on its next pass.
+   */
+  private async adopt(report: ImportReport): Promise<void> {
+    const hosting = this.deps.hosting?.();
+    if (!report.importedInstanceIds.length) return;
+    if (!hosting) {
+      report.notes.push('no hosting provider is enabled: containers were not marked as managed');
+      return;
+    }
+    const rows: Array<{ id: string; vmid: number; node: string; ref: string }> = await this.deps.ds.query(
+      `SELECT i.id, i.vmid, i.node, r.ref FROM instance i JOIN fleet_import_row r ON r.target_id = i.id WHERE i.id = ANY($1::uuid[])`,
+      [report.importedInstanceIds],
+    );
+    let next = 0;
+    const lane = async () => {
+      while (next < rows.length) {
+        const row = rows[next++];
+        try {
+          const ref = { vmid: row.vmid, node: row.node };
+          const outcome = await hosting.markManaged(ref);
+          if (outcome === 'tagged') report.adoption.tagged++;
+          else report.adoption.alreadyManaged++;
+        } catch (err) {
+          report.adoption.failed.push({ ref: row.ref, vmid: row.vmid, reason: (err as Error).message });
+          continue;
+        }
+        try {
+          // Where its agent and the proxy reach it: the controller follows it from here on.
+          const live = await hosting.address({ vmid: row.vmid, node: row.node });
+          await this.deps.ds.query(`UPDATE instance SET address = $2, host = $3 WHERE id = $1`, [row.id, live.agentUrl, live.host]);
+        } catch {
+          report.adoption.addressPending++;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(8, rows.length) }, lane));
   }
 
   /** What is here already: imported refs, emails, VMIDs and ports held. */
@@ -235,9 +285,9 @@ export class FleetImporter {
     const ownerId = owner.id;
     const ports = s.ports.map((p) => ({ name: p.name, port: p.port, protocol: p.protocol }));
     const [row] = await m.query(
-      `INSERT INTO instance (owner_id, kind, type, name, state, vmid, node, ports, payload, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, '{}'::jsonb, COALESCE($9::timestamptz, now()), now()) RETURNING id`,
-      [ownerId, s.kind, s.type, s.name, s.state, s.vmid, s.node, JSON.stringify(ports), s.createdAt ?? null],
+      `INSERT INTO instance (owner_id, kind, type, name, state, vmid, node, ports, payload, options, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, '{}'::jsonb, $9::jsonb, COALESCE($10::timestamptz, now()), now()) RETURNING id`,
+      [ownerId, s.kind, s.type, s.name, s.state, s.vmid, s.node, JSON.stringify(ports), JSON.stringify(s.options), s.createdAt ?? null],
     );
     await m.query(`INSERT INTO vmid_allocation (vmid, instance_id, reason) VALUES ($1, $2, 'imported')`, [s.vmid, row.id]);
     for (const p of ports) await m.query(`INSERT INTO port_allocation (port, instance_id, name) VALUES ($1, $2, $3)`, [p.port, row.id, p.name]);

@@ -97,6 +97,11 @@ export class ProxmoxClient {
     return this.call('resize', 'PUT', `${ct(node, vmid)}/config`, z.null(), { memory: memoryMb });
   }
 
+  /** Replaces the container's tags (`;`-separated, as Proxmox stores them). */
+  setLxcTags(node: string, vmid: number, tags: string[]): Promise<null> {
+    return this.call('tag', 'PUT', `${ct(node, vmid)}/config`, z.null(), { tags: tags.join(';') });
+  }
+
   lxcConfig(node: string, vmid: number): Promise<LxcConfig> {
     return this.call('config', 'GET', `${ct(node, vmid)}/config`, lxcConfig);
   }

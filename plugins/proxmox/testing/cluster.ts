@@ -183,9 +183,15 @@ export class SimulatedCluster {
     };
   }
 
-  /** PUT …/config: only the memory limit is simulated; answers null, as Proxmox does. */
+  /** PUT …/config: the memory limit and the tags are simulated; answers null, as Proxmox does. */
   setConfig(node: string, vmid: number, p: Record<string, string>): null {
     const c = this.container(node, vmid);
+    if (p.tags !== undefined) {
+      const tags = parseTags(p.tags);
+      const bad = tags.find((t) => !PROXMOX_TAG.test(t));
+      if (bad) throw new SimulatedFailure(400, 'parameter verification failed', { tags: `invalid format - invalid tag '${bad}'` });
+      c.tags = tags;
+    }
     if (p.memory !== undefined) {
       const memory = Number(p.memory);
       if (!Number.isInteger(memory) || memory < 16) throw new SimulatedFailure(400, 'parameter verification failed', { memory: 'value must be an integer of at least 16' });
