@@ -159,7 +159,7 @@ describe('Hosted IDE: dev-<vmid>.<devDomain> and /__ide/:id, proxied to code-ser
       expect(csRequests().length).to.equal(before);
     });
 
-    it('answers 4xx to a missing Host, two Host headers and an absolute-form request line, with zero requests reaching code-server', async () => {
+    it('answers 4xx to a missing Host, two Host headers, an absolute-form request line and a disagreeing X-Forwarded-Host, with zero requests reaching code-server', async () => {
       const before = csRequests().length;
       const cases = [
         ['GET / HTTP/1.1', `Cookie: ${cookie}`, 'Connection: close'],
@@ -172,6 +172,8 @@ describe('Hosted IDE: dev-<vmid>.<devDomain> and /__ide/:id, proxied to code-ser
         const res = await rawRequest(env, lines);
         expect(res.status, lines.join(' | ')).to.be.within(400, 499);
       }
+      const forwarded = await httpTo(env, 'GET', '/', { host: a.host, 'x-forwarded-host': b.host, cookie });
+      expect(forwarded.status).to.be.within(400, 499);
       const upgrade = await rawRequest(env, [
         'GET / HTTP/1.1', `Host: ${a.host}`, `Host: ${a.host}`, `Cookie: ${cookie}`, `Origin: https://${a.host}`,
         'Connection: Upgrade', 'Upgrade: websocket', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
