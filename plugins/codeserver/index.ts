@@ -1,4 +1,4 @@
-import { BillingGate, BootError, InstanceAgent, InstanceType, Tokens, definePlugin } from '../../kernel/api';
+import { BillingGate, ConflictError, InstanceAgent, InstanceType, Tokens, UnavailableError, definePlugin } from '../../kernel/api';
 import type { InstanceView, PluginContext } from '../../kernel/api';
 import { RuntimeCatalog } from './catalog';
 import { codeserverConfig, type CodeserverConfig } from './config';
@@ -91,13 +91,13 @@ export default definePlugin({
 
 /** A container's code-server base URL, from its stored address; in simulate mode, the agent simulator's. */
 function upstreamOf(ctx: PluginContext<CodeserverConfig>, instance: InstanceView): string {
-  if (instance.vmid === null) throw new BootError(`dev container ${instance.id} has no VMID yet`);
+  if (instance.vmid === null) throw new ConflictError('The dev container is still being created');
   const { port, endpoint } = ctx.config.codeServer;
   if (ctx.config.simulate) {
     const agents = ctx.resolve(Tokens.Simulators).lookup('agent');
-    if (!agents) throw new BootError('codeserver simulate needs the agent plugin simulating in this kernel');
+    if (!agents) throw new UnavailableError('codeserver simulate needs the agent plugin simulating in this kernel');
     return `${agents}/ct/${instance.vmid}/codeserver`;
   }
-  if (!instance.host) throw new BootError(`dev container ${instance.id} has no address yet`);
+  if (!instance.host) throw new ConflictError('The dev container has no address yet');
   return endpoint.replaceAll('{host}', instance.host).replaceAll('{vmid}', String(instance.vmid)).replaceAll('{port}', String(port));
 }

@@ -30,6 +30,8 @@ describe('Plugin secrets outside simulate mode', () => {
     { key: 'plugins.velocity.options.bridgeToken', env: { VELOCITY_BRIDGE_URL: 'http://velocity:8577', VELOCITY_PROXY_TOKEN: 'p' }, plugins: real('velocity') },
     { key: 'plugins.proxmox.options.tokenSecret', env: { PROXMOX_URL: 'https://pve1:8006/api2/json', PROXMOX_TOKEN_ID: 'zpack@pve!ctl' }, plugins: real('proxmox') },
     { key: 'plugins.cloudflare.options.apiToken', env: { CLOUDFLARE_ZONE_ID: 'z' }, plugins: real('cloudflare') },
+    { key: 'plugins.codeserver.options.ide.secret', env: {}, plugins: real('codeserver') },
+    { key: 'plugins.headscale.options.apiKey', env: { HEADSCALE_URL: 'https://headscale.example.com' }, plugins: real('headscale') },
     { key: 'plugins.email.options.smtp.password', env: { SMTP_USER: 'mailer' }, plugins: { email: { options: { transport: 'smtp' } } } },
   ];
   for (const { key, env, plugins } of cases) {
@@ -66,11 +68,13 @@ describe('config/production.example.yaml', () => {
     PROXMOX_URL: 'https://pve1:8006/api2/json', PROXMOX_TOKEN_ID: 'zpack@pve!ctl', PROXMOX_TOKEN_SECRET: 's',
     CLOUDFLARE_API_TOKEN: 'c', CLOUDFLARE_ZONE_ID: 'z',
     VELOCITY_BRIDGE_URL: 'http://velocity:8577', VELOCITY_BRIDGE_TOKEN: 'b', VELOCITY_PROXY_TOKEN: 'p',
+    CODESERVER_IDE_SECRET: 'i'.repeat(40), ARTIFACT_SHA256_NODE_22: 'e'.repeat(64),
+    HEADSCALE_URL: 'https://headscale.example.com', HEADSCALE_API_KEY: 'h',
   };
 
   it('boots against the real systems, none simulated, when every secret is in the environment', () => {
     const options = Object.fromEntries(boot(env).map((p) => [p.definition.name, p.options as { simulate?: boolean }]));
-    for (const name of ['proxmox', 'agent', 'cloudflare', 'velocity']) expect(options[name].simulate, name).to.equal(false);
+    for (const name of ['proxmox', 'agent', 'cloudflare', 'velocity', 'codeserver', 'headscale']) expect(options[name].simulate, name).to.equal(false);
   });
 
   const secrets: Array<[variable: string, key: string]> = [
@@ -78,6 +82,8 @@ describe('config/production.example.yaml', () => {
     ['PROXMOX_TOKEN_SECRET', 'plugins.proxmox.options.tokenSecret'],
     ['CLOUDFLARE_API_TOKEN', 'plugins.cloudflare.options.apiToken'],
     ['SMTP_PASSWORD', 'plugins.email.options.smtp.password'],
+    ['CODESERVER_IDE_SECRET', 'plugins.codeserver.options.ide.secret'],
+    ['HEADSCALE_API_KEY', 'plugins.headscale.options.apiKey'],
     ['ZPACK_JWT_SECRET', 'auth.jwtSecret'],
   ];
   for (const [variable, key] of secrets) {

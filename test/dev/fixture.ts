@@ -10,6 +10,7 @@ import { startTestKernel, type TestKernel, type TestUser } from '../harness';
 import { create, fleetConfig, fleetPlugins, settle, startFleet, type Fleet } from '../provisioning/fixture';
 
 export const DEV_DOMAIN = 'dev.zpack.test';
+export const IDE_SECRET = 'test-ide-secret-test-ide-secret';
 export const PORTAL = 'https://portal.zpack.test';
 
 const artifact = (runtime: string, version: string) => `https://artifacts.zpack.test/${runtime}-${version}.tar.gz`;
@@ -49,7 +50,7 @@ export interface DevEnv {
 export function codeserverOptions(fleet: Fleet, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     simulate: false, catalog: TEST_CATALOG, devDomain: DEV_DOMAIN, publicScheme: 'https',
-    ide: { secret: 'test-ide-secret-test-ide-secret', recheckMs: 0 },
+    ide: { secret: IDE_SECRET, recheckMs: 0 },
     codeServer: { endpoint: `${fleet.agents.url}/ct/{vmid}/codeserver`, timeoutMs: 3000 },
     ...extra,
   };

@@ -3,7 +3,8 @@ import { WebSocket } from 'ws';
 import { closed, connect, nextMessage } from '../console/client';
 import { settle } from '../provisioning/fixture';
 import type { TestUser } from '../harness';
-import { DEV_DOMAIN, PORTAL, billing, createDev, httpTo, openIde, rawRequest, startDevEnv, type DevContainer, type DevEnv } from './fixture';
+import { IdeCredentials } from '../../plugins/codeserver/ide/credentials';
+import { DEV_DOMAIN, IDE_SECRET, PORTAL, billing, createDev, httpTo, openIde, rawRequest, startDevEnv, type DevContainer, type DevEnv } from './fixture';
 
 describe('Hosted IDE: dev-<vmid>.<devDomain> and /__ide/:id, proxied to code-server only', () => {
   let env: DevEnv;
@@ -58,6 +59,24 @@ describe('Hosted IDE: dev-<vmid>.<devDomain> and /__ide/:id, proxied to code-ser
       const { url } = await openIde(env, owner, a);
       const again = new URL(url);
       expect((await httpTo(env, 'GET', again.pathname + again.search, { host: a.host })).status).to.equal(401);
+    });
+
+    it('refuses an expired token, a cookie offered as a token, and a forged one (401), setting no cookie', async () => {
+      const signer = new IdeCredentials(IDE_SECRET);
+      const [row] = await env.tk.kernel.ds.query(`SELECT id FROM session WHERE account_id = $1 ORDER BY created_at DESC LIMIT 1`, [owner.id]);
+      const grant = { instanceId: a.id, accountId: owner.id, sessionId: row.id };
+      const tokens = [
+        signer.issue('token', { ...grant, expiresAt: Date.now() - 1000 }),
+        signer.issue('cookie', { ...grant, expiresAt: Date.now() + 60_000 }),
+        new IdeCredentials('another-secret').issue('token', { ...grant, expiresAt: Date.now() + 60_000 }),
+      ];
+      for (const token of tokens) {
+        const res = await httpTo(env, 'GET', `/api/dev/${a.id}/ide?token=${encodeURIComponent(token)}`, { host: a.host });
+        expect(res.status).to.equal(401);
+        expect(res.headers['set-cookie']).to.equal(undefined);
+      }
+      const fresh = signer.issue('token', { ...grant, expiresAt: Date.now() + 60_000 });
+      expect((await httpTo(env, 'GET', `/api/dev/${a.id}/ide?token=${encodeURIComponent(fresh)}`, { host: a.host })).status).to.equal(302);
     });
 
     it('answers 404 to a stranger asking for a token', async () => {
@@ -159,7 +178,7 @@ describe('Hosted IDE: dev-<vmid>.<devDomain> and /__ide/:id, proxied to code-ser
       expect(csRequests().length).to.equal(before);
     });
 
-    it('answers 4xx to a missing Host, two Host headers and an absolute-form request line, with zero requests reaching code-server', async () => {
+    it('answers 4xx to a missing Host, two Host headers, an absolute-form request line and a disagreeing X-Forwarded-Host, with zero requests reaching code-server', async () => {
       const before = csRequests().length;
       const cases = [
         ['GET / HTTP/1.1', `Cookie: ${cookie}`, 'Connection: close'],
@@ -172,6 +191,8 @@ describe('Hosted IDE: dev-<vmid>.<devDomain> and /__ide/:id, proxied to code-ser
         const res = await rawRequest(env, lines);
         expect(res.status, lines.join(' | ')).to.be.within(400, 499);
       }
+      const forwarded = await httpTo(env, 'GET', '/', { host: a.host, 'x-forwarded-host': b.host, cookie });
+      expect(forwarded.status).to.be.within(400, 499);
       const upgrade = await rawRequest(env, [
         'GET / HTTP/1.1', `Host: ${a.host}`, `Host: ${a.host}`, `Cookie: ${cookie}`, `Origin: https://${a.host}`,
         'Connection: Upgrade', 'Upgrade: websocket', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',

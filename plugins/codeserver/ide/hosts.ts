@@ -35,6 +35,9 @@ export class IdeHosts {
     const hosts: string[] = [];
     for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i].toLowerCase() === 'host') hosts.push(req.rawHeaders[i + 1]);
     if (hosts.length !== 1) throw new InvalidRequestError('Exactly one Host header is required');
+    // Behind a trusted proxy the kernel routes by X-Forwarded-Host: both must name the same host.
+    const forwarded = req.headers['x-forwarded-host'];
+    if (forwarded !== undefined && forwarded !== hosts[0]) throw new InvalidRequestError('X-Forwarded-Host and Host name different hosts');
     const m = this.exact.exec(hosts[0]);
     if (!m) throw new InvalidRequestError('The Host header does not name an IDE host');
     if (m[2] !== undefined && Number(m[2]) !== this.publicPort && Number(m[2]) !== req.socket.localPort) {

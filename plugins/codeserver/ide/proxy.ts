@@ -6,7 +6,7 @@ import { ZpackError } from '../../../kernel/api';
 import { withoutIdeCookie } from './credentials';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and our own credentials never cross the proxy. */
-const DROPPED = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'authorization', 'cookie']);
+const DROPPED = new Set(['connection', 'keep-alive', 'expect', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'authorization', 'cookie']);
 const DROPPED_WS = new Set([...DROPPED, 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'sec-websocket-protocol', 'origin']);
 
 function forwardHeaders(headers: IncomingHttpHeaders, dropped: Set<string>, host: string): OutgoingHttpHeaders {
