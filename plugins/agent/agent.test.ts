@@ -180,10 +180,10 @@ describe('agent plugin', () => {
       expect(outcome).to.be.instanceOf(BootError).with.property('message').that.contains(`127.0.0.1:${port}`);
     });
 
-    it('defaults to a free simulator port with a 300 ms boot', () => {
+    it('defaults to a free simulator port with a 300 ms boot, and no game ports', () => {
       expect(agentConfig.parse({})).to.deep.equal({
         timeoutMs: 5000, readyTimeoutMs: 2000, simulate: false,
-        simulator: { host: '127.0.0.1', port: 0, latencyMs: 0, bootMs: 300 },
+        simulator: { host: '127.0.0.1', port: 0, latencyMs: 0, bootMs: 300, gameServers: false },
       });
     });
   });

@@ -161,8 +161,15 @@ export class ProxyRegistrations {
     await this.record(instance.id, { state: 'registered', lastEvent: 'registered_by_control_plane', at: this.now() });
   }
 
+  /** The server's backend with its forced host; an edge that cannot say the host costs the name, never the registration. */
   private backendOf(instance: InstanceView): ProxyBackend {
-    return backendFor(instance, this.deps.playerHost(instance));
+    let host: string | null = null;
+    try {
+      host = this.deps.playerHost(instance);
+    } catch (err) {
+      this.deps.logger.warn({ instanceId: instance.id, err }, 'no player address for the proxy: registered without a forced host');
+    }
+    return backendFor(instance, host);
   }
 
   private record(id: string, section: ProxySection): Promise<void> {
