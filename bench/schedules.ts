@@ -109,9 +109,7 @@ async function run(): Promise<BenchmarkReport> {
     step(`${SERVERS} running servers; ${SCHEDULES} schedules spread over them`);
     const bare = await bareBullmq(`${a.prefix}-bare`);
     step(`baseline: ${bare.tasks} jobs in ${ms(bare.wallMs, 0)}`);
-    const before = fleet.agents.requests.length;
     const zp = await zpackSchedules(a, servers);
-    const consoles = fleet.agents.requests.slice(before).filter((r) => r.path === '/console').length;
     const rate = (f: Firing) => f.tasks / (f.wallMs / 1000);
     const exactlyOnce = zp.runs === SCHEDULES && zp.distinct === SCHEDULES && zp.tasks === SCHEDULES;
     const target: TargetCheck = {
@@ -123,7 +121,7 @@ async function run(): Promise<BenchmarkReport> {
       [bare.label, String(bare.tasks), ms(bare.wallMs, 0), fixed(rate(bare)), ms(percentile(bare.lagMs, 50), 0), ms(percentile(bare.lagMs, 99), 0), ''],
       [zp.label, String(zp.tasks), ms(zp.wallMs, 0), fixed(rate(zp)), ms(percentile(zp.lagMs, 50), 0), ms(percentile(zp.lagMs, 99), 0), verdict(target)],
     ]);
-    console.log(`\n  exactly once: ${zp.runs} runs for ${SCHEDULES} schedules at one tick, ${zp.distinct} distinct (schedule, tick); ${consoles} console sessions reached the agents`);
+    console.log(`\n  exactly once: ${zp.runs} runs for ${SCHEDULES} schedules at one tick, ${zp.distinct} distinct (schedule, tick), ${zp.tasks} succeeded`);
     console.log('  lag = from the scheduled minute to the run\'s result written (zpack) / the job\'s end (bare); each zpack task is a real console command through the agent simulator');
     console.log('  and its Postgres claim, activity entry and result; both sides share this machine with Postgres, Redis and the simulators.');
     return {
@@ -131,7 +129,7 @@ async function run(): Promise<BenchmarkReport> {
       figures: [
         { label: 'tasks/s (zpack / bare)', value: `${fixed(rate(zp))} / ${fixed(rate(bare))}` },
         { label: 'lag p50 / p99', value: `${ms(percentile(zp.lagMs, 50), 0)} / ${ms(percentile(zp.lagMs, 99), 0)}` },
-        { label: 'runs per schedule', value: `${fixed(zp.runs / SCHEDULES, 2)} (console sessions ${consoles})` },
+        { label: 'runs per schedule', value: `${fixed(zp.runs / SCHEDULES, 2)} (${zp.distinct} distinct)` },
       ],
     };
   } finally {

@@ -49,7 +49,7 @@ describe('Process roles', () => {
     it('shows in /api/admin/queues and /metrics beside the kernel queues', async () => {
       const admin = await kernels[0].user({ role: 'admin' });
       const names = (await admin.http.get('/api/admin/queues')).body.queues.map((q: { queue: string }) => q.queue);
-      expect(names).to.have.members(['provisioning', 'repair', 'billing', 'notifications', 'sample.greetings']);
+      expect(names).to.have.members(['provisioning', 'repair', 'billing', 'notifications', 'kernel.schedules', 'sample.greetings']);
       expect((await kernels[0].http.get('/metrics')).text).to.match(/zpack_queue_jobs\{queue="sample\.greetings",state="waiting"\} 0/);
     });
   });
@@ -58,7 +58,7 @@ describe('Process roles', () => {
     const err = await startTestKernel({ plugins: [samplePlugin], config: { role: 'sample-wroker', plugins: sampleOn } }).then(() => null, (e: unknown) => e);
     expect(err).to.be.instanceOf(BootError);
     expect((err as BootError).code).to.equal('unknown_role');
-    expect((err as BootError).message).to.match(/unknown role "sample-wroker".*registered roles: api, provision-worker, repair-worker, billing-worker, controller, all, sample-worker/);
+    expect((err as BootError).message).to.match(/unknown role "sample-wroker".*registered roles: api, provision-worker, repair-worker, billing-worker, controller, all, schedule-worker, sample-worker/);
   });
 
   describe('RoleRegistry', () => {
