@@ -70,7 +70,7 @@ describe('config/production.example.yaml', () => {
 
   it('boots against the real systems, none simulated, when every secret is in the environment', () => {
     const options = Object.fromEntries(boot(env).map((p) => [p.definition.name, p.options as { simulate?: boolean }]));
-    for (const name of ['proxmox', 'agent', 'cloudflare', 'velocity']) expect(options[name].simulate, name).to.equal(false);
+    for (const name of ['proxmox', 'agent', 'cloudflare', 'velocity', 'modrinth']) expect(options[name].simulate, name).to.equal(false);
   });
 
   const secrets: Array<[variable: string, key: string]> = [
