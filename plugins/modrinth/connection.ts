@@ -38,6 +38,7 @@ export class ModrinthConnection {
   }
 
   async close(): Promise<void> {
+    await this.current?.close();
     this.current = undefined;
     await this.simulator?.stop();
     this.simulator = undefined;

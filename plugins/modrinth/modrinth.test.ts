@@ -15,6 +15,7 @@ describe('modrinth plugin', () => {
   let catalog: ModrinthCatalog;
   let clock = Date.now();
   let cache: CatalogCache;
+  let client: ModrinthClient;
 
   before(async () => {
     sim = new ModrinthSimulator();
@@ -25,11 +26,12 @@ describe('modrinth plugin', () => {
     });
     user = await tk.user({ email: 'catalog@zpack.test' });
     cache = new CatalogCache(() => tk.kernel.resolve(Tokens.Redis), `${tk.prefix}:modrinth-test`, 600, pino({ level: 'silent' }));
-    const client = new ModrinthClient({ baseUrl: sim.url, userAgent: 'zpack-test', timeoutMs: 2000, freshSeconds: 60, maxFileBytes: 1 << 20, unavailableRetrySeconds: 9 }, cache, () => clock);
+    client = new ModrinthClient({ baseUrl: sim.url, userAgent: 'zpack-test', timeoutMs: 2000, freshSeconds: 60, maxFileBytes: 1 << 20, unavailableRetrySeconds: 9 }, cache, () => clock);
     catalog = new ModrinthCatalog(() => client);
   });
   beforeEach(() => sim.reset());
   after(async () => {
+    await client?.close();
     await tk?.stop();
     await sim?.stop();
   });

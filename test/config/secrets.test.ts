@@ -70,11 +70,16 @@ describe('config/production.example.yaml', () => {
     VELOCITY_BRIDGE_URL: 'http://velocity:8577', VELOCITY_BRIDGE_TOKEN: 'b', VELOCITY_PROXY_TOKEN: 'p',
     CODESERVER_IDE_SECRET: 'i'.repeat(40), ARTIFACT_SHA256_NODE_22: 'e'.repeat(64),
     HEADSCALE_URL: 'https://headscale.example.com', HEADSCALE_API_KEY: 'h',
+    STRIPE_SECRET_KEY: 'sk_live_x', STRIPE_WEBHOOK_SECRET: 'whsec_x',
+    STRIPE_PRICE_VANILLA: 'price_v', STRIPE_PRICE_MODDED: 'price_m', STRIPE_PRICE_HEAVY: 'price_h',
+    DISCORD_OPS_WEBHOOK_URL: 'https://discord.com/api/webhooks/1/ops', DISCORD_SUPPORT_WEBHOOK_URL: 'https://discord.com/api/webhooks/2/support',
   };
 
   it('boots against the real systems, none simulated, when every secret is in the environment', () => {
     const options = Object.fromEntries(boot(env).map((p) => [p.definition.name, p.options as { simulate?: boolean }]));
-    for (const name of ['proxmox', 'agent', 'cloudflare', 'velocity', 'codeserver', 'headscale']) expect(options[name].simulate, name).to.equal(false);
+    for (const name of ['proxmox', 'agent', 'cloudflare', 'velocity', 'codeserver', 'headscale', 'modrinth', 'stripe', 'discord']) {
+      expect(options[name].simulate, name).to.equal(false);
+    }
   });
 
   const secrets: Array<[variable: string, key: string]> = [

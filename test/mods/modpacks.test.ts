@@ -2,11 +2,12 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TestUser } from '../harness';
-import { create } from '../provisioning/fixture';
+import { create, settle, waitFor } from '../provisioning/fixture';
 import { folder, server, serverBody, useModsWorld } from './fixture';
 
 describe('Servers from a modpack: options.modpack at POST /api/instances', () => {
-  const world = useModsWorld();
+  // A pack whose download fails its hash never boots: waiting for it is kept short.
+  const world = useModsWorld({ provisioning: { readyPollMs: 25, readyTimeoutSeconds: 3, leaseSeconds: 3 } });
   let owner: TestUser;
   const pack = (slug: string) => {
     const project = world.modrinth.project(slug);
@@ -37,6 +38,39 @@ describe('Servers from a modpack: options.modpack at POST /api/instances', () =>
     const list = (await owner.http.get(`/api/servers/${s.id}/mods`)).body.mods;
     expect(list.map((m: any) => m.slug).sort()).to.deep.equal(['chunky', 'fabric-api', 'ferrite-core', 'lithium']);
     expect(list.every((m: any) => m.source === 'modpack' && m.enabled && m.loader === 'fabric')).to.equal(true);
+  });
+
+  it('keeps a server whose pack file fails its sha512 from booting, with nothing written to its mods folder', async () => {
+    const lithium = world.modrinth.version('lithium', 'mc1.21.4-0.14.7').files[0].filename;
+    world.modrinth.faults.corruptFiles.add(lithium);
+    const res = await create(owner, 'pack-corrupt', serverBody('fabric', '1.21.4', { modpack: pack('survival-essentials') }));
+    expect(res.status).to.equal(202);
+    const instanceId = res.body.operation.instanceId;
+    // While the create waits for readiness, the container holds its payload and refuses to boot.
+    const vmid = await waitFor(async () => {
+      for (const [id, c] of world.fleet.agents.containers()) {
+        if (c.provisionedPayload?.instanceId !== instanceId) continue;
+        const ready = await fetch(`${world.fleet.agents.address(id)}/ready`, { headers: { authorization: `Bearer ${c.token}` } });
+        const body = await ready.json() as { phase?: string };
+        if (body.phase === 'install_failed') return id;
+      }
+      return undefined;
+    }, 'the agent refused the pack');
+    expect(world.fleet.agents.containers().get(vmid)!.state).to.equal('stopped');
+    expect(folder(world.fleet.agents.rootOf(vmid))).to.deep.equal({});
+    const op = await settle(owner, res.body.operation.id);
+    world.modrinth.faults.corruptFiles.clear();
+    expect(op.state).to.equal('failed');
+    expect(op.error, JSON.stringify(op.error)).to.include({ code: 'ready_timeout', phase: 'wait_ready' });
+  });
+
+  it('refuses at create a pack archive that fails its sha512 (502), creating nothing', async () => {
+    const before = await servers();
+    world.modrinth.faults.corruptDownloads = 1;
+    const res = await create(owner, 'pack-bad-archive', serverBody('fabric', '1.21.4', { modpack: pack('survival-essentials') }));
+    expect(res.status).to.equal(502);
+    expect(res.body.error.details).to.include({ remote: 'modrinth', reason: 'hash_mismatch' });
+    expect(await servers()).to.equal(before);
   });
 
   it('refuses a pack with an entry whose path escapes the server root (422), creating nothing', async () => {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Agent, request, type Dispatcher } from 'undici';
 import type { ZodType, z } from 'zod';
 import { ProviderError, RemoteUnavailableError } from '../../../kernel/api';
 import type { CatalogCache } from './cache';
@@ -15,6 +16,18 @@ export interface ModrinthClientOptions {
 
 const REMOTE = 'modrinth';
 
+/** An answer read whole: the catalog's answers and the files the control plane fetches are small. */
+interface Answer {
+  status: number;
+  ok: boolean;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+const header = (a: Answer, name: string): string | null => {
+  const v = a.headers[name];
+  return v === undefined ? null : Array.isArray(v) ? v[0] : v;
+};
+
 /**
  * The typed wire client of Modrinth's v2 API. GETs go through the Redis cache (fresh answers
  * served, stale ones revalidated with If-None-Match) and identical GETs in flight share one
@@ -23,8 +36,16 @@ const REMOTE = 'modrinth';
  */
 export class ModrinthClient {
   private readonly inFlight = new Map<string, Promise<unknown>>();
+  /** Keep-alive connections to the catalog, shared by every call of this client. */
+  private readonly dispatcher: Dispatcher;
 
-  constructor(private readonly options: ModrinthClientOptions, private readonly cache: CatalogCache, private readonly now: () => number = Date.now) {}
+  constructor(private readonly options: ModrinthClientOptions, private readonly cache: CatalogCache, private readonly now: () => number = Date.now) {
+    this.dispatcher = new Agent({ connections: 64, headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs });
+  }
+
+  close(): Promise<void> {
+    return this.dispatcher.close();
+  }
 
   /** A cached GET of `path` (with its query), parsed with `schema`; 404 is null. */
   async get<S extends ZodType>(operation: string, path: string, query: Record<string, string>, schema: S): Promise<z.infer<S> | null> {
@@ -41,9 +62,9 @@ export class ModrinthClient {
 
   /** An uncached POST (hash lookups change with every set of hashes). */
   async post<S extends ZodType>(operation: string, path: string, body: unknown, schema: S): Promise<z.infer<S>> {
-    const res = await this.send(operation, this.url(path, {}), { method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
-    if (!res.ok) throw await this.failure(operation, res);
-    return this.parse(operation, schema, await res.json());
+    const res = await this.send(operation, this.url(path, {}), 'POST', { 'Content-Type': 'application/json' }, JSON.stringify(body));
+    if (!res.ok) throw this.failure(operation, res);
+    return this.parse(operation, schema, this.json(operation, res));
   }
 
   /** Downloads a file the catalog listed and checks its sha512 (the control plane reads modpack indexes this way). */
@@ -51,9 +72,9 @@ export class ModrinthClient {
     if (size > this.options.maxFileBytes) {
       throw new ProviderError(REMOTE, 'download', `the file is ${size} bytes, above the ${this.options.maxFileBytes} bytes the control plane fetches`, { reason: 'too_large' });
     }
-    const res = await this.send('download', url, { method: 'GET' });
-    if (!res.ok) throw await this.failure('download', res);
-    const bytes = Buffer.from(await res.arrayBuffer());
+    const res = await this.send('download', url, 'GET', {});
+    if (!res.ok) throw this.failure('download', res);
+    const bytes = res.body;
     const actual = createHash('sha512').update(bytes).digest('hex');
     if (actual !== sha512) throw new ProviderError(REMOTE, 'download', 'the file does not match its sha512', { reason: 'hash_mismatch', expected: sha512, actual });
     return bytes;
@@ -72,42 +93,48 @@ export class ModrinthClient {
       return cached.body;
     }
     const headers: Record<string, string> = cached?.etag ? { 'If-None-Match': cached.etag } : {};
-    const res = await this.send(operation, url, { method: 'GET', headers });
+    const res = await this.send(operation, url, 'GET', headers);
     if (res.status === 304 && cached) {
       this.cache.stats.revalidated++;
-      await res.body?.cancel();
-      await this.cache.put(url, { ...cached, checkedAt: now });
+      void this.cache.put(url, { ...cached, checkedAt: now });
       return cached.body;
     }
-    if (res.status === 404) {
-      await res.body?.cancel();
-      return null;
-    }
-    if (!res.ok) throw await this.failure(operation, res);
-    const body = await res.json().catch(() => {
-      throw new ProviderError(REMOTE, operation, 'the answer is not JSON', { status: res.status });
-    });
+    if (res.status === 404) return null;
+    if (!res.ok) throw this.failure(operation, res);
+    const body = this.json(operation, res);
     this.cache.stats.misses++;
-    await this.cache.put(url, { etag: res.headers.get('etag'), body, checkedAt: now });
+    // Written behind the answer: the caller does not wait for Redis, and a failed write only costs the cache.
+    void this.cache.put(url, { etag: header(res, 'etag'), body, checkedAt: now });
     return body;
   }
 
-  private async send(operation: string, url: string, init: RequestInit): Promise<Response> {
+  private async send(operation: string, url: string, method: 'GET' | 'POST', headers: Record<string, string>, body?: string): Promise<Answer> {
     try {
-      return await fetch(url, {
-        ...init, redirect: 'follow', signal: AbortSignal.timeout(this.options.timeoutMs),
-        headers: { 'User-Agent': this.options.userAgent, Accept: 'application/json', ...(init.headers as Record<string, string>) },
+      const res = await request(url, {
+        method, body, dispatcher: this.dispatcher, signal: AbortSignal.timeout(this.options.timeoutMs), maxRedirections: 3,
+        headers: { 'user-agent': this.options.userAgent, accept: 'application/json', ...headers },
       });
+      const bytes = Buffer.from(await res.body.arrayBuffer());
+      return { status: res.statusCode, ok: res.statusCode >= 200 && res.statusCode < 300, headers: res.headers, body: bytes };
     } catch (err) {
-      const reason = (err as Error).name === 'TimeoutError' ? `no answer within ${this.options.timeoutMs} ms` : ((err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message);
+      const e = err as Error & { code?: string };
+      const reason = e.name === 'TimeoutError' || e.name === 'AbortError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' ? `no answer within ${this.options.timeoutMs} ms` : (e.code ?? e.message);
       throw new RemoteUnavailableError(REMOTE, operation, this.options.unavailableRetrySeconds, { reason });
     }
   }
 
-  private async failure(operation: string, res: Response): Promise<Error> {
-    const text = await res.text().catch(() => '');
+  private json(operation: string, res: Answer): unknown {
+    try {
+      return JSON.parse(res.body.toString('utf8'));
+    } catch {
+      throw new ProviderError(REMOTE, operation, 'the answer is not JSON', { status: res.status });
+    }
+  }
+
+  private failure(operation: string, res: Answer): Error {
+    const text = res.body.toString('utf8');
     if (res.status === 429 || res.status >= 500) {
-      const retry = Number(res.headers.get('retry-after') ?? res.headers.get('x-ratelimit-reset'));
+      const retry = Number(header(res, 'retry-after') ?? header(res, 'x-ratelimit-reset'));
       const seconds = Number.isFinite(retry) && retry > 0 ? Math.ceil(retry) : this.options.unavailableRetrySeconds;
       return new RemoteUnavailableError(REMOTE, operation, seconds, { status: res.status });
     }

@@ -17,10 +17,13 @@ export interface ModrinthSimulatorOptions {
 export class ModrinthFaults extends SimulatorFaults {
   /** Next N file downloads serve bytes that do not match the catalog's hashes. */
   corruptDownloads = 0;
+  /** Files (by name) always served with bytes that do not match their hashes. */
+  readonly corruptFiles = new Set<string>();
 
   override clear(): void {
     super.clear();
     this.corruptDownloads = 0;
+    this.corruptFiles.clear();
   }
 }
 
@@ -151,7 +154,8 @@ export class ModrinthSimulator extends LoopbackSimulator {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Not Found');
       return 404;
     }
-    const body = this.faults.take('corruptDownloads') ? Buffer.concat([bytes.subarray(0, bytes.length - 1), Buffer.from([bytes[bytes.length - 1] ^ 0xff])]) : bytes;
+    const name = decodeURIComponent(path.slice(path.lastIndexOf('/') + 1));
+    const body = this.faults.corruptFiles.has(name) || this.faults.take('corruptDownloads') ? Buffer.concat([bytes.subarray(0, bytes.length - 1), Buffer.from([bytes[bytes.length - 1] ^ 0xff])]) : bytes;
     res.writeHead(200, { 'Content-Type': 'application/java-archive', 'Content-Length': String(body.length) }).end(body);
     return 200;
   }
