@@ -1,5 +1,5 @@
 import { Algorithm, hash, verify } from '@node-rs/argon2';
-import { verify as verifyBcrypt } from '@node-rs/bcrypt';
+import bcrypt from 'bcryptjs';
 
 /** argon2id with the library's defaults (19 MiB, t=2): the OWASP baseline. */
 export const hashPassword = (password: string): Promise<string> => hash(password, { algorithm: Algorithm.Argon2id });
@@ -16,7 +16,7 @@ export function algorithmOf(stored: string): PasswordAlgorithm | null {
 export async function verifyPassword(stored: string, password: string): Promise<boolean> {
   try {
     const algorithm = algorithmOf(stored);
-    if (algorithm === 'bcrypt') return await verifyBcrypt(password, stored);
+    if (algorithm === 'bcrypt') return await bcrypt.compare(password, stored);
     if (algorithm) return await verify(stored, password);
     return false;
   } catch {

@@ -1,4 +1,4 @@
-import { hashSync } from '@node-rs/bcrypt';
+import bcrypt from 'bcryptjs';
 import type { FleetFile } from './format';
 
 export interface SampleOptions {
@@ -31,7 +31,7 @@ export function sampleFleet(o: SampleOptions): FleetFile {
       ref: `usr_${i}`,
       email: `player${i}@legacy.example`,
       role: i === 0 ? 'admin' : 'user',
-      password: { algorithm: 'bcrypt', hash: hashSync(samplePassword(i), 4) },
+      password: { algorithm: 'bcrypt', hash: bcrypt.hashSync(samplePassword(i), 4) },
       billingExempt: i % 25 === 0,
       quota: { maxInstances: 10 },
       billing: i % 25 === 0 ? undefined : {
