@@ -70,6 +70,7 @@ describe('config/production.example.yaml', () => {
     VELOCITY_BRIDGE_URL: 'http://velocity:8577', VELOCITY_BRIDGE_TOKEN: 'b', VELOCITY_PROXY_TOKEN: 'p',
     CODESERVER_IDE_SECRET: 'i'.repeat(40), ARTIFACT_SHA256_NODE_22: 'e'.repeat(64),
     HEADSCALE_URL: 'https://headscale.example.com', HEADSCALE_API_KEY: 'h',
+    ZPACK_METRICS_TOKEN: 'm'.repeat(40),
     STRIPE_SECRET_KEY: 'sk_live_x', STRIPE_WEBHOOK_SECRET: 'whsec_x',
     STRIPE_PRICE_VANILLA: 'price_v', STRIPE_PRICE_MODDED: 'price_m', STRIPE_PRICE_HEAVY: 'price_h',
     DISCORD_OPS_WEBHOOK_URL: 'https://discord.com/api/webhooks/1/ops', DISCORD_SUPPORT_WEBHOOK_URL: 'https://discord.com/api/webhooks/2/support',
@@ -90,6 +91,9 @@ describe('config/production.example.yaml', () => {
     ['CODESERVER_IDE_SECRET', 'plugins.codeserver.options.ide.secret'],
     ['HEADSCALE_API_KEY', 'plugins.headscale.options.apiKey'],
     ['ZPACK_JWT_SECRET', 'auth.jwtSecret'],
+    ['ZPACK_METRICS_TOKEN', 'metrics.token'],
+    ['STRIPE_WEBHOOK_SECRET', 'plugins.stripe.options.webhookSecret'],
+    ['DISCORD_OPS_WEBHOOK_URL', 'plugins.discord.options.webhooks.ops'],
   ];
   for (const [variable, key] of secrets) {
     it(`refuses to boot without ${variable}, naming ${key}`, () => {
