@@ -186,6 +186,8 @@ export const kernelConfigSchema = z.object({
     leaseMs: z.number().int().min(300).default(15_000),
   }).prefault({}),
   controller: z.object({
+    /** Runs the reconcile loop in the roles that run loops; off, nothing is compared or repaired (the admin routes still answer). */
+    enabled: z.boolean().default(true),
     /**
      * 0: dry run, findings are recorded and reported and nothing changes. 1: Level 1 findings
      * (records and routing: stale operations, DNS records, proxy registrations, stored addresses)

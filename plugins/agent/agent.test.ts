@@ -182,7 +182,7 @@ describe('agent plugin', () => {
 
     it('defaults to a free simulator port with a 300 ms boot, and no game ports', () => {
       expect(agentConfig.parse({})).to.deep.equal({
-        timeoutMs: 5000, readyTimeoutMs: 2000, simulate: false,
+        timeoutMs: 5000, readyTimeoutMs: 2000, driftChecksPerPass: 50, simulate: false,
         simulator: { host: '127.0.0.1', port: 0, latencyMs: 0, bootMs: 300, gameServers: false },
       });
     });

@@ -117,7 +117,7 @@ describe('CloudflareEdge (against the Cloudflare simulator)', () => {
     sim.addRecord(TEST_ZONE.id, { type: 'A', name: 'proxy.play.example.test', content: '192.0.2.10' });
     sim.addRecord('0c0ffee00c0ffee00c0ffee00c0ffee0', srv({ name: srvRecordName(TEST_SRV_SERVICE, 7001, TEST_ZONE.name) }));
 
-    const listed = await edge.list();
+    const listed = await cloudflare.edge({ listPageSize: 100 }).list();
     expect(listed).to.have.length(205);
     expect(listed[0]).to.deep.equal({ id: records()[0].id, name: srvRecordName(TEST_SRV_SERVICE, 6000, TEST_ZONE.name), target: TEST_TARGET, port: 25565 });
     expect(sim.requests.map((r) => r.query.page)).to.deep.equal(['1', '2', '3']);

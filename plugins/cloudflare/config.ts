@@ -25,6 +25,8 @@ export const cloudflareConfig = z.object({
   deadlineMs: z.number().int().positive().default(30_000),
   /** Extra attempts on 429 (any call) and on 5xx or network failures (lookups, updates, deletes, and a create after a fresh lookup). */
   maxRetries: z.number().int().min(0).max(10).default(3),
+  /** Records per page when listing the zone (the controller lists it every pass); the API allows up to 5,000,000. */
+  listPageSize: z.number().int().min(1).max(5_000_000).default(5_000),
   /** Serve the Cloudflare API from an in-process loopback simulator instead of baseUrl. */
   simulate: z.boolean().default(false),
   simulator: z.object({

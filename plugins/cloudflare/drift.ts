@@ -29,8 +29,11 @@ export class EdgeDriftDetector extends DriftDetector {
     }
     const { target, port, zoneName } = this.config;
     const findings: DriftFinding[] = [];
+    // A type's SRV service is the same for all its instances: asked once per type per pass.
+    const services = new Map<string, string | undefined>();
     for (const instance of scan.instances) {
-      const service = this.srvServiceOf(instance);
+      if (!services.has(instance.type)) services.set(instance.type, this.srvServiceOf(instance));
+      const service = services.get(instance.type);
       if (!service || instance.vmid === null || !PUBLISHED_STATES.has(instance.state)) continue;
       const name = srvRecordName(service, instance.vmid, zoneName);
       const records = byName.get(name.toLowerCase()) ?? [];

@@ -6,7 +6,7 @@ import velocityPlugin from '../../plugins/velocity';
 type Operation = Record<string, any>;
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch'];
 /** The only operations anyone may call without a token: signing in and the probes. */
-const PUBLIC = ['register', 'login', 'refreshSession', 'requestPasswordReset', 'confirmPasswordReset', 'getLiveness', 'getReadiness', 'getMetrics', 'getOpenApiDocument'];
+const PUBLIC = ['register', 'login', 'refreshSession', 'requestPasswordReset', 'confirmPasswordReset', 'getLiveness', 'getReadiness', 'getOpenApiDocument'];
 
 describe('GET /api/openapi.json, the contract a portal is generated from', () => {
   let fleet: Fleet;
@@ -90,6 +90,7 @@ describe('GET /api/openapi.json, the contract a portal is generated from', () =>
     expect(byId('reportAgentEvent').security).to.deep.equal([{ agentToken: [] }]);
     expect(byId('rehydrateProxy').security).to.deep.equal([{ proxyToken: [] }]);
     expect(byId('reportProxyEvent').security).to.deep.equal([{ proxyToken: [] }]);
+    expect(byId('getMetrics').security).to.deep.equal([{ metricsToken: [] }]);
   });
 
   it('declares request headers, query parameters and raw bodies', () => {

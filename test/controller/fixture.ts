@@ -70,7 +70,7 @@ export async function startControllerEnv(controller: Record<string, unknown> = {
     plugins: [...fleetPlugins, cloudflarePlugin, velocityPlugin, opsChannelPlugin(ops)],
     overrides: [{ token: BillingGate, value: billing }, { token: Tokens.Maintenance, value: calendar }],
     config: fleetConfig(fleet, {
-      controller: { repairLevel: 0, intervalSeconds: 0.2, addressChecksPerPass: 100, ...controller },
+      controller: { enabled: true, repairLevel: 0, intervalSeconds: 0.2, addressChecksPerPass: 100, ...controller },
       plugins: {
         cloudflare: {
           enabled: true,

@@ -15,7 +15,7 @@ describe('The controller is elected: three controllers, one leader, fenced', () 
   const start = async (label: string) => {
     const tk = await startTestKernel({
       schema: shared.database.schema, prefix: shared.redis.prefix,
-      config: { role: 'controller', loops: { leaseMs: LEASE_MS }, controller: { intervalSeconds: 0.1 }, database: { dropSchemaOnStop: false } },
+      config: { role: 'controller', loops: { leaseMs: LEASE_MS }, controller: { enabled: true, intervalSeconds: 0.1 }, database: { dropSchemaOnStop: false } },
     });
     kernels.set(label, tk);
   };
@@ -79,7 +79,7 @@ describe('Queue staleness alerts', () => {
     tk = await startTestKernel({
       plugins: [watchtower],
       config: {
-        role: 'watchtower', controller: { intervalSeconds: 0.1, queueAlerts: { waitingSeconds: 300, cooldownSeconds: 3600 } },
+        role: 'watchtower', controller: { enabled: true, intervalSeconds: 0.1, queueAlerts: { waitingSeconds: 300, cooldownSeconds: 3600 } },
         plugins: { watchtower: { enabled: true, options: {} } },
       },
     });

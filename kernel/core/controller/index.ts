@@ -71,7 +71,9 @@ export class Controller {
     queues.define<{ eventId: string }>(REPAIR_JOB, KernelQueue.repair, (d) => worker.run(d.eventId));
     this.alerts = new QueueAlerts(k.redis, config.redis.prefix, () => settings.queueAlerts, notifications, this.metrics, logger.child({ component: 'controller' }));
     repairRoutes(k.routes, { ds, enqueue: (e) => this.enqueue(e) });
-    k.loops.define(CONTROLLER_LOOP.owner, CONTROLLER_LOOP.name, { intervalMs: settings.intervalSeconds * 1000, leader: true }, async (tick) => void (await this.tick(tick)));
+    if (settings.enabled) {
+      k.loops.define(CONTROLLER_LOOP.owner, CONTROLLER_LOOP.name, { intervalMs: settings.intervalSeconds * 1000, leader: true }, async (tick) => void (await this.tick(tick)));
+    }
   }
 
   /** One pass of the elected controller: record findings, queue what may be repaired, watch the queues. */

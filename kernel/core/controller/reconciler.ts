@@ -165,7 +165,8 @@ export class Reconciler {
          FROM jsonb_to_recordset($1::jsonb) AS x(${columns})
         WHERE e.id = x.id
        RETURNING e.id, e.subject, e.attempts, e.state`, [JSON.stringify(again), token])) : [];
-    const gone = [...open.values()].filter((e) => !found.some((f) => f.subject === e.subject) && covered(e)).map((e) => e.id);
+    const subjects = new Set(found.map((f) => f.subject));
+    const gone = [...open.values()].filter((e) => !subjects.has(e.subject) && covered(e)).map((e) => e.id);
     if (gone.length) {
       await m.query(
         `UPDATE repair_event SET resolved_at = now(), fencing_token = $2, updated_at = now(),

@@ -13,6 +13,9 @@ import type { ControllerMetrics } from './metrics';
 
 export const REPAIR_JOB = 'repair.run';
 
+/** A statement's guard, given the parameters holding the loop's name and the event's token: that term is still the latest recorded. */
+const fenced = (loop: string, token: string): string => `COALESCE((SELECT token FROM loop_fence WHERE loop = ${loop}), 0) <= ${token}`;
+
 export interface RepairWorkerDeps {
   ds: DataSource;
   hooks: KernelHooks;
@@ -38,12 +41,12 @@ export interface RepairWorkerDeps {
  * queues it again under its own token), and the outcome is written only while that still holds.
  */
 export class RepairWorker {
-  private readonly own: Record<string, (drift: Drift) => Promise<RepairResult>>;
+  private readonly own: Record<string, (drift: Drift, token: number) => Promise<RepairResult>>;
 
   constructor(private readonly deps: RepairWorkerDeps) {
     this.own = {
-      [KernelDrift.staleOperation]: (d) => this.markStale(d),
-      [KernelDrift.addressChanged]: (d) => this.updateAddress(d),
+      [KernelDrift.staleOperation]: (d, token) => this.markStale(d, token),
+      [KernelDrift.addressChanged]: (d, token) => this.updateAddress(d, token),
       [KernelDrift.agentUnprovisioned]: (d) => this.reprovisionAgent(d),
     };
   }
@@ -70,7 +73,7 @@ export class RepairWorker {
     const drift: Drift = { kind: event.kind, instanceId: event.instanceId ?? undefined, operationId: event.operationId ?? undefined, detail: event.evidence };
     let result: RepairResult | undefined;
     try {
-      result = await (this.own[event.kind]?.(drift) ?? this.deps.hooks.onRepair.promise(drift));
+      result = await (this.own[event.kind]?.(drift, event.fencingToken) ?? this.deps.hooks.onRepair.promise(drift));
     } catch (err) {
       result = { action: event.action, ok: false, detail: { error: (err as Error).message, code: (err as { code?: string }).code } };
     }
@@ -91,7 +94,7 @@ export class RepairWorker {
     const rows = await this.deps.ds.query(
       `UPDATE repair_event SET state = $2, outcome = $3::jsonb, updated_at = now(), resolved_at = CASE WHEN $2 = 'done' THEN now() ELSE NULL END
         WHERE id = $1 AND state = 'queued' AND resolved_at IS NULL
-          AND fencing_token >= COALESCE((SELECT token FROM loop_fence WHERE loop = $4), 0)
+          AND ${fenced('$4', 'fencing_token')}
       RETURNING id`, [event.id, state, JSON.stringify(outcome), this.deps.loop]);
     const written = returnedRows(rows).length > 0;
     if (written) this.deps.metrics.repairs.inc({ kind: event.kind, outcome: state });
@@ -99,13 +102,14 @@ export class RepairWorker {
   }
 
   /** The operation goes to `stale` and its lease is released, unless a worker took it up meanwhile. */
-  private async markStale(drift: Drift): Promise<RepairResult> {
+  private async markStale(drift: Drift, token: number): Promise<RepairResult> {
     const rows = await this.deps.ds.query(
       `UPDATE provisioning_operation
           SET state = 'stale', lease_owner = NULL, lease_until = NULL, updated_at = now(),
               error = jsonb_build_object('code', 'stale', 'message', 'Past its deadline with no live worker; marked stale by the controller', 'phase', phase)
         WHERE id = $1 AND state IN ('queued','running') AND deadline_at < now() AND (lease_until IS NULL OR lease_until < now())
-      RETURNING id, kind`, [drift.operationId]);
+          AND ${fenced('$2', '$3')}
+      RETURNING id, kind`, [drift.operationId, this.deps.loop, token]);
     const [marked] = returnedRows<{ kind: string }>(rows);
     if (!marked) return { action: 'mark_stale', ok: false, detail: { reason: 'no_longer_stale' } };
     this.deps.operationStale(marked.kind);
@@ -113,11 +117,13 @@ export class RepairWorker {
   }
 
   /** The stored address becomes the live one; the proxy's registration follows on the next pass. */
-  private async updateAddress(drift: Drift): Promise<RepairResult> {
+  private async updateAddress(drift: Drift, token: number): Promise<RepairResult> {
     const instance = drift.instanceId ? await this.deps.directory.get(drift.instanceId) : null;
     if (!instance || instance.vmid === null || instance.node === null) return { action: 'address_update', ok: false, detail: { reason: 'instance_gone' } };
     const live = await this.deps.hosting().address({ vmid: instance.vmid, node: instance.node });
-    await this.deps.ds.query(`UPDATE instance SET host = $2, address = $3, updated_at = now() WHERE id = $1 AND deleted_at IS NULL`, [instance.id, live.host, live.agentUrl]);
+    const rows = await this.deps.ds.query(`UPDATE instance SET host = $2, address = $3, updated_at = now() WHERE id = $1 AND deleted_at IS NULL AND ${fenced('$4', '$5')} RETURNING id`,
+      [instance.id, live.host, live.agentUrl, this.deps.loop, token]);
+    if (!returnedRows(rows).length) return { action: 'address_update', ok: false, detail: { reason: 'fenced_or_gone' } };
     return { action: 'address_update', ok: true, detail: { from: { host: instance.host, agentUrl: instance.address }, to: live } };
   }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { addLogContext } from '../logger';
 import type { Context } from 'koa';
 import { CRASH_LOG_TAIL, UnauthenticatedError, nullableTimestamp } from '../../api';
 import type { DataSource } from 'typeorm';
@@ -61,6 +62,7 @@ export function agentEventRoutes(r: ApiRouter, deps: Deps): void {
     body: eventBody,
     handler: async ({ body, koa }) => {
       if (body.instanceId !== koa.state.agentInstanceId) throw new UnauthenticatedError('The token belongs to another instance');
+      addLogContext({ instanceId: body.instanceId });
       const instance = await deps.directory.get(body.instanceId);
       if (!instance) return { status: 202, body: { accepted: false, reason: 'instance_deleted' } };
       if (body.type === 'ready') {

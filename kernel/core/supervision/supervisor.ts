@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { withLogContext } from '../logger';
 import type { Logger } from 'pino';
 import { KernelQueue } from '../../api';
 import type {
@@ -36,7 +37,7 @@ export interface SupervisorDeps {
  */
 export class Supervisor {
   constructor(private readonly deps: SupervisorDeps) {
-    deps.queues.define<{ instanceId: string; crashId: string }>(RESTART_JOB, KernelQueue.provisioning, (d) => this.restart(d.instanceId, d.crashId));
+    deps.queues.define<{ instanceId: string; crashId: string }>(RESTART_JOB, KernelQueue.provisioning, (d) => withLogContext({ instanceId: d.instanceId }, () => this.restart(d.instanceId, d.crashId)));
   }
 
   async crashed(instanceId: string, crash: Omit<CrashInfo, 'classification'>): Promise<CrashReport> {

@@ -16,6 +16,8 @@ export interface CloudflareClientOptions {
   deadlineMs: number;
   /** Extra attempts on 429 (every method) and on 5xx or network failures (all but POST). */
   maxRetries: number;
+  /** Records asked per page of a listing. */
+  listPageSize: number;
 }
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -30,8 +32,6 @@ interface Request<T> {
 }
 interface Answer<T> { result: T; info?: ResultInfo }
 
-/** The API allows far more per page; 5,000 keeps a zone of 10,000 records to two requests and each answer a few MB. */
-const PER_PAGE = 5_000;
 const BACKOFF_MS = 200;
 
 /** The wait before retry number `attempt + 1` of a failed call: 200 ms, 400 ms, 800 ms … */
@@ -55,10 +55,10 @@ export class CloudflareClient {
     for (let page = 1; ; page++) {
       const { result, info } = await this.call({
         operation: 'list dns records', method: 'GET', path: recordsPath(zoneId), schema: z.array(dnsRecord),
-        query: { type: filter.type, 'name.exact': filter.name, page, per_page: PER_PAGE },
+        query: { type: filter.type, 'name.exact': filter.name, page, per_page: this.options.listPageSize },
       });
       for (const record of result) if (passes(record, filter)) records.set(record.id, record);
-      const last = info?.total_pages === undefined ? result.length < PER_PAGE : page >= info.total_pages;
+      const last = info?.total_pages === undefined ? result.length < this.options.listPageSize : page >= info.total_pages;
       if (last || result.length === 0) return [...records.values()];
     }
   }
