@@ -102,8 +102,7 @@ describe('support tickets', () => {
     expect(mail.html).to.contain('Hi &#60;b&#62;there&#60;/b&#62;');
     expect(mail.html).to.not.match(/<script|<b>/);
 
-    const alerts = await sim.waitFor('support', 1);
-    const alert = alerts.find((m) => m.content.includes(number))!;
+    const alert = (await until('the Discord support alert', () => sim.messagesOf('support').find((m) => m.content.includes(number)), (m) => m !== undefined))!;
     expect(alert.content).to.contain('@\u200beveryone').and.to.contain('@\u200bhere');
     expect(alert.content).to.not.contain('@everyone').and.to.not.contain('@here');
     expect(alert.content).to.contain('\\<script\\>').and.to.contain('\\*\\*urgent\\*\\*').and.to.contain('\\<@123\\>').and.to.contain('\\> quoted');
