@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { Tokens } from '../kernel/api';
 import discordPlugin from '../plugins/discord';
 import { discordConfig } from '../plugins/discord/config';
@@ -119,7 +120,7 @@ async function run(): Promise<BenchmarkReport> {
     });
     const queuedSeconds = (Date.now() - start) / 1000;
     const arrived = () => sink.messages.filter((m) => m.to[0]?.startsWith('outbox-')).length + sim.messages.filter((m) => m.content.startsWith('**outbox ')).length;
-    await waitUntil(() => arrived() >= MESSAGES, 300_000);
+    await waitUntil(() => arrived() >= MESSAGES, 600_000);
     const seconds = (Date.now() - start) / 1000;
     // Late duplicates would land now: give the sweep and any retry a moment before counting.
     await new Promise((r) => setTimeout(r, 6000));
@@ -128,7 +129,7 @@ async function run(): Promise<BenchmarkReport> {
       seconds, latencies: latencies('outbox', handed, sink, sim),
       problem: [check('outbox', sink, sim), sent !== MESSAGES && `${sent} outbox rows sent`].filter(Boolean).join('; '),
     };
-    step(`outbox: ${MESSAGES} queued in ${fixed(queuedSeconds, 1)} s, all delivered after ${fixed(seconds, 1)} s`);
+    step(`outbox: ${MESSAGES} queued in ${fixed(queuedSeconds, 1)} s; ${arrived()} arrived after ${fixed(seconds, 1)} s`);
 
     const rate = (p: Pass) => MESSAGES / p.seconds;
     const target: TargetCheck = { name: 'outbox msgs/s / direct msgs/s', ratio: rate(outbox) / rate(raw), minimum: MIN_RATIO, invalid: [raw.problem, outbox.problem].filter(Boolean).join('; ') };
@@ -137,7 +138,10 @@ async function run(): Promise<BenchmarkReport> {
       n === 0 ? 'direct to the notifiers' : 'through the outbox', fixed(rate(p), 0), ms(percentile(p.latencies, 50)), ms(percentile(p.latencies, 99)), p.problem || 'yes',
     ]));
     console.log(`\n  outbox / direct throughput ${fixed(target.ratio, 2)} (target >= ${MIN_RATIO}): ${verdict(target)}`);
-    console.log('  The outbox adds a row, a BullMQ job and two UPDATEs per message; nodemailer opens one SMTP connection per message in both paths.');
+    console.log('  The outbox adds a row, a BullMQ job and two UPDATEs per message; both paths share the pooled SMTP transport and the');
+    console.log(`  webhook client, ${CONCURRENCY} deliveries at once. All ${MESSAGES} are handed over as fast as they are accepted, so the`);
+    console.log('  outbox latency is mostly time spent waiting behind the backlog; the direct path has no backlog to wait behind.');
+    console.log(`  1-minute load average at the end: ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores.`);
     return {
       targets: [target],
       figures: [
