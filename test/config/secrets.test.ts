@@ -66,11 +66,12 @@ describe('config/production.example.yaml', () => {
     PROXMOX_URL: 'https://pve1:8006/api2/json', PROXMOX_TOKEN_ID: 'zpack@pve!ctl', PROXMOX_TOKEN_SECRET: 's',
     CLOUDFLARE_API_TOKEN: 'c', CLOUDFLARE_ZONE_ID: 'z',
     VELOCITY_BRIDGE_URL: 'http://velocity:8577', VELOCITY_BRIDGE_TOKEN: 'b', VELOCITY_PROXY_TOKEN: 'p',
+    DISCORD_OPS_WEBHOOK_URL: 'https://discord.com/api/webhooks/1234/token',
   };
 
   it('boots against the real systems, none simulated, when every secret is in the environment', () => {
     const options = Object.fromEntries(boot(env).map((p) => [p.definition.name, p.options as { simulate?: boolean }]));
-    for (const name of ['proxmox', 'agent', 'cloudflare', 'velocity']) expect(options[name].simulate, name).to.equal(false);
+    for (const name of ['proxmox', 'agent', 'cloudflare', 'velocity', 'discord']) expect(options[name].simulate, name).to.equal(false);
   });
 
   const secrets: Array<[variable: string, key: string]> = [
