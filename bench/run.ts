@@ -14,9 +14,10 @@ import { mods } from './mods';
 import { reconcile } from './reconcile';
 import { ideProxy } from './ide-proxy';
 import { schedules } from './schedules';
+import { notifications } from './notifications';
 
 /** Every benchmark `npm run bench` runs, in order; `npm run bench -- <name>...` picks some. */
-const benchmarks: Benchmark[] = [httpOverhead, resync, provision, status, consoleBridge, files, webhooks, playerRouting, mods, reconcile, ideProxy, schedules];
+const benchmarks: Benchmark[] = [httpOverhead, resync, provision, status, consoleBridge, files, webhooks, playerRouting, mods, reconcile, ideProxy, schedules, notifications];
 
 interface Outcome {
   benchmark: Benchmark;

@@ -227,7 +227,7 @@ export const kernelConfigSchema = z.object({
     /** Soft-deleted instances, with their crash reports. */
     deletedInstancesDays: z.number().positive().default(30),
     crashReportsDays: z.number().positive().default(30),
-    /** Delivered (or undeliverable) notifications; pending and failed ones are kept for retry. */
+    /** Delivered, undeliverable or suppressed notifications; pending and failed ones are kept for retry. */
     notificationsDays: z.number().positive().default(14),
   }).prefault({}),
   notifications: z.object({

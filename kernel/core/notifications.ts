@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { DeliveryDeferredError, KernelQueue } from '../api';
 import type { NotificationMessage, NotificationRequest, NotificationTemplates, Notifications, Notifier, OperatorTopic } from '../api';
 import type { KernelConfig } from './config';
-import { returnedRows } from './database';
+import { hotQuery, returnedRows } from './database';
 import { Notification } from './entities';
 import type { KernelQueues } from './queues';
 
@@ -75,17 +75,16 @@ export class NotificationOutbox implements Notifications {
     return rows.length > 0;
   }
 
-  private async insert(channel: string, message: NotificationRequest, state: Notification['state'], lastError: string | null = null): Promise<Notification> {
+  private async insert(channel: string, message: NotificationRequest, state: Notification['state'], lastError: string | null = null): Promise<{ id: string }> {
     const data = message.data ?? {};
-    const template = this.templates.get(message.template);
-    const rendered = template ? template.render(data) : null;
-    return this.ds.getRepository(Notification).save({
-      channel, recipient: message.to, template: message.template,
-      subject: rendered?.subject ?? message.subject ?? message.template,
-      body: rendered?.text ?? message.text ?? '',
-      html: rendered?.html ?? null,
-      data, state, lastError, nextAttemptAt: new Date(),
-    });
+    const rendered = this.templates.get(message.template)?.render(data);
+    // One statement (no surrounding transaction): the outbox write is on every sender's path.
+    const [row] = await hotQuery<{ id: string }>(this.ds, 'zpack_outbox_insert',
+      `INSERT INTO notification (channel, recipient, template, subject, body, html, data, state, last_error, next_attempt_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+      [channel, message.to, message.template, rendered?.subject ?? message.subject ?? message.template, rendered?.text ?? message.text ?? '',
+        rendered?.html ?? null, JSON.stringify(data), state, lastError, new Date()]);
+    return row;
   }
 
   /** Queues a delivery; with Redis away the row stays pending and the sweep queues it later. */
@@ -100,10 +99,10 @@ export class NotificationOutbox implements Notifications {
   async deliver(id: string): Promise<void> {
     const now = new Date();
     const leaseUntil = new Date(now.getTime() + this.policy.sendingLeaseSeconds * 1000);
-    const [row] = returnedRows<Record<string, any>>(await this.ds.query(
+    const [row] = await hotQuery<Record<string, any>>(this.ds, 'zpack_outbox_claim',
       `UPDATE notification SET state = 'sending', attempts = attempts + 1, lease_until = $3, updated_at = now()
         WHERE id = $1 AND state = 'pending' AND next_attempt_at <= $2
-        RETURNING id, channel, recipient, template, subject, body, html, data, attempts`, [id, now, leaseUntil]));
+        RETURNING id, channel, recipient, template, subject, body, html, data, attempts`, [id, now, leaseUntil]);
     if (!row) return;
     const notifier = this.notifiers().find((n) => n.channel === row.channel);
     if (!notifier) {
@@ -120,7 +119,8 @@ export class NotificationOutbox implements Notifications {
       await this.failed(id, row.attempts, err as Error);
       return;
     }
-    await this.settle(id, { state: 'sent', lastError: null, sentAt: new Date(), leaseUntil: null });
+    await hotQuery(this.ds, 'zpack_outbox_sent',
+      `UPDATE notification SET state = 'sent', last_error = NULL, sent_at = $2, lease_until = NULL, updated_at = now() WHERE id = $1 AND state = 'sending'`, [id, new Date()]);
   }
 
   private async failed(id: string, attempts: number, err: Error): Promise<void> {

@@ -37,7 +37,7 @@ export class RetentionPolicy {
     const p = this.policy;
     const pruned: Record<string, number> = {
       provisioning_operation: await this.deleteBatched('provisioning_operation', `state IN ('succeeded','failed','stale') AND ${olderThan('updated_at', '$1')}`, p.operationsDays),
-      notification: await this.deleteBatched('notification', `state IN ('sent','undeliverable') AND ${olderThan('updated_at', '$1')}`, p.notificationsDays),
+      notification: await this.deleteBatched('notification', `state IN ('sent','undeliverable','suppressed') AND ${olderThan('updated_at', '$1')}`, p.notificationsDays),
       crash_report: await this.deleteBatched('crash_report', olderThan('created_at', '$1'), p.crashReportsDays),
     };
     pruned.crash_report += await this.deleteBatched('crash_report', `instance_id IN (SELECT i.id FROM instance i WHERE ${PRUNABLE_INSTANCE})`, p.deletedInstancesDays);

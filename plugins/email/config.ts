@@ -13,6 +13,8 @@ export const emailConfig = z.object({
     user: z.string().default(''),
     password: z.string().default(''),
     timeoutMs: z.number().int().positive().default(10_000),
+    /** Connections kept open and reused for many messages (0: a new connection per message). */
+    maxConnections: z.number().int().min(0).max(50).default(5),
   }).prefault({}),
 }).superRefine((config, ctx) => {
   // A relay without authentication is allowed; a user without its password is a secret left empty.

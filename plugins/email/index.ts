@@ -2,6 +2,11 @@ import { Notifier, definePlugin } from '../../kernel/api';
 import { emailConfig } from './config';
 import { EmailNotifier } from './notifier';
 
+/** This kernel's notifier, for stop to close its pooled SMTP connections. */
+class Mailer {
+  constructor(readonly notifier: EmailNotifier) {}
+}
+
 export default definePlugin({
   name: 'email',
   version: '1.0.0',
@@ -10,6 +15,11 @@ export default definePlugin({
   description: 'Delivers email notifications over SMTP, or into a local outbox folder',
   config: emailConfig,
   register(ctx) {
-    ctx.provide(Notifier, () => new EmailNotifier(ctx.config));
+    const mailer = new Mailer(new EmailNotifier(ctx.config));
+    ctx.provide(Mailer, () => mailer);
+    ctx.provide(Notifier, () => mailer.notifier);
+  },
+  async stop(ctx) {
+    ctx.resolve(Mailer).notifier.close();
   },
 });

@@ -19,11 +19,17 @@ export class EmailNotifier extends Notifier {
     this.transporter = config.transport === 'smtp'
       ? nodemailer.createTransport({
           host: smtp.host, port: smtp.port, secure: smtp.secure,
+          ...(smtp.maxConnections > 0 ? { pool: true, maxConnections: smtp.maxConnections } : {}),
           auth: smtp.user ? { user: smtp.user, pass: smtp.password } : undefined,
           connectionTimeout: smtp.timeoutMs, greetingTimeout: smtp.timeoutMs, socketTimeout: smtp.timeoutMs,
           tls: { rejectUnauthorized: smtp.host !== '127.0.0.1' && smtp.host !== 'localhost' },
         })
       : nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  }
+
+  /** Closes pooled SMTP connections. */
+  close(): void {
+    this.transporter.close();
   }
 
   async send(message: NotificationMessage): Promise<void> {

@@ -8,9 +8,10 @@ export function dayIn(at: Date, timeZone: string): string {
 }
 
 /**
- * The next ticket number of the day, `<prefix>-YYYYMMDD-XXXX`, taken inside the caller's
- * transaction: the counter row is locked until it commits, so concurrent tickets get 1, 2, 3 …
- * in commit order and a ticket that fails to insert gives its number back.
+ * The next ticket number of the day, `<prefix>-YYYYMMDD-XXXX`: one upsert that increments the
+ * day's counter row and returns it, so concurrent tickets get 1, 2, 3 … and never the same one.
+ * It runs on its own (the row lock lasts one statement); a ticket that then fails to insert
+ * leaves a gap in the day's numbers rather than holding every other ticket up.
  */
 export async function nextTicketNumber(m: EntityManager, prefix: string, at: Date, timeZone: string): Promise<string> {
   const day = dayIn(at, timeZone);

@@ -1,10 +1,7 @@
 import { expect } from 'chai';
-import { FakeClock, until, useTestKernel } from '../../kernel/testing';
-import { Tokens } from '../../kernel/api';
-import discord from '../discord';
-import { DiscordSimulator } from '../discord/testing/simulator';
-import email from '../email';
-import { SmtpSink } from '../email/testing/smtp-sink';
+import { z } from 'zod';
+import { FakeClock, MemoryNotifier, until, useTestKernel } from '../../kernel/testing';
+import { Notifier, Tokens, definePlugin } from '../../kernel/api';
 import support from './index';
 import { dayIn } from './numbering';
 import { insertServer } from './testing/fixture';
@@ -12,29 +9,24 @@ import { insertServer } from './testing/fixture';
 const TZ = 'America/Detroit';
 const ticket = (subject = 'My server is down', extra: Record<string, unknown> = {}) => ({ subject, message: 'It stopped at noon.', category: 'technical', ...extra });
 
+const mail = new MemoryNotifier('mail', ['owner']);
+const pager = new MemoryNotifier('pager', ['operators']);
+const channel = (notifier: MemoryNotifier) => definePlugin({
+  name: notifier.channel, version: '1.0.0', kernelApi: '2', config: z.object({}), register: (ctx) => ctx.provide(Notifier, () => notifier),
+});
+
 describe('support tickets', () => {
-  const smtp = new SmtpSink();
-  const sim = new DiscordSimulator();
   const clock = new FakeClock();
-  const env = useTestKernel(async () => {
-    await smtp.start();
-    await sim.start();
-    return {
-      plugins: [support, email, discord],
-      overrides: [{ token: Tokens.Clock, value: clock }],
-      config: {
-        notifications: { backoffBaseMs: 100, backoffMaxMs: 500, sweepIntervalSeconds: 1 },
-        plugins: {
-          support: { enabled: true, options: { ticketPrefix: 'ZLH', timeZone: TZ, staffEmail: 'staff@zpack.test' } },
-          email: { enabled: true, options: { from: 'zpack <noreply@zpack.test>', transport: 'smtp', smtp: { port: smtp.port, timeoutMs: 2000 } } },
-          discord: { enabled: true, options: { simulate: false, webhooks: { ops: sim.webhook('ops'), support: sim.webhook('support') } } },
-        },
+  const env = useTestKernel({
+    plugins: [support, channel(mail), channel(pager)],
+    overrides: [{ token: Tokens.Clock, value: clock }],
+    config: {
+      plugins: {
+        support: { enabled: true, options: { ticketPrefix: 'ZLH', timeZone: TZ, staffEmail: 'staff@zpack.test' } },
+        mail: { enabled: true, options: {} },
+        pager: { enabled: true, options: {} },
       },
-    };
-  });
-  after(async () => {
-    await smtp.stop();
-    await sim.stop();
+    },
   });
 
   it('numbers 100 tickets opened at once on one day 0001 to 0100, each once', async () => {
@@ -88,26 +80,14 @@ describe('support tickets', () => {
     expect((await admin.http.get(`/api/admin/support/tickets/${res.body.ticket.id}`)).body.ticket.snapshot.state, 'taken once').to.equal('crashed');
   });
 
-  it('mails the customer an acknowledgement and alerts the Discord support channel; HTML and @everyone arrive escaped and neutralised', async () => {
+  it('acknowledges a new ticket to the customer and alerts the support topic', async () => {
     const user = await env.tk.user();
-    const subject = '<script>alert("x")</script> @everyone **urgent** <@123>';
-    const res = await user.http.post('/api/support/create', { subject, message: 'Hi <b>there</b> @here\n> quoted', category: 'billing' });
-    expect(res.status).to.equal(201);
-    const number = res.body.ticket.number;
-
-    const mail = await smtp.waitFor(user.email, 'support_acknowledgement');
-    expect(mail.subject).to.equal(`[${number}] We received your request: ${subject}`);
-    expect(mail.text).to.contain(subject);
-    expect(mail.html).to.contain('&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;');
-    expect(mail.html).to.contain('Hi &#60;b&#62;there&#60;/b&#62;');
-    expect(mail.html).to.not.match(/<script|<b>/);
-
-    const alerts = await sim.waitFor('support', 1);
-    const alert = alerts.find((m) => m.content.includes(number))!;
-    expect(alert.content).to.contain('@\u200beveryone').and.to.contain('@\u200bhere');
-    expect(alert.content).to.not.contain('@everyone').and.to.not.contain('@here');
-    expect(alert.content).to.contain('\\<script\\>').and.to.contain('\\*\\*urgent\\*\\*').and.to.contain('\\<@123\\>').and.to.contain('\\> quoted');
-    expect(alert.allowedMentions).to.deep.equal({ parse: [] });
+    const opened = (await user.http.post('/api/support/tickets', ticket('Lag spikes', { category: 'technical' }))).body.ticket;
+    const ack = await mail.waitFor(user.email, 'support_acknowledgement');
+    expect(ack.subject).to.equal(`[${opened.number}] We received your request: Lag spikes`);
+    expect(ack.text).to.contain('It stopped at noon.');
+    const alert = await until('the support alert', () => pager.messages.find((m) => m.to === 'support' && m.subject.includes(opened.number)), (m) => m !== undefined);
+    expect(alert!.text).to.contain(user.email).and.to.contain('Category: technical');
   });
 
   it('strips control characters, keeps text as text, and refuses an over-long subject with 400', async () => {
@@ -131,16 +111,16 @@ describe('support tickets', () => {
     const staff = await admin.http.post(`/api/support/tickets/${opened.id}/messages`, { message: 'Have you tried <restarting>?' });
     expect(staff.status).to.equal(201);
     expect(staff.body.message.authorRole).to.equal('staff');
-    const reply = await smtp.waitFor(user.email, 'support_reply');
+    const reply = await mail.waitFor(user.email, 'support_reply');
     expect(reply.text).to.contain('Have you tried <restarting>?');
     expect(reply.html).to.contain('&#60;restarting&#62;');
     expect((await user.http.get(`/api/support/tickets/${opened.id}`)).body.ticket.status, 'waiting on the customer').to.equal('pending');
 
     const back = await user.http.post(`/api/support/tickets/${opened.id}/messages`, { message: 'Yes, still down' });
     expect(back.body.message.authorRole).to.equal('customer');
-    const staffMail = await until('the staff copy', () => smtp.messages.find((m) => m.to.includes('staff@zpack.test') && m.text.includes('Yes, still down')), (m) => m !== undefined);
+    const staffMail = await until('the staff copy', () => mail.messages.find((m) => m.to === 'staff@zpack.test' && m.text.includes('Yes, still down')), (m) => m !== undefined);
     expect(staffMail!.subject).to.contain(opened.number);
-    await until('the Discord reply alert', () => sim.messagesOf('support').find((m) => m.content.includes('Yes, still down')), (m) => m !== undefined);
+    await until('the support alert', () => pager.messages.find((m) => m.to === 'support' && m.text.includes('Yes, still down')), (m) => m !== undefined);
 
     const thread = await user.http.get(`/api/support/tickets/${opened.id}`);
     expect(thread.body.messages.map((m: { authorRole: string }) => m.authorRole)).to.deep.equal(['customer', 'staff', 'customer']);

@@ -31,8 +31,9 @@ export class TicketDesk {
   async open(account: AccountView, input: NewTicket): Promise<{ ticket: SupportTicket; message: TicketMessage }> {
     // The server must be one the customer can see (404 otherwise, as everywhere).
     const snapshot = input.serverId ? await this.snapshot(account, input.serverId) : null;
+    // Its own statement: the counter row is locked only while it is incremented, not while the ticket is written.
+    const number = await nextTicketNumber(this.d.ds().manager, this.d.config.ticketPrefix, this.d.clock().now(), this.d.config.timeZone);
     const { ticket, message } = await this.d.ds().transaction(async (m) => {
-      const number = await nextTicketNumber(m, this.d.config.ticketPrefix, this.d.clock().now(), this.d.config.timeZone);
       const ticket = await m.getRepository(SupportTicket).save(m.getRepository(SupportTicket).create({
         number, accountId: account.id, email: account.email, subject: input.subject, category: input.category, status: 'open',
         assigneeId: null, serverId: input.serverId ?? null, snapshot,

@@ -63,7 +63,7 @@ describe('config/production.example.yaml', () => {
   const env: NodeJS.ProcessEnv = {
     ZPACK_CONFIG: 'config/production.example.yaml',
     DATABASE_URL: 'postgres://db/zpack', REDIS_URL: 'redis://redis:6379',
-    ZPACK_JWT_SECRET: 'j'.repeat(40), ZPACK_AGENT_SECRET: 'a'.repeat(40), ZPACK_METRICS_TOKEN: 'm'.repeat(40),
+    ZPACK_JWT_SECRET: 'j'.repeat(40), ZPACK_AGENT_SECRET: 'a'.repeat(40),
     SMTP_HOST: 'smtp.example.com', SMTP_USER: 'mailer', SMTP_PASSWORD: 'pw',
     PROXMOX_URL: 'https://pve1:8006/api2/json', PROXMOX_TOKEN_ID: 'zpack@pve!ctl', PROXMOX_TOKEN_SECRET: 's',
     CLOUDFLARE_API_TOKEN: 'c', CLOUDFLARE_ZONE_ID: 'z',

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { VmidTakenError } from '../../api';
+import { UnavailableError, VmidTakenError } from '../../api';
 import type { ContainerSpec, HostingProvider } from '../../api';
 import { rejection, useSubject, type Setup } from './subject';
 
@@ -39,6 +39,19 @@ export function describeHostingProviderContract(name: string, setup: Setup<Hosti
       expect(await provider.status(ref)).to.equal('stopped');
       expect(await provider.locate(9101)).to.equal(spec.node);
       expect(await provider.findByOperation(spec.operationId)).to.deep.equal(ref);
+    });
+
+    it('never picks an excluded node (maintenance), and says UnavailableError once every node is excluded', async () => {
+      const { provider } = env.subject;
+      const excluded: string[] = [];
+      for (let i = 0; i < 50; i++) {
+        const picked = await provider.pickNode({ exclude: excluded }).catch((err: unknown) => err);
+        if (picked instanceof UnavailableError) return;
+        expect(picked, `picked with ${excluded.join(', ') || 'nothing'} excluded`).to.be.a('string');
+        expect(excluded).to.not.include(picked);
+        excluded.push(picked as string);
+      }
+      expect.fail(`still picking after excluding ${excluded.length} nodes`);
     });
 
     it('adopts on a repeated create of the same operation instead of failing', async () => {

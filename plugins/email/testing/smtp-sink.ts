@@ -12,6 +12,8 @@ export interface ReceivedMail {
   messageId: string;
   subject: string;
   template: string;
+  /** Date.now() when the message was accepted. */
+  at: number;
 }
 
 /**
@@ -39,6 +41,7 @@ export class SmtpSink {
             from: session.envelope.mailFrom ? (session.envelope.mailFrom as { address: string }).address : '',
             to: session.envelope.rcptTo.map((r) => r.address),
             raw,
+            at: Date.now(),
           });
           for (const w of this.waiters.splice(0)) w();
           done();
