@@ -20,3 +20,4 @@ export * from './upgrades';
 export * from './console';
 export * from './access';
 export * from './operations';
+export * from './uptime';

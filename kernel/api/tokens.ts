@@ -8,6 +8,7 @@ import type { AgentTokens, Clock, InstanceDirectory, JobQueues, Notifications } 
 import type { SimulatorDirectory } from './simulator-state';
 import type { InstanceAccess, MaintenanceCalendar } from './access';
 import type { Operations } from './operations';
+import type { UptimeRecorder } from './uptime';
 
 /** A typed DI token: a symbol that remembers the type it resolves to. */
 export type Token<T> = symbol & { readonly __resolves?: T };
@@ -29,6 +30,8 @@ export const Tokens = {
   Access: token<InstanceAccess>('core.access'),
   /** Operator maintenance windows. */
   Maintenance: token<MaintenanceCalendar>('core.maintenance'),
+  /** Readiness samples for the uptime history (the controller pass feeds it). */
+  Uptime: token<UptimeRecorder>('core.uptime'),
   /** Starts plugin-defined operations on a server. */
   Operations: token<Operations>('core.operations'),
   /** Single-use tickets that authenticate a WebSocket upgrade (see UpgradeRequest.redeemTicket). */

@@ -167,6 +167,8 @@ export const kernelConfigSchema = z.object({
     crashReportsDays: z.number().positive().default(30),
     /** Delivered (or undeliverable) notifications; pending and failed ones are kept for retry. */
     notificationsDays: z.number().positive().default(14),
+    /** Uptime history: hourly roll-ups and ended incidents. */
+    uptimeDays: z.number().positive().default(90),
   }).prefault({}),
   logging: z.object({ level: z.string().default('info') }).prefault({}),
   simulators: z.object({

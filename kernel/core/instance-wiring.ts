@@ -15,7 +15,8 @@ import { CLOSE } from './console/bridge';
 import { CONSOLE_PATH, ConsoleGateway } from './console/gateway';
 import type { HttpExtensions } from './plugin-host';
 import type { KernelUpgradeTickets } from './upgrades/tickets';
-import { Session } from './entities';
+import { IsNull } from 'typeorm';
+import { Instance, Session } from './entities';
 import { KernelDirectoryToken, KernelInstanceDirectory } from './operations/directory';
 import { InstanceService, PROVISION_JOB, TEARDOWN_JOB } from './operations/instances';
 import { OperationLease } from './operations/lease';
@@ -33,6 +34,8 @@ import { fileRoutes } from './routes/files';
 import { instanceRoutes } from './routes/instances';
 import { serverActionRoutes } from './routes/server-actions';
 import { Supervisor } from './supervision/supervisor';
+import { UptimeHistory } from './uptime/history';
+import { uptimeRoutes } from './routes/uptime';
 
 export interface InstanceWiringContext {
   ds: DataSource;
@@ -60,14 +63,18 @@ export function wireInstances(k: InstanceWiringContext) {
   const agent = () => ports.required(InstanceAgent);
   const billingState = (accountId: string) => billingStateOf(ds, ports.optional(BillingGate), accountId);
 
-  const readiness = new InstanceReadiness(redis, config.redis.prefix, hooks, (instanceId) => provision.wake(instanceId));
+  const uptime = new UptimeHistory(ds, k.container.resolve(Tokens.Clock), () => k.container.resolve(Tokens.Maintenance));
+  k.container.register(Tokens.Uptime, { useValue: uptime });
+  const readiness = new InstanceReadiness(redis, config.redis.prefix, hooks, (instanceId) => provision.wake(instanceId), uptime);
   const directory = new KernelInstanceDirectory(ds, readiness);
   k.container.register(KernelDirectoryToken, { useValue: directory });
   // Each plugin host binds its own view (forPlugin); resolved from the kernel itself, no section is writable.
   const readOnly = directory.forPlugin(null);
   k.container.register(Tokens.Instances, { useValue: readOnly });
   const instances = new InstanceService(ds, config, hooks, queues, () => ports.resolveAll(InstanceType), logger, k.accountChanged);
-  k.container.register(Tokens.Access, { useValue: new KernelInstanceAccess(ds, instances, billingState) });
+  const access = new KernelInstanceAccess(ds, instances, billingState);
+  k.container.register(Tokens.Access, { useValue: access });
+  uptimeRoutes(routes, { access, history: uptime });
   instanceRoutes(routes, {
     ds, instances, probes: new ReadinessCache(config.status.readinessCacheMs), optional: (p) => ports.optional(p), billingState,
     types: ports.resolveAll(InstanceType), sections: k.http.statusSections,
@@ -105,8 +112,13 @@ export function wireInstances(k: InstanceWiringContext) {
   hooks.onBillingSuspend.tapPromise('kernel-console', async (account, state) => {
     if (state === 'suspended') await gateway.order({ accountId: account.id, code: CLOSE.suspended, reason: 'account suspended' });
   });
+  hooks.onBillingSuspend.tapPromise('kernel-uptime', async (account, state) => {
+    if (state !== 'suspended') return;
+    const live = await ds.getRepository(Instance).find({ select: { id: true }, where: { ownerId: account.id, deletedAt: IsNull() } });
+    for (const { id } of live) await uptime.record({ instanceId: id, ready: false, cause: 'suspended' });
+  });
 
   backupRoutes(routes, { ds, instances, agent, billingState });
   fileRoutes(routes, { ds, instances, agent, billingState, maxUploadBytes: config.files.maxUploadBytes });
-  return { directory, readiness, instances, supervisor, console: gateway, operationEvents };
+  return { directory, readiness, instances, supervisor, console: gateway, operationEvents, uptime };
 }

@@ -42,6 +42,7 @@ import type { KernelInstanceDirectory } from './operations/directory';
 import type { InstanceReadiness } from './operations/readiness';
 import type { InstanceService } from './operations/instances';
 import type { Supervisor } from './supervision/supervisor';
+import type { UptimeHistory } from './uptime/history';
 import { DerivedAgentTokens } from './agent-tokens';
 import { RETENTION_JOB, RetentionPolicy } from './retention';
 import { HostRoutes } from './http/host-routes';
@@ -88,6 +89,7 @@ export class Kernel {
   instances!: InstanceService;
   directory!: KernelInstanceDirectory;
   readiness!: InstanceReadiness;
+  uptime!: UptimeHistory;
   supervisor!: Supervisor;
   private cache?: AccountCache;
   console!: ConsoleGateway;
@@ -258,7 +260,7 @@ export class Kernel {
       tickets: this.tickets, http: this.http, operations: this.extensions.operations,
     }));
     registerQueueMetrics(this.metrics, this.queues);
-    const retention = new RetentionPolicy(this.ds, config.retention, this.metrics, this.logger);
+    const retention = new RetentionPolicy(this.ds, config.retention, this.metrics, this.logger, this.uptime);
     this.queues.define(RETENTION_JOB, RETENTION_QUEUE, () => retention.prune());
   }
 

@@ -88,7 +88,7 @@ export class ConsoleGateway {
     const grant = await upgrade.redeemTicket(CONSOLE_TICKET);
     if (grant.instanceId !== upgrade.params.id) throw new ZpackError('unauthenticated', 401, 'A valid, unused console ticket for this server is required');
     const instance = await this.directory.get(grant.instanceId);
-    if (!instance || instance.ownerId !== grant.accountId) throw new ZpackError('not_found', 404, 'Server not found');
+    if (!instance || (instance.ownerId !== grant.accountId && grant.role !== 'admin')) throw new ZpackError('not_found', 404, 'Server not found');
     if ((await this.billingState(grant.accountId)) === 'suspended') throw new ZpackError('billing_suspended', 402, 'The account is suspended');
     // Last, so as little as possible happens between this read and the 101.
     await upgrade.confirmSession(grant);

@@ -7,7 +7,8 @@ import { KernelInstanceState1700000006000 } from './1700000006000-kernel-instanc
 import { KernelLoopFences1700000010000 } from './1700000010000-kernel-loop-fences';
 import { KernelPluginOperations1700000011000 } from './1700000011000-kernel-plugin-operations';
 import { KernelFleetImport1700000012000 } from './1700000012000-kernel-fleet-import';
+import { KernelUptime1700000700000 } from './1700000700000-kernel-uptime';
 
 export const kernelMigrations: Function[] = [KernelAccounts1700000000000, KernelInstances1700000001000, KernelOperations1700000002000, KernelCrashes1700000003000,
   KernelOpenKinds1700000005000, KernelInstanceState1700000006000, KernelLoopFences1700000010000,
-  KernelPluginOperations1700000011000, KernelFleetImport1700000012000];
+  KernelPluginOperations1700000011000, KernelFleetImport1700000012000, KernelUptime1700000700000];

@@ -39,7 +39,7 @@ export function serverActionRoutes(r: ApiRouter, deps: Deps): void {
       const stopping = body.action === 'stop' || body.action === 'kill';
       await deps.ds.getRepository(Instance).update(instance.id, { state: stopping ? 'stopped' : 'running' });
       // Readiness is re-learnt from the agent's ready event.
-      await deps.readiness.lost(instance.id);
+      await deps.readiness.lost(instance.id, 'operator_stop');
       return { status: 202, body: { action: body.action, state: stopping ? 'stopped' as const : 'running' as const } };
     },
   });
