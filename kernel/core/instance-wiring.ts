@@ -36,6 +36,8 @@ import { serverActionRoutes } from './routes/server-actions';
 import { Supervisor } from './supervision/supervisor';
 import { UptimeHistory } from './uptime/history';
 import { uptimeRoutes } from './routes/uptime';
+import { adminEventRoutes } from './routes/admin-events';
+import { FleetEventStreams } from './operations/fleet-events';
 
 export interface InstanceWiringContext {
   ds: DataSource;
@@ -82,6 +84,8 @@ export function wireInstances(k: InstanceWiringContext) {
 
   const operationEvents = new OperationEventStreams(config.server.events, logger);
   operationEventRoutes(routes, { ds, streams: operationEvents });
+  const fleetEvents = new FleetEventStreams(ds, config.server.events, logger);
+  adminEventRoutes(routes, { streams: fleetEvents });
 
   const workerDeps = {
     ds, config, hooks, logger, readiness, agentTokens, agent, accountChanged: k.accountChanged,
@@ -120,5 +124,5 @@ export function wireInstances(k: InstanceWiringContext) {
 
   backupRoutes(routes, { ds, instances, agent, billingState });
   fileRoutes(routes, { ds, instances, agent, billingState, maxUploadBytes: config.files.maxUploadBytes });
-  return { directory, readiness, instances, supervisor, console: gateway, operationEvents, uptime };
+  return { directory, readiness, instances, supervisor, console: gateway, operationEvents, fleetEvents, uptime };
 }

@@ -38,6 +38,7 @@ import { NoMaintenance } from './access';
 import { OperationRegistry } from './operations/plugin-operations';
 import type { ConsoleGateway } from './console/gateway';
 import type { OperationEventStreams } from './operations/event-streams';
+import type { FleetEventStreams } from './operations/fleet-events';
 import type { KernelInstanceDirectory } from './operations/directory';
 import type { InstanceReadiness } from './operations/readiness';
 import type { InstanceService } from './operations/instances';
@@ -94,6 +95,7 @@ export class Kernel {
   private cache?: AccountCache;
   console!: ConsoleGateway;
   operationEvents?: OperationEventStreams;
+  fleetEvents?: FleetEventStreams;
   private sweeper?: NodeJS.Timeout;
   private hosts: PluginHost[] = [];
   private server?: Server;
@@ -327,6 +329,7 @@ export class Kernel {
     await this.console?.close();
     this.http.upgrades.close();
     this.operationEvents?.close();
+    this.fleetEvents?.close();
     this.cache?.close();
     if (this.server) {
       const server = this.server;

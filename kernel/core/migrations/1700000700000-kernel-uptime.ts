@@ -2,7 +2,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * Uptime history: each server's last readiness sample, its ready and observed time per hour,
- * and its incidents (not-ready spans with their cause).
+ * and its incidents (not-ready spans with their cause). Instances get an index on their last change.
  */
 export class KernelUptime1700000700000 implements MigrationInterface {
   name = 'KernelUptime1700000700000';
@@ -27,9 +27,12 @@ export class KernelUptime1700000700000 implements MigrationInterface {
       cause text NOT NULL)`);
     await q.query(`CREATE INDEX uptime_incident_instance_idx ON uptime_incident (instance_id, started_at)`);
     await q.query(`CREATE UNIQUE INDEX uptime_incident_open_uq ON uptime_incident (instance_id) WHERE ended_at IS NULL`);
+    // The operator console's live fleet stream follows instances by their last change.
+    await q.query(`CREATE INDEX instance_updated_at_idx ON instance (updated_at)`);
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP INDEX IF EXISTS instance_updated_at_idx`);
     await q.query(`DROP TABLE IF EXISTS uptime_incident`);
     await q.query(`DROP TABLE IF EXISTS uptime_hour`);
     await q.query(`DROP TABLE IF EXISTS uptime_state`);
