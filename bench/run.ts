@@ -8,9 +8,10 @@ import { provision } from './provision';
 import { status } from './status';
 import { consoleBridge } from './console';
 import { files } from './files';
+import { consolePage } from './console-page';
 
 /** Every benchmark `npm run bench` runs, in order; `npm run bench -- <name>...` picks some. */
-const benchmarks: Benchmark[] = [httpOverhead, resync, provision, status, consoleBridge, files];
+const benchmarks: Benchmark[] = [httpOverhead, resync, provision, status, consoleBridge, files, consolePage];
 
 interface Outcome {
   benchmark: Benchmark;
