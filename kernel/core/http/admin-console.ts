@@ -13,6 +13,14 @@ const TYPES: Record<string, string> = {
 /** The page only talks to this API (and its console WebSockets); nothing inline but styles (xterm sets them). */
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
+const decoded = (text: string): string | null => {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return null;
+  }
+};
+
 /**
  * Serves the operator console's static build at /admin (index.html for /admin and /admin/).
  * Hashed assets are cached for good; the page itself never, so a deploy shows at once.
@@ -22,9 +30,9 @@ export function adminConsole(root = ADMIN_CONSOLE_DIR) {
   return async (ctx: Context, next: Next) => {
     if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || (ctx.path !== PREFIX && !ctx.path.startsWith(`${PREFIX}/`))) return next();
     if (ctx.path === PREFIX) return ctx.redirect(`${PREFIX}/`);
-    const relative = ctx.path === `${PREFIX}/` ? 'index.html' : decodeURIComponent(ctx.path.slice(PREFIX.length + 1));
-    const file = path.resolve(root, relative);
-    if (!file.startsWith(root + path.sep) || relative.includes('\0')) return next();
+    const relative = ctx.path === `${PREFIX}/` ? 'index.html' : decoded(ctx.path.slice(PREFIX.length + 1));
+    const file = path.resolve(root, relative ?? '');
+    if (!relative || !file.startsWith(root + path.sep) || relative.includes('\0')) return next();
     const info = await stat(file).catch(() => null);
     if (!info?.isFile()) return next();
     ctx._matchedRoute = `${PREFIX}/*`;
