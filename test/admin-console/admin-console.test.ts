@@ -79,7 +79,7 @@ describe('Operator console at /admin (headless Chromium)', function () {
   it('lists the fleet with owner, state, node and readiness, and filters by state', async () => {
     const row = page.locator(`tr[data-server="${serverId}"]`);
     await row.waitFor();
-    expect(await row.getByText(owner.email).count()).to.equal(1);
+    await row.getByText(owner.email).waitFor();
     await row.getByText('running').waitFor();
     await row.locator('td').nth(5).getByText('yes').waitFor();
     await expectAccessible('fleet');

@@ -44,18 +44,23 @@ export function Fleet() {
       rowsRef.current = body.servers;
       setPage({ rows: body.servers, next: body.nextCursor });
       setError('');
-      void loadStatus(body.servers);
+      // After this frame is painted: the statuses fill in behind the rows.
+      requestAnimationFrame(() => setTimeout(() => void loadStatus(body.servers), 0));
     }, (err) => live && setError(err.message));
     return () => { live = false; };
   }, [filters, cursors, tick]);
 
+  // Owners' emails and the live stream wait for the first page: it is what the operator looks at first.
+  const firstPage = page !== null;
   useEffect(() => {
+    if (!firstPage) return;
     api<{ users: Array<{ id: string; email: string }> }>('/api/admin/users?limit=200').then(
       (body) => setOwners(Object.fromEntries(body.users.map((u) => [u.id, u.email]))), () => undefined);
-  }, []);
+  }, [firstPage]);
 
   // Live: a changed row is patched in place (and its status re-read); an unknown one reloads the page.
   useEffect(() => {
+    if (!firstPage) return;
     const stop = new AbortController();
     let reload: ReturnType<typeof setTimeout> | undefined;
     void events('/api/admin/events', (event, data) => {
@@ -71,7 +76,7 @@ export function Fleet() {
       void loadStatus([row]);
     }, stop.signal);
     return () => { stop.abort(); clearTimeout(reload); };
-  }, []);
+  }, [firstPage]);
 
   const change = (patch: Partial<typeof filters>) => { setCursors([]); setFilters((f) => ({ ...f, ...patch })); };
   const needle = search.trim().toLowerCase();
