@@ -105,6 +105,16 @@ describe('GET /api/servers/:id/uptime', () => {
     expect((await owner.http.get(`/api/servers/${id}/uptime?days=7`)).body.days).to.have.length(7);
   });
 
+  it('records a suspension as an incident of cause `suspended`', async () => {
+    const [{ instance_id: id }] = await tk.kernel.ds.query(`SELECT instance_id FROM uptime_state LIMIT 1`);
+    const account = (await tk.kernel.ds.query(`SELECT a.id, a.email, a.role FROM account a JOIN instance i ON i.owner_id = a.id WHERE i.id = $1`, [id]))[0];
+    clock.advance(5 * MINUTE);
+    const suspendedAt = clock.now();
+    await tk.kernel.hooks.onBillingSuspend.promise({ ...account, billingExempt: false }, 'suspended');
+    const res = await owner.http.get(`/api/servers/${id}/uptime?days=1`);
+    expect(res.body.incidents.at(-1)).to.deep.equal({ startedAt: suspendedAt.toISOString(), endedAt: null, cause: 'suspended' });
+  });
+
   it('lets an operator read any server’s uptime', async () => {
     const [{ instance_id: id }] = await tk.kernel.ds.query(`SELECT instance_id FROM uptime_state LIMIT 1`);
     const admin = await tk.user({ role: 'admin' });
