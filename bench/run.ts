@@ -15,9 +15,12 @@ import { reconcile } from './reconcile';
 import { ideProxy } from './ide-proxy';
 import { schedules } from './schedules';
 import { notifications } from './notifications';
+import { consolePage } from './console-page';
 
 /** Every benchmark `npm run bench` runs, in order; `npm run bench -- <name>...` picks some. */
-const benchmarks: Benchmark[] = [httpOverhead, resync, provision, status, consoleBridge, files, webhooks, playerRouting, mods, reconcile, ideProxy, schedules, notifications];
+const benchmarks: Benchmark[] = [
+  httpOverhead, resync, provision, status, consoleBridge, files, webhooks, playerRouting, mods, reconcile, ideProxy, schedules, notifications, consolePage,
+];
 
 interface Outcome {
   benchmark: Benchmark;

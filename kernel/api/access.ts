@@ -66,4 +66,6 @@ export interface MaintenanceWindowView {
 export interface MaintenanceCalendar {
   /** The window in force at `at` (now by default) for `node`; a fleet-wide window counts for every node. */
   activeFor(node: string | null, at?: Date): Promise<MaintenanceWindowView | null>;
+  /** The windows for `node` (fleet-wide ones included) overlapping [from, to), oldest first: uptime history shows them as incidents. */
+  between?(node: string | null, from: Date, to: Date): Promise<MaintenanceWindowView[]>;
 }

@@ -27,3 +27,4 @@ export * from './mail';
 export * from './drift';
 export * from './sessions';
 export * from './activity';
+export * from './uptime';

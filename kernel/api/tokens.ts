@@ -11,6 +11,7 @@ import type { InstanceAccess, MaintenanceCalendar } from './access';
 import type { Operations } from './operations';
 import type { LiveSessions } from './sessions';
 import type { ActivityLog } from './activity';
+import type { UptimeRecorder } from './uptime';
 
 /** A typed DI token: a symbol that remembers the type it resolves to. */
 export type Token<T> = symbol & { readonly __resolves?: T };
@@ -40,6 +41,8 @@ export const Tokens = {
   Activity: token<ActivityLog>('core.activity'),
   /** Operator maintenance windows. */
   Maintenance: token<MaintenanceCalendar>('core.maintenance'),
+  /** Readiness samples for the uptime history (the controller pass feeds it). */
+  Uptime: token<UptimeRecorder>('core.uptime'),
   /** Starts plugin-defined operations on a server. */
   Operations: token<Operations>('core.operations'),
   /** Login sessions and the ends of authority (revoked, suspended, deleted) long-lived connections act on. */

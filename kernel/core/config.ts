@@ -229,6 +229,8 @@ export const kernelConfigSchema = z.object({
     crashReportsDays: z.number().positive().default(30),
     /** Delivered, undeliverable or suppressed notifications; pending and failed ones are kept for retry. */
     notificationsDays: z.number().positive().default(14),
+    /** Uptime history: hourly roll-ups and ended incidents. */
+    uptimeDays: z.number().positive().default(90),
   }).prefault({}),
   notifications: z.object({
     /** Attempts per message before it is `failed` (an operator can retry it from GET /api/admin/outbox). */

@@ -17,7 +17,8 @@ import { CONSOLE_PATH, ConsoleGateway, type CloseOrder } from './console/gateway
 import type { HttpExtensions } from './plugin-host';
 import type { MaintenanceSchedule } from './maintenance';
 import type { KernelUpgradeTickets } from './upgrades/tickets';
-import { Schedule, Session } from './entities';
+import { IsNull } from 'typeorm';
+import { Instance, Schedule, Session } from './entities';
 import { KernelDirectoryToken, KernelInstanceDirectory } from './operations/directory';
 import { InstanceService, PROVISION_JOB, TEARDOWN_JOB } from './operations/instances';
 import { OperationLease } from './operations/lease';
@@ -46,6 +47,10 @@ import { AgentStatusCache } from './operations/status-cache';
 import { fileOperationRoutes } from './routes/file-operations';
 import { sharingRoutes } from './routes/sharing';
 import { activityRoutes } from './routes/activity';
+import { UptimeHistory } from './uptime/history';
+import { uptimeRoutes } from './routes/uptime';
+import { adminEventRoutes } from './routes/admin-events';
+import { FleetEventStreams } from './operations/fleet-events';
 
 export interface InstanceWiringContext {
   ds: DataSource;
@@ -82,7 +87,9 @@ export function wireInstances(k: InstanceWiringContext) {
   const agent = () => ports.required(InstanceAgent);
   const billingState = (accountId: string) => billingStateOf(ds, ports.optional(BillingGate), accountId);
 
-  const readiness = new InstanceReadiness(redis, config.redis.prefix, hooks, (instanceId) => provision.wake(instanceId));
+  const uptime = new UptimeHistory(ds, k.container.resolve(Tokens.Clock), () => k.container.resolve(Tokens.Maintenance));
+  k.container.register(Tokens.Uptime, { useValue: uptime });
+  const readiness = new InstanceReadiness(redis, config.redis.prefix, hooks, (instanceId) => provision.wake(instanceId), uptime);
   const directory = new KernelInstanceDirectory(ds, readiness);
   k.container.register(KernelDirectoryToken, { useValue: directory });
   // Each plugin host binds its own view (forPlugin); resolved from the kernel itself, no section is writable.
@@ -94,6 +101,7 @@ export function wireInstances(k: InstanceWiringContext) {
   const access = new KernelInstanceAccess(ds, billingState);
   k.container.register(Tokens.Access, { useValue: access });
   const activity = k.activity;
+  uptimeRoutes(routes, { access, history: uptime });
   instanceRoutes(routes, {
     ds, instances, probes: new ReadinessCache(config.status.readinessCacheMs), optional: (p) => ports.optional(p), billingState,
     types: ports.resolveAll(InstanceType), sections: k.http.statusSections,
@@ -101,6 +109,8 @@ export function wireInstances(k: InstanceWiringContext) {
 
   const operationEvents = new OperationEventStreams(config.server.events, logger);
   operationEventRoutes(routes, { ds, streams: operationEvents });
+  const fleetEvents = new FleetEventStreams(ds, config.server.events, logger);
+  adminEventRoutes(routes, { streams: fleetEvents });
 
   const workerDeps = {
     ds, config, hooks, logger, readiness, agentTokens, agent, accountChanged: k.accountChanged, metrics: k.metrics,
@@ -143,6 +153,11 @@ export function wireInstances(k: InstanceWiringContext) {
   hooks.onBillingSuspend.tapPromise('kernel-console', async (account, state) => {
     if (state === 'suspended') await gateway.order({ accountId: account.id, code: CLOSE.suspended, reason: 'account suspended' });
   });
+  hooks.onBillingSuspend.tapPromise('kernel-uptime', async (account, state) => {
+    if (state !== 'suspended') return;
+    const live = await ds.getRepository(Instance).find({ select: { id: true }, where: { ownerId: account.id, deletedAt: IsNull() } });
+    for (const { id } of live) await uptime.record({ instanceId: id, ready: false, cause: 'suspended' });
+  });
 
   const backupDeps = { ds, agent, optional: <T>(p: PortRef<T>) => ports.optional(p), defaultBackupsMax: config.management.defaultBackupsMax };
   backupRoutes(routes, backupDeps);
@@ -167,5 +182,5 @@ export function wireInstances(k: InstanceWiringContext) {
   fileOperationRoutes(routes, { agent });
   sharingRoutes(routes, { ds, notifications: k.notifications, activity, closeConsoles: (order) => gateway.order(order), publicUrl: k.publicUrl });
   activityRoutes(routes, { ds });
-  return { directory, readiness, instances, supervisor, console: gateway, operationEvents, schedules };
+  return { directory, readiness, instances, supervisor, console: gateway, operationEvents, schedules, fleetEvents, uptime };
 }

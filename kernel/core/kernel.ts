@@ -47,11 +47,13 @@ import { OperationRegistry } from './operations/plugin-operations';
 import { Controller } from './controller';
 import type { ConsoleGateway } from './console/gateway';
 import type { OperationEventStreams } from './operations/event-streams';
+import type { FleetEventStreams } from './operations/fleet-events';
 import type { KernelInstanceDirectory } from './operations/directory';
 import type { InstanceReadiness } from './operations/readiness';
 import type { InstanceService } from './operations/instances';
 import type { Supervisor } from './supervision/supervisor';
 import type { ScheduleRunner } from './schedules/runner';
+import type { UptimeHistory } from './uptime/history';
 import { DerivedAgentTokens } from './agent-tokens';
 import { RETENTION_JOB, RetentionPolicy } from './retention';
 import { HostRoutes } from './http/host-routes';
@@ -98,6 +100,7 @@ export class Kernel {
   instances!: InstanceService;
   directory!: KernelInstanceDirectory;
   readiness!: InstanceReadiness;
+  uptime!: UptimeHistory;
   supervisor!: Supervisor;
   outbox!: NotificationOutbox;
   maintenance!: MaintenanceSchedule;
@@ -106,6 +109,7 @@ export class Kernel {
   console!: ConsoleGateway;
   schedules!: ScheduleRunner;
   operationEvents?: OperationEventStreams;
+  fleetEvents?: FleetEventStreams;
   private sweeper?: NodeJS.Timeout;
   private hosts: PluginHost[] = [];
   private server?: Server;
@@ -317,7 +321,7 @@ export class Kernel {
     this.hooks.onCrash.tapPromise('kernel-metrics', async (crash) => void this.metrics.crashes.inc({ class: crash.classification ?? 'unexpected_exit' }));
     this.hooks.onBillingSuspend.tapPromise('kernel-metrics', async (_account, state) => void this.metrics.billingTransitions.inc({ state }));
     this.hooks.onBillingRestore.tapPromise('kernel-metrics', async () => void this.metrics.billingTransitions.inc({ state: 'restored' }));
-    const retention = new RetentionPolicy(this.ds, config.retention, this.metrics, this.logger);
+    const retention = new RetentionPolicy(this.ds, config.retention, this.metrics, this.logger, this.uptime);
     this.queues.define(RETENTION_JOB, RETENTION_QUEUE, () => retention.prune());
   }
 
@@ -387,6 +391,7 @@ export class Kernel {
     await this.console?.close();
     this.http.upgrades.close();
     this.operationEvents?.close();
+    this.fleetEvents?.close();
     this.cache?.close();
     if (this.server) {
       const server = this.server;

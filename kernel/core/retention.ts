@@ -31,6 +31,7 @@ export class RetentionPolicy {
     private readonly policy: KernelConfig['retention'],
     private readonly metrics: KernelMetrics,
     private readonly logger: Logger,
+    private readonly uptime?: { prune(days: number): Promise<number> },
   ) {}
 
   async prune(): Promise<Record<string, number>> {
@@ -41,6 +42,7 @@ export class RetentionPolicy {
       crash_report: await this.deleteBatched('crash_report', olderThan('created_at', '$1'), p.crashReportsDays),
     };
     pruned.crash_report += await this.deleteBatched('crash_report', `instance_id IN (SELECT i.id FROM instance i WHERE ${PRUNABLE_INSTANCE})`, p.deletedInstancesDays);
+    if (this.uptime) pruned.uptime = await this.uptime.prune(p.uptimeDays);
     pruned.instance = await this.deleteBatched('instance', `id IN (SELECT i.id FROM instance i WHERE ${PRUNABLE_INSTANCE})`, p.deletedInstancesDays);
     for (const [table, rows] of Object.entries(pruned)) if (rows) this.metrics.retentionPruned.inc({ table }, rows);
     this.logger.info({ pruned }, 'retention: old rows pruned');

@@ -52,7 +52,7 @@ describe('Players reach the right server: DNS, the proxy and the game port', () 
     fleet = { proxmox, agents, stop: async () => { await proxmox.stop(); await agents.stop(); } };
     cloudflare = new CloudflareSimulator({ port: 0, apiToken: CLOUDFLARE_TOKEN });
     await cloudflare.start();
-    dns = new CloudflareClient({ baseUrl: cloudflare.url, apiToken: CLOUDFLARE_TOKEN, timeoutMs: 2000, deadlineMs: 5000, maxRetries: 1 });
+    dns = new CloudflareClient({ baseUrl: cloudflare.url, apiToken: CLOUDFLARE_TOKEN, timeoutMs: 2000, deadlineMs: 5000, maxRetries: 1, listPageSize: 100 });
     tk = await startTestKernel({
       plugins: [...fleetPlugins, cloudflarePlugin, velocityPlugin],
       config: fleetConfig(fleet, {

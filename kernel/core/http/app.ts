@@ -6,6 +6,7 @@ import type { KernelMetrics } from '../metrics';
 import { envelopeEmpty, envelopeError } from './envelope';
 import type { HostRoutes } from './host-routes';
 import { corsMiddleware, type CorsPolicy } from './cors';
+import { adminConsole } from './admin-console';
 import type { KernelRouter } from './router';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -28,7 +29,7 @@ class RequestState {
   }
 }
 
-/** The koa app: one lifecycle middleware (request id, error envelope, metrics, access log) → CORS → host routes → routes. */
+/** The koa app: one lifecycle middleware (request id, error envelope, metrics, access log) → CORS → host routes → the operator console's files → routes. */
 export function createApp(router: KernelRouter, logger: Logger, metrics: KernelMetrics, trustProxy: boolean, hosts: HostRoutes, cors: CorsPolicy): Koa {
   const app = new Koa({ proxy: trustProxy });
   app.silent = true;
@@ -60,6 +61,7 @@ export function createApp(router: KernelRouter, logger: Logger, metrics: KernelM
   });
   app.use(corsMiddleware(cors));
   app.use(hosts.middleware());
+  app.use(adminConsole());
   app.use(router.staticRoutes());
   app.use(router.router.routes());
   app.use(router.router.allowedMethods());

@@ -11,6 +11,7 @@ import { KernelRepairEvents1700000200000 } from './1700000200000-kernel-repair-e
 import { KernelOutboxMaintenance1700000400000 } from './1700000400000-kernel-outbox-maintenance';
 import { KernelServerManagement1700000500000 } from './1700000500000-kernel-server-management';
 import { KernelCrashCulprit1700000600000 } from './1700000600000-kernel-crash-culprit';
+import { KernelUptime1700000700000 } from './1700000700000-kernel-uptime';
 
 /** Kernel migrations, oldest first (one per line, so branches adding one merge cleanly). */
 export const kernelMigrations: Function[] = [
@@ -27,4 +28,5 @@ export const kernelMigrations: Function[] = [
   KernelOutboxMaintenance1700000400000,
   KernelServerManagement1700000500000,
   KernelCrashCulprit1700000600000,
+  KernelUptime1700000700000,
 ];

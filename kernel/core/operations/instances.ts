@@ -103,7 +103,8 @@ export class InstanceService {
   }
 
   async owned(account: AccountView, id: string): Promise<Instance> {
-    const instance = await this.ds.getRepository(Instance).findOneBy({ id, ownerId: account.id });
+    // Operators act on every server; anyone else sees only their own.
+    const instance = await this.ds.getRepository(Instance).findOneBy(account.role === 'admin' ? { id } : { id, ownerId: account.id });
     if (!instance || instance.deletedAt) throw new NotFoundError('Server');
     return instance;
   }

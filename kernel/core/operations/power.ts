@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { NotFoundError } from '../../api';
-import type { InstanceAgent, InstancePower, InstanceView, PowerAction } from '../../api';
+import type { DowntimeCause, InstanceAgent, InstancePower, InstanceView, PowerAction } from '../../api';
 import { Instance, instanceView } from '../entities';
 import { fromAgentError } from '../files/agent-failures';
 import type { InstanceReadiness } from './readiness';
@@ -19,13 +19,14 @@ export class KernelInstancePower implements InstancePower {
     return this.applyTo(instanceView(instance), action);
   }
 
-  async applyTo(instance: InstanceView, action: PowerAction): Promise<'running' | 'stopped'> {
+  async applyTo(instance: InstanceView, action: PowerAction, cause: DowntimeCause = 'operator_stop'): Promise<'running' | 'stopped'> {
     // An agent that lost its container (not_provisioned) is a 409 the caller can act on, not our 502.
     await this.agent().power(instance, action).catch((err: unknown) => { throw fromAgentError(err); });
     const state = action === 'stop' || action === 'kill' ? 'stopped' as const : 'running' as const;
     await this.ds.getRepository(Instance).update(instance.id, { state });
     // Readiness is re-learnt from the agent's ready event.
-    await this.readiness.lost(instance.id);
+    // Stopped by someone (an operator, a schedule, billing): the uptime history names why.
+    await this.readiness.lost(instance.id, cause);
     return state;
   }
 }

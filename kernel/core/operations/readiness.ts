@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { InstanceView, KernelHooks } from '../../api';
+import type { DowntimeCause, InstanceView, KernelHooks, UptimeRecorder } from '../../api';
 
 /**
  * The one writer of readiness: the last observed semantic readiness of each instance (a Redis
@@ -19,6 +19,8 @@ export class InstanceReadiness {
     private readonly hooks: KernelHooks,
     /** Runs the parked readiness check of a create now. */
     private readonly wakeProvisioning: (instanceId: string) => Promise<void>,
+    /** Each observation is also a sample of the uptime history. */
+    private readonly uptime: UptimeRecorder,
   ) {}
 
   /** An agent said its instance is ready. */
@@ -30,12 +32,17 @@ export class InstanceReadiness {
   /** Records readiness; onInstanceReady runs only if it was not already recorded (one firing per transition). */
   async becameReady(instance: InstanceView): Promise<void> {
     const set = await this.redis.set(this.key(instance.id), '1', 'NX');
+    await this.uptime.record({ instanceId: instance.id, ready: true });
     if (set === 'OK') await this.hooks.onInstanceReady.promise(instance);
   }
 
-  /** The instance is not (or no longer known to be) ready: crashed, stopped, restarting, deleted. */
-  async lost(instanceId: string): Promise<void> {
+  /**
+   * The instance is not (or no longer known to be) ready: crashed, stopped, restarting, deleted.
+   * With a cause it is downtime for the uptime history; without one (teardown) nothing is recorded.
+   */
+  async lost(instanceId: string, cause?: DowntimeCause, at?: Date): Promise<void> {
     await this.redis.del(this.key(instanceId));
+    if (cause) await this.uptime.record({ instanceId, ready: false, cause, at });
   }
 
   /** Which of these instances were last observed ready, in order. */

@@ -71,7 +71,7 @@ export class Supervisor {
       return { report, scheduled: restartAt !== null, delayMs };
     });
     if (!outcome.report) throw new Error(`instance ${instanceId} vanished`);
-    await this.deps.readiness.lost(instanceId);
+    await this.deps.readiness.lost(instanceId, outcome.report.classification, crash.at);
     if (outcome.scheduled) {
       await this.deps.queues.enqueue(KernelQueue.provisioning, RESTART_JOB, { instanceId, crashId: outcome.report.id }, {
         jobId: `restart-${outcome.report.id}`, delayMs: outcome.delayMs,

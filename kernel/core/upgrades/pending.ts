@@ -42,7 +42,7 @@ export class PendingUpgrade implements UpgradeRequest {
     const { allowedOrigins, allowMissingOrigin } = this.parts.config;
     if (origin === undefined) {
       if (!allowMissingOrigin) throw new ZpackError('forbidden', 403, `An Origin header is required to open ${opening}`);
-    } else if (!allowedOrigins.includes(origin)) {
+    } else if (!allowedOrigins.includes(origin) && !sameHost(origin, this.parts.req.headers.host)) {
       throw new ZpackError('forbidden', 403, `Origin ${origin} may not open ${opening}`);
     }
   }
@@ -79,5 +79,15 @@ export class PendingUpgrade implements UpgradeRequest {
   abort(): void {
     if (this.client) closeQuietly(this.client, 1011, 'internal error');
     else this.parts.socket.destroy();
+  }
+}
+
+/** A page this server served itself (the operator console at /admin) opens its sockets from its own host. */
+function sameHost(origin: string, host: string | undefined): boolean {
+  if (!host) return false;
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false;
   }
 }
