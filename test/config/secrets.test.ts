@@ -31,6 +31,8 @@ describe('Plugin secrets outside simulate mode', () => {
     { key: 'plugins.proxmox.options.tokenSecret', env: { PROXMOX_URL: 'https://pve1:8006/api2/json', PROXMOX_TOKEN_ID: 'zpack@pve!ctl' }, plugins: real('proxmox') },
     { key: 'plugins.cloudflare.options.apiToken', env: { CLOUDFLARE_ZONE_ID: 'z' }, plugins: real('cloudflare') },
     { key: 'plugins.email.options.smtp.password', env: { SMTP_USER: 'mailer' }, plugins: { email: { options: { transport: 'smtp' } } } },
+    { key: 'plugins.stripe.options.secretKey', env: { STRIPE_WEBHOOK_SECRET: 'whsec_x' }, plugins: real('stripe') },
+    { key: 'plugins.stripe.options.webhookSecret', env: { STRIPE_SECRET_KEY: 'sk_live_x' }, plugins: real('stripe') },
   ];
   for (const { key, env, plugins } of cases) {
     it(`refuses to boot without ${key}, naming it with code secret_required`, () => {
@@ -46,7 +48,7 @@ describe('Plugin secrets outside simulate mode', () => {
   });
 
   it('boots the embedded default (every plugin simulated) without any secret', () => {
-    expect(boot({}).map((p) => p.definition.name)).to.include.members(['proxmox', 'agent', 'cloudflare', 'velocity', 'email']);
+    expect(boot({}).map((p) => p.definition.name)).to.include.members(['proxmox', 'agent', 'cloudflare', 'velocity', 'email', 'stripe']);
   });
 
   it('gives no secret in config/default.yaml a non-empty fallback', () => {
@@ -66,11 +68,12 @@ describe('config/production.example.yaml', () => {
     PROXMOX_URL: 'https://pve1:8006/api2/json', PROXMOX_TOKEN_ID: 'zpack@pve!ctl', PROXMOX_TOKEN_SECRET: 's',
     CLOUDFLARE_API_TOKEN: 'c', CLOUDFLARE_ZONE_ID: 'z',
     VELOCITY_BRIDGE_URL: 'http://velocity:8577', VELOCITY_BRIDGE_TOKEN: 'b', VELOCITY_PROXY_TOKEN: 'p',
+    STRIPE_SECRET_KEY: 'sk_live_x', STRIPE_WEBHOOK_SECRET: 'whsec_x',
   };
 
   it('boots against the real systems, none simulated, when every secret is in the environment', () => {
     const options = Object.fromEntries(boot(env).map((p) => [p.definition.name, p.options as { simulate?: boolean }]));
-    for (const name of ['proxmox', 'agent', 'cloudflare', 'velocity']) expect(options[name].simulate, name).to.equal(false);
+    for (const name of ['proxmox', 'agent', 'cloudflare', 'velocity', 'stripe']) expect(options[name].simulate, name).to.equal(false);
   });
 
   const secrets: Array<[variable: string, key: string]> = [
@@ -78,6 +81,7 @@ describe('config/production.example.yaml', () => {
     ['PROXMOX_TOKEN_SECRET', 'plugins.proxmox.options.tokenSecret'],
     ['CLOUDFLARE_API_TOKEN', 'plugins.cloudflare.options.apiToken'],
     ['SMTP_PASSWORD', 'plugins.email.options.smtp.password'],
+    ['STRIPE_WEBHOOK_SECRET', 'plugins.stripe.options.webhookSecret'],
     ['ZPACK_JWT_SECRET', 'auth.jwtSecret'],
   ];
   for (const [variable, key] of secrets) {
