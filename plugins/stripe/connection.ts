@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Logger } from 'pino';
 import { API_SIMULATOR_NAME, BootError, ProviderError, type SimulatorDirectory } from '../../kernel/api';
 import { StripeClient } from './client/stripe-client';
@@ -34,8 +35,9 @@ export class StripeConnection {
     const secretKey = config.secretKey || SIMULATOR_SECRET_KEY;
     const webhookSecret = config.webhookSecret || SIMULATOR_WEBHOOK_SECRET;
     const api = () => simulators.lookup(API_SIMULATOR_NAME);
+    const stateDir = simulators.stateDir('stripe');
     this.simulator = new StripeSimulator({
-      ...config.simulator, secretKey, webhookSecret, now: () => Math.floor(now().getTime() / 1000),
+      ...config.simulator, secretKey, webhookSecret, now: () => Math.floor(now().getTime() / 1000), stateFile: stateDir && path.join(stateDir, 'account.json'),
       webhookUrl: () => { const url = api(); return url && `${url}${WEBHOOK_PATH}`; },
     });
     const baseUrl = await this.simulator.start().catch((err: Error) => {

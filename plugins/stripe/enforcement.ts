@@ -74,6 +74,14 @@ export class Enforcement {
   /** The schedule's step: every account whose next step is due takes it, then its effects run. */
   async advanceDue(): Promise<number> {
     let moved = 0;
+    // An account made exempt (or admin) while overdue or suspended is released, its servers started again.
+    for (const accountId of await this.d.store.exemptButEnforced()) {
+      await this.d.ds.transaction(async (m) => {
+        const row = await this.d.store.lock(m, accountId);
+        if (row.state !== 'active') await this.transition(m, row, 'active', 'exempt');
+      });
+      moved += 1;
+    }
     for (const accountId of await this.d.store.dueAccounts(this.d.clock().now())) {
       const stepped = await this.d.ds.transaction(async (m) => {
         const row = await this.d.store.lock(m, accountId);

@@ -58,7 +58,10 @@ export class StripeBillingGate extends BillingGate {
     super();
   }
 
+  /** Admins and billing-exempt accounts are never enforced, whatever their row still says. */
   async stateOf(accountId: string): Promise<EnforcementState> {
+    const account = await this.store.account(accountId);
+    if (!account || account.role === 'admin' || account.billingExempt) return 'active';
     return (await this.store.row(accountId))?.state ?? 'active';
   }
 

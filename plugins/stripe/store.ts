@@ -81,6 +81,12 @@ export class BillingStore {
     return (await this.ds.query(`SELECT account_id FROM billing_account WHERE next_step_at <= $1 ORDER BY next_step_at LIMIT 500`, [now])).map((r: any) => r.account_id);
   }
 
+  /** Accounts held in a restrictive state although they are now exempt or admins: the schedule releases them. */
+  async exemptButEnforced(): Promise<string[]> {
+    return (await this.ds.query(`SELECT b.account_id FROM billing_account b JOIN account a ON a.id = b.account_id
+      WHERE b.state <> 'active' AND (a.billing_exempt OR a.role = 'admin') LIMIT 500`)).map((r: any) => r.account_id);
+  }
+
   async pendingEffects(): Promise<string[]> {
     return (await this.ds.query(`SELECT account_id FROM billing_account WHERE effects_pending IS NOT NULL LIMIT 500`)).map((r: any) => r.account_id);
   }

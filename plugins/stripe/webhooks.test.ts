@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { Notifier, Tokens } from '../../kernel/api';
-import { FakeClock, MemoryNotifier, startTestKernel, type TestKernel, type TestUser } from '../../kernel/testing';
+import { BillingGate, Notifier, Tokens } from '../../kernel/api';
+import { FakeClock, MemoryNotifier, startTestKernel, until, type TestKernel, type TestUser } from '../../kernel/testing';
 import stripePlugin, { RECONCILE_JOB, StripeWiring } from '.';
 import { stripePluginConfig, subscribe, testStripe, transitions } from './testing/fixture';
 import type { StripeSimulator } from './testing/simulator';
@@ -138,6 +138,25 @@ describe('POST /api/billing/webhook', () => {
     expect(view).to.deep.include({ exempt: true, subscriptionStatus: 'past_due' });
     expect(view.enforcement.state).to.equal('active');
     expect(await transitions(tk, user.id)).to.deep.equal([]);
+  });
+
+  it('an account made exempt while suspended is released by the schedule: active, with the step logged', async () => {
+    const { user, subscriptionId } = await paying();
+    sim.world.renew(subscriptionId, 'failed');
+    await sim.idle();
+    const state = async () => (await billing(user)).enforcement.state;
+    await until('warning', state, (s) => s === 'warning');
+    clock.advance(7 * 86_400_000 + 1000);
+    await until('final_warning', state, (s) => s === 'final_warning');
+    clock.advance(3 * 86_400_000 + 1000);
+    await until('suspended', state, (s) => s === 'suspended');
+    const admin = await tk.user({ role: 'admin' });
+    await admin.http.patch(`/api/admin/users/${user.id}`, { billingExempt: true });
+    expect(await tk.kernel.resolve(BillingGate).stateOf(user.id)).to.equal('active');
+    await until('released', async () => (await transitions(tk, user.id)).at(-1), (t) => t?.to === 'active');
+    expect((await transitions(tk, user.id)).map((t) => `${t.to}:${t.reason}`)).to.deep.equal([
+      'warning:invoice.payment_failed', 'final_warning:schedule', 'suspended:schedule', 'active:exempt',
+    ]);
   });
 
   it('an event that was never delivered is applied by the next reconciliation, once', async () => {

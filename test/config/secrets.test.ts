@@ -33,6 +33,8 @@ describe('Plugin secrets outside simulate mode', () => {
     { key: 'plugins.codeserver.options.ide.secret', env: {}, plugins: real('codeserver') },
     { key: 'plugins.headscale.options.apiKey', env: { HEADSCALE_URL: 'https://headscale.example.com' }, plugins: real('headscale') },
     { key: 'plugins.email.options.smtp.password', env: { SMTP_USER: 'mailer' }, plugins: { email: { options: { transport: 'smtp' } } } },
+    { key: 'plugins.stripe.options.secretKey', env: { STRIPE_WEBHOOK_SECRET: 'whsec_x' }, plugins: real('stripe') },
+    { key: 'plugins.stripe.options.webhookSecret', env: { STRIPE_SECRET_KEY: 'sk_live_x' }, plugins: real('stripe') },
   ];
   for (const { key, env, plugins } of cases) {
     it(`refuses to boot without ${key}, naming it with code secret_required`, () => {
@@ -48,7 +50,7 @@ describe('Plugin secrets outside simulate mode', () => {
   });
 
   it('boots the embedded default (every plugin simulated) without any secret', () => {
-    expect(boot({}).map((p) => p.definition.name)).to.include.members(['proxmox', 'agent', 'cloudflare', 'velocity', 'email']);
+    expect(boot({}).map((p) => p.definition.name)).to.include.members(['proxmox', 'agent', 'cloudflare', 'velocity', 'email', 'stripe']);
   });
 
   it('gives no secret in config/default.yaml a non-empty fallback', () => {
@@ -72,7 +74,6 @@ describe('config/production.example.yaml', () => {
     HEADSCALE_URL: 'https://headscale.example.com', HEADSCALE_API_KEY: 'h',
     ZPACK_METRICS_TOKEN: 'm'.repeat(40),
     STRIPE_SECRET_KEY: 'sk_live_x', STRIPE_WEBHOOK_SECRET: 'whsec_x',
-    STRIPE_PRICE_VANILLA: 'price_v', STRIPE_PRICE_MODDED: 'price_m', STRIPE_PRICE_HEAVY: 'price_h',
     DISCORD_OPS_WEBHOOK_URL: 'https://discord.com/api/webhooks/1/ops', DISCORD_SUPPORT_WEBHOOK_URL: 'https://discord.com/api/webhooks/2/support',
   };
 

@@ -176,4 +176,23 @@ describe('Stripe simulator, driven by the official stripe SDK', () => {
     const fresh = sim.sign(event);
     expect(Stripe.webhooks.constructEvent(fresh.payload, fresh.signature, SECRET, 300).id).to.equal(event.id);
   });
+
+  it('keeps its account in its state file across a restart, as the embedded default needs', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const stateFile = path.join(mkdtempSync(path.join(tmpdir(), 'stripe-sim-')), 'account.json');
+    const first = new StripeSimulator({ port: 0, secretKey: KEY, stateFile });
+    const base = new URL(await first.start());
+    const client = new Stripe(KEY, { host: base.hostname, port: Number(base.port), protocol: 'http', maxNetworkRetries: 0 });
+    const customer = await client.customers.create({ email: 'kept@example.test' });
+    await first.stop();
+    const second = new StripeSimulator({ port: Number(base.port), secretKey: KEY, stateFile });
+    await second.start();
+    try {
+      expect((await client.customers.retrieve(customer.id)).id).to.equal(customer.id);
+    } finally {
+      await second.stop();
+    }
+  });
 });

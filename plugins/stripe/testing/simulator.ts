@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Stripe from 'stripe';
 import {
-  dropConnection, LoopbackSimulator, readBoundedBody, sendSimulatorAnswer, SimulatorFaults, type SimulatorAnswer, type SimulatorRequestError,
+  dropConnection, LoopbackSimulator, readBoundedBody, sendSimulatorAnswer, SimulatorFaults, SimulatorStateFile, type SimulatorAnswer, type SimulatorRequestError,
 } from '../../../kernel/api';
 import { decodeStripeForm } from './form';
 import { checkoutPage, portalPage } from './pages';
@@ -26,7 +26,20 @@ export interface StripeSimulatorOptions {
   webhookUrl?: () => string | undefined;
   /** The simulator's clock in Unix seconds (creation times, signature timestamps). */
   now?: () => number;
+  /** JSON file the simulated account is kept in across restarts; unset keeps it in memory. */
+  stateFile?: string;
 }
+
+/** What the state file keeps; the newest events only. */
+interface SavedWorld {
+  customers: StripeObject[];
+  sessions: StripeObject[];
+  subscriptions: StripeObject[];
+  invoices: StripeObject[];
+  endpoints: StripeObject[];
+  events: SimulatedEvent[];
+}
+const SAVED_EVENTS = 1000;
 
 export interface SimulatorRequest {
   method: string;
@@ -77,13 +90,32 @@ export class StripeSimulator extends LoopbackSimulator {
   private readonly inFlight = new Set<Promise<void>>();
   private chain: Promise<void> = Promise.resolve();
   private readonly now: () => number;
+  private readonly state: SimulatorStateFile<SavedWorld>;
 
   constructor(private readonly options: StripeSimulatorOptions = {}) {
     super(options);
     this.faults.latencyMs = options.latencyMs ?? 0;
     this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
     this.world = new StripeWorld(this.now, () => this.origin);
+    this.state = new SimulatorStateFile(options.stateFile);
+    this.restore(this.state.load());
     this.world.onEvent = (event) => this.dispatch(event);
+  }
+
+  private restore(saved: SavedWorld | undefined): void {
+    if (!saved) return;
+    const w = this.world;
+    for (const [map, objects] of [[w.customers, saved.customers], [w.sessions, saved.sessions], [w.subscriptions, saved.subscriptions],
+      [w.invoices, saved.invoices], [w.endpoints, saved.endpoints]] as const) for (const o of objects) map.set(o.id, o);
+    w.events.push(...saved.events);
+  }
+
+  private save(): void {
+    const w = this.world;
+    this.state.save({
+      customers: [...w.customers.values()], sessions: [...w.sessions.values()], subscriptions: [...w.subscriptions.values()],
+      invoices: [...w.invoices.values()], endpoints: [...w.endpoints.values()], events: w.events.slice(-SAVED_EVENTS),
+    });
   }
 
   /** The API base the SDK is pointed at is the origin; pages live under it too. */
@@ -134,6 +166,7 @@ export class StripeSimulator extends LoopbackSimulator {
     this.idempotent.clear();
     Object.assign(this.delivery, { paused: false, duplicates: 0, delayMs: 0 });
     this.faults.clear();
+    this.save();
   }
 
   private dispatch(event: SimulatedEvent): void {
@@ -172,11 +205,13 @@ export class StripeSimulator extends LoopbackSimulator {
     const form = decodeStripeForm(new URLSearchParams(method === 'GET' ? url.search : raw.toString('utf8')));
     const page = await this.page(method, url, form);
     if (page) {
+      if (method === 'POST') this.save();
       entry.status = page.status;
       res.writeHead(page.status, { 'content-type': page.type ?? 'text/html; charset=utf-8', ...(page.location ? { location: page.location } : {}) });
       return void res.end(page.body);
     }
     const answer = this.api(req, method, url, form);
+    if (method === 'POST') this.save();
     entry.status = answer.status;
     sendSimulatorAnswer(res, answer);
   }

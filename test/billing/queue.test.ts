@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { dropSchema } from '../../kernel/core/database';
-import { startTestKernel, testConfig, until, type TestKernel } from '../../kernel/testing';
-import stripePlugin from '.';
-import { stripePluginConfig, testStripe } from './testing/fixture';
-import type { StripeSimulator } from './testing/simulator';
+import { startTestKernel, testConfig, until, type TestKernel } from '../harness';
+import stripePlugin from '../../plugins/stripe';
+import { stripePluginConfig, testStripe } from '../../plugins/stripe/testing/fixture';
+import type { StripeSimulator } from '../../plugins/stripe/testing/simulator';
 
 describe('stripe plugin: its queue and roles', () => {
   const shared = testConfig();
