@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Logger } from 'pino';
-import type { AccountView, Clock, EnforcementState, InstanceDirectory, InstancePower, KernelHooks, Notifications } from '../../kernel/api';
+import type { AccountView, Announcements, Clock, EnforcementState, InstanceDirectory, InstancePower, KernelHooks, Notifications } from '../../kernel/api';
 import type { SubscriptionFacts } from './client/stripe-client';
 import { FAILING, PAYING, type StripeConfig } from './config';
 import { announcementFor, messageFor } from './messages';
@@ -19,6 +19,8 @@ export interface EnforcementDeps {
   power: () => InstancePower;
   instances: () => InstanceDirectory;
   notifications: () => Notifications;
+  /** The announcements store (the support plugin), when one is enabled: the billing notice shows there too. */
+  announcements: () => Announcements | undefined;
   logger: Logger;
 }
 
@@ -129,7 +131,19 @@ export class Enforcement {
     else if (state === 'active') await this.restore(account, row);
     else await this.d.hooks.onBillingSuspend.promise(account, state);
     await this.notify(account, row, state);
+    await this.announce(account.id, state);
     await this.d.ds.query(`UPDATE billing_account SET effects_pending = NULL WHERE account_id = $1 AND effects_pending = $2`, [accountId, state]);
+  }
+
+  /** One announcement per account, keyed by it: updated at each step, expired once paid. */
+  private async announce(accountId: string, state: EnforcementState): Promise<void> {
+    const board = this.d.announcements();
+    if (!board) return;
+    const key = `billing:${accountId}`;
+    const row = await this.d.store.row(accountId);
+    const notice = row && announcementFor(state, this.d.clock().now(), row.nextStepAt);
+    if (!notice) return board.expire(key);
+    await board.post({ key, audience: { scope: 'account', accountId }, severity: notice.severity, title: notice.title, message: notice.message });
   }
 
   private async suspend(account: AccountView, row: BillingRow): Promise<void> {

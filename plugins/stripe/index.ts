@@ -1,4 +1,4 @@
-import { BillingGate, BillingProvider, Tokens, VetoError, definePlugin } from '../../kernel/api';
+import { Announcements, BillingGate, BillingProvider, Tokens, VetoError, definePlugin } from '../../kernel/api';
 import type { PluginContext } from '../../kernel/api';
 import { stripeConfig, type StripeConfig } from './config';
 import { StripeConnection } from './connection';
@@ -31,6 +31,7 @@ export class StripeWiring {
     this.enforcement = new Enforcement({
       ds, config, store: this.store, clock, hooks: ctx.hooks, logger,
       power: () => ctx.resolve(Tokens.Power), instances: () => ctx.resolve(Tokens.Instances), notifications: () => ctx.resolve(Tokens.Notifications),
+      announcements: () => ctx.resolveAll(Announcements)[0],
     });
     this.events = new StripeEvents({
       ds, store: this.store, enforcement: this.enforcement, client: () => connection.client, webhookSecret: () => connection.webhookSecret,
@@ -48,7 +49,7 @@ export default definePlugin({
   name: 'stripe',
   version: '1.0.0',
   kernelApi: '2',
-  consumes: [],
+  consumes: [{ port: Announcements, optional: true }],
   description: 'Plans, checkout and webhooks on Stripe, and the enforcement that stops (never deletes) an unpaid account\'s servers',
   config: stripeConfig,
   register(ctx) {

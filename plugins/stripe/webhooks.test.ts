@@ -123,7 +123,8 @@ describe('POST /api/billing/webhook', () => {
   it('invoice.paid sends the customer a receipt (invoice_paid)', async () => {
     const { user } = await paying();
     const receipt = await notifier.waitFor(user.email, 'invoice_paid');
-    expect(receipt.subject).to.match(/^Receipt for invoice SIM-/);
+    // The subject is the kernel's invoice_paid template's, naming the invoice.
+    expect(receipt.subject).to.match(/^Receipt for your zpack invoice SIM-/);
   });
 
   it('an exempt account with failed payments is never enforced', async () => {

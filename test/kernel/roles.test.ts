@@ -58,7 +58,7 @@ describe('Process roles', () => {
     const err = await startTestKernel({ plugins: [samplePlugin], config: { role: 'sample-wroker', plugins: sampleOn } }).then(() => null, (e: unknown) => e);
     expect(err).to.be.instanceOf(BootError);
     expect((err as BootError).code).to.equal('unknown_role');
-    expect((err as BootError).message).to.match(/unknown role "sample-wroker".*registered roles: api, provision-worker, repair-worker, billing-worker, controller, all, schedule-worker, sample-worker/);
+    expect((err as BootError).message).to.match(/unknown role "sample-wroker".*registered roles: api, provision-worker, repair-worker, billing-worker, controller, simulators, all, schedule-worker, sample-worker/);
   });
 
   describe('RoleRegistry', () => {

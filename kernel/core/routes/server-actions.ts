@@ -70,7 +70,7 @@ export function serverActionRoutes(r: ApiRouter, deps: Deps): void {
       return {
         body: {
           crashes: page.items.map((c) => ({
-            id: c.id, crashedAt: c.at, exitCode: c.exitCode, signal: c.signal, uptimeSeconds: c.uptimeSeconds, classification: c.classification,
+            id: c.id, crashedAt: c.at, exitCode: c.exitCode, signal: c.signal, uptimeSeconds: c.uptimeSeconds, classification: c.classification, culprit: c.culprit,
             logTail: c.logTail, supervisorAction: c.supervisorAction, restartAt: c.restartAt,
           })),
           nextCursor: page.nextCursor,

@@ -18,12 +18,11 @@ const report = z.object({
 export function uptimeRoutes(r: ApiRouter, deps: { access: InstanceAccess; history: UptimeHistory }): void {
   r.route({
     method: 'get', path: '/api/servers/:id/uptime', summary: 'Ready time per day and the incidents (crashes, maintenance, suspension, stops)', auth: 'user', tags: ['instances'],
-    operationId: 'getServerUptime', responses: { 200: report },
+    operationId: 'getServerUptime', responses: { 200: report }, server: { permission: 'view' },
     params: z.object({ id: z.uuid() }),
     query: z.object({ days: z.coerce.number().int().min(1).max(90).default(30).meta({ description: 'Days back, today included (1–90)' }) }),
-    handler: async ({ params, query, account }) => {
-      const instance = await deps.access.require(account, params.id, 'activity');
-      return { body: await deps.history.report(instance, query.days) };
+    handler: async ({ query, server }) => {
+      return { body: await deps.history.report(server, query.days) };
     },
   });
 }

@@ -68,7 +68,7 @@ export function modRoutes(r: ApiRouter, ctx: PluginContext<unknown>, mods: ModSe
   });
 
   r.route({
-    method: 'get', path: '/api/servers/:id/mods', operationId: 'listServerMods', tags: ['mods'], auth: 'user', params, query: pageQuery,
+    method: 'get', path: '/api/servers/:id/mods', server: { permission: 'view' }, operationId: 'listServerMods', tags: ['mods'], auth: 'user', params, query: pageQuery,
     summary: 'Mods and plugins installed on a server, with the fixes a crash suggests',
     responses: {
       200: z.object({
@@ -78,8 +78,8 @@ export function modRoutes(r: ApiRouter, ctx: PluginContext<unknown>, mods: ModSe
       }),
     },
     errors: [402],
-    handler: async ({ account, params: p, query }) => {
-      const instance = await access(account, p.id);
+    handler: async ({ query, server }) => {
+      const instance = server;
       await modpacks.importInstalled(instance);
       const all = await mods.installed(instance.id);
       const { blamed, fixes } = mods.crashFixes(instance, all);
@@ -89,7 +89,7 @@ export function modRoutes(r: ApiRouter, ctx: PluginContext<unknown>, mods: ModSe
   });
 
   r.route({
-    method: 'post', path: '/api/servers/:id/mods', operationId: 'installServerMod', tags: ['mods'], auth: 'user', params, headers: idempotencyHeader,
+    method: 'post', path: '/api/servers/:id/mods', server: { permission: 'settings', mutation: true, action: 'mods.install', activity: 'mods.install' }, operationId: 'installServerMod', tags: ['mods'], auth: 'user', params, headers: idempotencyHeader,
     summary: 'Install a mod or plugin (the best version for the server, with its required dependencies)',
     description: 'Conflicts (another loader or game version, a declared incompatibility, already installed) are 409 naming them; '
       + 'a catalog that is rate-limiting or down is 503 with Retry-After and nothing starts.',
@@ -104,7 +104,7 @@ export function modRoutes(r: ApiRouter, ctx: PluginContext<unknown>, mods: ModSe
   });
 
   r.route({
-    method: 'patch', path: '/api/servers/:id/mods/:modId', operationId: 'changeServerMod', tags: ['mods'], auth: 'user', params: modParams, headers: idempotencyHeader,
+    method: 'patch', path: '/api/servers/:id/mods/:modId', server: { permission: 'settings', mutation: true, action: 'mods.change', activity: 'mods.change' }, operationId: 'changeServerMod', tags: ['mods'], auth: 'user', params: modParams, headers: idempotencyHeader,
     summary: 'Enable, disable or change the version of an installed mod',
     body: z.object({ enabled: z.boolean().optional(), versionId: catalogId.optional() }).strict(),
     responses: { 202: operationAccepted }, errors: [402, 403, 409, 422, 502, 503],
@@ -123,7 +123,7 @@ export function modRoutes(r: ApiRouter, ctx: PluginContext<unknown>, mods: ModSe
   });
 
   r.route({
-    method: 'delete', path: '/api/servers/:id/mods/:modId', operationId: 'removeServerMod', tags: ['mods'], auth: 'user', params: modParams, headers: idempotencyHeader,
+    method: 'delete', path: '/api/servers/:id/mods/:modId', server: { permission: 'settings', mutation: true, action: 'mods.remove', activity: 'mods.remove' }, operationId: 'removeServerMod', tags: ['mods'], auth: 'user', params: modParams, headers: idempotencyHeader,
     summary: 'Remove a mod (409 naming the mods that require it, unless cascade=true removes them too)',
     query: z.object({ cascade: z.enum(['true', 'false']).default('false').meta({ description: 'Also remove the mods that require it' }) }),
     responses: { 202: operationAccepted }, errors: [402, 409, 422],
@@ -136,7 +136,7 @@ export function modRoutes(r: ApiRouter, ctx: PluginContext<unknown>, mods: ModSe
   });
 
   r.route({
-    method: 'get', path: '/api/servers/:id/mods/updates', operationId: 'listServerModUpdates', tags: ['mods'], auth: 'user', params, query: pageQuery,
+    method: 'get', path: '/api/servers/:id/mods/updates', server: { permission: 'view' }, operationId: 'listServerModUpdates', tags: ['mods'], auth: 'user', params, query: pageQuery,
     summary: 'Newer versions of the installed mods that fit the server', responses: {
       200: z.object({
         updates: z.array(z.object({
@@ -147,19 +147,19 @@ export function modRoutes(r: ApiRouter, ctx: PluginContext<unknown>, mods: ModSe
       }),
     },
     errors: [402, 409, 502, 503],
-    handler: async ({ account, params: p, query }) => {
-      const instance = await access(account, p.id);
+    handler: async ({ query, server }) => {
+      const instance = server;
       const { items, nextCursor: next } = page(await mods.installed(instance.id), query);
       return { body: { updates: await mods.updates(instance, items), nextCursor: next } };
     },
   });
 
   r.route({
-    method: 'get', path: '/api/servers/:id/mods/export', operationId: 'exportServerMods', tags: ['mods'], auth: 'user', params,
+    method: 'get', path: '/api/servers/:id/mods/export', server: { permission: 'view' }, operationId: 'exportServerMods', tags: ['mods'], auth: 'user', params,
     summary: "The server's mod list as a manifest (a Modrinth modpack index: files with hashes, env sides and download URLs)",
     responses: { 200: manifestSchema }, errors: [402, 409],
-    handler: async ({ account, params: p }) => {
-      const instance = await access(account, p.id);
+    handler: async ({ server }) => {
+      const instance = server;
       return { body: exportManifest(instance, mods.game(instance), await mods.installed(instance.id)) };
     },
   });
