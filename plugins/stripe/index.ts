@@ -1,4 +1,5 @@
-import { Announcements, BillingGate, BillingProvider, Tokens, VetoError, definePlugin } from '../../kernel/api';
+import { Announcements, BillingGate, BillingProvider, ImportedAccountSection, Tokens, VetoError, definePlugin } from '../../kernel/api';
+import { StripeAccountImport } from './import';
 import type { PluginContext } from '../../kernel/api';
 import { stripeConfig, type StripeConfig } from './config';
 import { StripeConnection } from './connection';
@@ -65,6 +66,7 @@ export default definePlugin({
     ctx.provide(StripeWiring, () => wired());
     ctx.provide(BillingGate, () => wired().gate);
     ctx.provide(BillingProvider, () => wired().billing);
+    ctx.provide(ImportedAccountSection, () => new StripeAccountImport(() => Object.keys(ctx.config.plans)));
     ctx.migrations(StripeBilling1700000150000);
 
     ctx.jobs.define(ENFORCE_JOB, queue, async () => ({ advanced: await wired().enforcement.advanceDue() }));
