@@ -44,8 +44,9 @@ describe('Players reach the right server: DNS, the proxy and the game port', () 
   before(async function () {
     this.timeout(60_000);
     playerPort = await freePort();
-    // Game servers really listen on their game ports here: a range of this run's own, away from the default one.
-    const base = 40_000 + Math.floor(Math.random() * 20_000);
+    // Game servers really listen on their game ports here: a range of this run's own, away from the
+    // default one and below the kernel's ephemeral ports (32768 on), where another socket could hold one.
+    const base = 20_000 + Math.floor(Math.random() * 9_000);
     const agents = await new AgentSimulator({ port: 0, bootMs: 30, gameServers: true }).start();
     const proxmox = new ProxmoxSimulator({ port: 0, taskMs: 5, agentSimulatorUrl: agents.url });
     await proxmox.start();
