@@ -25,7 +25,8 @@ const plugins = {
 const shared = {
   quota: { defaultMaxInstances: 50 },
   provisioning: { readyPollMs: 100 },
-  simulators: { mode: 'remote' },
+  // A world of its own, in memory: the checkout's ./data/sim holds the embedded default's containers.
+  simulators: { mode: 'remote', stateDir: '' },
   loops: { leaseMs: 5000 },
   // Eight processes share Postgres' 100 connections (and the machine's other users).
   // A burst waits for a connection rather than failing fast.
