@@ -32,7 +32,7 @@ export interface AccessOptions {
    * backup, refused with 423 already at the final warning). The refusal is audited under `action`.
    */
   mutation?: boolean | 'backup';
-  /** A stable name of the action for the audit log (`mods.install`, `codeserver.restart` …). */
+  /** A stable name of the action for the audit log (`mods.install`, `runtime.upgrade` …). */
   action?: string;
 }
 

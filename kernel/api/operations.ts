@@ -71,7 +71,7 @@ const operationError = z.object({
 /** The operation's schema in the document; plugin routes answering 202 `{operation}` use it. */
 export const operationSchema = z.object({
   id: z.uuid(),
-  kind: z.string().meta({ description: '`create`, `delete`, or a plugin operation such as `minecraft.mods.install`' }),
+  kind: z.string().meta({ description: '`create`, `delete`, or a plugin operation `<plugin>.<name>`' }),
   state: z.enum(['queued', 'running', 'succeeded', 'failed', 'stale']),
   phase: z.string(),
   instanceId: z.uuid().nullable(),

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { HostingProvider, ImportedAccountSection, InstanceType } from '../../kernel/api';
 import { FleetImporter } from '../../kernel/core/fleet-import/importer';
 import { sampleFleet } from '../../kernel/core/fleet-import/sample';
+import { minecraftSample } from './sample-game';
 import { useFleetKernel } from '../provisioning/fixture';
 
 /** The old system tagged its containers with its own name; zpack's tag is `zpack`. */
@@ -9,7 +10,7 @@ const LEGACY_TAG = 'zlh';
 
 describe('zpack import: adopting the running containers, never recreating them', () => {
   const env = useFleetKernel();
-  const fleet = sampleFleet({ accounts: 4, servers: 8, nodes: ['pve1'] });
+  const fleet = sampleFleet({ game: minecraftSample, accounts: 4, servers: 8, nodes: ['pve1'] });
   const missing = fleet.servers[3];
   let report: Awaited<ReturnType<FleetImporter['run']>>;
 

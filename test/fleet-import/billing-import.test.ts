@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { ImportedAccountSection, InstanceType } from '../../kernel/api';
 import { FleetImporter } from '../../kernel/core/fleet-import/importer';
 import { sampleFleet } from '../../kernel/core/fleet-import/sample';
+import { minecraftSample } from './sample-game';
 import stripePlugin from '../../plugins/stripe';
 import { stripePluginConfig, testStripe } from '../../plugins/stripe/testing/fixture';
 import type { StripeSimulator } from '../../plugins/stripe/testing/simulator';
@@ -28,7 +29,7 @@ describe('zpack import: the billing section goes to the stripe plugin', () => {
   }).run(FleetImporter.parse(file));
 
   it('keeps each account\'s Stripe customer, plan and status, refuses an unknown plan, and changes nothing on a second run', async () => {
-    const fleet = sampleFleet({ accounts: 3, servers: 0, nodes: ['pve1'] });
+    const fleet = sampleFleet({ game: minecraftSample, accounts: 3, servers: 0, nodes: ['pve1'] });
     fleet.accounts[1].billing = { stripeCustomerId: 'cus_legacy1', plan: 'modded', subscriptionStatus: 'active' };
     fleet.accounts[2].billing = { stripeCustomerId: 'cus_legacy2', plan: 'platinum', subscriptionStatus: 'active' };
     const report = await run(fleet);

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { ImportedAccountSection, InstanceType } from '../../kernel/api';
 import { FleetImporter, type ImportReport } from '../../kernel/core/fleet-import/importer';
 import { sampleFleet, samplePassword } from '../../kernel/core/fleet-import/sample';
+import { minecraftSample } from './sample-game';
 import type { FleetFile } from '../../kernel/core/fleet-import/format';
 import { create, gameBody, settle, useFleetKernel } from '../provisioning/fixture';
 
@@ -17,7 +18,7 @@ describe('zpack import: taking over the fleet of the system being replaced', () 
     types: () => env.tk.kernel.resolveAll(InstanceType),
     sections: () => env.tk.kernel.resolveAll(ImportedAccountSection),
   });
-  const fleet = sampleFleet({ accounts: 300, servers: 600, nodes: ['pve1'] });
+  const fleet = sampleFleet({ game: minecraftSample, accounts: 300, servers: 600, nodes: ['pve1'] });
   let first: ImportReport;
 
   before(async function () {
@@ -69,7 +70,7 @@ describe('zpack import: taking over the fleet of the system being replaced', () 
   });
 
   it('writes nothing in a dry run, and says what it would import', async () => {
-    const extra = sampleFleet({ accounts: 2, servers: 2, nodes: ['pve1'], vmidBase: 40000, portBase: 45000 });
+    const extra = sampleFleet({ game: minecraftSample, accounts: 2, servers: 2, nodes: ['pve1'], vmidBase: 40000, portBase: 45000 });
     extra.accounts = extra.accounts.map((a, i) => ({ ...a, ref: `dry_${i}`, email: `dry${i}@legacy.example` }));
     extra.servers = extra.servers.map((s, i) => ({ ...s, ref: `dry_srv_${i}`, owner: `dry_${i}` }));
     const before = await counts(env.tk.kernel.ds);
@@ -80,7 +81,7 @@ describe('zpack import: taking over the fleet of the system being replaced', () 
   });
 
   it('refuses each bad row with its reason and imports the rest', async () => {
-    const base = sampleFleet({ accounts: 6, servers: 0, nodes: ['pve1'] });
+    const base = sampleFleet({ game: minecraftSample, accounts: 6, servers: 0, nodes: ['pve1'] });
     const accounts = base.accounts.map((a, i) => ({ ...a, ref: `bad_${i}`, email: `bad${i}@legacy.example` }));
     accounts[1] = { ...accounts[1], password: { algorithm: 'md5', hash: '5f4dcc3b5aa765d61d8327deb882cf99' } };
     accounts[2] = { ...accounts[2], email: 'BAD0@Legacy.Example' };

@@ -2,7 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { PortId } from '../ports';
 
 /**
- * Takes the section of an imported account a plugin owns (`billing`: the Stripe customer, plan
+ * Takes the section of an imported account a plugin owns (`billing`: the payment provider's customer, plan
  * and subscription status), inside the account's import transaction. Without a plugin for a
  * section, the import reports it as not imported.
  */

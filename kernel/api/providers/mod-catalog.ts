@@ -1,7 +1,7 @@
 import { PortId } from '../ports';
 
 /**
- * A catalog of Minecraft mods, plugins and modpacks (Modrinth's v2 shapes, named our way). The
+ * A catalog of game mods, plugins and modpacks (Modrinth's v2 shapes, named our way). The
  * type plugin that manages a server's mods asks it; the plugin that talks to the catalog provides it.
  */
 

@@ -5,7 +5,7 @@ import { findingsTable } from '../controller';
 import type { Kernel } from '../kernel';
 import { FleetImporter, type ImportReport } from './importer';
 import { fleetJsonSchema } from './format';
-import { sampleFleet } from './sample';
+import { sampleFleet, type SampleGame } from './sample';
 
 export const IMPORT_USAGE = `zpack import <fleet.json> [--dry-run] [--json]   import the fleet of the system being replaced
        zpack import --verify                   re-check the imported fleet against the real systems, read-only
@@ -28,7 +28,7 @@ export async function importCommand(kernel: Kernel, args: string[], print: (line
   if (values.verify) return verifyImported(kernel, print);
   let raw: unknown;
   if (values.sample) {
-    const fleet = sampleFleet({ accounts: count(values.accounts, 30), servers: count(values.servers, 60), nodes: ['pve1'] });
+    const fleet = sampleFleet({ game: await sampleGame(kernel), accounts: count(values.accounts, 30), servers: count(values.servers, 60), nodes: ['pve1'] });
     if (values.out) writeFileSync(values.out, JSON.stringify(fleet, null, 2));
     raw = fleet;
   } else {
@@ -54,7 +54,7 @@ export async function importCommand(kernel: Kernel, args: string[], print: (line
 
 /**
  * One controller pass, recording nothing, over the imported servers only: every drift between the
- * database and Proxmox, the agents, DNS and the proxy is listed (the elected controller records the
+ * database and the hosts, the agents, DNS and the proxy is listed (the elected controller records the
  * same findings as repair proposals on its own passes). Exits 1 when anything drifts.
  */
 async function verifyImported(kernel: Kernel, print: (line: string) => void): Promise<number> {
@@ -63,9 +63,19 @@ async function verifyImported(kernel: Kernel, print: (line: string) => void): Pr
   const findings = pass.findings.filter((f) => f.instanceId && imported.has(f.instanceId));
   print(findingsTable({ ...pass, findings, instances: imported.size }));
   const [tagged] = await kernel.ds.query(`SELECT count(*)::int AS n FROM fleet_import_row WHERE kind = 'server'`);
-  print(`\nrollback: the import deleted nothing in Proxmox, DNS or the proxy. To hand the fleet back, stop zpack's controller and`);
+  print(`\nrollback: the import deleted nothing on the hosts, in DNS or in the proxy. To hand the fleet back, stop zpack's controller and`);
   print(`workers, start the old system again, and (optionally) remove the "managed" tag zpack added to ${tagged.n} container(s).`);
   return findings.length ? 1 : 0;
+}
+
+/** The sample's servers run the first enabled game type, with its default options. */
+async function sampleGame(kernel: Kernel): Promise<SampleGame> {
+  const type = kernel.resolveAll(InstanceType).find((t) => t.kind === 'game');
+  if (!type) throw new BootError('import --sample needs an enabled game type', 'invalid_arguments');
+  const options = type.optionsSchema.parse({}) as Record<string, unknown>;
+  const account = { id: '00000000-0000-0000-0000-000000000000', email: 'sample@zpack.invalid', role: 'user' as const, billingExempt: false };
+  const plan = await type.plan({ account, kind: type.kind, type: type.type, name: 'sample', options, portNeeds: [], agentPayload: {} });
+  return { type: type.type, options: () => options, port: plan.portNeeds[0]?.name ?? 'game' };
 }
 
 function count(value: string | undefined, fallback: number): number {

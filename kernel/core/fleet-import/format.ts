@@ -21,11 +21,8 @@ export const fleetAccount = z.object({
   }),
   billingExempt: z.boolean().default(false),
   quota: z.object({ maxInstances: z.number().int().min(0).max(10_000) }).optional(),
-  billing: z.object({
-    stripeCustomerId: z.string().regex(/^cus_[A-Za-z0-9]+$/).nullable().default(null),
-    plan: z.string().nullable().default(null),
-    subscriptionStatus: z.string().nullable().default(null),
-  }).optional().meta({ description: 'Taken by the enabled billing plugin; without one it is reported as not imported' }),
+  billing: z.record(z.string(), z.unknown()).optional()
+    .meta({ description: 'Handed as is to the enabled billing plugin, which checks it (its README gives the shape); without one it is reported as not imported' }),
   createdAt: when.optional(),
 }).meta({ id: 'FleetAccount' });
 
@@ -50,7 +47,8 @@ export const fleetServer = z.object({
   createdAt: when.optional(),
 }).meta({ id: 'FleetServer' });
 
-export const fleetDevContainer = fleetServer.omit({ kind: true, type: true, options: true }).extend({
+export const fleetDevContainer = fleetServer.omit({ kind: true, options: true }).extend({
+  type: z.string().min(1).max(40).meta({ description: 'The enabled dev type that takes it' }),
   runtime: z.string().min(1).max(40),
   version: z.string().min(1).max(40),
   options: z.record(z.string(), z.unknown()).default({}),

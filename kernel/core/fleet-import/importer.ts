@@ -42,7 +42,7 @@ interface Deps {
   logger: Logger;
 }
 
-/** A server row as it will be written: dev containers become the `codeserver` type's options. */
+/** A server row as it will be written: a dev container's runtime and version join its type's options. */
 interface ServerRow extends FleetServer {
   row: 'server' | 'devContainer';
 }
@@ -76,7 +76,7 @@ export class FleetImporter {
     const servers: ServerRow[] = [
       ...file.servers.map((s) => ({ ...s, row: 'server' as const })),
       ...file.devContainers.map((d) => ({
-        ...d, kind: 'dev', type: 'codeserver', options: { ...d.options, runtime: d.runtime, version: d.version }, row: 'devContainer' as const,
+        ...d, kind: 'dev', options: { ...d.options, runtime: d.runtime, version: d.version }, row: 'devContainer' as const,
       })),
     ];
     const refuse = (kind: ImportRow['kind'], ref: string, reason: string) => {
@@ -235,7 +235,7 @@ export class FleetImporter {
       if (!accepted.has(s.owner)) { refuse('server', s.ref, `its owner "${s.owner}" is not an imported account of this file`); continue; }
       const claimants = claims.get(s.vmid)!;
       if (claimants.length > 1) { refuse('server', s.ref, `VMID ${s.vmid} is claimed by ${claimants.length} rows (${claimants.join(', ')})`); continue; }
-      if (s.vmid < 100 || s.vmid > 999_999_999) { refuse('server', s.ref, `VMID ${s.vmid} is not a Proxmox VMID`); continue; }
+      if (s.vmid < 100 || s.vmid > 999_999_999) { refuse('server', s.ref, `VMID ${s.vmid} is outside 100–999999999`); continue; }
       if (!known.serverRefs.has(s.ref) && known.vmids.has(s.vmid)) { refuse('server', s.ref, `VMID ${s.vmid} is already held here by another server`); continue; }
       const type = types.find((t) => t.type === s.type && t.kind === s.kind);
       if (!type) { refuse('server', s.ref, `no enabled ${s.kind} type "${s.type}"`); continue; }

@@ -1,7 +1,15 @@
 import bcrypt from 'bcryptjs';
 import type { FleetFile } from './format';
 
+/** What the sample's servers run: an enabled game type, options it accepts, the name of its port. */
+export interface SampleGame {
+  type: string;
+  options(pick: <T>(items: readonly T[]) => T): Record<string, unknown>;
+  port: string;
+}
+
 export interface SampleOptions {
+  game: SampleGame;
   accounts: number;
   servers: number;
   nodes: string[];
@@ -17,7 +25,7 @@ export const samplePassword = (n: number): string => `old-password-${n}`;
 /**
  * A realistic export of the system being replaced: accounts with bcrypt hashes as a Prisma-era
  * system stores them (cost 4, so a sample of hundreds hashes in a moment), some exempt or admin,
- * servers spread over the nodes with the flavors and versions people run, a few stopped.
+ * servers of `game` spread over the nodes, a few stopped.
  */
 export function sampleFleet(o: SampleOptions): FleetFile {
   let state = o.seed ?? 42;
@@ -34,9 +42,6 @@ export function sampleFleet(o: SampleOptions): FleetFile {
       password: { algorithm: 'bcrypt', hash: bcrypt.hashSync(samplePassword(i), 4) },
       billingExempt: i % 25 === 0,
       quota: { maxInstances: 10 },
-      billing: i % 25 === 0 ? undefined : {
-        stripeCustomerId: `cus_legacy${i}`, plan: pick(['vanilla', 'modded', 'heavy']), subscriptionStatus: pick(['active', 'active', 'active', 'trialing', 'past_due']),
-      },
       createdAt: new Date(Date.UTC(2025, 0, 1) + i * 3_600_000).toISOString(),
     });
   }
@@ -46,12 +51,12 @@ export function sampleFleet(o: SampleOptions): FleetFile {
       ref: `srv_${i}`,
       owner: `usr_${i % Math.max(1, o.accounts)}`,
       kind: 'game',
-      type: 'minecraft',
+      type: o.game.type,
       name: `World ${i}`,
-      options: { version: pick(['1.21.4', '1.20.6']), flavor: pick(['paper', 'vanilla', 'fabric']), memoryMb: pick([2048, 4096]) },
+      options: o.game.options(pick),
       vmid: vmidBase + i,
       node: o.nodes[i % o.nodes.length],
-      ports: [{ name: 'game', port: portBase + i, protocol: 'tcp' }],
+      ports: [{ name: o.game.port, port: portBase + i, protocol: 'tcp' }],
       state: i % 20 === 7 ? 'stopped' : 'running',
       createdAt: new Date(Date.UTC(2025, 1, 1) + i * 600_000).toISOString(),
     });

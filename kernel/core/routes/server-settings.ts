@@ -17,7 +17,7 @@ interface Deps extends ServerSetupDeps {
 
 const idParam = z.object({ id: z.uuid() });
 const settingsAnswer = z.object({
-  settings: z.record(z.string(), z.unknown()).meta({ description: 'The type\'s settings, keyed as its settings file names them (minecraft: motd, max-players, difficulty …)' }),
+  settings: z.record(z.string(), z.unknown()).meta({ description: 'The type\'s settings, keyed as its settings file names them (a game server\'s motd, max-players …)' }),
 });
 
 /** The agent's properties (text) as the schema's values: numbers and booleans parsed; what does not fit is left out. */
