@@ -1,6 +1,19 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { z } from 'zod';
 import { BootError } from './errors';
+
+/**
+ * Where a plugin's loopback simulator listens in simulate mode, the same keys for every plugin;
+ * `.extend` it with the simulator's own settings.
+ */
+export const simulatorListener = () => z.object({
+  host: z.string().default('127.0.0.1'),
+  /** 0 picks a free port. */
+  port: z.number().int().min(0).max(65535).default(0),
+  /** Added before every simulated answer. */
+  latencyMs: z.number().int().min(0).default(0),
+});
 
 /**
  * What the loopback simulators of one kernel (plugins with `simulate: true`) share: where each

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { requireSecrets } from '../../kernel/api';
+import { requireSecrets, simulatorListener } from '../../kernel/api';
 
 /** A DNS name without a trailing dot: letters, digits and dashes in dot-separated labels. */
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/;
@@ -29,12 +29,7 @@ export const cloudflareConfig = z.object({
   listPageSize: z.number().int().min(1).max(5_000_000).default(5_000),
   /** Serve the Cloudflare API from an in-process loopback simulator instead of baseUrl. */
   simulate: z.boolean().default(false),
-  simulator: z.object({
-    host: z.string().default('127.0.0.1'),
-    /** 0 picks a free port. */
-    port: z.number().int().min(0).max(65535).default(0),
-    latencyMs: z.number().int().min(0).default(0),
-  }).prefault({}),
+  simulator: simulatorListener().prefault({}),
 }).superRefine((config, ctx) => {
   if (config.timeoutMs > config.deadlineMs) {
     ctx.addIssue({ code: 'custom', path: ['timeoutMs'], message: 'must not exceed deadlineMs' });

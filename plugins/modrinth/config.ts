@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { simulatorListener } from '../../kernel/api';
 
 export const modrinthConfig = z.object({
   /** The Modrinth v2 API (staging: https://staging-api.modrinth.com/v2). Ignored when `simulate` is true. */
@@ -21,11 +22,7 @@ export const modrinthConfig = z.object({
   unavailableRetrySeconds: z.number().int().min(1).default(30),
   /** Serve the catalog from an in-process loopback simulator instead of baseUrl. */
   simulate: z.boolean().default(false),
-  simulator: z.object({
-    host: z.string().default('127.0.0.1'),
-    port: z.number().int().min(0).max(65535).default(0),
-    latencyMs: z.number().int().min(0).default(0),
-  }).prefault({}),
+  simulator: simulatorListener().prefault({}),
 }).superRefine((c, ctx) => {
   if (c.cache.freshSeconds > c.cache.keepSeconds) ctx.addIssue({ code: 'custom', path: ['cache', 'freshSeconds'], message: 'must not exceed cache.keepSeconds' });
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { requireSecrets } from '../../kernel/api';
+import { requireSecrets, simulatorListener } from '../../kernel/api';
 
 /** Proxmox tag charset (letters, digits, '-', '_', '.', '+'); the managed tag must pass it too. */
 export const PROXMOX_TAG = /^[a-z0-9_][a-z0-9_.+-]*$/i;
@@ -40,11 +40,7 @@ export const proxmoxConfig = z.object({
   insecureTls: z.boolean().default(false),
   /** Serve the Proxmox API from an in-process loopback simulator instead of baseUrl. */
   simulate: z.boolean().default(false),
-  simulator: z.object({
-    host: z.string().default('127.0.0.1'),
-    /** 0 picks a free port. */
-    port: z.number().int().min(0).max(65535).default(0),
-    latencyMs: z.number().int().min(0).default(0),
+  simulator: simulatorListener().extend({
     /** How long each simulated task runs. */
     taskMs: z.number().int().min(0).default(50),
   }).prefault({}),

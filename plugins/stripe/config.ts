@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { requireSecrets } from '../../kernel/api';
+import { requireSecrets, simulatorListener } from '../../kernel/api';
 
 /** One tier: its Stripe price and what it lets an account have (the seed's Vanilla / Modded / Heavy). */
 const plan = z.object({
@@ -43,12 +43,7 @@ export const stripeConfig = z.object({
   maxNetworkRetries: z.number().int().min(0).max(5).default(1),
   /** Serve the Stripe API from an in-process loopback simulator (with pay / fail pages) instead of baseUrl. */
   simulate: z.boolean().default(false),
-  simulator: z.object({
-    host: z.string().default('127.0.0.1'),
-    /** 0 picks a free port. */
-    port: z.number().int().min(0).max(65535).default(0),
-    latencyMs: z.number().int().min(0).default(0),
-  }).prefault({}),
+  simulator: simulatorListener().prefault({}),
 }).superRefine((config, ctx) => {
   if (config.simulate) return;
   requireSecrets(ctx, config, ['secretKey', 'webhookSecret']);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { requireSecrets } from '../../kernel/api';
+import { requireSecrets, simulatorListener } from '../../kernel/api';
 
 const blank = z.literal('');
 
@@ -18,13 +18,9 @@ export const velocityConfig = z.object({
   resyncConcurrency: z.number().int().min(1).max(256).default(32),
   /** Serve the bridge API from an in-process loopback simulator instead of bridgeUrl. */
   simulate: z.boolean().default(false),
-  simulator: z.object({
-    host: z.string().default('127.0.0.1'),
-    /** 0 picks a free port. */
-    port: z.number().int().min(0).max(65535).default(0),
+  simulator: simulatorListener().extend({
     /** The simulated proxy's Minecraft port, where players connect; 0 picks a free one. */
     playerPort: z.number().int().min(0).max(65535).default(0),
-    latencyMs: z.number().int().min(0).default(0),
   }).prefault({}),
 }).superRefine((config, ctx) => {
   if (config.simulate) return;
