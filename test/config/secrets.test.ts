@@ -1,26 +1,8 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { BootError } from '../../kernel/api';
-import { loadConfig } from '../../kernel/core/config';
-import { modulePluginSource, resolvePlugins } from '../../kernel/core/plugin-loader';
-import { distRoot, projectRoot } from '../harness';
-
-/** What boot does with the configuration before it touches a database: load, then validate every plugin's options. */
-function boot(env: NodeJS.ProcessEnv, plugins: Record<string, unknown> = {}) {
-  const config = loadConfig({ root: projectRoot, env, overrides: { plugins } });
-  return resolvePlugins(config.plugins, modulePluginSource(distRoot));
-}
-
-function refusal(run: () => unknown): BootError {
-  try {
-    run();
-  } catch (err) {
-    expect(err).to.be.instanceOf(BootError);
-    return err as BootError;
-  }
-  throw new Error('boot was not refused');
-}
+import { projectRoot } from '../harness';
+import { bootOptions as boot, refusal } from '../harness/boot-options';
 
 const real = (name: string, options: Record<string, unknown> = {}) => ({ [name]: { options: { simulate: false, ...options } } });
 

@@ -1,24 +1,8 @@
 import { expect } from 'chai';
-import { BootError } from '../../kernel/api';
-import { loadConfig } from '../../kernel/core/config';
-import { modulePluginSource, resolvePlugins } from '../../kernel/core/plugin-loader';
-import { distRoot, projectRoot } from '../harness';
+import { bootOptions, refusal } from '../harness/boot-options';
 
-/** Boot up to option validation: load the configuration, then validate every enabled plugin's options. */
-function boot(codeserver: Record<string, unknown>) {
-  const config = loadConfig({ root: projectRoot, env: {}, overrides: { plugins: { codeserver: { enabled: true, options: codeserver } } } });
-  return resolvePlugins(config.plugins, modulePluginSource(distRoot));
-}
-
-function refusal(run: () => unknown): BootError {
-  try {
-    run();
-  } catch (err) {
-    expect(err).to.be.instanceOf(BootError);
-    return err as BootError;
-  }
-  throw new Error('boot was not refused');
-}
+/** Boot up to option validation, the codeserver plugin enabled with `codeserver` as its options. */
+const boot = (codeserver: Record<string, unknown>) => bootOptions({}, { codeserver: { enabled: true, options: codeserver } });
 
 const good = { runtime: 'node', version: '22', artifact: 'https://artifacts.example.com/node-22.tar.gz', sha256: 'a'.repeat(64) };
 
