@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestUser } from '../harness';
 import { gameServer, type GameServer } from '../files/api-fixture';
-import { settle, useFleetKernel } from '../provisioning/fixture';
+import { settle, useFleetKernel, waitFor } from '../provisioning/fixture';
 import { PORTAL, connect, nextMessage } from '../console/client';
 import { subuser } from './fixture';
 
@@ -110,6 +110,8 @@ describe('Server settings, resize, reinstall and resources', function () {
 
   describe('GET /api/servers/:id/resources', () => {
     it('answers the agent’s figures, the same the console’s stats frames carry', async () => {
+      // The reinstall before this one restarted the server: its figures are a booting server's until it is ready.
+      await waitFor(async () => (await owner.http.get(url('/status'))).body.ready, 'the server is ready again');
       const res = await owner.http.get(url('/resources'));
       expect(res.status, res.text).to.equal(200);
       expect(res.body).to.include({ cpuPercent: 12.5, memoryBytes: 1536 * 1024 * 1024, memoryLimitBytes: 2048 * 1024 * 1024 });
