@@ -8,6 +8,8 @@ export interface AccessEnded {
   instanceId?: string;
   accountId?: string;
   sessionId?: string;
+  /** An API key revoked: what was opened with its tickets ends. */
+  apiKeyId?: string;
   /** The WebSocket close code the console uses for it (4401 session, 4402 suspended, 4410 deleted). */
   code: number;
   reason: string;

@@ -25,8 +25,10 @@ export interface UpgradeGrant {
   /** e.g. 'console', 'ide'. */
   purpose: string;
   accountId: string;
-  /** The login session that asked: the ticket is worth nothing once it ends. */
+  /** The login session that asked: the ticket is worth nothing once it ends ('' when an API key asked). */
   sessionId: string;
+  /** The API key that asked, when it was one (a key with the matching scope): worth nothing once the key is revoked or expires. */
+  apiKeyId?: string;
   /** The account's role when issued: a role change voids tickets issued before it. */
   role: AccountView['role'];
   /** The instance the ticket opens, when it is about one. */
@@ -59,7 +61,7 @@ export interface UpgradeRequest {
   checkOrigin(opening?: string): void;
   /** Consumes the `?ticket=` of this purpose, or refuses (401); a used, expired or foreign ticket is refused alike. */
   redeemTicket(purpose: string): Promise<UpgradeGrant>;
-  /** Refuses (401) once the login session behind the grant has ended or the account's role changed. Call it last. */
+  /** Refuses (401) once the login session (or API key) behind the grant has ended or the account's role changed. Call it last. */
   confirmSession(grant: UpgradeGrant): Promise<AccountView>;
   /** Sends the 101; errors after this point close the socket instead of answering. */
   accept(): Promise<WebSocket>;

@@ -67,6 +67,8 @@ export interface InstanceWiringContext {
   tickets: KernelUpgradeTickets;
   /** The account behind a live login session (Tokens.Sessions). */
   liveSession(sessionId: string, accountId: string): Promise<AccountView | undefined>;
+  /** When an API key expires (null: never; undefined: revoked or unknown). */
+  apiKeyExpiry(keyId: string): Promise<Date | null | undefined>;
   http: HttpExtensions;
   operations: OperationRegistry;
   /** Operator windows: placement avoids their nodes, the supervisor does not restart there. */
@@ -138,7 +140,8 @@ export function wireInstances(k: InstanceWiringContext) {
   serverActionRoutes(routes, actionDeps);
 
   const sessionExpiry = async (id: string) => (await ds.getRepository(Session).findOne({ select: { id: true, expiresAt: true }, where: { id } }))?.expiresAt;
-  const gateway = new ConsoleGateway(config, readOnly, agent, billingState, sessionExpiry, redis, logger, () => access, () => activity);
+  const gateway = new ConsoleGateway(config, readOnly, agent, billingState,
+    (grant) => (grant.apiKeyId ? k.apiKeyExpiry(grant.apiKeyId) : sessionExpiry(grant.sessionId)), redis, logger, () => access, () => activity);
   k.container.register(Tokens.Sessions, {
     useValue: {
       account: (sessionId: string, accountId: string) => k.liveSession(sessionId, accountId),

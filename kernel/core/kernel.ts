@@ -136,6 +136,7 @@ export class Kernel {
     const authority = {
       redeem: (ticket: string) => this.tickets!.redeem(ticket),
       liveSession: (sessionId: string, accountId: string) => this.auth.liveSession(sessionId, accountId),
+      liveApiKey: (keyId: string, accountId: string) => this.auth.apiKeys!.live(keyId, accountId),
     };
     this.http = {
       upgrades: new UpgradeDispatcher(config, authority, this.logger),
@@ -293,7 +294,7 @@ export class Kernel {
 
     const activity = new KernelActivityLog(this.ds);
     c.register(Tokens.Activity, { useValue: activity });
-    this.auth.apiKeys = new ApiKeys(this.ds, new RateLimiter(this.redis, config.redis.prefix), config);
+    this.auth.apiKeys = new ApiKeys(this.ds, new RateLimiter(this.redis, config.redis.prefix), config, (r) => this.console.revoke(r));
     this.router.bindServerGate({ access: () => this.resolve(Tokens.Access), activity: () => activity });
     const kernelRoutes = this.router.for('kernel');
     healthRoutes(kernelRoutes, { ds: this.ds, redis: this.redis, queues: this.queues, router: this.router, checks: this.extensions.health });
@@ -309,6 +310,7 @@ export class Kernel {
       routes: kernelRoutes, container: c, ports: this, agentTokens: this.resolve(Tokens.AgentTokens),
       accountChanged: (accountId) => this.cache!.forget({ quotaOf: accountId }),
       tickets: this.tickets, http: this.http, liveSession: (sessionId, accountId) => this.auth.liveSession(sessionId, accountId),
+      apiKeyExpiry: (keyId) => this.auth.apiKeys!.expiresAt(keyId),
       operations: this.extensions.operations, maintenance,
     }));
     this.controller = new Controller({

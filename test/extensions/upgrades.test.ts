@@ -127,7 +127,7 @@ describe('WebSocket upgrades and host routes declared by a plugin (the second-ty
 
 describe('UpgradeDispatcher', () => {
   it('fails boot when two owners declare the same upgrade, or one declares neither path nor host', () => {
-    const authority = { redeem: async () => null, liveSession: async () => undefined };
+    const authority = { redeem: async () => null, liveSession: async () => undefined, liveApiKey: async () => undefined };
     const d = new UpgradeDispatcher(testConfig(), authority, undefined as never);
     d.register('one', { path: '/api/x' }, async () => undefined);
     expect(() => d.register('two', { path: '/api/x' }, async () => undefined)).to.throw(BootError, /declared by both "one" and "two"/);

@@ -213,6 +213,34 @@ describe('Sharing a server: invitations, subuser permissions, API keys and the a
       expect((await tk.http.as(soon.body.secret).get('/api/servers')).status).to.equal(401);
       expect((await tk.http.as(`${soon.body.secret.slice(0, -1)}x`).get('/api/servers')).status).to.equal(401);
     });
+
+    it('a key with the console scope opens a console, its commands recorded as the key’s; revoking the key closes it (4401)', async () => {
+      expect((await tk.http.as(await apiKey(owner, ['servers.read'])).post(`/api/servers/${serverId}/console/ticket`)).status).to.equal(403);
+      const made = await owner.http.post('/api/me/api-keys', { name: 'console', scopes: ['console'] });
+      const key = tk.http.as(made.body.secret);
+      const ticket = await key.post(`/api/servers/${serverId}/console/ticket`);
+      expect(ticket.status, ticket.text).to.equal(200);
+      const { ws } = await connect(`${tk.url.replace('http', 'ws')}/api/servers/${serverId}/console?ticket=${ticket.body.ticket}`);
+      await nextMessage(ws!, /./);
+      ws!.send('say typed-by-key\r');
+      await nextMessage(ws!, /typed-by-key/);
+      const typed = async () => ((await owner.http.get(`/api/servers/${serverId}/activity?event=console.*`)).body.activity as any[])
+        .find((e) => e.properties.command === 'say typed-by-key');
+      let entry = await typed();
+      for (let i = 0; i < 50 && !entry; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        entry = await typed();
+      }
+      expect(entry.actor).to.deep.equal({ type: 'apiKey', id: made.body.apiKey.id });
+
+      // A ticket issued before the key was revoked opens nothing afterwards.
+      const unused = await key.post(`/api/servers/${serverId}/console/ticket`);
+      const end = closed(ws!);
+      expect((await owner.http.delete(`/api/me/api-keys/${made.body.apiKey.id}`)).status).to.equal(204);
+      expect(await end).to.include({ code: 4401, reason: 'session revoked: API key revoked' });
+      const late = await connect(`${tk.url.replace('http', 'ws')}/api/servers/${serverId}/console?ticket=${unused.body.ticket}`);
+      expect(late.status).to.equal(401);
+    });
   });
 
   describe('activity log', () => {

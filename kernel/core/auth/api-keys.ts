@@ -6,6 +6,7 @@ import { ForbiddenError, InvalidRequestError, NotFoundError, UnauthenticatedErro
 import type { AccountView, ApiKeyScope } from '../../api';
 import { Account, ApiKey } from '../entities';
 import type { KernelConfig } from '../config';
+import type { ConsoleRevocation } from './auth-service';
 import type { RateLimiter } from './rate-limit';
 import { randomToken, sha256 } from './tokens';
 
@@ -30,7 +31,13 @@ export const apiKeyView = (k: ApiKey) => ({
 
 /** Personal API keys: made once (the secret is shown then and only its hash kept), checked on every request that presents one. */
 export class ApiKeys {
-  constructor(private readonly ds: DataSource, private readonly limiter: RateLimiter, private readonly config: KernelConfig) {}
+  constructor(
+    private readonly ds: DataSource,
+    private readonly limiter: RateLimiter,
+    private readonly config: KernelConfig,
+    /** Consoles opened with a key's tickets end with the key. */
+    private readonly closeConsoles: (r: ConsoleRevocation) => Promise<void> = async () => undefined,
+  ) {}
 
   async create(account: AccountView, input: NewApiKey): Promise<{ key: ApiKey; secret: string }> {
     if (input.scopes.includes('admin') && account.role !== 'admin') throw new ForbiddenError('Only administrators may make keys with the admin scope', { scope: 'admin' });
@@ -52,6 +59,24 @@ export class ApiKeys {
     const res = await this.ds.getRepository(ApiKey).createQueryBuilder().update().set({ revokedAt: () => 'now()' })
       .where('id = :id AND account_id = :a AND revoked_at IS NULL', { id, a: accountId }).execute();
     if (!res.affected) throw new NotFoundError('API key');
+    // The row is revoked first, which refuses every later ticket; a lost order only leaves open consoles open.
+    await this.closeConsoles({ apiKeyId: id, reason: 'API key revoked' }).catch(() => undefined);
+  }
+
+  /** The account behind a key that is neither revoked nor expired (a console ticket's key, asked again before the 101). */
+  async live(keyId: string, accountId: string): Promise<AccountView | undefined> {
+    const [a] = await this.ds.query(
+      `SELECT a.id, a.email, a.role, a.billing_exempt FROM api_key k JOIN account a ON a.id = k.account_id
+        WHERE k.id = $1 AND k.account_id = $2 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())`,
+      [keyId, accountId],
+    ) as Array<{ id: string; email: string; role: 'user' | 'admin'; billing_exempt: boolean }>;
+    return a && { id: a.id, email: a.email, role: a.role, billingExempt: a.billing_exempt };
+  }
+
+  /** When a key expires: null when it never does, undefined when there is no live key. */
+  async expiresAt(keyId: string): Promise<Date | null | undefined> {
+    const key = await this.ds.getRepository(ApiKey).findOne({ select: { id: true, expiresAt: true, revokedAt: true }, where: { id: keyId } });
+    return key && !key.revokedAt ? key.expiresAt : undefined;
   }
 
   /**

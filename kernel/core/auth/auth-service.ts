@@ -24,7 +24,7 @@ export interface TokenPair {
 export const normaliseEmail = (email: string): string => email.trim().toLowerCase();
 
 /** Consoles to close because the authority their ticket was issued under ended or changed. */
-export type ConsoleRevocation = ({ sessionId: string } | { accountId: string }) & { reason: string };
+export type ConsoleRevocation = ({ sessionId: string } | { accountId: string } | { apiKeyId: string }) & { reason: string };
 
 /** Accounts, sessions and password resets. Every check reads the session row: revocation is immediate. */
 export class AuthService {

@@ -13,13 +13,17 @@ import { subscriberOf } from '../redis';
 export const CONSOLE_PATH = '/api{/game}/servers/:id/console';
 export const CONSOLE_TICKET = 'console';
 
-/** When a login session expires (its refresh expiry; refreshing does not extend it); undefined for no such session. */
-export type SessionExpiry = (sessionId: string) => Promise<Date | undefined>;
+/**
+ * When the credential behind a ticket expires: a login session's refresh expiry (refreshing does not
+ * extend it) or an API key's expiry (null: it never does); undefined when it no longer lives.
+ */
+export type SessionExpiry = (grant: { sessionId: string; apiKeyId?: string }) => Promise<Date | null | undefined>;
 
 export interface CloseOrder {
   instanceId?: string;
   accountId?: string;
   sessionId?: string;
+  apiKeyId?: string;
   /** Only consoles matching every field given (a subuser's consoles on one server), not any of them. */
   all?: boolean;
   code: number;
@@ -30,6 +34,7 @@ interface Session {
   instanceId: string;
   accountId: string;
   sessionId: string;
+  apiKeyId?: string;
   client: WebSocket;
   ip?: string;
 }
@@ -104,7 +109,8 @@ export class ConsoleGateway {
     // Last, so as little as possible happens between this read and the 101.
     await upgrade.confirmSession(grant);
     const client = await upgrade.accept();
-    await this.open({ instanceId: instance.id, accountId: grant.accountId, sessionId: grant.sessionId, client, ip: upgrade.req.socket.remoteAddress }, instance, since);
+    const session = { instanceId: instance.id, accountId: grant.accountId, sessionId: grant.sessionId, apiKeyId: grant.apiKeyId, client, ip: upgrade.req.socket.remoteAddress };
+    await this.open(session, instance, since);
   }
 
   /** `since`: the last close order seen before the upgrade's checks began; a later one that matches still applies. */
@@ -124,10 +130,11 @@ export class ConsoleGateway {
       return;
     }
     if (client.readyState !== client.OPEN) return closeQuietly(agentSocket, CLOSE.normal, 'client left');
-    const actor = session.accountId === instance.ownerId ? 'user' as const : 'subuser' as const;
+    const actor = session.apiKeyId ? { type: 'apiKey' as const, id: session.apiKeyId }
+      : { type: session.accountId === instance.ownerId ? 'user' as const : 'subuser' as const, id: session.accountId };
     // Commands typed are recorded (who typed what, on which server); what the server prints is not.
     const onCommand = (command: string) => void this.activity().record({
-      instanceId: instance.id, event: 'console.command', actor: { type: actor, id: session.accountId }, ip: session.ip ?? null, properties: { command },
+      instanceId: instance.id, event: 'console.command', actor, ip: session.ip ?? null, properties: { command },
     }).catch((err) => this.logger.warn({ err, instanceId: instance.id }, 'console command not recorded'));
     const link = bridge(client, agentSocket, framingFor(client.protocol), { ...this.config.console, logger: this.logger, onCommand });
     client.resume();
@@ -135,16 +142,17 @@ export class ConsoleGateway {
   }
 
   /**
-   * A console lives until its login session expires or `maxLifetimeSeconds` after it opened,
+   * A console lives until its login session (or API key) expires or `maxLifetimeSeconds` after it opened,
    * whichever is first; `expiringNoticeSeconds` before that a v1 client is sent `expiring`.
    */
   private async expireLater(session: Session, link: ConsoleLink): Promise<void> {
     const { maxLifetimeSeconds, expiringNoticeSeconds } = this.config.console;
     const lifetimeEnds = Date.now() + maxLifetimeSeconds * 1000;
-    const sessionEnds = (await this.sessionExpiry(session.sessionId))?.getTime() ?? Date.now();
+    const expiry = await this.sessionExpiry(session);
+    const sessionEnds = expiry === null ? Infinity : expiry?.getTime() ?? Date.now();
     if (session.client.readyState !== session.client.OPEN) return;
     const [endsAt, code, reason] = sessionEnds <= lifetimeEnds
-      ? [sessionEnds, CLOSE.sessionRevoked, 'session expired']
+      ? [sessionEnds, CLOSE.sessionRevoked, session.apiKeyId ? 'API key expired' : 'session expired']
       : [lifetimeEnds, CLOSE.lifetimeEnded, 'console lifetime reached'];
     const notice = setTimeout(() => link.notify({ type: 'expiring', inSeconds: Math.max(0, Math.round((endsAt - Date.now()) / 1000)) }),
       endsAt - expiringNoticeSeconds * 1000 - Date.now());
@@ -180,6 +188,8 @@ export class ConsoleGateway {
 
 const matches = (order: CloseOrder, s: Session): boolean => order.all
   ? (!order.instanceId || s.instanceId === order.instanceId) && (!order.accountId || s.accountId === order.accountId) && (!order.sessionId || s.sessionId === order.sessionId)
+    && (!order.apiKeyId || s.apiKeyId === order.apiKeyId)
   : (!!order.instanceId && s.instanceId === order.instanceId) ||
   (!!order.accountId && s.accountId === order.accountId) ||
-  (!!order.sessionId && s.sessionId === order.sessionId);
+  (!!order.sessionId && s.sessionId === order.sessionId) ||
+  (!!order.apiKeyId && s.apiKeyId === order.apiKeyId);

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { ForbiddenError } from '../../api';
 import type { ApiRouter } from '../../api';
 import { CONSOLE_TICKET } from '../console/gateway';
 import type { KernelUpgradeTickets } from '../upgrades/tickets';
@@ -7,7 +6,7 @@ import type { KernelUpgradeTickets } from '../upgrades/tickets';
 /** How the console WebSocket the ticket opens speaks: the OpenAPI description of the console route. */
 export const CONSOLE_PROTOCOL_DESCRIPTION = [
   'Open `GET /api/servers/{id}/console?ticket=…` as a WebSocket within `expiresIn` seconds, from an Origin in',
-  '`console.allowedOrigins`. The ticket is single use and bound to this server and to the login session that asked.',
+  '`console.allowedOrigins`. The ticket is single use and bound to this server and to the login session (or the API key with the `console` scope) that asked.',
   '',
   '**Protocol.** Offer the subprotocol `zpack.console.v1` (`Sec-WebSocket-Protocol`); the server selects it and',
   'every frame is one JSON object. Without it (or offering only other subprotocols) the console is raw text: each',
@@ -38,8 +37,9 @@ export function consoleRoutes(r: ApiRouter, deps: { tickets: KernelUpgradeTicket
     server: { permission: 'console', mutation: true, action: 'console.open' },
     responses: { 200: z.object({ ticket: z.string(), expiresIn: z.number().meta({ description: 'Seconds' }) }) },
     handler: async ({ account, sessionId, server: instance }) => {
-      if (account.credential) throw new ForbiddenError('A console is opened from a login session; API keys send commands through schedules');
-      const ticket = await deps.tickets.issue({ purpose: CONSOLE_TICKET, accountId: account.id, instanceId: instance.id, sessionId, role: account.role });
+      // A key's ticket (the server gate checked its `console` scope) lives only as long as the key.
+      const apiKeyId = account.credential?.kind === 'apiKey' ? account.credential.id : undefined;
+      const ticket = await deps.tickets.issue({ purpose: CONSOLE_TICKET, accountId: account.id, instanceId: instance.id, sessionId, apiKeyId, role: account.role });
       return { body: { ticket, expiresIn: deps.tickets.ttlSeconds } };
     },
   });

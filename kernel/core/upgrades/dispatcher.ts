@@ -18,6 +18,8 @@ export type LiveSession = (sessionId: string, accountId: string) => Promise<Acco
 export interface UpgradeAuthority {
   redeem(ticket: string): Promise<UpgradeGrant | null>;
   liveSession: LiveSession;
+  /** The account behind an API key that is neither revoked nor expired. */
+  liveApiKey(keyId: string, accountId: string): Promise<AccountView | undefined>;
 }
 
 interface Entry {

@@ -54,8 +54,11 @@ export class PendingUpgrade implements UpgradeRequest {
   }
 
   async confirmSession(grant: UpgradeGrant): Promise<AccountView> {
-    const account = await this.parts.authority.liveSession(grant.sessionId, grant.accountId);
-    if (!account || account.role !== grant.role) throw new ZpackError('unauthenticated', 401, 'The session this ticket was issued to has ended');
+    const { authority } = this.parts;
+    const account = grant.apiKeyId ? await authority.liveApiKey(grant.apiKeyId, grant.accountId) : await authority.liveSession(grant.sessionId, grant.accountId);
+    if (!account || account.role !== grant.role) {
+      throw new ZpackError('unauthenticated', 401, grant.apiKeyId ? 'The API key this ticket was issued to was revoked or expired' : 'The session this ticket was issued to has ended');
+    }
     return account;
   }
 
