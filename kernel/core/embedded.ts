@@ -76,7 +76,8 @@ async function embeddedRedis(config: KernelConfig, root: string, logger: Logger,
   return url;
 }
 
-async function answers(url: string): Promise<boolean> {
+/** Whether a Redis answers PING at `url` (one try, half a second; never throws). */
+export async function answers(url: string): Promise<boolean> {
   const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 500, retryStrategy: () => null });
   r.on('error', () => undefined);
   try {

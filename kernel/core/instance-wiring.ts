@@ -1,16 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { DependencyContainer } from 'tsyringe';
-import type { DataSource } from 'typeorm';
-import type { Redis } from 'ioredis';
-import type { Logger } from 'pino';
 import { KernelInstanceAccess } from './access';
 import { OperationRegistry, PluginOperations } from './operations/plugin-operations';
 import { BillingGate, CONSOLE_PROTOCOL_V1, HostingProvider, InstanceAgent, InstanceType, KernelQueue, Tokens } from '../api';
-import type { AccountView, ActivityLog, AgentTokens, ApiRouter, QueueRef, KernelHooks, LiveSessions, MaintenanceCalendar, Notifications, PortRef } from '../api';
-import type { KernelConfig } from './config';
-import type { KernelQueues } from './queues';
-import type { KernelMetrics } from './metrics';
+import type { AccountView, ActivityLog, AgentTokens, ApiRouter, QueueRef, LiveSessions, MaintenanceCalendar, Notifications, PortRef } from '../api';
+import type { KernelServices } from './services';
 import { billingStateOf, entitlementsOf } from './billing-state';
 import { CLOSE } from './console/bridge';
 import { CONSOLE_PATH, ConsoleGateway, type CloseOrder } from './console/gateway';
@@ -52,14 +47,7 @@ import { uptimeRoutes } from './routes/uptime';
 import { adminEventRoutes } from './routes/admin-events';
 import { FleetEventStreams } from './operations/fleet-events';
 
-export interface InstanceWiringContext {
-  ds: DataSource;
-  redis: Redis;
-  config: KernelConfig;
-  hooks: KernelHooks;
-  queues: KernelQueues;
-  logger: Logger;
-  metrics: KernelMetrics;
+export interface InstanceWiringContext extends KernelServices {
   notifications: Notifications;
   agentTokens: AgentTokens;
   /** An account's instances changed (created, retired, deleted): cached quotas must go everywhere. */

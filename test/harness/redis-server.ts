@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
+import { answers } from '../../kernel/core/embedded';
 
 /** A private redis-server for tests that stop Redis without disturbing anyone else's. */
 export class PrivateRedis {
@@ -36,17 +36,8 @@ export class PrivateRedis {
     });
   }
 
-  private async answers(): Promise<boolean> {
-    const r = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    r.on('error', () => undefined);
-    try {
-      await r.connect();
-      return (await r.ping()) === 'PONG';
-    } catch {
-      return false;
-    } finally {
-      r.disconnect();
-    }
+  private answers(): Promise<boolean> {
+    return answers(this.url);
   }
 }
 

@@ -1,14 +1,9 @@
-import type { DataSource } from 'typeorm';
-import type { Redis } from 'ioredis';
-import type { Logger } from 'pino';
 import { BillingGate, DriftDetector, HostingProvider, InstanceAgent, KernelQueue, Tokens } from '../../api';
-import type { AgentTokens, ApiRouter, FencingToken, KernelHooks, LoopTick, MaintenanceCalendar, Notifications, PortRef } from '../../api';
-import type { KernelConfig } from '../config';
+import type { AgentTokens, ApiRouter, FencingToken, LoopTick, MaintenanceCalendar, Notifications, PortRef } from '../../api';
 import type { LeaderLoops } from '../loops/leader-loops';
 import type { KernelInstanceDirectory } from '../operations/directory';
 import type { InstanceReadiness } from '../operations/readiness';
-import type { KernelQueues } from '../queues';
-import type { KernelMetrics } from '../metrics';
+import type { KernelServices } from '../services';
 import { RepairGuards } from './guards';
 import { AddressDetector, StaleOperationDetector } from './kernel-detectors';
 import { ControllerMetrics } from './metrics';
@@ -20,14 +15,7 @@ import { repairRoutes } from './routes';
 /** The controller's leader loop, `<owner>.<name>`: its fence guards every write of the controller and the repair worker. */
 export const CONTROLLER_LOOP = { owner: 'kernel', name: 'controller', full: 'kernel.controller' } as const;
 
-export interface ControllerContext {
-  ds: DataSource;
-  redis: Redis;
-  config: KernelConfig;
-  hooks: KernelHooks;
-  queues: KernelQueues;
-  logger: Logger;
-  metrics: KernelMetrics;
+export interface ControllerContext extends KernelServices {
   directory: KernelInstanceDirectory;
   readiness: InstanceReadiness;
   agentTokens: AgentTokens;
