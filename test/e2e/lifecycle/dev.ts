@@ -47,6 +47,15 @@ export async function openIdeInBrowser(page: Page, owner: Account, dev: DevConta
   check(cookies.some((c) => c.name === 'zpack_ide' && c.httpOnly), 'the browser holds the HttpOnly zpack_ide cookie for that host', cookies.map((c) => c.name));
   await page.getByRole('heading', { name: `code-server in dev container ${dev.vmid}` }).waitFor({ timeout: 10_000 });
   check(true, `the browser shows code-server of dev container ${dev.vmid}, proxied on its hosted name`);
+  // code-server's page talks to it over a WebSocket from its own origin, with the cookie.
+  const echoed = await page.evaluate(() => new Promise<string>((resolve, reject) => {
+    const ws = new WebSocket(`ws://${location.host}/stable/ws?reconnection=false`);
+    ws.onopen = () => ws.send('ping through the IDE proxy');
+    ws.onmessage = (m) => { resolve(String(m.data)); ws.close(); };
+    ws.onerror = () => reject(new Error('the IDE WebSocket failed'));
+    setTimeout(() => reject(new Error('no echo within 5 s')), 5000);
+  }));
+  check(echoed === 'ping through the IDE proxy', 'the page’s WebSocket reaches code-server through the proxy and back', echoed);
   return url.origin;
 }
 
