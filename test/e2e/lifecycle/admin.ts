@@ -65,12 +65,15 @@ export async function operatorConsole(page: Page, zpack: EmbeddedDefault, admin:
   check(true, 'the admin opens its console, types `list` and sees the answer in the terminal');
   await shot(page, shots, 'server');
 
-  for (const [link, name] of [['Users', 'users'], ['Queues', 'queues']]) {
-    await page.getByRole('link', { name: link }).click();
-    await page.getByRole('heading', { name: link }).waitFor();
-    await shot(page, shots, name);
-  }
-  check(true, 'the users and queues pages load');
+  await page.getByRole('link', { name: 'Users' }).click();
+  await page.getByRole('heading', { name: 'Users' }).waitFor();
+  await page.getByRole('cell', { name: owner.email, exact: true }).waitFor();
+  check(true, 'the users page lists the account that created the server');
+  await shot(page, shots, 'users');
+  await page.getByRole('link', { name: 'Queues' }).click();
+  await page.getByRole('cell', { name: 'provisioning', exact: true }).waitFor();
+  check(true, 'the queues page lists the provisioning queue with its staleness');
+  await shot(page, shots, 'queues');
 }
 
 /** Every admin GET the page made answers 403 to a plain user. */
