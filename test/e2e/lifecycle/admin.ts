@@ -81,7 +81,7 @@ export async function plainUserForbidden(base: string, seen: Seen[], plain: Acco
   const adminCalls = [...new Set(seen.filter((r) => r.method === 'GET' && r.status === 200 && new URL(r.url).pathname.startsWith('/api/admin/'))
     .map((r) => { const u = new URL(r.url); return u.pathname + u.search; }))];
   check(adminCalls.length >= 3, `the console page made admin API calls (${adminCalls.length})`);
-  const allowed = [];
+  const allowed: string[] = [];
   for (const path of adminCalls) {
     const res = await call(base, 'GET', path, { token: plain.token });
     if (res.status !== 403) allowed.push(`${path} → ${res.status}`);

@@ -25,7 +25,7 @@ export async function call(base: string, method: string, path: string, opts: Cal
     headers['content-type'] ??= 'application/json';
     body = JSON.stringify(opts.body);
   }
-  const res = await fetch(`${base}${path}`, { method, headers, body, redirect: 'manual' });
+  const res = await fetch(`${base}${path}`, { method, headers, body, redirect: 'manual', signal: AbortSignal.timeout(30_000) });
   const text = await res.text();
   let parsed: unknown = null;
   try {

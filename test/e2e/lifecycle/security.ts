@@ -25,9 +25,9 @@ export async function agentAuthFailsClosed(base: string, agentSecret: string, se
 /** Another account sees nothing of the server and can do nothing with it (404, as if it did not exist). */
 export async function nonOwnerBlocked(stranger: Account, server: GameServer): Promise<void> {
   const calls: Array<[string, () => Promise<{ status: number }>]> = [
-    ['GET the server', () => stranger.get(`/api/servers/${server.id}`)],
-    ['GET its status', () => stranger.get(`/api/servers/${server.id}/status`)],
-    ['a console ticket', () => stranger.post(`/api/servers/${server.id}/console/ticket`)],
+    ['see the server', () => stranger.get(`/api/servers/${server.id}`)],
+    ['see its status', () => stranger.get(`/api/servers/${server.id}/status`)],
+    ['take a console ticket', () => stranger.post(`/api/servers/${server.id}/console/ticket`)],
     ['read its files', () => stranger.get(`/api/servers/${server.id}/files?path=/`)],
     ['power it off', () => stranger.post(`/api/servers/${server.id}/power`, { action: 'stop' })],
     ['back it up', () => stranger.post(`/api/servers/${server.id}/backups`, { name: 'theirs' })],

@@ -31,7 +31,7 @@ export class World {
   }
 
   private async get(url: string, authorization: string): Promise<any> {
-    const res = await fetch(url, { headers: { authorization } });
+    const res = await fetch(url, { headers: { authorization }, signal: AbortSignal.timeout(10_000) });
     if (res.status !== 200) throw new Error(`${url}: ${res.status} ${await res.text()}`);
     return res.json();
   }
