@@ -35,10 +35,16 @@ export const codeserverConfig = z.object({
   catalog,
   /** Hosted IDEs answer at dev-<vmid>.<devDomain> (a wildcard DNS name and certificate point at the API). */
   devDomain: z.string().regex(/^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'a lower-case DNS name').default('dev.zpack.local'),
-  /** The scheme of the hosted IDE URL handed to the portal (https behind the TLS-terminating proxy). */
+  /**
+   * The scheme of the hosted IDE URL handed to the portal (https behind the TLS-terminating proxy);
+   * with http the IDE cookie is not marked Secure, which a browser would refuse on plain http.
+   */
   publicScheme: z.enum(['https', 'http']).default('https'),
-  /** Port the hosted IDE URL names, when not the scheme's default (the embedded default's API port). */
-  publicPort: z.number().int().min(1).max(65535).optional(),
+  /**
+   * Port the hosted IDE URL names, when not the scheme's default (the embedded default's API port;
+   * a number or a string of digits, as `${PORT}` in the YAML gives it).
+   */
+  publicPort: z.coerce.number().int().min(1).max(65535).optional(),
   codeServer: z.object({
     /** code-server listens here inside every dev container; the proxy reaches no other port. */
     port: z.number().int().min(1).max(65535).default(6000),

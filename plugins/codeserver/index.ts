@@ -45,7 +45,7 @@ export default definePlugin({
     const proxy = new CodeServerProxy(ctx.config.codeServer.timeoutMs);
     ctx.provide(CodeserverRuntime, () => new CodeserverRuntime(gate, proxy));
     const ide = new IdeService({
-      credentials, gate, hosts, proxy, cookieTtlSeconds: ctx.config.ide.cookieTtlSeconds,
+      credentials, gate, hosts, proxy, cookieTtlSeconds: ctx.config.ide.cookieTtlSeconds, secureCookie: ctx.config.publicScheme === 'https',
       upstreamOf: (instance) => upstreamOf(ctx, instance),
       allowedOrigins: () => [],
       spend: async (nonce, expiresAt) => {

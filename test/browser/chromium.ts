@@ -16,11 +16,14 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-/** A headless Chromium with a fresh profile, removed on close. Fails loudly when Chromium is missing: never skipped. */
-export async function launchChromium(viewport = { width: 1280, height: 900 }): Promise<Browser> {
+/**
+ * A headless Chromium with a fresh profile, removed on close. Fails loudly when Chromium is missing:
+ * never skipped. `args`: more flags (e.g. --host-resolver-rules).
+ */
+export async function launchChromium(viewport = { width: 1280, height: 900 }, args: string[] = []): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium`);
   const profile = mkdtempSync(path.join(tmpdir(), 'zpack-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport });
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: [...FLAGS, ...args], viewport });
   const page = context.pages()[0] ?? await context.newPage();
   return {
     context, page,

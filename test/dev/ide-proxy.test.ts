@@ -278,3 +278,25 @@ describe('Hosted IDE: an expiring IDE session', () => {
     expect((await httpTo(env, 'GET', '/', { host: dev.host, cookie })).status).to.equal(401);
   });
 });
+
+describe('Hosted IDE served over plain http (publicScheme: http, the embedded default)', () => {
+  let env: DevEnv;
+  let owner: TestUser;
+  before(async function () {
+    this.timeout(60_000);
+    env = await startDevEnv({ publicScheme: 'http', publicPort: 3000 });
+    owner = await env.tk.user({ email: 'ide-http@zpack.test' });
+  });
+  after(async () => {
+    await env?.tk.stop();
+    await env?.fleet.stop();
+  });
+
+  it('hands out an http URL on the public port and sets the cookie without Secure (a browser drops a Secure cookie on http)', async () => {
+    const dev = await createDev(owner, 'ide-http');
+    const { setCookie, url, cookie } = await openIde(env, owner, dev);
+    expect(new URL(url).origin).to.equal(`http://${dev.host}:3000`);
+    expect(setCookie).to.match(/^zpack_ide=[^;]+; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Lax$/);
+    expect((await httpTo(env, 'GET', '/', { host: dev.host, cookie })).status).to.equal(200);
+  });
+});

@@ -1,8 +1,9 @@
 import 'reflect-metadata';
+import { lifecycle } from './lifecycle';
 import { scale } from './scale';
 
 /** `npm run e2e [-- <suite>…]`: the end-to-end suites, each against real processes. */
-const suites: Record<string, () => Promise<void>> = { scale };
+const suites: Record<string, () => Promise<void>> = { lifecycle, scale };
 
 async function main(): Promise<void> {
   const names = process.argv.slice(2);

@@ -59,9 +59,13 @@ export class IdeCredentials {
 
 export const IDE_COOKIE = 'zpack_ide';
 
-/** The one IDE cookie: host-only (no Domain), HttpOnly, Secure, SameSite=Lax, under `path`. */
-export function ideCookie(value: string, path: string, maxAgeSeconds: number): string {
-  return `${IDE_COOKIE}=${value}; Path=${path}; Max-Age=${Math.max(0, Math.floor(maxAgeSeconds))}; HttpOnly; Secure; SameSite=Lax`;
+/**
+ * The one IDE cookie: host-only (no Domain), HttpOnly, Secure, SameSite=Lax, under `path`. Not
+ * Secure only when the IDE is served over plain http (`publicScheme: http`, the embedded default):
+ * a browser would drop a Secure cookie set there, and the IDE would never open.
+ */
+export function ideCookie(value: string, path: string, maxAgeSeconds: number, secure = true): string {
+  return `${IDE_COOKIE}=${value}; Path=${path}; Max-Age=${Math.max(0, Math.floor(maxAgeSeconds))}; HttpOnly;${secure ? ' Secure;' : ''} SameSite=Lax`;
 }
 
 /** The IDE cookie's value from a Cookie header, or undefined. */

@@ -20,6 +20,8 @@ export interface IdeServiceDeps {
   /** The code-server base URL of a container, from what the database holds about it. */
   upstreamOf(instance: InstanceView): string;
   cookieTtlSeconds: number;
+  /** false when the IDE is served over plain http (a browser drops a Secure cookie there). */
+  secureCookie: boolean;
   /** Marks a token's nonce spent until `expiresAt`; false when it already was. */
   spend(nonce: string, expiresAt: number): Promise<boolean>;
   /** Origins (the portal's) that may open legacy-path IDE sockets besides the API's own. */
@@ -69,7 +71,7 @@ export class IdeService {
     const expiresAt = Math.min(Date.now() + this.deps.cookieTtlSeconds * 1000, await this.sessionEnd(grant.sessionId));
     const cookie = this.deps.credentials.issue('cookie', { instanceId: grant.instanceId, accountId: grant.accountId, sessionId: grant.sessionId, expiresAt });
     return {
-      'Set-Cookie': ideCookie(cookie, path, (expiresAt - Date.now()) / 1000),
+      'Set-Cookie': ideCookie(cookie, path, (expiresAt - Date.now()) / 1000, this.deps.secureCookie),
       Location: path,
       'Cache-Control': 'no-store',
       'Referrer-Policy': 'no-referrer',

@@ -90,7 +90,7 @@ export function Server({ id }: { id: string }) {
               <dt>Ready</dt><dd><Badge value={st.ready} /></dd>
               <dt>Agent ready</dt><dd><Badge value={st.agentReady} /></dd>
               <dt>Proxy</dt><dd><Badge value={st.proxy?.state} /> {st.proxy?.at ? when(st.proxy.at) : ''}</dd>
-              <dt>Edge</dt><dd>{st.edge ? (st.edge.published ? `published ${st.edge.record ?? ''}` : 'not published') : '—'}</dd>
+              <dt>Edge</dt><dd>{st.edge ? (st.edge.published ? `published ${edgeRecord(st.edge.record)}` : 'not published') : '—'}</dd>
               <dt>Billing</dt><dd><Badge value={st.billing?.state} /></dd>
               <dt>Node</dt><dd>{s?.node ?? '—'}</dd>
               <dt>Address</dt><dd>{s?.connect ?? '—'}</dd>
@@ -128,4 +128,9 @@ export function Server({ id }: { id: string }) {
       </Section>
     </>
   );
+}
+
+/** The published SRV record as an operator reads it: name → target:port (the status holds the record object). */
+function edgeRecord(record: { name?: string; target?: string; port?: number } | null | undefined): string {
+  return record?.name ? `${record.name} → ${record.target}:${record.port}` : '';
 }
