@@ -56,6 +56,8 @@ export async function operatorConsole(page: Page, zpack: EmbeddedDefault, admin:
 
   await page.getByRole('link', { name: server.name }).click();
   await page.getByRole('heading', { name: new RegExp(server.name) }).waitFor();
+  await page.getByText(/^mc-\d+\.[a-z0-9.-]+:\d+$/).waitFor();
+  check(true, 'the server page shows the address players type (mc-<vmid>.<zone>:<port>)');
   await page.getByRole('button', { name: 'Open console' }).click();
   await page.locator('#console-state').getByText(/open|running/).waitFor();
   await page.locator('.xterm-helper-textarea').focus();

@@ -93,7 +93,7 @@ export function Server({ id }: { id: string }) {
               <dt>Edge</dt><dd>{st.edge ? (st.edge.published ? `published ${edgeRecord(st.edge.record)}` : 'not published') : '—'}</dd>
               <dt>Billing</dt><dd><Badge value={st.billing?.state} /></dd>
               <dt>Node</dt><dd>{s?.node ?? '—'}</dd>
-              <dt>Address</dt><dd>{s?.connect ?? '—'}</dd>
+              <dt>Address</dt><dd>{s?.connect ? `${s.connect.host}:${s.connect.port}` : '—'}</dd>
               <dt>Created</dt><dd>{when(s?.createdAt)}</dd>
             </dl>
           )}</Loaded>
