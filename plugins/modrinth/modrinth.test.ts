@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import pino from 'pino';
+import sinon from 'sinon';
 import { ModCatalog, ProviderError, RemoteUnavailableError, Tokens } from '../../kernel/api';
 import { startTestKernel, type TestKernel, type TestUser } from '../../kernel/testing';
 import { CatalogCache } from './client/cache';
@@ -100,6 +101,26 @@ describe('modrinth plugin', () => {
       expect(sim.count('/v2/project/lithium')).to.equal(asked + 1);
       expect(sim.requests.at(-1)!.status).to.equal(304);
       expect(cache.stats.revalidated).to.equal(before + 1);
+    });
+
+    it("sends the cache's reads and writes of one turn to Redis together, and keeps Modrinth's bytes as they came", async () => {
+      const redis = tk.kernel.resolve(Tokens.Redis);
+      const pipelines = sinon.spy(redis, 'pipeline');
+      try {
+        const body = Buffer.from('{"hits":[],\n"total_hits":0}');
+        cache.put('https://catalog.test/a', { etag: '"a1"', body, checkedAt: 1234 });
+        const [a, b] = await Promise.all([cache.get('https://catalog.test/a'), cache.get('https://catalog.test/b')]);
+        expect(pipelines.callCount).to.equal(1);
+        expect(a).to.deep.equal({ etag: '"a1"', checkedAt: 1234, body });
+        expect(b).to.equal(undefined);
+        const stored = (await redis.getBuffer(cache.keyOf('https://catalog.test/a')))!;
+        expect(stored.subarray(stored.length - body.length).equals(body)).to.equal(true);
+        // An entry in another layout (the one before this) is a miss, not a failure.
+        await redis.set(cache.keyOf('https://catalog.test/c'), JSON.stringify({ etag: null, body: {}, checkedAt: 1 }));
+        expect(await cache.get('https://catalog.test/c')).to.equal(undefined);
+      } finally {
+        pipelines.restore();
+      }
     });
 
     it('shares one request among identical lookups in flight', async () => {

@@ -40,7 +40,7 @@ export class ModrinthClient {
   private readonly dispatcher: Dispatcher;
 
   constructor(private readonly options: ModrinthClientOptions, private readonly cache: CatalogCache, private readonly now: () => number = Date.now) {
-    this.dispatcher = new Agent({ connections: 64, headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs });
+    this.dispatcher = new Agent({ connections: 256, headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs });
   }
 
   close(): Promise<void> {
@@ -64,7 +64,7 @@ export class ModrinthClient {
   async post<S extends ZodType>(operation: string, path: string, body: unknown, schema: S): Promise<z.infer<S>> {
     const res = await this.send(operation, this.url(path, {}), 'POST', { 'Content-Type': 'application/json' }, JSON.stringify(body));
     if (!res.ok) throw this.failure(operation, res);
-    return this.parse(operation, schema, this.json(operation, res));
+    return this.parse(operation, schema, this.json(operation, res.body, res.status));
   }
 
   /** Downloads a file the catalog listed and checks its sha512 (the control plane reads modpack indexes this way). */
@@ -90,21 +90,21 @@ export class ModrinthClient {
     const now = this.now();
     if (cached && now - cached.checkedAt < this.options.freshSeconds * 1000) {
       this.cache.stats.hits++;
-      return cached.body;
+      return this.json(operation, cached.body);
     }
     const headers: Record<string, string> = cached?.etag ? { 'If-None-Match': cached.etag } : {};
     const res = await this.send(operation, url, 'GET', headers);
     if (res.status === 304 && cached) {
       this.cache.stats.revalidated++;
-      void this.cache.put(url, { ...cached, checkedAt: now });
-      return cached.body;
+      this.cache.put(url, { ...cached, checkedAt: now });
+      return this.json(operation, cached.body);
     }
     if (res.status === 404) return null;
     if (!res.ok) throw this.failure(operation, res);
-    const body = this.json(operation, res);
+    const body = this.json(operation, res.body, res.status);
     this.cache.stats.misses++;
-    // Written behind the answer: the caller does not wait for Redis, and a failed write only costs the cache.
-    void this.cache.put(url, { etag: header(res, 'etag'), body, checkedAt: now });
+    // Written behind the answer: the caller does not wait for Redis, and Modrinth's bytes are kept as they came.
+    this.cache.put(url, { etag: header(res, 'etag'), body: res.body, checkedAt: now });
     return body;
   }
 
@@ -123,11 +123,11 @@ export class ModrinthClient {
     }
   }
 
-  private json(operation: string, res: Answer): unknown {
+  private json(operation: string, bytes: Buffer, status = 200): unknown {
     try {
-      return JSON.parse(res.body.toString('utf8'));
+      return JSON.parse(bytes.toString('utf8'));
     } catch {
-      throw new ProviderError(REMOTE, operation, 'the answer is not JSON', { status: res.status });
+      throw new ProviderError(REMOTE, operation, 'the answer is not JSON', { status });
     }
   }
 
