@@ -142,6 +142,21 @@ describe('modrinth plugin', () => {
       expect(failed.details).to.include({ remote: 'modrinth', status: 500 });
     });
 
+    it('turns a catalog that drops the connection or answers too late into RemoteUnavailableError', async () => {
+      const hasty = new ModrinthClient({ baseUrl: sim.url, userAgent: 'zpack-test', timeoutMs: 300, freshSeconds: 60, maxFileBytes: 1 << 20, unavailableRetrySeconds: 9 }, cache, () => clock);
+      try {
+        sim.faults.dropConnections = 1;
+        const dropped = await new ModrinthCatalog(() => hasty).project('fabric-api-dropped').catch((e) => e);
+        expect(dropped).to.be.instanceOf(RemoteUnavailableError);
+        sim.faults.latencyMs = 1500;
+        const late = await new ModrinthCatalog(() => hasty).project('fabric-api-late').catch((e) => e);
+        expect(late).to.be.instanceOf(RemoteUnavailableError);
+        expect(late.details).to.include({ reason: 'no answer within 300 ms' });
+      } finally {
+        await hasty.close();
+      }
+    });
+
     it('checks a fetched file against its sha512', async () => {
       const v = sim.version('survival-essentials', '1.4.0');
       const file = { ...v.files[0] };
