@@ -27,8 +27,8 @@ function distinctSearches(): Search[] {
 }
 
 /**
- * A busy portal: 200 searches over 40 different ones (many players open the same first page of
- * "fabric, 1.21.4"), interleaved so repeats arrive together.
+ * A busy portal (an extra line, no target): 200 searches over 40 different ones (many players open
+ * the same first page of "fabric, 1.21.4"), interleaved so repeats arrive together.
  */
 function portalSearches(): Search[] {
   const distinct = distinctSearches().filter((_, i) => i % 5 === 0).slice(0, SEARCHES / 5);
@@ -72,50 +72,53 @@ async function run(): Promise<BenchmarkReport> {
       return res.status;
     }));
     step(`${SEARCHES} concurrent searches, Modrinth simulator with ${UPSTREAM_LATENCY_MS} ms latency at ${sim.url}`);
-    const portal = portalSearches();
     const distinct = distinctSearches();
+    const portal = portalSearches();
     await direct(distinct);
     await viaApi(distinct);
-    const rounds: Array<{ direct: number; cold: number; warm: number; hits: number; distinctDirect: number; distinctCold: number; failed: number }> = [];
+    const rounds: Array<{ direct: number; cold: number; warm: number; hits: number; portalDirect: number; portalCold: number; failed: number }> = [];
     for (let i = 1; i <= ROUNDS; i++) {
+      // The headline: every search different and the cache empty, so each one pays the whole hop to the catalog.
       await deleteRedisKeys(prefix);
-      const d = await direct(portal);
-      const cold = await viaApi(portal);
-      const before = asked();
-      const warm = await viaApi(portal);
+      const d = await direct(distinct);
+      const cold = await viaApi(distinct);
+      // The simulator keeps its last 1,000 requests only: its log is emptied so the warm pass is counted whole.
+      sim.reset();
+      const warm = await viaApi(distinct);
       // A warm search Modrinth was not asked for was a cache hit.
-      const hits = 1 - (asked() - before) / portal.length;
+      const hits = 1 - asked() / distinct.length;
       await deleteRedisKeys(prefix);
-      const dd = await direct(distinct);
-      const dc = await viaApi(distinct);
-      rounds.push({ direct: d.ms, cold: cold.ms, warm: warm.ms, hits, distinctDirect: dd.ms, distinctCold: dc.ms, failed: d.failed + cold.failed + warm.failed + dd.failed + dc.failed });
-      step(`round ${i}: portal mix direct ${ms(d.ms, 0)}, API cold ${ms(cold.ms, 0)}, warm ${ms(warm.ms, 0)}; all different: direct ${ms(dd.ms, 0)}, API cold ${ms(dc.ms, 0)}`);
+      const pd = await direct(portal);
+      const pc = await viaApi(portal);
+      rounds.push({ direct: d.ms, cold: cold.ms, warm: warm.ms, hits, portalDirect: pd.ms, portalCold: pc.ms, failed: d.failed + cold.failed + warm.failed + pd.failed + pc.failed });
+      step(`round ${i}: ${SEARCHES} different: direct ${ms(d.ms, 0)}, API cold ${ms(cold.ms, 0)}, warm ${ms(warm.ms, 0)}; portal mix: direct ${ms(pd.ms, 0)}, API cold ${ms(pc.ms, 0)}`);
     }
     const coldRatio = median(rounds.map((r) => r.direct / r.cold));
     const warmRatio = median(rounds.map((r) => r.direct / r.warm));
-    const distinctRatio = median(rounds.map((r) => r.distinctDirect / r.distinctCold));
+    const portalRatio = median(rounds.map((r) => r.portalDirect / r.portalCold));
     const hitRatio = median(rounds.map((r) => r.hits));
     const failed = rounds.reduce((n, r) => n + r.failed, 0);
     const check: TargetCheck = {
-      name: `${SEARCHES} portal searches via API (cold cache) / direct to Modrinth (throughput)`,
+      name: `${SEARCHES} different searches via API (cold cache) / direct to Modrinth (throughput)`,
       ratio: coldRatio, minimum: MIN_COLD_RATIO, invalid: failed ? `${failed} searches did not answer 200` : '',
     };
     console.log();
-    table(['round', 'direct', 'API, cold cache', 'API, warm cache', 'cold ratio', 'warm ratio', 'warm hit ratio', 'all different: cold ratio'],
-      rounds.map((r, i) => [String(i + 1), ms(r.direct, 0), ms(r.cold, 0), ms(r.warm, 0), fixed(r.direct / r.cold, 2), fixed(r.direct / r.warm, 2), fixed(r.hits, 2), fixed(r.distinctDirect / r.distinctCold, 2)]));
-    console.log(`\n  Method: ${SEARCHES} searches at once (a portal mix: 40 different ones, each 5 times; and, with no target, 200 all`);
-    console.log(`  different, the worst case for the cache), through GET /api/mods/search of \`zpack api\` in its own process (auth,`);
-    console.log(`  Redis cache, the Modrinth client) and the same searches straight to the simulator (in this process, with the load`);
-    console.log(`  generator), alternating; the cache's Redis keys are deleted before each cold pass. The simulator answers after`);
+    table(['round', 'direct', 'API, cold cache', 'API, warm cache', 'cold ratio', 'warm ratio', 'warm hit ratio', 'portal mix: cold ratio'],
+      rounds.map((r, i) => [String(i + 1), ms(r.direct, 0), ms(r.cold, 0), ms(r.warm, 0), fixed(r.direct / r.cold, 2), fixed(r.direct / r.warm, 2), fixed(r.hits, 2), fixed(r.portalDirect / r.portalCold, 2)]));
+    console.log(`\n  Method: ${SEARCHES} different searches at once (loaders x game versions x text x page sizes), through GET /api/mods/search`);
+    console.log('  of `zpack api` in its own process (auth, validation, the Redis cache, the Modrinth client, the mapping) and the same');
+    console.log('  searches straight to the simulator (in this process, with the load generator), alternating. Cold: the cache\'s Redis');
+    console.log('  keys are deleted first, so every search is a miss; warm: the same 200 again at once. Beside it, with no target, a');
+    console.log(`  portal mix (40 different searches, each 5 times, repeats arriving together), cold. The simulator answers after`);
     console.log(`  ${UPSTREAM_LATENCY_MS} ms, as a remote catalog would at the least; the hit ratio counts warm searches Modrinth never saw.`);
-    console.log(`\n  portal mix: cold ratio ${fixed(coldRatio, 2)} (target >= ${MIN_COLD_RATIO}): ${verdict(check)}; warm ratio ${fixed(warmRatio, 2)}, warm cache hit ratio ${fixed(hitRatio, 2)}`);
-    console.log(`  all different, cold: ratio ${fixed(distinctRatio, 2)} (no target: every search is a miss and pays the whole API hop)`);
+    console.log(`\n  ${SEARCHES} different, cold: ratio ${fixed(coldRatio, 2)} (target >= ${MIN_COLD_RATIO}): ${verdict(check)}; warm: ratio ${fixed(warmRatio, 2)}, cache hit ratio ${fixed(hitRatio, 2)}`);
+    console.log(`  portal mix, cold: ratio ${fixed(portalRatio, 2)} (no target)`);
     return {
       targets: [check],
       figures: [
         { label: 'API / direct, warm cache', value: fixed(warmRatio, 2) },
         { label: 'cache hit ratio, warm', value: fixed(hitRatio, 2) },
-        { label: 'API / direct, 200 different searches, cold', value: fixed(distinctRatio, 2) },
+        { label: 'API / direct, portal mix (40 searches x 5), cold', value: fixed(portalRatio, 2) },
       ],
     };
   } finally {
@@ -127,6 +130,6 @@ async function run(): Promise<BenchmarkReport> {
 
 export const mods: Benchmark = {
   name: 'mods',
-  summary: `${SEARCHES} concurrent GET /api/mods/search vs the same searches direct to the Modrinth simulator (cold cache >= ${MIN_COLD_RATIO}; warm cache hit ratio printed)`,
+  summary: `${SEARCHES} different concurrent GET /api/mods/search vs the same searches direct to the Modrinth simulator (cold cache >= ${MIN_COLD_RATIO}; warm cache hit ratio and a portal mix printed)`,
   run,
 };

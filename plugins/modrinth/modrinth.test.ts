@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import pino from 'pino';
+import sinon from 'sinon';
 import { ModCatalog, ProviderError, RemoteUnavailableError, Tokens } from '../../kernel/api';
 import { startTestKernel, type TestKernel, type TestUser } from '../../kernel/testing';
 import { CatalogCache } from './client/cache';
@@ -102,6 +103,26 @@ describe('modrinth plugin', () => {
       expect(cache.stats.revalidated).to.equal(before + 1);
     });
 
+    it("sends the cache's reads and writes of one turn to Redis together, and keeps Modrinth's bytes as they came", async () => {
+      const redis = tk.kernel.resolve(Tokens.Redis);
+      const pipelines = sinon.spy(redis, 'pipeline');
+      try {
+        const body = Buffer.from('{"hits":[],\n"total_hits":0}');
+        cache.put('https://catalog.test/a', { etag: '"a1"', body, checkedAt: 1234 });
+        const [a, b] = await Promise.all([cache.get('https://catalog.test/a'), cache.get('https://catalog.test/b')]);
+        expect(pipelines.callCount).to.equal(1);
+        expect(a).to.deep.equal({ etag: '"a1"', checkedAt: 1234, body });
+        expect(b).to.equal(undefined);
+        const stored = (await redis.getBuffer(cache.keyOf('https://catalog.test/a')))!;
+        expect(stored.subarray(stored.length - body.length).equals(body)).to.equal(true);
+        // An entry in another layout (the one before this) is a miss, not a failure.
+        await redis.set(cache.keyOf('https://catalog.test/c'), JSON.stringify({ etag: null, body: {}, checkedAt: 1 }));
+        expect(await cache.get('https://catalog.test/c')).to.equal(undefined);
+      } finally {
+        pipelines.restore();
+      }
+    });
+
     it('shares one request among identical lookups in flight', async () => {
       sim.faults.latencyMs = 50;
       const results = await Promise.all(Array.from({ length: 20 }, () => catalog.project('krypton')));
@@ -119,6 +140,21 @@ describe('modrinth plugin', () => {
       expect(failed).to.be.instanceOf(RemoteUnavailableError);
       expect(failed.retryAfterSeconds).to.equal(9);
       expect(failed.details).to.include({ remote: 'modrinth', status: 500 });
+    });
+
+    it('turns a catalog that drops the connection or answers too late into RemoteUnavailableError', async () => {
+      const hasty = new ModrinthClient({ baseUrl: sim.url, userAgent: 'zpack-test', timeoutMs: 300, freshSeconds: 60, maxFileBytes: 1 << 20, unavailableRetrySeconds: 9 }, cache, () => clock);
+      try {
+        sim.faults.dropConnections = 1;
+        const dropped = await new ModrinthCatalog(() => hasty).project('fabric-api-dropped').catch((e) => e);
+        expect(dropped).to.be.instanceOf(RemoteUnavailableError);
+        sim.faults.latencyMs = 1500;
+        const late = await new ModrinthCatalog(() => hasty).project('fabric-api-late').catch((e) => e);
+        expect(late).to.be.instanceOf(RemoteUnavailableError);
+        expect(late.details).to.include({ reason: 'no answer within 300 ms' });
+      } finally {
+        await hasty.close();
+      }
     });
 
     it('checks a fetched file against its sha512', async () => {

@@ -1,4 +1,10 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { expect } from 'chai';
+import Koa from 'koa';
+import { adminConsole } from '../../kernel/core/http/admin-console';
 import { useTestKernel } from '../harness';
 
 describe('GET /admin (the operator console’s files)', () => {
@@ -32,5 +38,31 @@ describe('GET /admin (the operator console’s files)', () => {
       expect(res.status, path).to.equal(404);
     }
     expect((await get('/admin/', { method: 'POST' })).status).to.equal(404);
+  });
+
+  it('serves a page changed on disk at once (its files are held in memory), and HEAD with its length only', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'zpack-admin-'));
+    mkdirSync(path.join(root, 'assets'));
+    writeFileSync(path.join(root, 'index.html'), '<p>first build</p>');
+    writeFileSync(path.join(root, 'assets', 'index-a1.js'), 'console.log(1)');
+    const app = new Koa();
+    app.use(adminConsole(root));
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      expect(await (await fetch(`${base}/admin/`)).text()).to.equal('<p>first build</p>');
+      writeFileSync(path.join(root, 'index.html'), '<p>the second build, longer</p>');
+      expect(await (await fetch(`${base}/admin/`)).text()).to.equal('<p>the second build, longer</p>');
+      expect(await (await fetch(`${base}/admin/assets/index-a1.js`)).text()).to.equal('console.log(1)');
+      const head = await fetch(`${base}/admin/assets/index-a1.js`, { method: 'HEAD' });
+      expect(head.headers.get('content-length')).to.equal('14');
+      expect(await head.text()).to.equal('');
+      rmSync(path.join(root, 'index.html'));
+      expect((await fetch(`${base}/admin/`)).status).to.equal(404);
+    } finally {
+      server.close();
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import sinon from 'sinon';
 import { startTestKernel, type TestKernel } from '../harness';
 
 describe('Sessions and quotas cached across API processes', () => {
@@ -54,5 +55,18 @@ describe('Sessions and quotas cached across API processes', () => {
       if (max === 3) await new Promise((r) => setTimeout(r, 5));
     }
     expect(max).to.equal(9);
+  });
+
+  it('asks the database once for a session that many requests present at once before it is cached', async () => {
+    const u = await a.user();
+    const lookups = sinon.spy(b.kernel.auth, 'liveSession');
+    try {
+      const onB = b.http.as(u.accessToken);
+      const answers = await Promise.all(Array.from({ length: 20 }, () => onB.get('/api/me')));
+      expect(answers.every((r) => r.status === 200)).to.equal(true);
+      expect(lookups.callCount).to.equal(1);
+    } finally {
+      lookups.restore();
+    }
   });
 });

@@ -28,6 +28,7 @@ export type ConsoleRevocation = ({ sessionId: string } | { accountId: string } |
 
 /** Accounts, sessions and password resets. Every check reads the session row: revocation is immediate. */
 export class AuthService {
+  private readonly lookups = new Map<string, Promise<AccountView | undefined>>();
   /** Personal API keys (`zpk_…`), accepted as bearer tokens alongside access tokens. */
   apiKeys?: ApiKeys;
 
@@ -188,10 +189,25 @@ export class AuthService {
     if (!claims) throw new UnauthenticatedError('Invalid or expired access token');
     const cached = this.cache.session(claims.sessionId, claims.accountId);
     if (cached) return { account: cached, sessionId: claims.sessionId };
-    const account = await this.liveSession(claims.sessionId, claims.accountId);
+    const account = await this.sessionLookup(claims.sessionId, claims.accountId);
     if (!account) throw new UnauthenticatedError('Session expired or revoked');
     this.cache.rememberSession(claims.sessionId, account);
     return { account, sessionId: claims.sessionId };
+  }
+
+  /**
+   * One database lookup per session at a time: when a session's cache entry runs out under a
+   * burst (a portal firing hundreds of requests), the requests in flight share one query instead
+   * of queueing hundreds on the pool.
+   */
+  private sessionLookup(sessionId: string, accountId: string): Promise<AccountView | undefined> {
+    const key = `${sessionId}:${accountId}`;
+    let pending = this.lookups.get(key);
+    if (!pending) {
+      pending = this.liveSession(sessionId, accountId).finally(() => this.lookups.delete(key));
+      this.lookups.set(key, pending);
+    }
+    return pending;
   }
 
   /** The account behind a session that is neither revoked nor expired, read from the database. */

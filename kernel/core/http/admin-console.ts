@@ -1,5 +1,4 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Context, Next } from 'koa';
 
@@ -21,27 +20,53 @@ const decoded = (text: string): string | null => {
   }
 };
 
+interface Held {
+  bytes: Buffer;
+  mtimeMs: number;
+  size: number;
+}
+
 /**
  * Serves the operator console's static build at /admin (index.html for /admin and /admin/).
  * Hashed assets are cached for good; the page itself never, so a deploy shows at once.
  * The console holds no data: everything it shows comes from the API with the operator's session.
+ *
+ * The build is a few hundred KB, so its files are held in memory once read: a hashed asset never
+ * changes under its name and is served without touching the disk again; any other file (the page)
+ * is checked with one stat and read again when it changed. Each file-system call is a trip through
+ * libuv's thread pool, which on a busy machine cost more than the rest of the answer.
  */
 export function adminConsole(root = ADMIN_CONSOLE_DIR) {
+  const held = new Map<string, Held>();
   return async (ctx: Context, next: Next) => {
     if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || (ctx.path !== PREFIX && !ctx.path.startsWith(`${PREFIX}/`))) return next();
     if (ctx.path === PREFIX) return ctx.redirect(`${PREFIX}/`);
     const relative = ctx.path === `${PREFIX}/` ? 'index.html' : decoded(ctx.path.slice(PREFIX.length + 1));
     const file = path.resolve(root, relative ?? '');
     if (!relative || !file.startsWith(root + path.sep) || relative.includes('\0')) return next();
-    const info = await stat(file).catch(() => null);
-    if (!info?.isFile()) return next();
+    const immutable = relative.startsWith('assets/');
+    let entry = immutable ? held.get(file) : undefined;
+    if (!entry) {
+      const info = await stat(file).catch(() => null);
+      if (!info?.isFile()) {
+        held.delete(file);
+        return next();
+      }
+      entry = held.get(file);
+      if (!entry || entry.mtimeMs !== info.mtimeMs || entry.size !== info.size) {
+        const bytes = await readFile(file).catch(() => null);
+        if (!bytes) return next();
+        entry = { bytes, mtimeMs: info.mtimeMs, size: info.size };
+        held.set(file, entry);
+      }
+    }
     ctx._matchedRoute = `${PREFIX}/*`;
     ctx.type = TYPES[path.extname(file)] ?? 'application/octet-stream';
-    ctx.length = info.size;
-    ctx.set('Cache-Control', relative.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
+    ctx.set('Cache-Control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
     ctx.set('Content-Security-Policy', CSP);
     ctx.set('X-Frame-Options', 'DENY');
     ctx.set('Referrer-Policy', 'no-referrer');
-    ctx.body = ctx.method === 'HEAD' ? null : createReadStream(file);
+    // koa answers HEAD with the headers of this body, without it.
+    ctx.body = entry.bytes;
   };
 }

@@ -23,6 +23,15 @@ interface Answer {
   headers: Record<string, string | string[] | undefined>;
   body: Buffer;
 }
+/** undici's raw header list (name, value, name, value …) by lower-case name; a repeated header keeps its first value. */
+function headerMap(raw: Buffer[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i].toString('latin1').toLowerCase();
+    out[name] ??= raw[i + 1].toString('latin1');
+  }
+  return out;
+}
 const header = (a: Answer, name: string): string | null => {
   const v = a.headers[name];
   return v === undefined ? null : Array.isArray(v) ? v[0] : v;
@@ -40,7 +49,7 @@ export class ModrinthClient {
   private readonly dispatcher: Dispatcher;
 
   constructor(private readonly options: ModrinthClientOptions, private readonly cache: CatalogCache, private readonly now: () => number = Date.now) {
-    this.dispatcher = new Agent({ connections: 64, headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs });
+    this.dispatcher = new Agent({ connections: 256, headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs });
   }
 
   close(): Promise<void> {
@@ -64,7 +73,7 @@ export class ModrinthClient {
   async post<S extends ZodType>(operation: string, path: string, body: unknown, schema: S): Promise<z.infer<S>> {
     const res = await this.send(operation, this.url(path, {}), 'POST', { 'Content-Type': 'application/json' }, JSON.stringify(body));
     if (!res.ok) throw this.failure(operation, res);
-    return this.parse(operation, schema, this.json(operation, res));
+    return this.parse(operation, schema, this.json(operation, res.body, res.status));
   }
 
   /** Downloads a file the catalog listed and checks its sha512 (the control plane reads modpack indexes this way). */
@@ -90,30 +99,30 @@ export class ModrinthClient {
     const now = this.now();
     if (cached && now - cached.checkedAt < this.options.freshSeconds * 1000) {
       this.cache.stats.hits++;
-      return cached.body;
+      return this.json(operation, cached.body);
     }
     const headers: Record<string, string> = cached?.etag ? { 'If-None-Match': cached.etag } : {};
     const res = await this.send(operation, url, 'GET', headers);
     if (res.status === 304 && cached) {
       this.cache.stats.revalidated++;
-      void this.cache.put(url, { ...cached, checkedAt: now });
-      return cached.body;
+      this.cache.put(url, { ...cached, checkedAt: now });
+      return this.json(operation, cached.body);
     }
     if (res.status === 404) return null;
     if (!res.ok) throw this.failure(operation, res);
-    const body = this.json(operation, res);
+    const body = this.json(operation, res.body, res.status);
     this.cache.stats.misses++;
-    // Written behind the answer: the caller does not wait for Redis, and a failed write only costs the cache.
-    void this.cache.put(url, { etag: header(res, 'etag'), body, checkedAt: now });
+    // Written behind the answer: the caller does not wait for Redis, and Modrinth's bytes are kept as they came.
+    this.cache.put(url, { etag: header(res, 'etag'), body: res.body, checkedAt: now });
     return body;
   }
 
   private async send(operation: string, url: string, method: 'GET' | 'POST', headers: Record<string, string>, body?: string): Promise<Answer> {
+    const all = { 'user-agent': this.options.userAgent, accept: 'application/json', ...headers };
     try {
-      const res = await request(url, {
-        method, body, dispatcher: this.dispatcher, signal: AbortSignal.timeout(this.options.timeoutMs), maxRedirections: 3,
-        headers: { 'user-agent': this.options.userAgent, accept: 'application/json', ...headers },
-      });
+      // The catalog's own answers take the lean path; files (a CDN) may redirect.
+      if (operation !== 'download') return await this.exchange(url, method, all, body);
+      const res = await request(url, { method, body, dispatcher: this.dispatcher, signal: AbortSignal.timeout(this.options.timeoutMs), maxRedirections: 3, headers: all });
       const bytes = Buffer.from(await res.body.arrayBuffer());
       return { status: res.statusCode, ok: res.statusCode >= 200 && res.statusCode < 300, headers: res.headers, body: bytes };
     } catch (err) {
@@ -123,11 +132,59 @@ export class ModrinthClient {
     }
   }
 
-  private json(operation: string, res: Answer): unknown {
+  /**
+   * One request on the keep-alive pool, its answer gathered whole by a bare dispatch handler: no
+   * response stream, abort signal or redirect wrapper per call, which on a burst of searches cost
+   * more than parsing the answers. The deadline covers the whole exchange, queueing included.
+   */
+  private exchange(url: string, method: 'GET' | 'POST', headers: Record<string, string>, body?: string): Promise<Answer> {
+    const target = new URL(url);
+    const timeoutMs = this.options.timeoutMs;
+    return new Promise<Answer>((resolve, reject) => {
+      let abort: ((err: Error) => void) | undefined;
+      let expired: Error | undefined;
+      let status = 0;
+      let raw: Buffer[] = [];
+      const chunks: Buffer[] = [];
+      const timer = setTimeout(() => {
+        expired = Object.assign(new Error(`no answer within ${timeoutMs} ms`), { name: 'TimeoutError' });
+        abort?.(expired);
+        reject(expired);
+      }, timeoutMs);
+      this.dispatcher.dispatch({ origin: target.origin, path: `${target.pathname}${target.search}`, method, headers, body }, {
+        onConnect: (a: (err: Error) => void) => {
+          if (expired) a(expired);
+          else abort = a;
+        },
+        onHeaders: (statusCode: number, rawHeaders: Buffer[]) => {
+          // 1xx answers are interim; the final one follows.
+          if (statusCode >= 200) {
+            status = statusCode;
+            raw = rawHeaders;
+          }
+          return true;
+        },
+        onData: (chunk: Buffer) => {
+          chunks.push(chunk);
+          return true;
+        },
+        onComplete: () => {
+          clearTimeout(timer);
+          resolve({ status, ok: status >= 200 && status < 300, headers: headerMap(raw), body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks) });
+        },
+        onError: (err: Error) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      });
+    });
+  }
+
+  private json(operation: string, bytes: Buffer, status = 200): unknown {
     try {
-      return JSON.parse(res.body.toString('utf8'));
+      return JSON.parse(bytes.toString('utf8'));
     } catch {
-      throw new ProviderError(REMOTE, operation, 'the answer is not JSON', { status: res.status });
+      throw new ProviderError(REMOTE, operation, 'the answer is not JSON', { status });
     }
   }
 

@@ -63,7 +63,27 @@ export async function request(path: string, init: RequestInit = {}, retried = fa
   return res;
 }
 
+/** GETs started before the page that reads them has rendered, each handed out once. */
+const early = new Map<string, Promise<unknown>>();
+
+/**
+ * Starts a GET now, at load, instead of in the page's effect (which runs only after the first
+ * frame is painted); the page's own `api(path)` then takes this request over.
+ */
+export function prefetch(path: string): void {
+  if (early.has(path)) return;
+  const pending = api(path);
+  // Nobody may ask for it (the operator navigated away): its failure is the page's to show, not an unhandled rejection.
+  pending.catch(() => undefined);
+  early.set(path, pending);
+}
+
 export async function api<T = any>(path: string, init: RequestInit = {}): Promise<T> {
+  const started = !init.method && !init.body ? early.get(path) : undefined;
+  if (started) {
+    early.delete(path);
+    return started as Promise<T>;
+  }
   const res = await request(path, init);
   if (!res.ok) throw await failure(res);
   return (res.status === 204 ? undefined : await res.json()) as T;

@@ -1,8 +1,8 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { session, signOut } from './api';
+import { prefetch, session, signOut } from './api';
 import { SignIn } from './pages/sign-in';
-import { Fleet } from './pages/fleet';
+import { Fleet, fleetPath } from './pages/fleet';
 import { Server } from './pages/server';
 import { Users } from './pages/users';
 import { Queues } from './pages/queues';
@@ -10,7 +10,7 @@ import { Repairs } from './pages/repairs';
 import { Tickets } from './pages/tickets';
 import { Outbox } from './pages/outbox';
 import { Maintenance } from './pages/maintenance';
-import './style.css';
+import css from './style.css?inline';
 
 const NAV: Array<[string, string]> = [
   ['#/', 'Fleet'], ['#/users', 'Users'], ['#/queues', 'Queues'], ['#/repairs', 'Repairs'],
@@ -65,4 +65,12 @@ function App() {
   );
 }
 
+// The styles travel inside this script: a stylesheet of its own would be one more request, and the
+// browser holds module scripts (so the first API request too) until every stylesheet before them is in.
+const style = document.createElement('style');
+style.textContent = css;
+document.head.append(style);
+
+// The fleet page's rows are what an operator waits for: asked for before anything renders.
+if (session.get() && page(location.hash || '#/').type === Fleet) prefetch(fleetPath());
 render(<App />, document.getElementById('app')!);

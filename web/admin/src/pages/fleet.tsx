@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { api, events } from '../api';
 import { Badge, Section, short } from '../ui';
 
@@ -14,8 +14,20 @@ async function few<T>(items: T[], work: (item: T) => Promise<void>, width = 6): 
   }));
 }
 
+interface Filters { state: string; type: string; limit: number }
+const FIRST: Filters = { state: '', type: '', limit: 50 };
+
+/** The admin list of servers a page of the fleet shows: `cursor` absent for the first page. */
+export function fleetPath(filters: Filters = FIRST, cursor?: string): string {
+  const q = new URLSearchParams({ limit: String(filters.limit) });
+  if (filters.state) q.set('state', filters.state);
+  if (filters.type) q.set('type', filters.type);
+  if (cursor) q.set('cursor', cursor);
+  return `/api/admin/servers?${q}`;
+}
+
 export function Fleet() {
-  const [filters, setFilters] = useState({ state: '', type: '', limit: 50 });
+  const [filters, setFilters] = useState(FIRST);
   const [cursors, setCursors] = useState<string[]>([]);
   const [page, setPage] = useState<{ rows: Row[]; next: string | null } | null>(null);
   const [error, setError] = useState('');
@@ -25,21 +37,16 @@ export function Fleet() {
   const [tick, setTick] = useState(0);
   const rowsRef = useRef<Row[]>([]);
 
-  const query = () => {
-    const q = new URLSearchParams({ limit: String(filters.limit) });
-    if (filters.state) q.set('state', filters.state);
-    if (filters.type) q.set('type', filters.type);
-    if (cursors.length) q.set('cursor', cursors[cursors.length - 1]);
-    return q;
-  };
   const loadStatus = (rows: Row[]) => few(rows, async (r) => {
     const s = await api<Status>(`/api/servers/${r.id}/status`);
     setStatuses((all) => ({ ...all, [r.id]: s }));
   });
 
-  useEffect(() => {
+  // A layout effect: it runs before the first frame, so the rows are asked for (or the request
+  // started at load is taken over) without waiting for "Loading…" to be painted first.
+  useLayoutEffect(() => {
     let live = true;
-    api<{ servers: Row[]; nextCursor: string | null }>(`/api/admin/servers?${query()}`).then((body) => {
+    api<{ servers: Row[]; nextCursor: string | null }>(fleetPath(filters, cursors.at(-1))).then((body) => {
       if (!live) return;
       rowsRef.current = body.servers;
       setPage({ rows: body.servers, next: body.nextCursor });
