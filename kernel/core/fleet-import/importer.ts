@@ -291,7 +291,7 @@ export class FleetImporter {
     );
     await m.query(`INSERT INTO vmid_allocation (vmid, instance_id, reason) VALUES ($1, $2, 'imported')`, [s.vmid, row.id]);
     for (const p of ports) await m.query(`INSERT INTO port_allocation (port, instance_id, name) VALUES ($1, $2, $3)`, [p.port, row.id, p.name]);
-    await m.query(`INSERT INTO fleet_import_row (kind, ref, target_id, source) VALUES ('server', $1, $2, $3)`, [s.ref, row.id, source]);
+    await m.query(`INSERT INTO fleet_import_row (kind, ref, target_id, source, agent_token) VALUES ('server', $1, $2, $3, $4)`, [s.ref, row.id, source, s.agentToken ?? null]);
     const type = this.deps.types().find((t) => t.type === s.type)!;
     const request = { kind: s.kind, type: s.type, name: s.name, options: s.options };
     const plan = await type.plan({ account: owner, kind: type.kind, type: s.type, name: s.name, options: s.options, portNeeds: [], agentPayload: {} });
