@@ -25,6 +25,8 @@ export interface ImportReport {
   notes: string[];
   /** The instances this run wrote, for the adoption check that follows. */
   importedInstanceIds: string[];
+  /** How long writing the rows and adopting the containers took, ms. */
+  timings: { writeMs: number; adoptMs: number };
   /** The containers of the imported servers, marked as ours (HostingProvider.markManaged). */
   adoption: {
     tagged: number; alreadyManaged: number; failed: Array<{ ref: string; vmid: number; reason: string }>;
@@ -47,6 +49,8 @@ interface ServerRow extends FleetServer {
   row: 'server' | 'devContainer';
 }
 
+/** Account transactions in flight at once: well under the pool, so the API keeps connections. */
+const ACCOUNT_LANES = 4;
 const PORT_MIN = 1024;
 const PORT_MAX = 65535;
 
@@ -69,9 +73,10 @@ export class FleetImporter {
   async run(file: FleetFile, options: { dryRun?: boolean } = {}): Promise<ImportReport> {
     const dryRun = options.dryRun ?? false;
     const report: ImportReport = {
-      source: file.source ?? null, dryRun, rows: [], notes: [], importedInstanceIds: [], adoption: { tagged: 0, alreadyManaged: 0, failed: [], addressPending: 0 },
+      source: file.source ?? null, dryRun, rows: [], notes: [], importedInstanceIds: [], timings: { writeMs: 0, adoptMs: 0 }, adoption: { tagged: 0, alreadyManaged: 0, failed: [], addressPending: 0 },
       accounts: { imported: 0, skipped: 0, refused: 0 }, servers: { imported: 0, skipped: 0, refused: 0 },
     };
+    const started = performance.now();
     const known = await this.known();
     const servers: ServerRow[] = [
       ...file.servers.map((s) => ({ ...s, row: 'server' as const })),
@@ -93,7 +98,7 @@ export class FleetImporter {
     const sections = this.deps.sections();
     const unsupported = new Set<string>();
 
-    for (const [ref, account] of accepted) {
+    const importAccount = async ([ref, account]: [string, FleetAccount]): Promise<void> => {
       const own = byOwner.get(ref) ?? [];
       const existing = known.accountRefs.get(ref);
       const fresh = own.filter((s) => {
@@ -102,11 +107,11 @@ export class FleetImporter {
         return false;
       });
       if (existing) skip('account', ref, 'already imported');
-      if (existing && !fresh.length) continue;
+      if (existing && !fresh.length) return;
       if (dryRun) {
         if (!existing) report.accounts.imported++;
         report.servers.imported += fresh.length;
-        continue;
+        return;
       }
       try {
         const ids = await this.deps.ds.transaction(async (m) => {
@@ -125,9 +130,17 @@ export class FleetImporter {
         if (!existing) refuse('account', ref, reason);
         for (const s of fresh) refuse('server', s.ref, reason);
       }
-    }
+    };
+    // Accounts are independent (the file was checked as a whole first): a few transactions at once.
+    const queue = [...accepted];
+    const lane = async () => {
+      for (let entry = queue.shift(); entry; entry = queue.shift()) await importAccount(entry);
+    };
+    await Promise.all(Array.from({ length: ACCOUNT_LANES }, lane));
     for (const section of unsupported) report.notes.push(`"${section}" sections were not imported: no enabled plugin imports them`);
+    report.timings.writeMs = Math.round(performance.now() - started);
     if (!dryRun) await this.adopt(report);
+    report.timings.adoptMs = Math.round(performance.now() - started) - report.timings.writeMs;
     return report;
   }
 

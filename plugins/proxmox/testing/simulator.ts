@@ -168,6 +168,8 @@ export class ProxmoxSimulator extends LoopbackSimulator {
   }
 
   private save(): void {
+    // Without a state file there is nothing to write: copying every container per request would make a big fleet quadratic.
+    if (!this.state.file) return;
     this.state.save(this.cluster.containers());
   }
 }
