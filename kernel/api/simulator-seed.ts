@@ -15,7 +15,7 @@ export interface SeededContainer {
 }
 
 /** A part of an imported server a seeder leaves out on purpose: drift the controller should find. */
-export type SeedOmission = 'edge' | 'proxy';
+export type SeedOmission = 'agent' | 'edge' | 'proxy';
 
 /** An imported server, as the simulators of its agent, DNS and proxy should know it. */
 export interface SeededServer {

@@ -16,7 +16,7 @@ export class AgentSeeder extends SimulatorSeeder {
 
   async seedServers(servers: readonly SeededServer[]): Promise<number> {
     const base = this.simulators().require('agent');
-    const running = servers.filter((s) => s.instance.state === 'running' && s.instance.vmid !== null);
+    const running = servers.filter((s) => !s.omit.includes('agent') && s.instance.state === 'running' && s.instance.vmid !== null);
     let next = 0;
     const lane = async () => {
       while (next < running.length) {

@@ -75,10 +75,15 @@ export async function seedServers(deps: SeedDeps, fleet: FleetFile, drift: Sampl
   const servers: SeededServer[] = [];
   for (const row of rows) {
     const instance = views.get(row.id);
-    if (!instance || missing.has(row.ref)) continue;
+    if (!instance) continue;
     const payload = agentPayload(row.plan, instance.id, instance.ports, deps.agentTokens, deps.controlPlaneUrl);
     const token = drift.legacyAgent.includes(row.ref) && row.agentToken ? row.agentToken : deps.agentTokens.tokenFor(instance.id);
-    const omit = [...(drift.missingEdge.includes(row.ref) ? ['edge' as const] : []), ...(drift.missingProxy.includes(row.ref) ? ['proxy' as const] : [])];
+    // A server whose container is gone has no agent; its record and registration stay, as the old system left them.
+    const omit: SeededServer['omit'] = [
+      ...(missing.has(row.ref) ? ['agent' as const] : []),
+      ...(drift.missingEdge.includes(row.ref) ? ['edge' as const] : []),
+      ...(drift.missingProxy.includes(row.ref) ? ['proxy' as const] : []),
+    ];
     servers.push({ instance, agent: { token, payload: { ...payload, agentToken: token } }, omit });
   }
   for (const seeder of deps.seeders) add(counts, seeder.name, await seeder.seedServers(servers));
