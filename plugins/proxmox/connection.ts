@@ -67,6 +67,7 @@ export class ProxmoxConnection {
   }
 
   async close(): Promise<void> {
+    this.current?.close();
     this.current = undefined;
     this.simulatorUrl = undefined;
     await this.simulator?.stop();
