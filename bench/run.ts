@@ -16,10 +16,11 @@ import { ideProxy } from './ide-proxy';
 import { schedules } from './schedules';
 import { notifications } from './notifications';
 import { consolePage } from './console-page';
+import { importBench } from './import';
 
 /** Every benchmark `npm run bench` runs, in order; `npm run bench -- <name>...` picks some. */
 const benchmarks: Benchmark[] = [
-  httpOverhead, resync, provision, status, consoleBridge, files, webhooks, playerRouting, mods, reconcile, ideProxy, schedules, notifications, consolePage,
+  httpOverhead, resync, provision, status, consoleBridge, files, webhooks, playerRouting, mods, reconcile, ideProxy, schedules, notifications, consolePage, importBench,
 ];
 
 interface Outcome {

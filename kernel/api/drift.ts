@@ -76,4 +76,9 @@ export const KernelDrift = {
   addressChanged: 'address_changed',
   /** An agent holds no provision payload (reported by the agent's detector; the kernel has the payload). */
   agentUnprovisioned: 'agent_unprovisioned',
+  /**
+   * An agent answers 401 to the instance's derived token: it predates ours (a fleet taken over). The
+   * kernel provisions ours into it, with the token the import recorded, once an operator approves.
+   */
+  agentTokenRejected: 'agent_token_rejected',
 } as const;

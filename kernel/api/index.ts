@@ -28,3 +28,4 @@ export * from './drift';
 export * from './sessions';
 export * from './activity';
 export * from './uptime';
+export * from './simulator-seed';

@@ -1,4 +1,4 @@
-import { DriftDetector, KernelDrift } from '../../kernel/api';
+import { AgentError, DriftDetector, KernelDrift } from '../../kernel/api';
 import type { DriftFinding, DriftReport, DriftScan, InstanceAgent } from '../../kernel/api';
 
 /** The drift kinds this plugin reports; the kernel re-sends a payload, this plugin restarts a workload once approved. */
@@ -7,6 +7,8 @@ export const AgentDrift = {
   unprovisioned: KernelDrift.agentUnprovisioned,
   /** Provisioned but not ready while the database says running. */
   notReady: 'agent_not_ready',
+  /** Answers 401 to our token: an agent that predates ours (the kernel provisions ours once approved). */
+  tokenRejected: KernelDrift.agentTokenRejected,
 } as const;
 
 /**
@@ -34,8 +36,16 @@ export class AgentDriftDetector extends DriftDetector {
     const lane = async () => {
       while (next < batch.length && !scan.signal.aborted) {
         const instance = batch[next++];
-        const answer = await this.agent().ready(instance).catch(() => null);
-        if (!answer) continue;
+        let answer: Awaited<ReturnType<InstanceAgent['ready']>>;
+        try {
+          answer = await this.agent().ready(instance);
+        } catch (err) {
+          // Another token than ours is a finding; an agent that does not answer is the supervision's.
+          if (!rejectsOurToken(err)) continue;
+          examined.push(instance.id);
+          findings.push({ kind: AgentDrift.tokenRejected, instanceId: instance.id, level: 2, action: 'agent_token_provision', evidence: { status: 401 } });
+          continue;
+        }
         examined.push(instance.id);
         if (answer.provisioned === false) {
           findings.push({ kind: AgentDrift.unprovisioned, instanceId: instance.id, level: 2, action: 'agent_reprovision', evidence: { ready: answer.ready, detail: answer.detail ?? null } });
@@ -47,4 +57,8 @@ export class AgentDriftDetector extends DriftDetector {
     await Promise.all(Array.from({ length: Math.min(8, batch.length) }, lane));
     return { findings, examined };
   }
+}
+
+function rejectsOurToken(err: unknown): boolean {
+  return err instanceof AgentError && (err.details as { agent?: { status?: number } }).agent?.status === 401;
 }

@@ -1,7 +1,8 @@
-import { BootError, DriftDetector, InstanceAgent, Tokens, definePlugin } from '../../kernel/api';
+import { BootError, DriftDetector, InstanceAgent, SimulatorSeeder, Tokens, definePlugin } from '../../kernel/api';
 import { AgentDrift, AgentDriftDetector } from './drift';
 import { agentConfig } from './config';
 import { HttpInstanceAgent } from './provider';
+import { AgentSeeder } from './seeder';
 import { AgentSimulator } from './testing/simulator';
 
 export default definePlugin({
@@ -15,6 +16,7 @@ export default definePlugin({
     ctx.provide(InstanceAgent, (runtime) => new HttpInstanceAgent(runtime.resolve(Tokens.AgentTokens), ctx.config,
       // Every agent is the simulator's: an address stored in an earlier run (another port) still reaches it.
       ctx.config.simulate ? (address) => rebase(address, runtime.resolve(Tokens.Simulators).lookup('agent')) : undefined));
+    if (ctx.config.simulate) ctx.provide(SimulatorSeeder, (runtime) => new AgentSeeder(() => runtime.resolve(Tokens.Simulators)));
     ctx.provide(DriftDetector, () => new AgentDriftDetector(() => ctx.resolve(InstanceAgent), () => ctx.config.driftChecksPerPass));
     // Restarting a workload is Level 2: it runs only once an operator approved the proposal.
     ctx.hooks.onRepair.tapPromise(ctx.name, async (drift) => {

@@ -28,6 +28,11 @@ export class HttpInstanceAgent extends InstanceAgent {
     await this.clientFor(instance, token).provision({ ...payload, agentToken: token });
   }
 
+  /** The agent, asked with the token it holds, takes the instance's derived one instead. */
+  async replaceToken(instance: InstanceView, presented: string): Promise<void> {
+    await this.clientFor(instance, presented).replaceToken(this.tokens.tokenFor(instance.id));
+  }
+
   async ready(instance: InstanceView): Promise<AgentReadiness> {
     return this.clientFor(instance).ready();
   }

@@ -1,10 +1,11 @@
-import { DriftDetector, EdgeProvider, InstanceType, Tokens, definePlugin, instanceTypeOf } from '../../kernel/api';
+import { DriftDetector, EdgeProvider, InstanceType, SimulatorSeeder, Tokens, definePlugin, instanceTypeOf } from '../../kernel/api';
 import { EdgeDriftDetector } from './drift';
 import { cloudflareConfig } from './config';
 import { CloudflareConnection } from './connection';
 import { tapEdgeHooks } from './hooks';
 import { CloudflareSection1700000100000 } from './migrations/1700000100000-cloudflare-section';
 import { CloudflareEdge, type SrvServiceOf } from './provider';
+import { CloudflareSeeder } from './seeder';
 
 export default definePlugin({
   name: 'cloudflare',
@@ -22,6 +23,7 @@ export default definePlugin({
     const srvServiceOf: SrvServiceOf = (instance) => instanceTypeOf(ctx.resolveAll(InstanceType), instance)?.capabilities.connect.srvService;
     ctx.provide(EdgeProvider, () => new CloudflareEdge(ctx.config, connection, srvServiceOf, ctx.name));
     tapEdgeHooks(ctx, srvServiceOf);
+    if (ctx.config.simulate) ctx.provide(SimulatorSeeder, () => new CloudflareSeeder(() => ctx.resolve(EdgeProvider), srvServiceOf));
     ctx.provide(DriftDetector, () => new EdgeDriftDetector(ctx.config, () => ctx.resolve(EdgeProvider), srvServiceOf));
     // The status shows this plugin's own payload section as `edge`; never published reads as such,
     // so clients see one shape whether or not a record was ever made.

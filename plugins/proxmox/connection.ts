@@ -15,6 +15,8 @@ const AGENT_SIMULATOR = 'agent';
 export class ProxmoxConnection {
   /** The loopback simulator, in simulate mode; its `faults` are how end-to-end tests misbehave it. */
   simulator?: ProxmoxSimulator;
+  /** The simulator's API base URL (this process's or the simulators process's), in simulate mode. */
+  simulatorUrl?: string;
   private current?: ProxmoxClient;
   private simulators?: SimulatorDirectory;
 
@@ -44,7 +46,8 @@ export class ProxmoxConnection {
     const tokenId = config.tokenId || SIMULATOR_TOKEN.id;
     const tokenSecret = config.tokenSecret || SIMULATOR_TOKEN.secret;
     if (simulators?.remote) {
-      this.current = new ProxmoxClient({ ...config, baseUrl: simulators.require('proxmox'), tokenId, tokenSecret });
+      this.simulatorUrl = simulators.require('proxmox');
+      this.current = new ProxmoxClient({ ...config, baseUrl: this.simulatorUrl, tokenId, tokenSecret });
       return;
     }
     const stateDir = simulators?.stateDir('proxmox');
@@ -57,13 +60,16 @@ export class ProxmoxConnection {
     const baseUrl = await this.simulator.start().catch((err: Error) => {
       throw new BootError(`proxmox simulator cannot listen on ${host}:${port}: ${err.message}`);
     });
+    this.simulatorUrl = baseUrl;
     this.current = new ProxmoxClient({ ...config, baseUrl, tokenId, tokenSecret });
     simulators?.publish('proxmox', baseUrl);
     logger.info({ url: baseUrl, stateDir }, 'proxmox simulator listening');
   }
 
   async close(): Promise<void> {
+    this.current?.close();
     this.current = undefined;
+    this.simulatorUrl = undefined;
     await this.simulator?.stop();
     this.simulator = undefined;
   }

@@ -1,8 +1,9 @@
-import { DriftDetector, HostingProvider, Tokens, definePlugin } from '../../kernel/api';
+import { DriftDetector, HostingProvider, SimulatorSeeder, Tokens, definePlugin } from '../../kernel/api';
 import { ContainerDrift, ContainerDriftDetector } from './drift';
 import { proxmoxConfig } from './config';
 import { ProxmoxConnection } from './connection';
 import { ProxmoxHosting } from './provider';
+import { ProxmoxSeeder } from './seeder';
 
 export default definePlugin({
   name: 'proxmox',
@@ -17,6 +18,7 @@ export default definePlugin({
     ctx.provide(ProxmoxConnection, () => connection);
     ctx.provide(HostingProvider, () => new ProxmoxHosting(ctx.config, connection));
     ctx.provide(DriftDetector, () => new ContainerDriftDetector(ctx.config, () => connection.client));
+    if (ctx.config.simulate) ctx.provide(SimulatorSeeder, () => new ProxmoxSeeder(ctx.config, connection));
     // The one repair of a container the controller may run, once an operator approved it: start it again.
     ctx.hooks.onRepair.tapPromise(ctx.name, async (drift) => {
       if (drift.kind !== ContainerDrift.stopped) return undefined;

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HostingProvider, ProviderError, UnavailableError, VmidTakenError } from '../../kernel/api';
-import type { ContainerAddress, ContainerRef, ContainerSpec, ContainerStatus, Placement } from '../../kernel/api';
+import type { ContainerAddress, ContainerRef, ContainerSpec, ContainerStatus, HostedContainer, Placement } from '../../kernel/api';
 import type { ProxmoxConfig } from './config';
 import { isProxmoxError } from './client/errors';
 import type { ProxmoxClient } from './client/proxmox-client';
@@ -49,12 +49,20 @@ export class ProxmoxHosting extends HostingProvider {
   }
 
   /** A taken-over container gets the managed tag beside its own; without it destroy() refuses it. */
-  async markManaged(ref: ContainerRef): Promise<'tagged' | 'already_managed'> {
+  /** With the container as `list` saw it, its tags are not read again: one write per container to tag. */
+  async markManaged(ref: ContainerRef, listed?: HostedContainer): Promise<'tagged' | 'already_managed'> {
     const { client } = this.link;
-    const config = await client.lxcConfig(ref.node, ref.vmid);
-    if (hasTag(config.tags, this.config.managedTag)) return 'already_managed';
-    await client.setLxcTags(ref.node, ref.vmid, [...parseTags(config.tags), this.config.managedTag]);
+    const tags = listed ? listed.marks.join(';') : (await client.lxcConfig(ref.node, ref.vmid)).tags;
+    if (hasTag(tags, this.config.managedTag)) return 'already_managed';
+    await client.setLxcTags(ref.node, ref.vmid, [...parseTags(tags), this.config.managedTag]);
     return 'tagged';
+  }
+
+  /** One `/cluster/resources` read: every LXC guest with its node, status and tags. */
+  async list(): Promise<HostedContainer[]> {
+    return (await this.guests()).filter((g) => g.type === 'lxc' && g.vmid !== undefined && g.node).map((g) => ({
+      vmid: g.vmid!, node: g.node!, status: g.status ?? 'unknown', managed: hasTag(g.tags, this.config.managedTag), marks: parseTags(g.tags),
+    }));
   }
 
   async resize(ref: ContainerRef, memoryMb: number): Promise<void> {

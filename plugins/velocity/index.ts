@@ -1,10 +1,11 @@
-import { DriftDetector, EdgeProvider, InstanceType, ProxyRegistry, Tokens, definePlugin } from '../../kernel/api';
+import { DriftDetector, EdgeProvider, InstanceType, ProxyRegistry, SimulatorSeeder, Tokens, definePlugin, type InstanceView } from '../../kernel/api';
 import { ProxyDriftDetector } from './drift';
 import { velocityConfig } from './config';
 import { VelocityConnection } from './connection';
 import { tapVelocityHooks } from './hooks';
 import { VelocityProxy } from './provider';
 import { ProxyRegistrations } from './registrations';
+import { VelocitySeeder } from './seeder';
 import { VelocitySection1700000101000 } from './migrations/1700000101000-velocity-section';
 import { velocityRoutes } from './routes';
 
@@ -27,6 +28,7 @@ export default definePlugin({
     ctx.provide(VelocityConnection, () => connection);
     ctx.provide(ProxyRegistry, () => proxy);
     const proxiedTypes = () => ctx.resolveAll(InstanceType).filter((t) => t.capabilities.proxied === PROXY_FAMILY).map((t) => t.type);
+    const playerHost = (instance: InstanceView) => ctx.resolveAll(EdgeProvider)[0]?.playerAddress(instance)?.host ?? null;
     const registrations = new ProxyRegistrations({
       proxy,
       section: ctx.name,
@@ -35,10 +37,11 @@ export default definePlugin({
       logger: ctx.logger,
       concurrency: ctx.config.resyncConcurrency,
       proxiedTypes,
-      playerHost: (instance) => ctx.resolveAll(EdgeProvider)[0]?.playerAddress(instance)?.host ?? null,
+      playerHost,
     });
     tapVelocityHooks(ctx.hooks, registrations);
     ctx.provide(DriftDetector, () => new ProxyDriftDetector(proxy, proxiedTypes));
+    if (ctx.config.simulate) ctx.provide(SimulatorSeeder, () => new VelocitySeeder(proxy, proxiedTypes, playerHost));
     ctx.routes((r) => velocityRoutes(r, registrations, ctx.config.proxyToken));
     // The status shows this plugin's own payload section as `proxy`.
     ctx.statusSection('proxy', async (instance) => instance.payload[ctx.name] ?? null);

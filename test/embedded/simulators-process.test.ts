@@ -13,6 +13,8 @@ import proxmoxPlugin from '../../plugins/proxmox';
 import velocityPlugin from '../../plugins/velocity';
 import { SIMULATOR_TOKEN } from '../../plugins/proxmox/testing/simulator';
 import { dropSchema } from '../../kernel/core/database';
+import { importCommand } from '../../kernel/core/fleet-import/command';
+import { InstanceAgent } from '../../kernel/api';
 import { distRoot, projectRoot, startTestKernel, testConfig, until, type TestKernel } from '../harness';
 import { create, settle } from '../provisioning/fixture';
 
@@ -80,6 +82,26 @@ describe('zpack simulators: one simulated world for a fleet of processes', () =>
     expect(listed).to.include(vmid);
     const status = await user.http.get(`/api/servers/${op.instanceId}/status`);
     expect(status.body.ready).to.equal(true);
+  });
+
+  it('seeds a sample fleet into the simulators process from a kernel in remote mode (zpack import --sample)', async function () {
+    this.timeout(60_000);
+    const tk = await remoteKernel('all');
+    const lines: string[] = [];
+    expect(await importCommand(tk.kernel, ['--sample', '--accounts', '4', '--servers', '12', '--json'], (l) => lines.push(l))).to.equal(0);
+    const report = JSON.parse(lines.join('\n'));
+    expect(report.sample.seeded).to.include.keys('proxmox', 'agent', 'cloudflare', 'velocity');
+    const vmids = (await tk.kernel.ds.query(`SELECT i.vmid, r.ref FROM instance i JOIN fleet_import_row r ON r.target_id = i.id`)) as Array<{ vmid: number; ref: string }>;
+    const proxmox = await redis.hget(`${prefix}:simulators`, 'proxmox');
+    const res = await fetch(`${proxmox}/cluster/resources?type=vm`, { headers: { authorization: `PVEAPIToken=${SIMULATOR_TOKEN.id}=${SIMULATOR_TOKEN.secret}` } });
+    const listed = new Set((await res.json() as { data: Array<{ vmid: number }> }).data.map((r) => r.vmid));
+    const expected = vmids.filter((v) => !report.sample.drift.missingContainer.includes(v.ref)).map((v) => v.vmid);
+    expect(expected.filter((v) => !listed.has(v)), 'every sample container but the missing one is in the simulators process').to.deep.equal([]);
+    expect(report.adoption.failed.map((f: { ref: string }) => f.ref)).to.deep.equal(report.sample.drift.missingContainer);
+    // The simulators process's agents hold our token: the kernel's agent client is answered.
+    const healthy = new Set(vmids.filter((v) => !report.sample.drift.legacyAgent.includes(v.ref)).map((v) => v.vmid));
+    const running = (await tk.kernel.directory.list({ states: ['running'] })).find((i) => i.address && healthy.has(i.vmid!));
+    expect((await tk.kernel.resolve(InstanceAgent).ready(running!)).provisioned).to.equal(true);
   });
 
   it('refuses to boot in remote mode when no simulators process announced itself, naming why', async () => {

@@ -1,4 +1,5 @@
 import { PortId } from '../ports';
+import { UnavailableError } from '../errors';
 import type { Readable } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { InstanceView } from '../domain';
@@ -70,4 +71,12 @@ export abstract class InstanceAgent {
    * open within timeoutMs.
    */
   abstract openConsole(instance: InstanceView, timeoutMs: number): Promise<WebSocket>;
+  /**
+   * An agent that holds another token than ours (one that predates zpack) is given ours: asked
+   * with the token it holds (`presented`), it then accepts only the instance's derived token.
+   * Run only by an operator-approved repair. An agent that cannot answers UnavailableError.
+   */
+  replaceToken(_instance: InstanceView, _presented: string): Promise<void> {
+    return Promise.reject(new UnavailableError('The agent cannot take another token', { operation: 'replaceToken' }));
+  }
 }

@@ -24,6 +24,15 @@ export interface ContainerRef {
 }
 export type ContainerStatus = 'running' | 'stopped' | 'missing';
 
+/** One container as a bulk listing of the hosts sees it. */
+export interface HostedContainer extends ContainerRef {
+  status: string;
+  /** Marked as ours (HostingProvider.markManaged, or created here). */
+  managed: boolean;
+  /** The provider's own marks on it, as listed (handed back to markManaged so it need not read them again). */
+  marks: readonly string[];
+}
+
 /** Where a running container is reached. */
 export interface ContainerAddress {
   /** The container's own address (IP or hostname), e.g. for a proxy backend. */
@@ -69,7 +78,14 @@ export abstract class HostingProvider {
    * Marks a container another system made (a fleet taken over) as ours, so zpack may later manage
    * and destroy it; nothing else about it changes. A provider that cannot answers UnavailableError.
    */
-  markManaged(_ref: ContainerRef): Promise<'tagged' | 'already_managed'> {
+  markManaged(_ref: ContainerRef, _listed?: HostedContainer): Promise<'tagged' | 'already_managed'> {
     return Promise.reject(new UnavailableError('The hosting provider cannot take over a container', { operation: 'markManaged' }));
+  }
+  /**
+   * Every container on the hosts, in one bulk read (a fleet taken over is checked against it, not
+   * one call per container). A provider that cannot answers UnavailableError; callers then ask per container.
+   */
+  list(): Promise<HostedContainer[]> {
+    return Promise.reject(new UnavailableError('The hosting provider cannot list its containers', { operation: 'list' }));
   }
 }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { KernelDrift } from '../../api';
 import type { AgentTokens, Drift, HostingProvider, InstanceAgent, KernelHooks, Notifications, ProvisionPlan, RepairResult } from '../../api';
 import { recordedFence } from '../loops/fence';
+import { audit } from '../audit';
 import { RepairEvent } from '../entities';
 import { returnedRows } from '../database';
 import { withLogContext } from '../logger';
@@ -48,6 +49,7 @@ export class RepairWorker {
       [KernelDrift.staleOperation]: (d, token) => this.markStale(d, token),
       [KernelDrift.addressChanged]: (d, token) => this.updateAddress(d, token),
       [KernelDrift.agentUnprovisioned]: (d) => this.reprovisionAgent(d),
+      [KernelDrift.agentTokenRejected]: (d) => this.provisionAgentToken(d),
     };
   }
 
@@ -125,6 +127,27 @@ export class RepairWorker {
       [instance.id, live.host, live.agentUrl, this.deps.loop, token]);
     if (!returnedRows(rows).length) return { action: 'address_update', ok: false, detail: { reason: 'fenced_or_gone' } };
     return { action: 'address_update', ok: true, detail: { from: { host: instance.host, agentUrl: instance.address }, to: live } };
+  }
+
+  /**
+   * An agent that predates ours (a fleet taken over) rejects our token: presented once with the
+   * token the import recorded for it, it takes ours; the old token is then erased, and the step
+   * audited (the approval itself is audited by the approve route, with the operator).
+   */
+  private async provisionAgentToken(drift: Drift): Promise<RepairResult> {
+    const action = 'agent_token_provision';
+    const instance = drift.instanceId ? await this.deps.directory.get(drift.instanceId) : null;
+    if (!instance) return { action, ok: false, detail: { reason: 'instance_gone' } };
+    const [row] = await this.deps.ds.query(`SELECT ref, agent_token AS token FROM fleet_import_row WHERE kind = 'server' AND target_id = $1`, [instance.id]);
+    if (!row?.token) {
+      return { action, ok: false, detail: { reason: 'no_legacy_token', message: 'the import recorded no token for this agent: give the server\'s agentToken in the fleet file and import again' } };
+    }
+    await this.deps.agent().replaceToken(instance, row.token);
+    await this.deps.ds.transaction(async (m) => {
+      await m.query(`UPDATE fleet_import_row SET agent_token = NULL WHERE kind = 'server' AND target_id = $1`, [instance.id]);
+      await audit(m, null, 'fleet.agent_token_provisioned', instance.id, { ref: row.ref, vmid: instance.vmid });
+    });
+    return { action, ok: true, detail: { ref: row.ref } };
   }
 
   /** The agent forgot its payload: it is handed the one its create operation planned, again. */

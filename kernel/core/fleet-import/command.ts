@@ -1,11 +1,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { BootError, HostingProvider, ImportedAccountSection, InstanceType, ZpackError } from '../../api';
+import { BootError, HostingProvider, ImportedAccountSection, InstanceType, SimulatorSeeder, Tokens, ZpackError } from '../../api';
 import { findingsTable } from '../controller';
 import type { Kernel } from '../kernel';
 import { FleetImporter, type ImportReport } from './importer';
 import { fleetJsonSchema } from './format';
 import { sampleFleet, type SampleGame } from './sample';
+import { injectSampleDrift, seedContainers, seedServers, type SampleDrift, type SeedCounts, type SeedDeps } from './seed';
 
 export const IMPORT_USAGE = `zpack import <fleet.json> [--dry-run] [--json]   import the fleet of the system being replaced
        zpack import --verify                   re-check the imported fleet against the real systems, read-only
@@ -27,9 +28,13 @@ export async function importCommand(kernel: Kernel, args: string[], print: (line
   }
   if (values.verify) return verifyImported(kernel, print);
   let raw: unknown;
+  let sample: { drift: SampleDrift; deps: SeedDeps; counts: SeedCounts } | undefined;
   if (values.sample) {
     const fleet = sampleFleet({ game: await sampleGame(kernel), accounts: count(values.accounts, 30), servers: count(values.servers, 60), nodes: ['pve1'] });
+    sample = { drift: injectSampleDrift(fleet), deps: seedDeps(kernel), counts: { byPlugin: {} } };
     if (values.out) writeFileSync(values.out, JSON.stringify(fleet, null, 2));
+    // The old system's world first: the import adopts the containers it finds.
+    if (!values['dry-run']) await seedContainers(sample.deps, fleet, sample.drift, sample.counts);
     raw = fleet;
   } else {
     if (positionals.length !== 1) throw new BootError(`import needs one file\nusage: ${IMPORT_USAGE}`, 'invalid_arguments');
@@ -42,14 +47,42 @@ export async function importCommand(kernel: Kernel, args: string[], print: (line
   });
   let report: ImportReport;
   try {
-    report = await importer.run(FleetImporter.parse(raw), { dryRun: values['dry-run'] });
+    const file = FleetImporter.parse(raw);
+    report = await importer.run(file, { dryRun: values['dry-run'] });
+    if (sample && !values['dry-run']) await seedServers(sample.deps, file, sample.drift, sample.counts);
   } catch (err) {
     if (err instanceof ZpackError) throw new BootError(err.message, err.code);
     throw err;
   }
-  if (values.json) print(JSON.stringify({ ...report, importedInstanceIds: undefined }, null, 2));
-  else printReport(report, print);
+  if (values.json) print(JSON.stringify({ ...report, importedInstanceIds: undefined, sample: sample && { drift: sample.drift, seeded: sample.counts.byPlugin } }, null, 2));
+  else {
+    printReport(report, print);
+    if (sample) printSample(sample, print);
+  }
   return 0;
+}
+
+/** The simulators of the plugins in simulate mode, reached as their clients reach them (this process or `zpack simulators`). */
+function seedDeps(kernel: Kernel): SeedDeps {
+  const { config } = kernel;
+  return {
+    ds: kernel.ds, seeders: kernel.resolveAll(SimulatorSeeder), agentTokens: kernel.resolve(Tokens.AgentTokens),
+    controlPlaneUrl: config.server.apiUrl || `http://${config.server.host}:${config.server.port}`,
+    instances: async (ids) => {
+      const wanted = new Set(ids);
+      return (await kernel.directory.list()).filter((i) => wanted.has(i.id));
+    },
+  };
+}
+
+function printSample(sample: { drift: SampleDrift; deps: SeedDeps; counts: SeedCounts }, print: (line: string) => void): void {
+  const seeded = Object.entries(sample.counts.byPlugin).map(([name, n]) => `${name} ${n}`).join(', ');
+  print(seeded ? `simulators seeded as the old system left them: ${seeded}` : 'no enabled plugin runs a simulator: nothing was seeded');
+  const d = sample.drift;
+  print(`drift injected: container missing ${d.missingContainer.join(', ') || '-'}; SRV record missing ${d.missingEdge.join(', ') || '-'}; `
+    + `proxy registration missing ${d.missingProxy.join(', ') || '-'}; agent with the old system's token ${d.legacyAgent.join(', ') || '-'}; `
+    + `${d.alreadyManaged.length} container(s) already tagged as zpack's, the others only with the old system's tag`);
+  print('the elected controller proposes repairs for it (GET /api/admin/repairs); `zpack import --verify` lists it now');
 }
 
 /**

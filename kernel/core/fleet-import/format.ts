@@ -44,6 +44,9 @@ export const fleetServer = z.object({
   ports: z.array(fleetPort).max(16).default([]),
   /** As the old system last saw it; adoption checks it against the container. */
   state: z.enum(['running', 'stopped']).default('running'),
+  agentToken: z.string().min(16).max(512).optional().meta({
+    description: 'The token its agent accepts, when the agent predates zpack\'s tokens: kept only until an operator-approved repair gives the agent zpack\'s token',
+  }),
   createdAt: when.optional(),
 }).meta({ id: 'FleetServer' });
 

@@ -25,6 +25,8 @@ export interface ImportReport {
   notes: string[];
   /** The instances this run wrote, for the adoption check that follows. */
   importedInstanceIds: string[];
+  /** How long writing the rows and adopting the containers took, ms. */
+  timings: { writeMs: number; adoptMs: number };
   /** The containers of the imported servers, marked as ours (HostingProvider.markManaged). */
   adoption: {
     tagged: number; alreadyManaged: number; failed: Array<{ ref: string; vmid: number; reason: string }>;
@@ -47,6 +49,8 @@ interface ServerRow extends FleetServer {
   row: 'server' | 'devContainer';
 }
 
+/** Account transactions in flight at once: well under the pool, so the API keeps connections. */
+const ACCOUNT_LANES = 4;
 const PORT_MIN = 1024;
 const PORT_MAX = 65535;
 
@@ -69,9 +73,10 @@ export class FleetImporter {
   async run(file: FleetFile, options: { dryRun?: boolean } = {}): Promise<ImportReport> {
     const dryRun = options.dryRun ?? false;
     const report: ImportReport = {
-      source: file.source ?? null, dryRun, rows: [], notes: [], importedInstanceIds: [], adoption: { tagged: 0, alreadyManaged: 0, failed: [], addressPending: 0 },
+      source: file.source ?? null, dryRun, rows: [], notes: [], importedInstanceIds: [], timings: { writeMs: 0, adoptMs: 0 }, adoption: { tagged: 0, alreadyManaged: 0, failed: [], addressPending: 0 },
       accounts: { imported: 0, skipped: 0, refused: 0 }, servers: { imported: 0, skipped: 0, refused: 0 },
     };
+    const started = performance.now();
     const known = await this.known();
     const servers: ServerRow[] = [
       ...file.servers.map((s) => ({ ...s, row: 'server' as const })),
@@ -93,7 +98,7 @@ export class FleetImporter {
     const sections = this.deps.sections();
     const unsupported = new Set<string>();
 
-    for (const [ref, account] of accepted) {
+    const importAccount = async ([ref, account]: [string, FleetAccount]): Promise<void> => {
       const own = byOwner.get(ref) ?? [];
       const existing = known.accountRefs.get(ref);
       const fresh = own.filter((s) => {
@@ -102,11 +107,11 @@ export class FleetImporter {
         return false;
       });
       if (existing) skip('account', ref, 'already imported');
-      if (existing && !fresh.length) continue;
+      if (existing && !fresh.length) return;
       if (dryRun) {
         if (!existing) report.accounts.imported++;
         report.servers.imported += fresh.length;
-        continue;
+        return;
       }
       try {
         const ids = await this.deps.ds.transaction(async (m) => {
@@ -125,9 +130,17 @@ export class FleetImporter {
         if (!existing) refuse('account', ref, reason);
         for (const s of fresh) refuse('server', s.ref, reason);
       }
-    }
+    };
+    // Accounts are independent (the file was checked as a whole first): a few transactions at once.
+    const queue = [...accepted];
+    const lane = async () => {
+      for (let entry = queue.shift(); entry; entry = queue.shift()) await importAccount(entry);
+    };
+    await Promise.all(Array.from({ length: ACCOUNT_LANES }, lane));
     for (const section of unsupported) report.notes.push(`"${section}" sections were not imported: no enabled plugin imports them`);
+    report.timings.writeMs = Math.round(performance.now() - started);
     if (!dryRun) await this.adopt(report);
+    report.timings.adoptMs = Math.round(performance.now() - started) - report.timings.writeMs;
     return report;
   }
 
@@ -147,29 +160,49 @@ export class FleetImporter {
       `SELECT i.id, i.vmid, i.node, r.ref FROM instance i JOIN fleet_import_row r ON r.target_id = i.id WHERE i.id = ANY($1::uuid[])`,
       [report.importedInstanceIds],
     );
+    // One bulk read of the hosts when the provider can list; otherwise each container is asked on its own.
+    const listed = await hosting.list().then((all) => new Map(all.map((c) => [c.vmid, c] as const)), () => undefined);
+    const addresses: Array<{ id: string; agentUrl: string; host: string }> = [];
     let next = 0;
     const lane = async () => {
       while (next < rows.length) {
         const row = rows[next++];
+        const ref = { vmid: row.vmid, node: row.node };
+        const seen = listed?.get(row.vmid);
+        if (listed && (!seen || seen.node !== row.node)) {
+          const reason = seen ? `CT ${row.vmid} is on node ${seen.node}, not ${row.node}` : `CT ${row.vmid} does not exist on any node`;
+          report.adoption.failed.push({ ref: row.ref, vmid: row.vmid, reason });
+          continue;
+        }
         try {
-          const ref = { vmid: row.vmid, node: row.node };
-          const outcome = await hosting.markManaged(ref);
+          const outcome = seen?.managed ? 'already_managed' : await hosting.markManaged(ref, seen);
           if (outcome === 'tagged') report.adoption.tagged++;
           else report.adoption.alreadyManaged++;
         } catch (err) {
           report.adoption.failed.push({ ref: row.ref, vmid: row.vmid, reason: (err as Error).message });
           continue;
         }
+        // A stopped container has no address yet: the controller records it once the server runs.
+        if (seen && seen.status !== 'running') {
+          report.adoption.addressPending++;
+          continue;
+        }
         try {
           // Where its agent and the proxy reach it: the controller follows it from here on.
-          const live = await hosting.address({ vmid: row.vmid, node: row.node });
-          await this.deps.ds.query(`UPDATE instance SET address = $2, host = $3 WHERE id = $1`, [row.id, live.agentUrl, live.host]);
+          const live = await hosting.address(ref);
+          addresses.push({ id: row.id, agentUrl: live.agentUrl, host: live.host });
         } catch {
           report.adoption.addressPending++;
         }
       }
     };
     await Promise.all(Array.from({ length: Math.min(8, rows.length) }, lane));
+    for (let i = 0; i < addresses.length; i += 5000) {
+      const chunk = addresses.slice(i, i + 5000);
+      await this.deps.ds.query(
+        `UPDATE instance i SET address = a.address, host = a.host FROM unnest($1::uuid[], $2::text[], $3::text[]) AS a(id, address, host) WHERE i.id = a.id`,
+        [chunk.map((a) => a.id), chunk.map((a) => a.agentUrl), chunk.map((a) => a.host)]);
+    }
   }
 
   /** What is here already: imported refs, emails, VMIDs and ports held. */
@@ -282,24 +315,27 @@ export class FleetImporter {
    * the server had been created here: history, resends and reinstalls read it from there.
    */
   private async writeServer(m: EntityManager, owner: AccountView, s: ServerRow, source: string | null): Promise<string> {
-    const ownerId = owner.id;
     const ports = s.ports.map((p) => ({ name: p.name, port: p.port, protocol: p.protocol }));
-    const [row] = await m.query(
-      `INSERT INTO instance (owner_id, kind, type, name, state, vmid, node, ports, payload, options, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, '{}'::jsonb, $9::jsonb, COALESCE($10::timestamptz, now()), now()) RETURNING id`,
-      [ownerId, s.kind, s.type, s.name, s.state, s.vmid, s.node, JSON.stringify(ports), JSON.stringify(s.options), s.createdAt ?? null],
-    );
-    await m.query(`INSERT INTO vmid_allocation (vmid, instance_id, reason) VALUES ($1, $2, 'imported')`, [s.vmid, row.id]);
-    for (const p of ports) await m.query(`INSERT INTO port_allocation (port, instance_id, name) VALUES ($1, $2, $3)`, [p.port, row.id, p.name]);
-    await m.query(`INSERT INTO fleet_import_row (kind, ref, target_id, source) VALUES ('server', $1, $2, $3)`, [s.ref, row.id, source]);
     const type = this.deps.types().find((t) => t.type === s.type)!;
     const request = { kind: s.kind, type: s.type, name: s.name, options: s.options };
     const plan = await type.plan({ account: owner, kind: type.kind, type: s.type, name: s.name, options: s.options, portNeeds: [], agentPayload: {} });
-    await m.query(
-      `INSERT INTO provisioning_operation (account_id, idempotency_key, kind, state, phase, instance_id, input, checkpoint, deadline_at, created_at, updated_at)
-       VALUES ($1, $2, 'create', 'succeeded', 'done', $3, $4::jsonb, '{"adopted":true}'::jsonb, now(), COALESCE($5::timestamptz, now()), now())`,
-      [ownerId, `import:${s.ref}`, row.id, JSON.stringify({ request, plan: { ...plan, account: undefined }, imported: { source, ref: s.ref } }), s.createdAt ?? null],
+    const input = { request, plan: { ...plan, account: undefined }, imported: { source, ref: s.ref } };
+    // One statement per server (data-modifying CTEs): a fleet of thousands is not five round trips each.
+    const [row] = await m.query(
+      `WITH i AS (
+         INSERT INTO instance (owner_id, kind, type, name, state, vmid, node, ports, payload, options, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, '{}'::jsonb, $9::jsonb, COALESCE($10::timestamptz, now()), now()) RETURNING id),
+       v AS (INSERT INTO vmid_allocation (vmid, instance_id, reason) SELECT $6, id, 'imported' FROM i),
+       p AS (INSERT INTO port_allocation (port, instance_id, name) SELECT x.port, i.id, x.name FROM i, jsonb_to_recordset($8::jsonb) AS x(port int, name text)),
+       r AS (INSERT INTO fleet_import_row (kind, ref, target_id, source, agent_token) SELECT 'server', $11, id, $12, $13 FROM i),
+       o AS (
+         INSERT INTO provisioning_operation (account_id, idempotency_key, kind, state, phase, instance_id, input, checkpoint, deadline_at, created_at, updated_at)
+         SELECT $1, 'import:' || $11, 'create', 'succeeded', 'done', id, $14::jsonb, '{"adopted":true}'::jsonb, now(), COALESCE($10::timestamptz, now()), now() FROM i)
+       SELECT id FROM i`,
+      [owner.id, s.kind, s.type, s.name, s.state, s.vmid, s.node, JSON.stringify(ports), JSON.stringify(s.options), s.createdAt ?? null,
+        s.ref, source, s.agentToken ?? null, JSON.stringify(input)],
     );
     return row.id;
   }
+
 }

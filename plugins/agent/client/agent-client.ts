@@ -44,6 +44,12 @@ export class AgentClient {
     return { ready, provisioned: detail.phase !== 'unprovisioned', detail };
   }
 
+  /** PUT /token {token}: the agent drops the token it holds (this client's) for `next`. */
+  async replaceToken(next: string): Promise<void> {
+    const answer = await this.send('replace token', 'PUT', 'token', { token: next });
+    if (!isSuccess(answer)) throw failure('replace token', answer);
+  }
+
   /** GET /status: the server process as the agent sees it. */
   async status(): Promise<Record<string, unknown>> {
     const answer = await this.send('status', 'GET', 'status');
@@ -107,7 +113,7 @@ export class AgentClient {
     return connectConsole(this.options.baseUrl, this.options.token, timeoutMs);
   }
 
-  private send(operation: string, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, timeoutMs?: number): Promise<AgentAnswer> {
+  private send(operation: string, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, timeoutMs?: number): Promise<AgentAnswer> {
     return exchange({
       operation, method, body,
       url: joinAgentUrl(this.options.baseUrl, path),

@@ -9,7 +9,7 @@ export interface AgentAnswer {
 export interface AgentExchange {
   /** Names the call in errors: provision, ready, status, power, backups … */
   operation: string;
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   url: string;
   token: string;
   body?: unknown;

@@ -70,6 +70,17 @@ export const lifecycleRoutes: readonly SimRoute[] = [
     },
   },
   {
+    // The token held is replaced by another, asked with the one held now (the route's token check).
+    method: 'PUT',
+    path: '/token',
+    handle({ container, body }) {
+      const token = isObject(body) ? body.token : undefined;
+      if (typeof token !== 'string' || token.length < 16) return { status: 400, body: { error: 'invalid_token' } };
+      container.token = token;
+      return { status: 200, body: { replaced: true } };
+    },
+  },
+  {
     method: 'GET',
     path: '/ready',
     unprovisioned: { status: 503, body: { ready: false, phase: 'unprovisioned' } },

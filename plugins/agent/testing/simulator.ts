@@ -215,6 +215,7 @@ export class AgentSimulator {
       this.save();
       return reply(res, { status: 204, body: '' });
     }
+    if (control && req.method === 'PUT') return reply(res, await this.seed(Number(control[1]), parseJsonBody(await readBoundedBody(req, JSON_BODY_LIMIT_BYTES))));
     const target = targetOf(req.url);
     if (!target) return reply(res, { status: 404, body: { error: 'not_found' } });
     const method = req.method ?? 'GET';
@@ -234,6 +235,22 @@ export class AgentSimulator {
     reply(res, await route.handle({ container, body, raw: req, query: target.query, params, bearer }));
     this.save();
     await this.openGamePort(container);
+  }
+
+  /**
+   * A sample fleet's agent, as the system being replaced left it: it already holds a token (ours,
+   * or the old system's for an agent that predates ours) and its payload, and its server boots.
+   */
+  private async seed(vmid: number, body: unknown): Promise<SimReply> {
+    const { token, payload } = (body ?? {}) as { token?: unknown; payload?: unknown };
+    if (typeof token !== 'string' || !token || typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+      return { status: 400, body: { error: 'invalid_seed' } };
+    }
+    const container = this.container(vmid);
+    await container.provision(token, payload as Record<string, unknown>);
+    this.save();
+    await this.openGamePort(container);
+    return { status: 200, body: { seeded: vmid } };
   }
 
   /** A provisioned container's game port starts listening (once), if the simulator serves game ports. */

@@ -31,9 +31,21 @@ const RETRY_BACKOFF_MS = 100;
 /** Typed client of the Proxmox VE API: API-token auth, form bodies, `{data}` unwrapped. */
 export class ProxmoxClient {
   private readonly base: string;
+  /**
+   * GETs reuse connections (a fleet taken over is thousands of reads): a GET that meets a socket
+   * the server just closed is retried like any transient failure. Writes never reuse one.
+   */
+  private readonly reads: http.Agent;
 
   constructor(private readonly options: ProxmoxClientOptions) {
     this.base = options.baseUrl.replace(/\/+$/, '');
+    const keep = { keepAlive: true, maxSockets: 16, rejectUnauthorized: !options.insecureTls };
+    this.reads = this.base.startsWith('https:') ? new https.Agent(keep) : new http.Agent(keep);
+  }
+
+  /** Closes the kept-alive read connections (the plugin stopping). */
+  close(): void {
+    this.reads.destroy();
   }
 
   /** Starts the create task; returns its UPID. */
@@ -155,8 +167,9 @@ export class ProxmoxClient {
     }
     const request: typeof https.request = url.protocol === 'https:' ? https.request : http.request;
     return new Promise((resolve, reject) => {
-      // agent: false — a fresh connection per call, so a POST never lands on a socket the server just closed.
-      const req = request(url, { method, headers, signal, agent: false, rejectUnauthorized: !insecureTls }, (res) => {
+      // Writes get a fresh connection per call, so a POST never lands on a socket the server just closed.
+      const agent = method === 'GET' ? this.reads : false;
+      const req = request(url, { method, headers, signal, agent, rejectUnauthorized: !insecureTls }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('error', reject);

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
-  dropConnection, LoopbackSimulator, readBoundedBody, sendSimulatorAnswer, SimulatorStateFile, type SimulatorAnswer, type SimulatorRequestError,
+  dropConnection, LoopbackSimulator, parseJsonBody, readBoundedBody, sendSimulatorAnswer, SimulatorStateFile, type SimulatorAnswer, type SimulatorRequestError,
 } from '../../../kernel/api';
 import { SimulatedCluster, SimulatedFailure, type SimulatedContainer } from './cluster';
 import { ProxmoxFaults } from './faults';
@@ -132,6 +132,7 @@ export class ProxmoxSimulator extends LoopbackSimulator {
   protected async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const method = req.method ?? 'GET';
     const path = url.pathname.startsWith(PREFIX) ? url.pathname.slice(PREFIX.length) : url.pathname;
+    if (path === SEED_PATH && method === 'POST') return this.seed(req, res);
     this.requests.push({ method, path });
     const params = { ...Object.fromEntries(url.searchParams), ...(await readForm(req)) };
     await this.faults.delay();
@@ -151,9 +152,37 @@ export class ProxmoxSimulator extends LoopbackSimulator {
     this.save();
   }
 
+  /**
+   * The simulator's own control endpoint (not Proxmox's API, not in the request log): puts
+   * containers in place as another system left them, for a sample fleet in remote mode too.
+   */
+  private async seed(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = parseJsonBody(await readBoundedBody(req, SEED_BODY_LIMIT));
+    const containers = (body as { containers?: unknown })?.containers;
+    if (!Array.isArray(containers) || !containers.every(isSeedContainer)) {
+      return sendSimulatorAnswer(res, { status: 400, body: { error: 'invalid_containers' }, headers: JSON_HEADERS });
+    }
+    for (const c of containers) this.cluster.add(c);
+    this.save();
+    sendSimulatorAnswer(res, { status: 200, body: { seeded: containers.length }, headers: JSON_HEADERS });
+  }
+
   private save(): void {
+    // Without a state file there is nothing to write: copying every container per request would make a big fleet quadratic.
+    if (!this.state.file) return;
     this.state.save(this.cluster.containers());
   }
+}
+
+/** Under /api2/json, beside Proxmox's own paths; no Proxmox path starts with `/__sim`. */
+export const SEED_PATH = '/__sim/containers';
+/** Ten thousand containers of a few hundred bytes each. */
+const SEED_BODY_LIMIT = 16 * 1024 * 1024;
+
+function isSeedContainer(c: unknown): c is SimulatedContainer {
+  const o = c as Partial<SimulatedContainer>;
+  return typeof o === 'object' && o !== null && Number.isInteger(o.vmid) && typeof o.node === 'string' && typeof o.hostname === 'string'
+    && Number.isInteger(o.memory) && Number.isInteger(o.cores) && Array.isArray(o.tags) && (o.status === 'running' || o.status === 'stopped');
 }
 
 const JSON_HEADERS = { 'Content-Type': 'application/json;charset=UTF-8' };

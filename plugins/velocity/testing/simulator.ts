@@ -177,6 +177,8 @@ export class BridgeSimulator extends LoopbackSimulator {
   }
 
   private save(): void {
+    // Without a state file there is nothing to write: copying the whole state per request would make a big fleet quadratic.
+    if (!this.state.file) return;
     this.state.save(this.backends());
   }
 
