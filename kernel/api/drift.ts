@@ -43,6 +43,12 @@ export interface DriftScan {
   readonly instances: readonly InstanceView[];
   /** Ids of the instances whose last observed readiness is true. */
   readonly ready: ReadonlySet<string>;
+  /**
+   * Ids of the instances whose readiness was never observed here (a server taken over from another
+   * system, or readiness flags lost with Redis): not known to be ready, nor known to be down. A
+   * detector must not take one of them out of service for being unready.
+   */
+  readonly readinessUnknown: ReadonlySet<string>;
   readonly now: Date;
   /** Aborted when the pass must stop (leadership lost, process stopping). */
   readonly signal: AbortSignal;
@@ -81,4 +87,9 @@ export const KernelDrift = {
    * kernel provisions ours into it, with the token the import recorded, once an operator approves.
    */
   agentTokenRejected: 'agent_token_rejected',
+  /**
+   * A running instance's agent answers ready while the kernel holds no ready observation (its ready
+   * event was lost, or the server was taken over): the kernel records it, firing onInstanceReady once.
+   */
+  readinessUnrecorded: 'readiness_unrecorded',
 } as const;

@@ -9,6 +9,8 @@ export const AgentDrift = {
   notReady: 'agent_not_ready',
   /** Answers 401 to our token: an agent that predates ours (the kernel provisions ours once approved). */
   tokenRejected: KernelDrift.agentTokenRejected,
+  /** Ready while the kernel holds no ready observation (a lost ready event, a server taken over): the kernel records it. */
+  readinessUnrecorded: KernelDrift.readinessUnrecorded,
 } as const;
 
 /**
@@ -51,6 +53,11 @@ export class AgentDriftDetector extends DriftDetector {
           findings.push({ kind: AgentDrift.unprovisioned, instanceId: instance.id, level: 2, action: 'agent_reprovision', evidence: { ready: answer.ready, detail: answer.detail ?? null } });
         } else if (!answer.ready) {
           findings.push({ kind: AgentDrift.notReady, instanceId: instance.id, level: 2, action: 'restart_workload', evidence: { detail: answer.detail ?? null } });
+        } else if (!scan.ready.has(instance.id)) {
+          findings.push({
+            kind: AgentDrift.readinessUnrecorded, instanceId: instance.id, level: 1, action: 'record_readiness',
+            evidence: { recorded: scan.readinessUnknown.has(instance.id) ? 'never' : 'down' },
+          });
         }
       }
     };

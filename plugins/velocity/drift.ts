@@ -8,7 +8,7 @@ export const ProxyDrift = {
   missing: 'proxy_missing',
   /** Registered at another address or port than the server has now (its address moved). */
   wrong: 'proxy_wrong',
-  /** Registered while not ready (stopped, crashed, suspended). */
+  /** Registered while not ready (stopped, crashed, suspended; never for readiness not yet observed). */
   unready: 'proxy_unready',
   /** One of our backend names that no live server has any more. */
   orphan: 'proxy_orphan',
@@ -38,7 +38,9 @@ export class ProxyDriftDetector extends DriftDetector {
       const backend = registered.get(name);
       const ready = instance.state === 'running' && scan.ready.has(instance.id);
       if (!ready) {
-        if (backend) findings.push({ kind: ProxyDrift.unready, instanceId: instance.id, level: 1, action: 'proxy_unregister', evidence: { name, state: instance.state, registered: backend } });
+        // Never observed is not down: a server taken over keeps its route until its readiness is known.
+        const unknown = instance.state === 'running' && scan.readinessUnknown.has(instance.id);
+        if (backend && !unknown) findings.push({ kind: ProxyDrift.unready, instanceId: instance.id, level: 1, action: 'proxy_unregister', evidence: { name, state: instance.state, registered: backend } });
         continue;
       }
       let expected: ProxyBackend;

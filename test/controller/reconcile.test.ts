@@ -56,7 +56,7 @@ describe('The controller: findings, dry run and repairs against the simulators',
       await passes(env.tk, 3);
       expect(srvOf(s), 'no record published in dry run').to.have.length(0);
       const rows = await repairsOf(env.tk, 'edge_missing', { instanceId: s.id });
-      expect(rows, 'the same drift updates its event').to.have.length(1);
+      expect(rows, `the same drift updates its event: ${JSON.stringify(rows)}`).to.have.length(1);
       expect(rows[0].sightings).to.be.greaterThan(1);
       expect(rows[0].state).to.equal('proposed');
     });
@@ -164,6 +164,29 @@ describe('The controller: findings, dry run and repairs against the simulators',
     const names = servers.map((s) => `zp-${s.vmid}`).sort();
     await waitFor(() => names.every((n) => env.bridge.backends().some((b) => b.name === n)), 'every ready server registered again', 20_000);
     expect(env.bridge.backends().map((b) => b.name).sort()).to.include.members(names);
+  });
+
+  it('keeps a server whose readiness was never observed (lost with Redis, or taken over) routed, and records its readiness from its agent', async () => {
+    const s = servers[0];
+    const flag = `${env.tk.config.redis.prefix}:ready:${s.id}`;
+    const readyFired: string[] = [];
+    env.tk.kernel.hooks.onInstanceReady.tapPromise('readiness-test', async (i) => { if (i.id === s.id) readyFired.push(i.id); });
+    await env.tk.kernel.redis.del(flag);
+    await passes(env.tk);
+    // Dry run: seen, proposed at Level 1, and nothing taken out of the proxy for being "unready".
+    const event = await eventWhere(env.tk, 'readiness_unrecorded', { instanceId: s.id }, (r) => r.state === 'proposed', 'the unrecorded readiness reported');
+    expect(event.level).to.equal(1);
+    expect(await repairsOf(env.tk, 'proxy_unready', { instanceId: s.id })).to.deep.equal([]);
+    expect(env.bridge.backends().some((b) => b.name === `zp-${s.vmid}`)).to.equal(true);
+    expect(await env.tk.kernel.redis.get(flag)).to.equal(null);
+
+    level(1);
+    await eventWhere(env.tk, 'readiness_unrecorded', { instanceId: s.id }, (r) => r.state === 'done', 'the readiness recorded');
+    expect(await env.tk.kernel.redis.get(flag)).to.equal('1');
+    expect(readyFired).to.deep.equal([s.id]);
+    await passes(env.tk);
+    expect(readyFired, 'onInstanceReady fires once per transition').to.have.length(1);
+    expect(await repairsOf(env.tk, 'proxy_unready', { instanceId: s.id })).to.deep.equal([]);
   });
 
   it('never repairs a suspended account\'s server: its stopped container stays stopped and its record missing', async () => {

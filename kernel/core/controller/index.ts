@@ -51,7 +51,7 @@ export class Controller {
     });
     const notifications = () => k.resolve<Notifications>(Tokens.Notifications);
     const worker = new RepairWorker({
-      ds, hooks: k.hooks, directory: k.directory, guards, hosting: () => ports.required(HostingProvider), agent: () => ports.required(InstanceAgent),
+      ds, hooks: k.hooks, directory: k.directory, readiness: k.readiness, guards, hosting: () => ports.required(HostingProvider), agent: () => ports.required(InstanceAgent),
       agentTokens: k.agentTokens, controlPlaneUrl: k.controlPlaneUrl, notifications, metrics: this.metrics,
       operationStale: (kind) => k.metrics.operationsFinished.inc({ kind, outcome: 'stale' }),
       logger: logger.child({ component: 'repair-worker' }), loop: CONTROLLER_LOOP.full,

@@ -66,9 +66,10 @@ export class Reconciler {
   async pass(signal: AbortSignal, fence?: FencingToken): Promise<PassReport> {
     const started = Date.now();
     const instances = await this.deps.directory.list();
-    const flags = await this.deps.readiness.flags(instances.map((i) => i.id));
-    const ready = new Set(instances.filter((_, n) => flags[n]).map((i) => i.id));
-    const scan = { instances, ready, now: new Date(), signal };
+    const observed = await this.deps.readiness.observed(instances.map((i) => i.id));
+    const ready = new Set(instances.filter((_, n) => observed[n] === 'ready').map((i) => i.id));
+    const readinessUnknown = new Set(instances.filter((_, n) => observed[n] === undefined).map((i) => i.id));
+    const scan = { instances, ready, readinessUnknown, now: new Date(), signal };
     const detectors = this.deps.detectors();
     const outcomes = await Promise.allSettled(detectors.map((d) => d.detect(scan)));
     const found: Array<DriftFinding & { subject: string; detector: string }> = [];

@@ -8,6 +8,7 @@ import { RepairEvent } from '../entities';
 import { returnedRows } from '../database';
 import { withLogContext } from '../logger';
 import type { KernelInstanceDirectory } from '../operations/directory';
+import type { InstanceReadiness } from '../operations/readiness';
 import { agentPayload } from '../operations/provision';
 import type { RepairGuards } from './guards';
 import type { ControllerMetrics } from './metrics';
@@ -21,6 +22,7 @@ export interface RepairWorkerDeps {
   ds: DataSource;
   hooks: KernelHooks;
   directory: KernelInstanceDirectory;
+  readiness: InstanceReadiness;
   guards: RepairGuards;
   hosting: () => HostingProvider;
   agent: () => InstanceAgent;
@@ -50,6 +52,7 @@ export class RepairWorker {
       [KernelDrift.addressChanged]: (d, token) => this.updateAddress(d, token),
       [KernelDrift.agentUnprovisioned]: (d) => this.reprovisionAgent(d),
       [KernelDrift.agentTokenRejected]: (d) => this.provisionAgentToken(d),
+      [KernelDrift.readinessUnrecorded]: (d) => this.recordReadiness(d),
     };
   }
 
@@ -116,6 +119,17 @@ export class RepairWorker {
     if (!marked) return { action: 'mark_stale', ok: false, detail: { reason: 'no_longer_stale' } };
     this.deps.operationStale(marked.kind);
     return { action: 'mark_stale', ok: true };
+  }
+
+  /** The agent said ready to the controller: recorded as if its ready event had arrived (onInstanceReady fires once). */
+  private async recordReadiness(drift: Drift): Promise<RepairResult> {
+    const action = 'record_readiness';
+    const instance = drift.instanceId ? await this.deps.directory.get(drift.instanceId) : null;
+    if (!instance || instance.state !== 'running') return { action, ok: false, detail: { reason: 'not_running', state: instance?.state ?? null } };
+    const answer = await this.deps.agent().ready(instance);
+    if (!answer.ready) return { action, ok: false, detail: { reason: 'no_longer_ready', detail: answer.detail ?? null } };
+    await this.deps.readiness.agentSaidReady(instance);
+    return { action, ok: true };
   }
 
   /** The stored address becomes the live one; the proxy's registration follows on the next pass. */

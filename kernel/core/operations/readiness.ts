@@ -12,6 +12,9 @@ import type { DowntimeCause, InstanceView, KernelHooks, UptimeRecorder } from '.
  * clear the flag (`lost`). A status read probes the agent for its answer but records nothing:
  * a probe says how the agent is now, not that the instance went through a transition.
  */
+const READY = '1';
+const DOWN = '0';
+
 export class InstanceReadiness {
   constructor(
     private readonly redis: Redis,
@@ -31,9 +34,9 @@ export class InstanceReadiness {
 
   /** Records readiness; onInstanceReady runs only if it was not already recorded (one firing per transition). */
   async becameReady(instance: InstanceView): Promise<void> {
-    const set = await this.redis.set(this.key(instance.id), '1', 'NX');
+    const before = await this.redis.set(this.key(instance.id), READY, 'GET');
     await this.uptime.record({ instanceId: instance.id, ready: true });
-    if (set === 'OK') await this.hooks.onInstanceReady.promise(instance);
+    if (before !== READY) await this.hooks.onInstanceReady.promise(instance);
   }
 
   /**
@@ -41,14 +44,24 @@ export class InstanceReadiness {
    * With a cause it is downtime for the uptime history; without one (teardown) nothing is recorded.
    */
   async lost(instanceId: string, cause?: DowntimeCause, at?: Date): Promise<void> {
-    await this.redis.del(this.key(instanceId));
-    if (cause) await this.uptime.record({ instanceId, ready: false, cause, at });
+    // Down is remembered (a controller must tell it from never observed); a teardown forgets the instance.
+    if (cause) {
+      await this.redis.set(this.key(instanceId), DOWN);
+      await this.uptime.record({ instanceId, ready: false, cause, at });
+    } else {
+      await this.redis.del(this.key(instanceId));
+    }
   }
 
   /** Which of these instances were last observed ready, in order. */
   async flags(ids: string[]): Promise<boolean[]> {
+    return (await this.observed(ids)).map((o) => o === 'ready');
+  }
+
+  /** The last observation of each instance, in order: ready, down, or undefined when none was ever made (or it was lost). */
+  async observed(ids: string[]): Promise<Array<'ready' | 'down' | undefined>> {
     if (!ids.length) return [];
-    return (await this.redis.mget(ids.map((id) => this.key(id)))).map((flag) => flag === '1');
+    return (await this.redis.mget(ids.map((id) => this.key(id)))).map((flag) => (flag === READY ? 'ready' : flag === DOWN ? 'down' : undefined));
   }
 
   private key(id: string): string {
