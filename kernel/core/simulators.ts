@@ -1,3 +1,4 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { BootError } from '../api';
@@ -6,6 +7,17 @@ import type { SimulatorDirectory } from '../api';
 /** The process that runs the simulators for a fleet of processes. */
 export const SIMULATORS_ROLE = 'simulators';
 const READY = '.ready';
+const OWNER = '.owner';
+
+/** Whether a process with this pid exists (EPERM: it does, under another user). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 export interface SharedSimulators {
   redis: () => Redis;
@@ -23,6 +35,7 @@ export interface SharedSimulators {
  */
 export class KernelSimulators implements SimulatorDirectory {
   private readonly urls = new Map<string, string>();
+  private claimed?: string;
 
   /** `stateRoot` '' keeps every simulator's state in memory. */
   constructor(private readonly stateRoot: string, private readonly shared?: SharedSimulators) {}
@@ -51,6 +64,29 @@ export class KernelSimulators implements SimulatorDirectory {
       : `the ${name} simulator is not running in this process`, 'simulator_missing');
   }
 
+  /**
+   * One process at a time runs a kept simulated world: two writing the same state files would
+   * corrupt it (an `import --sample` beside a running `npm start`). The owner's pid is kept in
+   * `<stateDir>/.owner`; a file left by a process that is gone is taken over.
+   */
+  claim(): void {
+    if (!this.stateRoot || this.remote) return;
+    mkdirSync(this.stateRoot, { recursive: true });
+    const file = path.join(this.stateRoot, OWNER);
+    let holder: number | undefined;
+    try {
+      holder = Number(readFileSync(file, 'utf8').trim()) || undefined;
+    } catch {
+      holder = undefined;
+    }
+    if (holder && holder !== process.pid && alive(holder)) {
+      throw new BootError(`the simulated world in ${this.stateRoot} is in use by process ${holder} (a running \`npm start\`?): stop it first, `
+        + `or run the simulators as their own process (\`zpack simulators\`) and point this one at them with simulators.mode: remote`, 'simulators_in_use');
+    }
+    writeFileSync(file, String(process.pid));
+    this.claimed = file;
+  }
+
   /** Host: every simulator listens now; publish them all at once, then say ready. */
   async announce(): Promise<void> {
     if (!this.shared?.host) return;
@@ -60,6 +96,15 @@ export class KernelSimulators implements SimulatorDirectory {
 
   /** Host stopping: the URLs go with it, so no process finds a dead simulator. */
   async withdraw(): Promise<void> {
+    if (this.claimed) {
+      const file = this.claimed;
+      this.claimed = undefined;
+      try {
+        if (readFileSync(file, 'utf8').trim() === String(process.pid)) rmSync(file, { force: true });
+      } catch {
+        // Already gone.
+      }
+    }
     if (this.shared?.host) await this.shared.redis().del(this.shared.key).catch(() => undefined);
   }
 

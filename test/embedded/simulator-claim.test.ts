@@ -1,0 +1,41 @@
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { BootError } from '../../kernel/api';
+import { KernelSimulators } from '../../kernel/core/simulators';
+
+describe('A kept simulated world has one owning process', () => {
+  let dir: string;
+  beforeEach(() => { dir = mkdtempSync(path.join(tmpdir(), 'zpack-sim-claim-')); });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const owner = () => path.join(dir, '.owner');
+
+  it('refuses a second process while the owner lives, naming it and the way out', () => {
+    // pid 1 always exists.
+    writeFileSync(owner(), '1');
+    const sims = new KernelSimulators(dir);
+    expect(() => sims.claim()).to.throw(BootError, /in use by process 1 .*zpack simulators/).with.property('code', 'simulators_in_use');
+    expect(readFileSync(owner(), 'utf8')).to.equal('1');
+  });
+
+  it('takes over a world whose owner is gone, and gives it up on stop', async () => {
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    writeFileSync(owner(), gone);
+    const sims = new KernelSimulators(dir);
+    sims.claim();
+    expect(readFileSync(owner(), 'utf8')).to.equal(String(process.pid));
+    // Two kernels of one process (tests) share it.
+    new KernelSimulators(dir).claim();
+    await sims.withdraw();
+    expect(existsSync(owner())).to.equal(false);
+  });
+
+  it('claims nothing for a world kept in memory, or one another process runs (remote)', () => {
+    new KernelSimulators('').claim();
+    const remote = new KernelSimulators(dir, { redis: () => { throw new Error('unused'); }, key: 'k', host: false, remote: true });
+    remote.claim();
+    expect(existsSync(owner())).to.equal(false);
+  });
+});
