@@ -47,6 +47,8 @@ interface OpenSocket {
 export class IdeGate {
   /** Passes by the cookie exactly as presented (its signature included), so a hit skips even the HMAC. */
   private readonly passes = new Map<string, { pass: IdePass; until: number }>();
+  /** Checks under way, by cookie: requests that arrive together (a page's assets) share one read. */
+  private readonly checking = new Map<string, { since: number; pass: Promise<IdePass> }>();
   private readonly sockets = new Set<OpenSocket>();
   /** Recent close orders, to catch one that lands between a socket's checks and its 101. */
   private readonly recent: Array<{ seq: number; order: AccessEnded }> = [];
@@ -57,27 +59,39 @@ export class IdeGate {
   /** `where`: the container the request names (by VMID from the Host, or by id from the legacy path). */
   async authorize(cookie: string | undefined, where: { vmid?: number; instanceId?: string }): Promise<IdePass> {
     const now = Date.now();
-    const since = this.seq;
+    let since = this.seq;
     const cached = cookie ? this.passes.get(cookie) : undefined;
     let pass: IdePass;
     if (cached && cached.until > now) pass = cached.pass;
     else {
       const grant = this.deps.credentials.verify('cookie', cookie, now);
       if (!grant) throw new UnauthenticatedError('Open the IDE from the portal: this IDE session is missing or has expired');
-      let checkedFrom = since;
-      pass = await this.check(grant);
-      // A close order heard while the checks ran may have ended what they read: read again, after it.
-      if (this.missedSince(checkedFrom, pass)) {
-        checkedFrom = this.seq;
-        pass = await this.check(grant);
+      let checking = this.checking.get(cookie!);
+      if (!checking) {
+        checking = { since, pass: this.checkAndRemember(cookie!, grant, since, now).finally(() => this.checking.delete(cookie!)) };
+        this.checking.set(cookie!, checking);
       }
-      // Reused only when no close order for it came in while it was read.
-      if (!this.missedSince(checkedFrom, pass)) this.remember(cookie!, pass, now);
+      // A socket on a shared check watches for close orders from that check's start.
+      since = checking.since;
+      pass = await checking.pass;
     }
     if ((where.vmid !== undefined && pass.instance.vmid !== where.vmid) || (where.instanceId !== undefined && pass.instance.id !== where.instanceId)) {
       throw new UnauthenticatedError('This IDE session is for another container');
     }
     return { ...pass, since };
+  }
+
+  private async checkAndRemember(cookie: string, grant: IdeGrant, since: number, now: number): Promise<IdePass> {
+    let checkedFrom = since;
+    let pass = await this.check(grant);
+    // A close order heard while the checks ran may have ended what they read: read again, after it.
+    if (this.missedSince(checkedFrom, pass)) {
+      checkedFrom = this.seq;
+      pass = await this.check(grant);
+    }
+    // Reused only when no close order for it came in while it was read.
+    if (!this.missedSince(checkedFrom, pass)) this.remember(cookie, pass, now);
+    return pass;
   }
 
   /** The checks behind a pass, read fresh. Also used by the bootstrap before it sets the cookie. */

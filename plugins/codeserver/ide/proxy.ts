@@ -1,4 +1,4 @@
-import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { InvalidRequestError, ZpackError } from '../../../kernel/api';
 import type { RawRequest } from '../../../kernel/api';
@@ -58,6 +58,30 @@ function upstreamError(err: NodeJS.ErrnoException, timedOut: boolean): ZpackErro
   return new ZpackError('agent_error', 502, reason, { agent: { reason: err.code ?? 'unreachable' } });
 }
 
+/**
+ * code-server's answer body to the client, as it comes. What arrives in one turn of the event loop
+ * leaves in one write: a small answer's last chunk and the end of a chunked body (which arrive a
+ * tick apart) share a syscall instead of taking one each.
+ */
+function relay(answer: IncomingMessage, res: ServerResponse): void {
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    res.uncork();
+  };
+  answer.on('data', (chunk: Buffer) => {
+    if (!corked) {
+      corked = true;
+      res.cork();
+      setImmediate(uncork);
+    }
+    if (!res.write(chunk)) answer.pause();
+  });
+  res.on('drain', () => answer.resume());
+  answer.once('end', () => res.end());
+  answer.once('error', () => res.destroy());
+}
+
 /** code-server's side of a WebSocket after its 101: the socket, what came after the 101, and the 101's handshake fields. */
 export interface UpstreamSocket {
   socket: Duplex;
@@ -105,8 +129,7 @@ export class CodeServerProxy {
         // The deadline is for the first answer byte; a long download or poll may take its time.
         out.setTimeout(0);
         request.writeHead(answer.statusCode ?? 502, answerHeaders(answer.rawHeaders));
-        answer.pipe(res);
-        answer.once('error', () => res.destroy());
+        relay(answer, res);
         resolve();
       });
       out.setTimeout(this.timeoutMs, () => {
