@@ -34,6 +34,9 @@ function splitUrl(url: string): { path: string; query: string } {
 
 /** The hosted IDE: bootstrap, the Host-routed proxy, the legacy path, and their WebSockets. */
 export class IdeService {
+  /** By the instance a pass holds: a reused pass finds its upstream without rebuilding the URL. */
+  private readonly upstreams = new WeakMap<InstanceView, Upstream>();
+
   constructor(private readonly deps: IdeServiceDeps) {}
 
   /** Every plain request on dev-<vmid>.<devDomain> (taken before koa): strict Host, then the bootstrap or the proxy. */
@@ -122,7 +125,12 @@ export class IdeService {
   }
 
   private upstream(pass: IdePass): Upstream {
-    return this.deps.proxy.upstream(this.deps.upstreamOf(pass.instance));
+    let found = this.upstreams.get(pass.instance);
+    if (!found) {
+      found = this.deps.proxy.upstream(this.deps.upstreamOf(pass.instance));
+      this.upstreams.set(pass.instance, found);
+    }
+    return found;
   }
 
   private async sessionEnd(sessionId: string): Promise<number> {
