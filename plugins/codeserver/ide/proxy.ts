@@ -95,7 +95,7 @@ export interface UpstreamSocket {
  * Bodies and sockets are piped, never buffered or re-framed.
  */
 export class CodeServerProxy {
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64 });
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, noDelay: true });
   private readonly upstreams = new Map<string, Upstream>();
 
   constructor(private readonly timeoutMs: number) {}
