@@ -162,6 +162,15 @@ describe('Hosted IDE: dev-<vmid>.<devDomain> and /__ide/:id, proxied to code-ser
       expect(csRequests().slice(before).map((r) => [r.vmid, r.path])).to.deep.equal([[a.vmid, '/pipelined/1'], [b.vmid, '/pipelined/3']]);
     });
 
+    it('streams a chunked request body to code-server whole, framed once', async () => {
+      const { cookie } = await openIde(env, owner, a);
+      const before = csRequests().length;
+      const res = await httpTo(env, 'POST', '/upload', { host: a.host, cookie, 'transfer-encoding': 'chunked', 'content-type': 'text/plain' }, 'x'.repeat(100_000));
+      expect(JSON.parse(res.text)).to.deep.equal({ vmid: a.vmid, method: 'POST', path: '/upload', bytes: 100_000 });
+      const seen = csRequests().slice(before);
+      expect(seen.map((r) => [r.headers['transfer-encoding'], r.headers['content-length']])).to.deep.equal([['chunked', undefined]]);
+    });
+
     it('answers 400 to an upgrade that is not a WebSocket handshake, before code-server is asked', async () => {
       const { cookie } = await openIde(env, owner, a);
       const before = csRequests().length;

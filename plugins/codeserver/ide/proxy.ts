@@ -6,6 +6,7 @@ import { IDE_COOKIE, withoutIdeCookie } from './credentials';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1), our own credentials and the Host (re-set) never cross the proxy. */
 const DROPPED = new Set(['connection', 'keep-alive', 'expect', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'authorization', 'cookie', 'x-forwarded-host']);
+const DROPPED_CHUNKED = new Set([...DROPPED, 'content-length']);
 /** A WebSocket's handshake fields travel (its bytes are piped as they are); its Origin, checked here, does not. */
 const DROPPED_WS = new Set([...DROPPED, 'origin']);
 /** What of code-server's 101 the client gets: the handshake's own fields. */
@@ -118,8 +119,9 @@ export class CodeServerProxy {
    */
   forward(request: RawRequest, upstream: Upstream, path: string, clientHost: string): Promise<void> {
     const { req, res } = request;
-    const headers = forwardHeaders(req.rawHeaders, DROPPED, upstream.host, clientHost);
     const chunked = req.headers['transfer-encoding'] !== undefined;
+    // A chunked body is re-chunked by Node: a Content-Length beside it would frame it twice (smuggling).
+    const headers = forwardHeaders(req.rawHeaders, chunked ? DROPPED_CHUNKED : DROPPED, upstream.host, clientHost);
     if (chunked) headers.push('Transfer-Encoding', 'chunked');
     return new Promise((resolve, reject) => {
       let timedOut = false;
