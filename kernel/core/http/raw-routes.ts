@@ -67,7 +67,8 @@ async function serve(route: RawRoute, params: Record<string, string>, req: Incom
     const status = res.writableFinished ? String(res.statusCode) : CLIENT_CLOSED;
     deps.metrics.httpDuration.observe({ method: req.method ?? 'GET', route: route.label, status }, seconds);
     if (deps.logger.isLevelEnabled('info')) {
-      deps.logger.info({ requestId: request.requestId, method: req.method, path: req.url, status, ms: Math.round(seconds * 1000) }, 'request');
+      // The path only, as koa's log line: a query may carry a credential (an IDE bootstrap's token).
+      deps.logger.info({ requestId: request.requestId, method: req.method, path: (req.url ?? '').split('?')[0], status, ms: Math.round(seconds * 1000) }, 'request');
     }
   });
   try {
