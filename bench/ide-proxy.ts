@@ -196,9 +196,9 @@ function report(http: Record<'direct' | 'proxied', LoadResult[]>, ws: Awaited<Re
   table(['path', 'HTTP req/s', 'HTTP p99', 'WS echoes/s', 'WS RTT p50', 'WS RTT p99'], (['direct', 'proxied'] as const).map((k) => [
     k === 'direct' ? 'direct to the fake code-server' : 'through the hosted IDE proxy', fixed(rps[k]), ms(p99[k], 2), fixed(echoes[k]), ms(rtt(k, 50), 3), ms(rtt(k, 99), 3),
   ]));
-  console.log(`\n  HTTP: GET of a small JSON asset, ${CONNECTIONS} keep-alive connections, ${ROUNDS} × ${LOAD_SECONDS} s per path, alternating; the proxy checks the IDE cookie (pass reused for recheckMs) and streams to code-server over a keep-alive pool`);
+  console.log(`\n  HTTP: GET of a small JSON asset, ${CONNECTIONS} keep-alive connections, ${ROUNDS} × ${LOAD_SECONDS} s per path, alternating; the proxy (taken before koa) checks the IDE cookie (pass reused for recheckMs) and streams to code-server over a keep-alive pool`);
   console.log(`  HTTP proxied / direct: ${fixed(checks[0].ratio, 2)} (target >= ${MIN_RATIO}): ${verdict(checks[0])}; added p99 ${ms(p99.proxied - p99.direct, 2)}; kernel CPU ${fixed(cpu, 0)} µs per proxied request`);
-  console.log(`  WebSocket: ${WINDOW} echoes of ${PAYLOAD_BYTES} B in flight for ${PUMP_MS / 1000} s: proxied / direct ${fixed(checks[1].ratio, 2)}: ${verdict(checks[1])}; added RTT p50 +${ms(rtt('proxied', 50) - rtt('direct', 50), 3)}, p99 +${ms(rtt('proxied', 99) - rtt('direct', 99), 3)}`);
+  console.log(`  WebSocket (piped as bytes after the checks): ${WINDOW} echoes of ${PAYLOAD_BYTES} B in flight for ${PUMP_MS / 1000} s: proxied / direct ${fixed(checks[1].ratio, 2)}: ${verdict(checks[1])}; added RTT p50 +${ms(rtt('proxied', 50) - rtt('direct', 50), 3)}, p99 +${ms(rtt('proxied', 99) - rtt('direct', 99), 3)}`);
   console.log(`  ${IDLE_SOCKETS} open IDE sockets: kernel RSS ${fixed(mib(idle.before), 1)} → ${fixed(mib(idle.after), 1)} MiB = ${fixed(kbPerSocket, 1)} KB each (target < ${MAX_KB_PER_SOCKET}): ${verdict(checks[2])}`);
   console.log('  limits: the direct baseline is the simulator\'s code-server, in this process, on the same 2 shared cores as the kernel and the load generator; a real code-server answers slower, which would raise the ratio');
   return {

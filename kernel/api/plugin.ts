@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { ZodType, z } from 'zod';
 import type { KernelHooks } from './hooks';
 import type { ApiRouter } from './http';
-import type { HostPattern, HostRouteHandler, StatusSectionReader, UpgradeHandler, UpgradeMatch, UpgradeOptions } from './upgrades';
+import type { HostPattern, HostRouteHandler, RawRouteHandler, RawRouteMatch, StatusSectionReader, UpgradeHandler, UpgradeMatch, UpgradeOptions } from './upgrades';
 import type { CliCommand, HealthCheck } from './commands';
 import type { LoopFn, LoopOptions } from './loops';
 import type { Ctor, PortNeed, PortRef } from './ports';
@@ -46,6 +46,11 @@ export interface PluginContext<C> {
    * path), any method, before the API routes and outside the API document. Params: `{ rest }`, the path after it.
    */
   pathRoutes(prefix: string, handler: HostRouteHandler): void;
+  /**
+   * Like hostRoutes / pathRoutes, but taken before koa with the raw request and response (a
+   * streaming proxy that must not pay for the API's middleware). Tried before every other route.
+   */
+  rawRoutes(match: RawRouteMatch, handler: RawRouteHandler): void;
   /** Adds `name` to GET /api/servers/:id/status; a name is owned by one plugin and may not shadow the kernel's fields. */
   statusSection(name: string, reader: StatusSectionReader): void;
 

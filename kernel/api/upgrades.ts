@@ -1,4 +1,5 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Context } from 'koa';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
@@ -65,6 +66,12 @@ export interface UpgradeRequest {
   confirmSession(grant: UpgradeGrant): Promise<AccountView>;
   /** Sends the 101; errors after this point close the socket instead of answering. */
   accept(): Promise<WebSocket>;
+  /**
+   * Hands the raw connection over instead of accepting (a byte-for-byte proxy): the handler writes
+   * the handshake answer itself and owns the socket from then on, closing it too when the kernel
+   * stops. `head` holds what the client sent after its request. Errors after this destroy the socket.
+   */
+  takeOver(): { socket: Duplex; head: Buffer };
 }
 
 export type UpgradeHandler = (upgrade: UpgradeRequest) => Promise<void>;
@@ -87,6 +94,29 @@ export interface HostRequest {
   readonly logger: Logger;
 }
 export type HostRouteHandler = (request: HostRequest) => Promise<void>;
+
+/** Which plain HTTP requests a raw route takes: every one whose Host matches, or whose path is `prefix` or under it. */
+export type RawRouteMatch = { host: HostPattern; prefix?: never } | { prefix: string; host?: never };
+
+/**
+ * A plain HTTP request taken before koa (ctx.rawRoutes), for a streaming proxy: no body parsing,
+ * no CORS, no API routes. The kernel still answers a thrown error with the envelope (unless the
+ * answer has begun: then the connection is cut), and counts the request in its metrics.
+ */
+export interface RawRequest {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  /** The host pattern's named groups, or `{ rest }` (the path after the prefix, query excluded). */
+  readonly params: Record<string, string>;
+  readonly requestId: string;
+  readonly logger: Logger;
+  /**
+   * Starts the answer: the kernel's own headers (X-Request-Id, X-Content-Type-Options) first, then
+   * `headers`, a flat name, value, name, value … list like rawHeaders (repeated names stay repeated).
+   */
+  writeHead(status: number, headers: readonly string[]): void;
+}
+export type RawRouteHandler = (request: RawRequest) => Promise<void>;
 
 /**
  * A plugin's part of `GET /api/servers/:id/status`, under its section name. It reads what is

@@ -59,6 +59,7 @@ import { RETENTION_JOB, RetentionPolicy } from './retention';
 import { HostRoutes } from './http/host-routes';
 import { StatusSections } from './status-sections';
 import { UpgradeDispatcher } from './upgrades/dispatcher';
+import { rawRoutesFirst } from './http/raw-routes';
 import { KernelUpgradeTickets } from './upgrades/tickets';
 import { KernelSimulators, SIMULATORS_ROLE } from './simulators';
 
@@ -366,10 +367,11 @@ export class Kernel {
     await this.console.listen();
     await this.cache!.listen();
     const app = createApp(this.router, this.logger, this.metrics, this.config.server.trustProxy, this.http.hostRoutes, this.config.server.cors);
-    this.requestListener = app.callback();
+    const listener = rawRoutesFirst(this.http.hostRoutes.raw, app.callback(), { trustProxy: this.config.server.trustProxy, metrics: this.metrics, logger: this.logger });
+    this.requestListener = listener;
     const { headersMs, requestMs } = this.config.server.timeouts;
     // Node checks both timeouts every connectionsCheckingInterval (30 s by default): check each second instead.
-    const server = createServer({ headersTimeout: headersMs, requestTimeout: requestMs, connectionsCheckingInterval: 1000 }, app.callback());
+    const server = createServer({ headersTimeout: headersMs, requestTimeout: requestMs, connectionsCheckingInterval: 1000 }, listener);
     server.on('upgrade', (req, socket, head) => void this.http.upgrades.handle(req, socket, head));
     server.keepAliveTimeout = 65_000;
     server.listen(this.config.server.port, this.config.server.host);

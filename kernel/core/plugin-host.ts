@@ -87,6 +87,7 @@ export class PluginHost {
       upgrade: (match, handler, options) => http.upgrades.register(name, match, handler, options),
       hostRoutes: (host, handler) => http.hostRoutes.add(name, host, handler),
       pathRoutes: (prefix, handler) => http.hostRoutes.addPrefix(name, prefix, handler),
+      rawRoutes: (match, handler) => http.hostRoutes.addRaw(name, match, handler),
       statusSection: (section, reader) => http.statusSections.add(name, section, reader),
       // Process extension points.
       queues: { declare: (queue, options) => queues.declare(name, queue, options) },

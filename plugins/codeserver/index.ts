@@ -54,9 +54,10 @@ export default definePlugin({
       },
     });
 
-    ctx.hostRoutes(hosts.pattern, (request) => ide.hosted(request));
+    // Taken before koa: the proxy streams, so the API's middleware would only cost.
+    ctx.rawRoutes({ host: hosts.pattern }, (request) => ide.hosted(request));
     ctx.upgrade({ host: hosts.pattern }, (upgrade) => ide.hostedSocket(upgrade));
-    ctx.pathRoutes(LEGACY_PREFIX, (request) => ide.legacy(request));
+    ctx.rawRoutes({ prefix: LEGACY_PREFIX }, (request) => ide.legacy(request));
     ctx.upgrade({ path: `${LEGACY_PREFIX}/:id{/*rest}` }, (upgrade) => ide.legacySocket(upgrade));
     ctx.routes((r) => devRoutes(r, { ctx, catalog, dev, credentials, hosts, ide, type: TYPE }));
 

@@ -79,7 +79,7 @@ export function devRoutes(r: ApiRouter, deps: DevRouteDeps): void {
     params: id, query: z.object({ token: z.string().max(2048) }), errors: [401, 402],
     responses: { 302: null },
     responseHeaders: { Location: 'Where the IDE is', 'Set-Cookie': 'The IDE cookie (`zpack_ide`)' },
-    handler: async ({ params, koa }) => ({ status: 302, headers: await deps.ide.bootstrap(koa, params.id, `/__ide/${params.id}/`, {}) }),
+    handler: async ({ params, koa }) => ({ status: 302, headers: await deps.ide.bootstrap(typeof koa.query.token === 'string' ? koa.query.token : undefined, params.id, `/__ide/${params.id}/`, {}) }),
   });
 
   r.route({

@@ -123,6 +123,46 @@ export function rawRequest(env: DevEnv, lines: string[]): Promise<{ status: numb
   });
 }
 
+/** Requests written back to back on one connection before any answer; answers their statuses and bodies in order (chunked bodies decoded). */
+export function pipelined(env: DevEnv, requests: string[]): Promise<Array<{ status: number; body: string }>> {
+  return new Promise((resolve, reject) => {
+    const socket = netConnect(env.port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('end', () => resolve(splitAnswers(Buffer.concat(chunks).toString('latin1'))));
+    socket.on('error', reject);
+    socket.write(requests.join(''));
+    setTimeout(() => socket.destroy(new Error('no end of the pipelined answers within 10 s')), 10_000).unref();
+  });
+}
+
+function splitAnswers(text: string): Array<{ status: number; body: string }> {
+  const answers: Array<{ status: number; body: string }> = [];
+  let at = 0;
+  while (at < text.length) {
+    const headEnd = text.indexOf('\r\n\r\n', at);
+    const head = text.slice(at, headEnd);
+    const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]);
+    at = headEnd + 4;
+    let body = '';
+    const length = /\r\ncontent-length: *(\d+)/i.exec(head);
+    if (length) {
+      body = text.slice(at, at + Number(length[1]));
+      at += Number(length[1]);
+    } else if (/\r\ntransfer-encoding: *chunked/i.test(head)) {
+      for (;;) {
+        const lineEnd = text.indexOf('\r\n', at);
+        const size = parseInt(text.slice(at, lineEnd), 16);
+        at = lineEnd + 2 + size + 2;
+        if (!size) break;
+        body += text.slice(lineEnd + 2, lineEnd + 2 + size);
+      }
+    }
+    answers.push({ status, body });
+  }
+  return answers;
+}
+
 /** Takes an IDE token and exchanges it at the bootstrap on the container's own host; answers the cookie pair. */
 export async function openIde(env: DevEnv, user: TestUser, dev: DevContainer): Promise<{ cookie: string; setCookie: string; url: string }> {
   const token = await user.http.post(`/api/dev/${dev.id}/ide-token`);

@@ -4,7 +4,7 @@ import { closed, connect, nextMessage } from '../console/client';
 import { settle } from '../provisioning/fixture';
 import type { TestUser } from '../harness';
 import { IdeCredentials } from '../../plugins/codeserver/ide/credentials';
-import { DEV_DOMAIN, IDE_SECRET, PORTAL, billing, createDev, httpTo, openIde, rawRequest, startDevEnv, type DevContainer, type DevEnv } from './fixture';
+import { DEV_DOMAIN, IDE_SECRET, PORTAL, billing, createDev, httpTo, openIde, pipelined, rawRequest, startDevEnv, type DevContainer, type DevEnv } from './fixture';
 
 describe('Hosted IDE: dev-<vmid>.<devDomain> and /__ide/:id, proxied to code-server only', () => {
   let env: DevEnv;
@@ -142,6 +142,60 @@ describe('Hosted IDE: dev-<vmid>.<devDomain> and /__ide/:id, proxied to code-ser
       opened.ws!.send('legacy');
       expect(await nextMessage(opened.ws!, /legacy/)).to.equal('legacy');
       opened.ws!.close();
+    });
+    it('routes each request on one keep-alive connection by its own Host: pipelined requests for another container never reach the first', async () => {
+      const { cookie: cookieA } = await openIde(env, owner, a);
+      const { cookie: cookieB } = await openIde(env, owner, b);
+      const before = csRequests().length;
+      const request = (host: string, path: string, cookie: string, last = false) =>
+        [`GET ${path} HTTP/1.1`, `Host: ${host}`, `Cookie: ${cookie}`, ...(last ? ['Connection: close'] : [])].join('\r\n') + '\r\n\r\n';
+      // All four in one write, before any answer: the proxy must not stick to the first container.
+      const answers = await pipelined(env, [
+        request(a.host, '/pipelined/1', cookieA),
+        request(b.host, '/pipelined/2', cookieA),
+        request(b.host, '/pipelined/3', cookieB),
+        request(a.host, '/pipelined/4', cookieB, true),
+      ]);
+      expect(answers.map((r) => r.status)).to.deep.equal([200, 401, 200, 401]);
+      expect(JSON.parse(answers[0].body)).to.include({ vmid: a.vmid, path: '/pipelined/1' });
+      expect(JSON.parse(answers[2].body)).to.include({ vmid: b.vmid, path: '/pipelined/3' });
+      expect(csRequests().slice(before).map((r) => [r.vmid, r.path])).to.deep.equal([[a.vmid, '/pipelined/1'], [b.vmid, '/pipelined/3']]);
+    });
+
+    it('streams a chunked request body to code-server whole, framed once', async () => {
+      const { cookie } = await openIde(env, owner, a);
+      const before = csRequests().length;
+      const res = await httpTo(env, 'POST', '/upload', { host: a.host, cookie, 'transfer-encoding': 'chunked', 'content-type': 'text/plain' }, 'x'.repeat(100_000));
+      expect(JSON.parse(res.text)).to.deep.equal({ vmid: a.vmid, method: 'POST', path: '/upload', bytes: 100_000 });
+      const seen = csRequests().slice(before);
+      expect(seen.map((r) => [r.headers['transfer-encoding'], r.headers['content-length']])).to.deep.equal([['chunked', undefined]]);
+    });
+
+    it('answers 400 to an upgrade that is not a WebSocket handshake, before code-server is asked', async () => {
+      const { cookie } = await openIde(env, owner, a);
+      const before = csRequests().length;
+      const res = await rawRequest(env, [
+        'GET / HTTP/1.1', `Host: ${a.host}`, `Cookie: ${cookie}`, `Origin: https://${a.host}`,
+        'Connection: Upgrade', 'Upgrade: websocket', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Key: not-a-key',
+      ]);
+      expect(res.status).to.equal(400);
+      expect(csRequests().length).to.equal(before);
+    });
+
+    it('pipes a large WebSocket message through as it is, and a close order still ends the socket with its code', async () => {
+      const user = await env.tk.user({ email: 'ide-large@zpack.test' });
+      const dev = await createDev(user, 'ide-large');
+      const { cookie } = await openIde(env, user, dev);
+      const opened = await ws(dev.host, '/', { cookie, origin: `https://${dev.host}` });
+      const big = Buffer.alloc(3 * 1024 * 1024, 7);
+      const echoed = new Promise<Buffer>((resolve) => opened.ws!.once('message', (data) => resolve(data as Buffer)));
+      opened.ws!.send(big);
+      expect((await echoed).equals(big)).to.equal(true);
+      // Revoked while code-server streams another one back: the close goes in between frames, never inside one.
+      const ended = closed(opened.ws!);
+      opened.ws!.send(big);
+      expect((await user.http.post('/api/auth/logout')).status).to.equal(204);
+      expect((await ended).code).to.equal(4401);
     });
   });
 
@@ -298,5 +352,54 @@ describe('Hosted IDE served over plain http (publicScheme: http, the embedded de
     expect(new URL(url).origin).to.equal(`http://${dev.host}:3000`);
     expect(setCookie).to.match(/^zpack_ide=[^;]+; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Lax$/);
     expect((await httpTo(env, 'GET', '/', { host: dev.host, cookie })).status).to.equal(200);
+  });
+});
+
+describe('Hosted IDE: passes reused between checks (recheckMs 60 s)', () => {
+  let env: DevEnv;
+  before(async function () {
+    this.timeout(60_000);
+    env = await startDevEnv({ ide: { secret: IDE_SECRET, recheckMs: 60_000 } });
+  });
+  after(async () => {
+    await env?.tk.stop();
+    await env?.fleet.stop();
+  });
+
+  const open = (dev: DevContainer, cookie: string) => connect(`ws://127.0.0.1:${env.port}/`, { host: dev.host, cookie, origin: `https://${dev.host}` });
+
+  it('still sees a revoked session at once: the open socket closes (4401) and the next request is 401, not the reused pass', async () => {
+    const user = await env.tk.user({ email: 'ide-cached-revoke@zpack.test' });
+    const dev = await createDev(user, 'ide-cached-revoke');
+    const { cookie } = await openIde(env, user, dev);
+    expect((await httpTo(env, 'GET', '/', { host: dev.host, cookie })).status).to.equal(200);
+    const opened = await open(dev, cookie);
+    const ended = closed(opened.ws!);
+    expect((await user.http.post('/api/auth/logout')).status).to.equal(204);
+    expect((await ended).code).to.equal(4401);
+    expect((await httpTo(env, 'GET', '/', { host: dev.host, cookie })).status).to.equal(401);
+  });
+
+  it('still sees a suspension and a deletion at once: 4402 then 402, 4410 then 404', async () => {
+    const user = await env.tk.user({ email: 'ide-cached-suspend@zpack.test' });
+    const dev = await createDev(user, 'ide-cached-suspend');
+    const { cookie } = await openIde(env, user, dev);
+    expect((await httpTo(env, 'GET', '/', { host: dev.host, cookie })).status).to.equal(200);
+    const first = await open(dev, cookie);
+    const suspended = closed(first.ws!);
+    billing.states.set(user.id, 'suspended');
+    await env.tk.kernel.hooks.onBillingSuspend.promise({ id: user.id, email: user.email, role: 'user', billingExempt: false }, 'suspended');
+    expect((await suspended).code).to.equal(4402);
+    expect((await httpTo(env, 'GET', '/', { host: dev.host, cookie })).status).to.equal(402);
+    billing.states.delete(user.id);
+
+    expect((await httpTo(env, 'GET', '/', { host: dev.host, cookie })).status).to.equal(200);
+    const second = await open(dev, cookie);
+    const deleted = closed(second.ws!);
+    const del = await user.http.delete(`/api/servers/${dev.id}`);
+    expect(del.status).to.equal(202);
+    expect((await deleted).code).to.equal(4410);
+    expect((await httpTo(env, 'GET', '/', { host: dev.host, cookie })).status).to.equal(404);
+    expect((await settle(user, del.body.operation.id)).state).to.equal('succeeded');
   });
 });

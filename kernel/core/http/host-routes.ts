@@ -1,8 +1,9 @@
 import type { Context } from 'koa';
 import type { Logger } from 'pino';
 import { BootError } from '../../api';
-import type { HostPattern, HostRequest, HostRouteHandler } from '../../api';
+import type { HostPattern, HostRequest, HostRouteHandler, RawRouteHandler, RawRouteMatch } from '../../api';
 import { compileHost, hostLabel, type HostMatcher } from '../upgrades/hosts';
+import type { RawRoute } from './raw-routes';
 
 interface HostRoute {
   label: string;
@@ -23,18 +24,39 @@ interface PrefixRoute {
 export class HostRoutes {
   private readonly routes: HostRoute[] = [];
   private readonly prefixes: PrefixRoute[] = [];
+  /** Taken before koa (see raw-routes.ts), host routes first. */
+  readonly raw: RawRoute[] = [];
   private readonly owners = new Map<string, string>();
 
   add(owner: string, host: HostPattern, handler: HostRouteHandler): void {
-    const label = hostLabel(host);
-    const prior = this.owners.get(label);
-    if (prior) throw new BootError(`host route ${label} is declared by both "${prior}" and "${owner}"`);
-    this.owners.set(label, owner);
-    this.routes.push({ label: `host ${label}`, matches: compileHost(host), handler });
+    this.routes.push({ label: this.claim(owner, host), matches: compileHost(host), handler });
   }
 
   /** A path prefix (`/__ide`) served whole, whatever the Host: a proxy's compatibility path. */
   addPrefix(owner: string, prefix: string, handler: HostRouteHandler): void {
+    this.prefixes.push({ label: this.claimPrefix(owner, prefix), prefix, handler });
+  }
+
+  addRaw(owner: string, match: RawRouteMatch, handler: RawRouteHandler): void {
+    if ((match.host === undefined) === (match.prefix === undefined)) throw new BootError(`plugin "${owner}" declares a raw route with neither or both of host and prefix`);
+    const route: RawRoute = match.host !== undefined
+      ? { label: this.claim(owner, match.host), host: compileHost(match.host), handler }
+      : { label: this.claimPrefix(owner, match.prefix!), prefix: match.prefix, handler };
+    // Host routes are tried first, as in the koa middleware below.
+    if (route.host) this.raw.splice(this.raw.filter((r) => r.host).length, 0, route);
+    else this.raw.push(route);
+  }
+
+  /** One owner per host pattern, raw or not; answers the metrics label. */
+  private claim(owner: string, host: HostPattern): string {
+    const label = hostLabel(host);
+    const prior = this.owners.get(label);
+    if (prior) throw new BootError(`host route ${label} is declared by both "${prior}" and "${owner}"`);
+    this.owners.set(label, owner);
+    return `host ${label}`;
+  }
+
+  private claimPrefix(owner: string, prefix: string): string {
     if (!/^\/[A-Za-z0-9_.~-]+(\/[A-Za-z0-9_.~-]+)*$/.test(prefix) || prefix.startsWith('/api')) {
       throw new BootError(`plugin "${owner}" declares path route "${prefix}": a plain path outside /api is required`);
     }
@@ -42,7 +64,7 @@ export class HostRoutes {
     const prior = this.owners.get(label);
     if (prior) throw new BootError(`${label} is declared by both "${prior}" and "${owner}"`);
     this.owners.set(label, owner);
-    this.prefixes.push({ label, prefix, handler });
+    return label;
   }
 
   middleware() {

@@ -60,6 +60,8 @@ export class UpgradeDispatcher {
   }
 
   async handle(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    // Node drops its own error listener at the upgrade: a reset during the checks must not be uncaught.
+    socket.on('error', () => socket.destroy());
     const url = new URL(req.url ?? '/', 'http://zpack');
     const requestId = requestIdFor(String(req.headers['x-request-id'] ?? ''));
     const host = hostOf(req.headers, this.config.server.trustProxy);

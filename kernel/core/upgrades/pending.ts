@@ -78,6 +78,12 @@ export class PendingUpgrade implements UpgradeRequest {
     });
   }
 
+  takeOver(): { socket: Duplex; head: Buffer } {
+    if (this.state !== 'pending') throw new Error('the upgrade was already accepted');
+    this.state = 'accepted';
+    return { socket: this.parts.socket, head: this.parts.head };
+  }
+
   /** After the 101 a failure can no longer be answered: the socket is closed instead. */
   abort(): void {
     if (this.client) closeQuietly(this.client, 1011, 'internal error');

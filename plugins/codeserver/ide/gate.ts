@@ -1,7 +1,7 @@
-import type { WebSocket } from 'ws';
 import { NotFoundError, UnauthenticatedError } from '../../../kernel/api';
 import type { AccessEnded, AccountView, InstanceAccess, InstanceDirectory, InstanceView, LiveSessions } from '../../../kernel/api';
 import type { IdeCredentials, IdeGrant } from './credentials';
+import type { IdeConnection } from './socket-link';
 
 /** Who is behind an IDE request and where it goes. */
 export interface IdePass {
@@ -34,7 +34,7 @@ const hits = (order: AccessEnded, p: IdePass): boolean => (order.sessionId !== u
 
 interface OpenSocket {
   pass: IdePass;
-  client: WebSocket;
+  link: IdeConnection;
   timer: NodeJS.Timeout;
 }
 
@@ -45,7 +45,10 @@ interface OpenSocket {
  * any of these ends.
  */
 export class IdeGate {
+  /** Passes by the cookie exactly as presented (its signature included), so a hit skips even the HMAC. */
   private readonly passes = new Map<string, { pass: IdePass; until: number }>();
+  /** Checks under way, by cookie: requests that arrive together (a page's assets) share one read. */
+  private readonly checking = new Map<string, { since: number; pass: Promise<IdePass> }>();
   private readonly sockets = new Set<OpenSocket>();
   /** Recent close orders, to catch one that lands between a socket's checks and its 101. */
   private readonly recent: Array<{ seq: number; order: AccessEnded }> = [];
@@ -56,17 +59,39 @@ export class IdeGate {
   /** `where`: the container the request names (by VMID from the Host, or by id from the legacy path). */
   async authorize(cookie: string | undefined, where: { vmid?: number; instanceId?: string }): Promise<IdePass> {
     const now = Date.now();
-    const since = this.seq;
-    const grant = this.deps.credentials.verify('cookie', cookie, now);
-    if (!grant) throw new UnauthenticatedError('Open the IDE from the portal: this IDE session is missing or has expired');
-    const key = `${grant.sessionId}|${grant.instanceId}|${grant.expiresAt}`;
-    const cached = this.passes.get(key);
-    const pass = cached && cached.until > now ? cached.pass : await this.check(grant);
+    let since = this.seq;
+    const cached = cookie ? this.passes.get(cookie) : undefined;
+    let pass: IdePass;
+    if (cached && cached.until > now) pass = cached.pass;
+    else {
+      const grant = this.deps.credentials.verify('cookie', cookie, now);
+      if (!grant) throw new UnauthenticatedError('Open the IDE from the portal: this IDE session is missing or has expired');
+      let checking = this.checking.get(cookie!);
+      if (!checking) {
+        checking = { since, pass: this.checkAndRemember(cookie!, grant, since, now).finally(() => this.checking.delete(cookie!)) };
+        this.checking.set(cookie!, checking);
+      }
+      // A socket on a shared check watches for close orders from that check's start.
+      since = checking.since;
+      pass = await checking.pass;
+    }
     if ((where.vmid !== undefined && pass.instance.vmid !== where.vmid) || (where.instanceId !== undefined && pass.instance.id !== where.instanceId)) {
       throw new UnauthenticatedError('This IDE session is for another container');
     }
-    if (!cached || cached.until <= now) this.remember(key, pass, now);
     return { ...pass, since };
+  }
+
+  private async checkAndRemember(cookie: string, grant: IdeGrant, since: number, now: number): Promise<IdePass> {
+    let checkedFrom = since;
+    let pass = await this.check(grant);
+    // A close order heard while the checks ran may have ended what they read: read again, after it.
+    if (this.missedSince(checkedFrom, pass)) {
+      checkedFrom = this.seq;
+      pass = await this.check(grant);
+    }
+    // Reused only when no close order for it came in while it was read.
+    if (!this.missedSince(checkedFrom, pass)) this.remember(cookie, pass, now);
+    return pass;
   }
 
   /** The checks behind a pass, read fresh. Also used by the bootstrap before it sets the cookie. */
@@ -79,18 +104,18 @@ export class IdeGate {
     return { grant, account, instance: current };
   }
 
-  /** Keeps an open IDE socket under watch until it closes: its cookie's expiry closes it too. */
-  watch(pass: IdePass, client: WebSocket): void {
-    const timer = setTimeout(() => client.close(IDE_CLOSE.expired, 'ide session expired'), Math.max(0, pass.grant.expiresAt - Date.now()));
+  /** Keeps an open IDE connection under watch until it closes: its cookie's expiry closes it too. */
+  watch(pass: IdePass, link: IdeConnection): void {
+    const timer = setTimeout(() => link.close(IDE_CLOSE.expired, 'ide session expired'), Math.max(0, pass.grant.expiresAt - Date.now()));
     timer.unref();
-    const open: OpenSocket = { pass, client, timer };
+    const open: OpenSocket = { pass, link, timer };
     this.sockets.add(open);
-    client.once('close', () => {
+    link.onClose(() => {
       clearTimeout(timer);
       this.sockets.delete(open);
     });
-    const missed = this.recent.find((r) => r.seq > (pass.since ?? this.seq) && hits(r.order, pass));
-    if (missed) client.close(missed.order.code, missed.order.reason.slice(0, 120));
+    const missed = this.missedSince(pass.since ?? this.seq, pass);
+    if (missed) link.close(missed.code, missed.reason.slice(0, 120));
   }
 
   /** A session, account or container lost its authority: forget its passes and close its sockets. */
@@ -98,7 +123,7 @@ export class IdeGate {
     this.recent.push({ seq: ++this.seq, order });
     if (this.recent.length > RECENT_ORDERS) this.recent.shift();
     for (const [key, { pass }] of this.passes) if (hits(order, pass)) this.passes.delete(key);
-    for (const open of this.sockets) if (hits(order, open.pass)) open.client.close(order.code, order.reason.slice(0, 120));
+    for (const open of this.sockets) if (hits(order, open.pass)) open.link.close(order.code, order.reason.slice(0, 120));
   }
 
   /** When the login session behind a grant expires (epoch ms), or undefined. */
@@ -111,12 +136,17 @@ export class IdeGate {
   }
 
   closeAll(): void {
-    for (const open of this.sockets) open.client.close(1001, 'server shutting down');
+    for (const open of this.sockets) open.link.close(1001, 'server shutting down');
   }
 
-  private remember(key: string, pass: IdePass, now: number): void {
+  /** A close order heard after `since` that ends this pass, if any. */
+  private missedSince(since: number, pass: IdePass): AccessEnded | undefined {
+    return since === this.seq ? undefined : this.recent.find((r) => r.seq > since && hits(r.order, pass))?.order;
+  }
+
+  private remember(cookie: string, pass: IdePass, now: number): void {
     if (this.deps.recheckMs <= 0) return;
     if (this.passes.size > 10_000) this.passes.clear();
-    this.passes.set(key, { pass, until: Math.min(now + this.deps.recheckMs, pass.grant.expiresAt) });
+    this.passes.set(cookie, { pass, until: Math.min(now + this.deps.recheckMs, pass.grant.expiresAt) });
   }
 }
