@@ -98,7 +98,8 @@ export class ServerList {
       requireRowCursor(q.cursor);
       where.push(`(i.created_at, i.id) > (TIMESTAMPTZ 'epoch' + CAST(${param(q.cursor.t)} AS bigint) * INTERVAL '1 microsecond', CAST(${param(q.cursor.id)} AS uuid))`);
     }
-    // One row more than asked, to know whether another page follows; row `limit` keys the next page.
+    // One row more than asked, to know whether another page follows; row `limit` keys the next
+    // page. Numbered after the LIMIT, so the sort below it keeps only the top rows.
     const limit = param(q.limit);
     const beyond = param(q.limit + 1);
     const edge = scope.edge;
@@ -107,10 +108,11 @@ export class ServerList {
               CASE WHEN count(*) > ${limit} THEN max(p.page_t) FILTER (WHERE p.n = ${limit}) END AS last_t,
               CASE WHEN count(*) > ${limit} THEN max(p.id) FILTER (WHERE p.n = ${limit}) END AS last_id
               ${edge ? `, json_agg(p.view ORDER BY p.n) FILTER (WHERE p.n <= ${limit}) AS views` : ''}
-         FROM (SELECT ${HEAD} || ${edge ? 'chr(1)' : `',"connect":null'`} || ${TAIL(scope.withOwner)} AS item,
-                      CAST(EXTRACT(EPOCH FROM i.created_at) * 1000000 AS bigint)::text AS page_t, i.id::text AS id,
-                      row_number() OVER (ORDER BY i.created_at ASC, i.id ASC) AS n${edge ? `, ${VIEW} AS view` : ''}
-                 FROM instance i WHERE ${where.join(' AND ')} ORDER BY i.created_at ASC, i.id ASC LIMIT ${beyond}) p`);
+         FROM (SELECT l.*, row_number() OVER (ORDER BY l.at, l.uid) AS n
+                 FROM (SELECT ${HEAD} || ${edge ? 'chr(1)' : `',"connect":null'`} || ${TAIL(scope.withOwner)} AS item,
+                              CAST(EXTRACT(EPOCH FROM i.created_at) * 1000000 AS bigint)::text AS page_t, i.id::text AS id,
+                              i.created_at AS at, i.id AS uid${edge ? `, ${VIEW} AS view` : ''}
+                         FROM instance i WHERE ${where.join(' AND ')} ORDER BY i.created_at ASC, i.id ASC LIMIT ${beyond}) l) p`);
     const [page] = await hotQuery<PageRow>(this.ds, statement.name, statement.text, values);
     const nextCursor = page.last_t !== null && page.last_id !== null ? encodeCursor({ t: page.last_t, id: page.last_id }) : null;
     return `${edge ? withConnect(page, edge) : page.head},"nextCursor":${JSON.stringify(nextCursor)}}`;
