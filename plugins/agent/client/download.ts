@@ -74,7 +74,9 @@ export function download(call: StreamCall): Promise<AgentResponse> {
     };
     const silence = setTimeout(() => fail(`no answer within ${timeoutMs} ms`), timeoutMs);
     socket.once('error', (err: NodeJS.ErrnoException) => (answer ? answer.end(err) : fail(err.code ?? err.message)));
+    // The agent closing is the end of an answer without a length (and a short one's failure).
     socket.once('end', () => (answer ? answer.end() : fail('closed before answering')));
+    socket.once('close', () => (answer ? answer.end() : fail('closed before answering')));
     socket.setNoDelay(true);
     socket.write(`GET ${url.pathname}${url.search} HTTP/1.0\r\nHost: ${url.host}\r\nAuthorization: Bearer ${call.token}\r\nAccept: */*\r\n\r\n`);
   });
