@@ -74,10 +74,23 @@ export type Responses = { [S in SuccessStatus]?: ResponseSpec };
 /** Failures a route can answer beyond those the router derives (400, 401, 403, 404, 413, 415, 500, 503). */
 export type ErrorStatus = 400 | 401 | 402 | 403 | 404 | 408 | 409 | 412 | 413 | 415 | 422 | 423 | 429 | 502 | 503 | 504;
 
+/**
+ * A JSON body already serialised (a list page Postgres wrote as JSON text), sent as is: on a
+ * page of a hundred rows, reading every column into objects and serialising them again cost the
+ * API several times what sending the page did. `T` is the shape the text stands for, so a route
+ * still cannot answer another shape; whoever writes the text vouches for it, as a row mapping
+ * does for its casts, and the test suite checks every answer against the document.
+ */
+export class JsonText<T> {
+  /** Never set: it only carries `T` for the compiler. */
+  declare readonly shape?: T;
+  constructor(readonly text: string) {}
+}
+
 type Headers = Record<string, string>;
 type AnswerOf<S, D> =
   D extends DirectResponse ? void | { status?: S; body?: string | Buffer | Readable; headers?: Headers }
-  : D extends ZodType ? { status: S; body: z.input<D>; headers?: Headers }
+  : D extends ZodType ? { status: S; body: z.input<D> | JsonText<z.input<D>>; headers?: Headers }
   : D extends null ? { status: S; body?: undefined; headers?: Headers }
   : never;
 /** 200 is the default status, so a 200 answer may leave it out. */

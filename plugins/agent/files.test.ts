@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { readFile, stat, symlink, truncate, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { AgentRequest, InstanceView } from '../../kernel/api';
@@ -102,6 +102,41 @@ describe('InstanceAgent files (request)', () => {
     const chunks: Buffer[] = [];
     for await (const chunk of down.body) chunks.push(chunk as Buffer);
     expect(Buffer.concat(chunks).equals(bytes)).to.equal(true);
+  });
+
+  it('pipes a download into a writable whole, never reusing a buffer before its write is done; a missing file is a 404 body', async function () {
+    this.timeout(60_000);
+    // Every 4 bytes differ: a read buffer reused before its write completed would garble what arrives.
+    const bytes = Buffer.alloc(5 * MiB);
+    for (let i = 0; i < bytes.length; i += 4) bytes.writeUInt32BE(i, i);
+    await writeFile(file('world/region.bin'), bytes);
+    const down = await send({ method: 'GET', path: '/files/download', query: { path: 'world/region.bin' } });
+    expect(down.status).to.equal(200);
+    expect(down.pipe, 'a download offers pipe').to.be.a('function');
+    const chunks: Buffer[] = [];
+    // A slow client that reads each chunk only when it completes the write, after the socket read again.
+    const slow = new Writable({ highWaterMark: 1, write(chunk: Buffer, _encoding, done) {
+      setTimeout(() => {
+        chunks.push(Buffer.from(chunk));
+        done();
+      }, 1);
+    } });
+    await down.pipe!(slow);
+    expect(Buffer.concat(chunks).equals(bytes), 'the piped bytes').to.equal(true);
+    expect(await json({ method: 'GET', path: '/files/download', query: { path: 'nope.bin' } })).to.deep.equal({ status: 404, body: { error: 'not_found', path: 'nope.bin' } });
+  });
+
+  it('ends a piped download when its destination closes early (a client that left)', async () => {
+    await writeFile(file('world/region.bin'), Buffer.alloc(5 * MiB, 1));
+    const down = await send({ method: 'GET', path: '/files/download', query: { path: 'world/region.bin' } });
+    const leaving: Writable = new Writable({ write(_chunk, _encoding, done) {
+      leaving.destroy();
+      done();
+    } });
+    const outcome = await down.pipe!(leaving).then(() => 'finished', (err: Error) => err.message);
+    expect(outcome).to.equal('client closed the download');
+    // The agent is still served: the relay left no connection half-read behind.
+    expect((await json({ method: 'GET', path: '/files/stat', query: { path: 'eula.txt' } })).status).to.equal(200);
   });
 
   it('deletes a file and a folder (204), then they are gone; the root itself cannot be deleted', async () => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { z } from 'zod';
-import type { ApiRouter } from '../../kernel/api';
+import { JsonText, type ApiRouter } from '../../kernel/api';
 import { ResponseContract, TestClient, type OpenApiDocument } from '../harness';
 
 const DOC: OpenApiDocument = {
@@ -49,7 +49,7 @@ describe('The test client’s contract check', () => {
   it('holds the handler declarations below, which compile only where their shape matches the responses', () => {
     const declared: string[] = [];
     handlersTypedByTheirResponses({ route: (spec) => declared.push(spec.operationId), socket: () => undefined });
-    expect(declared).to.deep.equal(['ok', 'wrongType', 'missingField', 'otherStatus', 'bodyOn204', 'nothing']);
+    expect(declared).to.deep.equal(['ok', 'wrongType', 'missingField', 'otherStatus', 'bodyOn204', 'nothing', 'jsonText', 'jsonTextOfAnotherShape']);
   });
 
   it('fails the request of a test that receives an answer breaking the document', async () => {
@@ -79,4 +79,10 @@ function handlersTypedByTheirResponses(r: ApiRouter): void {
   r.route({ ...base, operationId: 'bodyOn204', responses: { 204: null }, handler: async () => ({ status: 204, body: { id: 'a' } }) });
   // @ts-expect-error nothing, where the route promises JSON
   r.route({ ...base, operationId: 'nothing', responses: { 200: thing }, handler: async () => undefined });
+  // JSON written elsewhere (by Postgres) stands for the shape its producer declares.
+  const written = (text: string) => new JsonText<{ id: string; size: number }>(text);
+  const writtenWithoutSize = (text: string) => new JsonText<{ id: string }>(text);
+  r.route({ ...base, operationId: 'jsonText', responses: { 200: thing }, handler: async () => ({ body: written('{"id":"a","size":1}') }) });
+  // @ts-expect-error JSON text standing for another shape
+  r.route({ ...base, operationId: 'jsonTextOfAnotherShape', responses: { 200: thing }, handler: async () => ({ body: writtenWithoutSize('{"id":"a"}') }) });
 }

@@ -1,6 +1,6 @@
 import { PortId } from '../ports';
 import { UnavailableError } from '../errors';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { InstanceView } from '../domain';
 
@@ -27,6 +27,12 @@ export interface AgentResponse {
   status: number;
   headers: Record<string, string>;
   body: Readable;
+  /**
+   * Optional, for a file's bytes: writes the body to `to` (a client's socket) reusing the
+   * buffers it reads into, and ends it. A relay that only passes the bytes on prefers it to
+   * `body`; only one of the two is used.
+   */
+  pipe?(to: Writable): Promise<void>;
 }
 
 export interface BackupView {

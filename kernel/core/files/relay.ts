@@ -26,7 +26,14 @@ export async function relay(ctx: Context, res: AgentResponse): Promise<void> {
     return;
   }
   for (const h of STREAM_HEADERS) if (res.headers[h]) ctx.set(h, res.headers[h]);
-  ctx.body = res.body;
+  if (!res.pipe) {
+    ctx.body = res.body;
+    return;
+  }
+  // The agent writes the bytes to the client itself, reusing its buffers; koa leaves the answer alone.
+  ctx.respond = false;
+  ctx.res.writeHead(res.status);
+  await res.pipe(ctx.res);
 }
 
 /** A JSON answer of the agent read whole (a file's description); its failures become our own codes. */

@@ -23,7 +23,7 @@ export async function pageRows<E extends ObjectLiteral, T = E>(
   const a = qb.alias;
   const time = `${a}.${order.column}`;
   if (page.cursor) {
-    if (!uuid.safeParse(page.cursor.id).success) throw foreignCursor();
+    requireRowCursor(page.cursor);
     const op = order.direction === 'ASC' ? '>' : '<';
     qb.andWhere(`(${time}, ${a}.id) ${op} (TIMESTAMPTZ 'epoch' + CAST(:pageT AS bigint) * INTERVAL '1 microsecond', CAST(:pageId AS uuid))`,
       { pageT: page.cursor.t, pageId: page.cursor.id });
@@ -67,6 +67,11 @@ function compare(x: Key, y: Key): number {
   const dt = BigInt(x.t) - BigInt(y.t);
   if (dt !== 0n) return dt > 0n ? 1 : -1;
   return x.id < y.id ? -1 : x.id > y.id ? 1 : 0;
+}
+
+/** Refuses a well-formed cursor minted by another list (an agent's item id where rows have UUIDs): 400, not a database error. */
+export function requireRowCursor(key: Key): void {
+  if (!uuid.safeParse(key.id).success) throw foreignCursor();
 }
 
 /** A well-formed cursor minted by another list (an agent's item id where rows have UUIDs). */

@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { z, type ZodType } from 'zod';
-import { ForbiddenError } from '../../api';
+import { ForbiddenError, JsonText } from '../../api';
 import type { Logger } from 'pino';
 import type { AccountView, ActivityLog, ApiRouter, InstanceAccess, InstanceView, Reply, RequestContext, RouteSpec, SocketSpec } from '../../api';
 import { readJsonBody, type JsonBodyLimits } from './body';
@@ -195,7 +195,11 @@ function parse(where: string, schema: ZodType | undefined, value: unknown): any 
 
 function applyReply(ctx: Context, reply: Reply): void {
   for (const [k, v] of Object.entries(reply.headers ?? {})) ctx.set(k, v);
-  if (reply.body !== undefined) ctx.body = reply.body;
+  if (reply.body instanceof JsonText) {
+    // Set first: koa would call a string body text/plain.
+    ctx.type = 'application/json';
+    ctx.body = reply.body.text;
+  } else if (reply.body !== undefined) ctx.body = reply.body;
   ctx.status = reply.status ?? (reply.body === undefined ? 204 : 200);
   answerNotModified(ctx);
 }

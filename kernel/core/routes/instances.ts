@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { DataSource } from 'typeorm';
 import { EdgeProvider, InstanceAgent, InvalidRequestError, NotFoundError } from '../../api';
-import type { ApiRouter, EnforcementState, InstanceType, InstanceView, PortRef } from '../../api';
+import type { ApiRouter, EnforcementState, InstanceType, PortRef } from '../../api';
 import { Instance, ProvisioningOperation, instanceView } from '../entities';
 import type { InstanceService } from '../operations/instances';
 import { createInstanceBody, idempotencyKey } from '../operations/request';
@@ -10,6 +10,7 @@ import type { StatusSections } from '../status-sections';
 import { operationView, serverView } from '../operations/views';
 import { ETAG, IF_MATCH, IF_NONE_MATCH, jsonTag, requireMatch } from '../http/etag';
 import { pageQuery, pageRows, paged, since } from '../http/paging';
+import { ServerList } from './server-list';
 import { crashSchema, enforcementState, openObject, operationSchema, serverSchema } from './schemas';
 
 interface Deps {
@@ -45,14 +46,6 @@ const serversQuery = pageQuery({
   type: z.string().max(64).optional().meta({ description: 'An instance type, e.g. paper' }),
   since: since.optional().meta({ description: 'Only servers created at or after this instant' }),
 });
-/**
- * What a server list reads: the columns an InstanceView needs (the edge provider reads it), and
- * the times as Postgres writes them in Date#toJSON's form (UTC, milliseconds truncated). A page
- * of 100 servers spent more on parsing 200 dates and serialising them back than on the rest.
- */
-const LISTED = ['i.id', 'i.ownerId', 'i.kind', 'i.type', 'i.name', 'i.state', 'i.vmid', 'i.node', 'i.address', 'i.host', 'i.ports', 'i.payload'];
-const isoText = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-const OLDEST_FIRST = { column: 'created_at', direction: 'ASC' } as const;
 const NEWEST_FIRST = { column: 'created_at', direction: 'DESC' } as const;
 const operationAccepted = z.object({ operation: operationSchema });
 const accepted = (op: ProvisioningOperation) => ({
@@ -61,30 +54,7 @@ const accepted = (op: ProvisioningOperation) => ({
 
 export function instanceRoutes(r: ApiRouter, { ds, instances, probes, optional, billingState, types, sections }: Deps): void {
   const view = (i: Instance) => serverView(i, optional(EdgeProvider)?.playerAddress(instanceView(i)) ?? null);
-  const servers = (q: z.infer<typeof serversQuery>) => {
-    const qb = ds.getRepository(Instance).createQueryBuilder('i').where('i.deleted_at IS NULL');
-    if (q.state) qb.andWhere('i.state = :state', { state: q.state });
-    if (q.type) qb.andWhere('i.type = :type', { type: q.type });
-    if (q.since) qb.andWhere('i.created_at >= :since', { since: q.since });
-    return qb;
-  };
-  const listed = (q: z.infer<typeof serversQuery>) =>
-    servers(q).select(LISTED).addSelect(isoText('i.created_at'), 'created_iso').addSelect(isoText('i.updated_at'), 'updated_iso');
-  /** One view per row of `listed`, the edge provider looked up once per page. */
-  const listedView = () => {
-    const edge = optional(EdgeProvider);
-    return (row: Record<string, unknown>) => {
-      const i = {
-        id: row.i_id, ownerId: row.i_owner_id, kind: row.i_kind, type: row.i_type, name: row.i_name, state: row.i_state, vmid: row.i_vmid,
-        node: row.i_node, address: row.i_address, host: row.i_host, ports: row.i_ports, payload: row.i_payload, createdAt: row.created_iso,
-      } as Omit<InstanceView, 'createdAt'> & { createdAt: string };
-      const connect = edge?.playerAddress({ ...i, createdAt: new Date(i.createdAt) }) ?? null;
-      return {
-        server: { id: i.id, kind: i.kind, type: i.type, name: i.name, state: i.state, vmid: i.vmid, node: i.node, ports: i.ports, connect, createdAt: i.createdAt, updatedAt: row.updated_iso as string },
-        ownerId: i.ownerId,
-      };
-    };
-  };
+  const list = new ServerList(ds);
   const operations = (q: z.infer<typeof operationsQuery>) => {
     const qb = ds.getRepository(ProvisioningOperation).createQueryBuilder('o').where('TRUE');
     if (q.state) qb.andWhere('o.state = :state', { state: q.state });
@@ -135,9 +105,7 @@ export function instanceRoutes(r: ApiRouter, { ds, instances, probes, optional, 
     query: serversQuery, scope: 'servers.read',
     handler: async ({ query, account }) => {
       // Theirs, and those shared with them (an accepted invitation).
-      const mine = listed(query).andWhere(`(i.owner_id = :owner OR i.id IN (SELECT s.instance_id FROM subuser s WHERE s.account_id = :owner AND s.accepted_at IS NOT NULL))`, { owner: account.id });
-      const page = await pageRows(mine, query, OLDEST_FIRST, listedView());
-      return { body: { servers: page.items.map((row) => row.server), nextCursor: page.nextCursor } };
+      return { body: await list.visibleTo(account.id, query, optional(EdgeProvider)) };
     },
   });
 
@@ -194,8 +162,7 @@ export function instanceRoutes(r: ApiRouter, { ds, instances, probes, optional, 
     operationId: 'adminListServers', responses: { 200: paged({ servers: z.array(adminServer) }) },
     query: serversQuery,
     handler: async ({ query }) => {
-      const page = await pageRows(listed(query), query, OLDEST_FIRST, listedView());
-      return { body: { servers: page.items.map((row) => ({ ...row.server, ownerId: row.ownerId })), nextCursor: page.nextCursor } };
+      return { body: await list.everyone(query, optional(EdgeProvider)) };
     },
   });
 

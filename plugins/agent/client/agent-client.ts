@@ -4,6 +4,7 @@ import type { AgentReadiness, AgentRequest, AgentResponse, BackupView, PowerActi
 import type { WebSocket } from 'ws';
 import { backupAnswer, backupsAnswer, restoreAnswer, restoreStatusAnswer } from './backups-wire';
 import { connectConsole } from './console';
+import { download } from './download';
 import { streamExchange } from './stream';
 import { exchange, joinAgentUrl, type AgentAnswer } from './wire';
 
@@ -67,6 +68,10 @@ export class AgentClient {
   /** Any agent route, both bodies streamed; HTTP errors are returned, not thrown. */
   request(request: AgentRequest): Promise<AgentResponse> {
     const { baseUrl, token, timeoutMs } = this.options;
+    // A file's bytes over plain HTTP take the relay that reuses its buffers (download.ts).
+    if (request.method === 'GET' && request.path === '/files/download' && !request.body && new URL(baseUrl).protocol === 'http:') {
+      return download({ baseUrl, token, timeoutMs, request });
+    }
     return streamExchange({ baseUrl, token, timeoutMs, request });
   }
 
