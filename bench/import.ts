@@ -2,17 +2,10 @@ import { HostingProvider, ImportedAccountSection, InstanceType } from '../kernel
 import { FleetImporter } from '../kernel/core/fleet-import/importer';
 import { sampleFleet } from '../kernel/core/fleet-import/sample';
 import type { FleetFile } from '../kernel/core/fleet-import/format';
-import agentPlugin from '../plugins/agent';
-import { AgentSimulator } from '../plugins/agent/testing/simulator';
-import cloudflarePlugin from '../plugins/cloudflare';
 import { srvRecordName } from '../plugins/cloudflare/provider';
-import { CloudflareSimulator } from '../plugins/cloudflare/testing/simulator';
-import minecraftPlugin from '../plugins/minecraft';
-import proxmoxPlugin from '../plugins/proxmox';
-import { ProxmoxSimulator, SIMULATOR_TOKEN } from '../plugins/proxmox/testing/simulator';
-import velocityPlugin from '../plugins/velocity';
 import { VelocityConnection } from '../plugins/velocity/connection';
-import { startTestKernel, type TestKernel } from '../test/harness';
+import type { TestKernel } from '../test/harness';
+import { simulatedWorld, type SimulatedWorld as World } from './lib/simulated-world';
 import type { Benchmark, BenchmarkReport } from './lib/benchmark';
 import { countCalls } from './lib/call-counter';
 import { fixed, ms, step, table } from './lib/print';
@@ -29,48 +22,8 @@ const TARGET_MS = 60_000;
 /** Every 100th server's container is missing: the import lists it as not adopted, verify proposes it. */
 const missing = (n: number): boolean => n % 100 === 42;
 
-interface World {
-  tk: TestKernel;
-  proxmox: ProxmoxSimulator;
-  cloudflare: CloudflareSimulator;
-  agents: AgentSimulator;
-  stop(): Promise<void>;
-}
 
-async function world(): Promise<World> {
-  const agents = await new AgentSimulator({ port: 0, bootMs: 0 }).start();
-  const proxmox = new ProxmoxSimulator({ taskMs: 0, agentSimulatorUrl: agents.url });
-  await proxmox.start();
-  const cloudflare = new CloudflareSimulator({ port: 0, apiToken: 'bench-edge-token' });
-  await cloudflare.start();
-  const tk = await startTestKernel({
-    plugins: [proxmoxPlugin, agentPlugin, minecraftPlugin, cloudflarePlugin, velocityPlugin],
-    config: {
-      role: 'api',
-      logging: { level: 'warn' },
-      plugins: {
-        proxmox: {
-          enabled: true,
-          options: { simulate: false, baseUrl: proxmox.url, tokenId: SIMULATOR_TOKEN.id, tokenSecret: SIMULATOR_TOKEN.secret, agentEndpoint: `${agents.url}/ct/{vmid}` },
-        },
-        agent: { enabled: true, options: { simulate: false, driftChecksPerPass: 50 } },
-        minecraft: { enabled: true },
-        cloudflare: { enabled: true, options: { simulate: false, baseUrl: cloudflare.url, apiToken: 'bench-edge-token', zoneId: ZONE.id, zoneName: ZONE.name, ...PROXY } },
-        velocity: { enabled: true, options: { simulate: true, simulator: { port: 0 }, proxyToken: 'bench-proxy-token' } },
-      },
-    },
-  });
-  return {
-    tk, proxmox, cloudflare, agents,
-    stop: async () => {
-      await tk.kernel.redis.eval(`for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end return 1`, 0, `${tk.prefix}:*`).catch(() => undefined);
-      await tk.stop();
-      await cloudflare.stop();
-      await proxmox.stop();
-      await agents.stop();
-    },
-  };
-}
+const world = (): Promise<World> => simulatedWorld({ zone: ZONE, proxy: PROXY, agentChecksPerPass: 50, config: { logging: { level: 'warn' } } });
 
 /** The old system's world: its containers (tagged with its own name), SRV records and proxy registrations. */
 async function seed(w: World, fleet: FleetFile): Promise<void> {
@@ -192,7 +145,7 @@ export const importBench: Benchmark = {
       return {
         targets: [{ name: `import + verify of ${SERVERS.toLocaleString('en')} servers < 60 s`, ratio: TARGET_MS / total, minimum: 1, invalid: report!.servers.imported === SERVERS ? '' : `only ${report!.servers.imported} imported` }],
         figures: [
-          { label: 'import + verify, 10,000 servers', value: ms(total, 0) },
+          { label: `import + verify, ${SERVERS.toLocaleString('en-US')} servers`, value: ms(total, 0) },
           { label: 'import / raw INSERT', value: `${fixed(1 / ratio, 1)}×` },
           { label: 'SQL per server (import, verify)', value: `${per(imported.sql)}, ${per(verified.sql)}` },
           { label: 'remote calls per server (import, verify)', value: `${per(Object.values(imported.remote).reduce((a, b) => a + b, 0))} (of which ${proxmoxWrites} tag writes), ${per(Object.values(verified.remote).reduce((a, b) => a + b, 0))}` },

@@ -3,17 +3,10 @@ import { InstanceAgent, Tokens } from '../kernel/api';
 import type { FencingToken } from '../kernel/api';
 import { recordFence } from '../kernel/core/loops/fence';
 import type { PassReport } from '../kernel/core/controller/reconciler';
-import agentPlugin from '../plugins/agent';
-import { AgentSimulator } from '../plugins/agent/testing/simulator';
-import cloudflarePlugin from '../plugins/cloudflare';
 import { srvRecordName } from '../plugins/cloudflare/provider';
-import { CloudflareSimulator } from '../plugins/cloudflare/testing/simulator';
-import minecraftPlugin from '../plugins/minecraft';
-import proxmoxPlugin from '../plugins/proxmox';
-import { ProxmoxSimulator, SIMULATOR_TOKEN } from '../plugins/proxmox/testing/simulator';
-import velocityPlugin from '../plugins/velocity';
 import { VelocityConnection } from '../plugins/velocity/connection';
-import { startTestKernel, type TestKernel } from '../test/harness';
+import type { TestKernel } from '../test/harness';
+import { simulatedWorld, type SimulatedWorld as World } from './lib/simulated-world';
 import type { Benchmark, BenchmarkReport, TargetCheck } from './lib/benchmark';
 import { callsBetween, countCalls } from './lib/call-counter';
 import { mib } from './lib/process-memory';
@@ -40,48 +33,8 @@ interface PassFigures {
   rssMiB: number;
 }
 
-interface World {
-  tk: TestKernel;
-  proxmox: ProxmoxSimulator;
-  cloudflare: CloudflareSimulator;
-  agents: AgentSimulator;
-  stop(): Promise<void>;
-}
 
-async function world(): Promise<World> {
-  const agents = await new AgentSimulator({ port: 0, bootMs: 0 }).start();
-  const proxmox = new ProxmoxSimulator({ taskMs: 0, agentSimulatorUrl: agents.url });
-  await proxmox.start();
-  const cloudflare = new CloudflareSimulator({ port: 0, apiToken: 'bench-edge-token' });
-  await cloudflare.start();
-  const tk = await startTestKernel({
-    plugins: [proxmoxPlugin, agentPlugin, minecraftPlugin, cloudflarePlugin, velocityPlugin],
-    config: {
-      role: 'api',
-      controller: { repairLevel: 0, addressChecksPerPass: 50 },
-      plugins: {
-        proxmox: {
-          enabled: true,
-          options: { simulate: false, baseUrl: proxmox.url, tokenId: SIMULATOR_TOKEN.id, tokenSecret: SIMULATOR_TOKEN.secret, agentEndpoint: `${agents.url}/ct/{vmid}` },
-        },
-        agent: { enabled: true, options: { simulate: false, driftChecksPerPass: AGENT_CHECKS } },
-        minecraft: { enabled: true },
-        cloudflare: { enabled: true, options: { simulate: false, baseUrl: cloudflare.url, apiToken: 'bench-edge-token', zoneId: ZONE.id, zoneName: ZONE.name, ...PROXY } },
-        velocity: { enabled: true, options: { simulate: true, simulator: { port: 0 }, proxyToken: 'bench-proxy-token' } },
-      },
-    },
-  });
-  return {
-    tk, proxmox, cloudflare, agents,
-    stop: async () => {
-      await tk.kernel.redis.eval(`for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end return 1`, 0, `${tk.prefix}:*`).catch(() => undefined);
-      await tk.stop();
-      await cloudflare.stop();
-      await proxmox.stop();
-      await agents.stop();
-    },
-  };
-}
+const world = (): Promise<World> => simulatedWorld({ zone: ZONE, proxy: PROXY, agentChecksPerPass: AGENT_CHECKS, config: { controller: { repairLevel: 0, addressChecksPerPass: 50 } } });
 
 /** `count` running game servers straight into the schema, the remote systems agreeing with them but for 1% of mixed drift. */
 async function populate(w: World, count: number): Promise<void> {
