@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import type { Logger } from 'pino';
 import { failure, placeCluster, postgresUser, type Placement, type RunAs } from './embedded-postgres-place';
+import { processAlive } from './process-guards';
 
 export interface EmbeddedPostgresOptions extends Placement {
   /** 0: a free port, picked at each start. */
@@ -115,21 +116,13 @@ async function portOfRunning(dataDir: string): Promise<number | undefined> {
   }
   const pid = Number(lines[0]);
   const port = Number(lines[3]);
-  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return undefined;
+  if (!Number.isInteger(pid) || pid <= 0 || !processAlive(pid)) return undefined;
   for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(200)) {
     if (port > 0 && await answers(port)) return port;
   }
   throw failure(`the PostgreSQL running on ${dataDir} (pid ${pid}) does not answer on port ${port}: wait for it, or stop it (kill ${pid}), then try again`);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function answers(port: number): Promise<boolean> {
   return new Promise((resolve) => {

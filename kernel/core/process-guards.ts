@@ -46,3 +46,13 @@ export function installProcessGuards(logger: Logger, drain: Drain, target: Event
     target.off('uncaughtException', onException);
   };
 }
+
+/** Whether a process with this pid exists (EPERM: it does, under another user). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -3,21 +3,13 @@ import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { BootError } from '../api';
 import type { SimulatorDirectory } from '../api';
+import { processAlive } from './process-guards';
 
 /** The process that runs the simulators for a fleet of processes. */
 export const SIMULATORS_ROLE = 'simulators';
 const READY = '.ready';
 const OWNER = '.owner';
 
-/** Whether a process with this pid exists (EPERM: it does, under another user). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export interface SharedSimulators {
   redis: () => Redis;
@@ -79,7 +71,7 @@ export class KernelSimulators implements SimulatorDirectory {
     } catch {
       holder = undefined;
     }
-    if (holder && holder !== process.pid && alive(holder)) {
+    if (holder && holder !== process.pid && processAlive(holder)) {
       throw new BootError(`the simulated world in ${this.stateRoot} is in use by process ${holder} (a running \`npm start\`?): stop it first, `
         + `or run the simulators as their own process (\`zpack simulators\`) and point this one at them with simulators.mode: remote`, 'simulators_in_use');
     }
