@@ -10,7 +10,6 @@ export const SIMULATORS_ROLE = 'simulators';
 const READY = '.ready';
 const OWNER = '.owner';
 
-
 export interface SharedSimulators {
   redis: () => Redis;
   /** The Redis hash where the host publishes each simulator's URL. */
