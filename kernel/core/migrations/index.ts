@@ -12,6 +12,7 @@ import { KernelOutboxMaintenance1700000400000 } from './1700000400000-kernel-out
 import { KernelServerManagement1700000500000 } from './1700000500000-kernel-server-management';
 import { KernelCrashCulprit1700000600000 } from './1700000600000-kernel-crash-culprit';
 import { KernelUptime1700000700000 } from './1700000700000-kernel-uptime';
+import { KernelCreateFunctions1700000830000 } from './1700000830000-kernel-create-functions';
 
 /** Kernel migrations, oldest first (one per line, so branches adding one merge cleanly). */
 export const kernelMigrations: Function[] = [
@@ -29,4 +30,5 @@ export const kernelMigrations: Function[] = [
   KernelServerManagement1700000500000,
   KernelCrashCulprit1700000600000,
   KernelUptime1700000700000,
+  KernelCreateFunctions1700000830000,
 ];
