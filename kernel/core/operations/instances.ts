@@ -6,7 +6,7 @@ import {
 } from '../../api';
 import { assertEntitled } from '../../api';
 import type { AccountView, EnforcementState, InstanceType, KernelHooks, PlanEntitlements, ProvisionPlan } from '../../api';
-import { guardMutation } from '../billing-state';
+import { assertMayMutate, guardMutation } from '../billing-state';
 import { hotQuery, hydrate } from '../database';
 import { Instance, ProvisioningOperation } from '../entities';
 import type { KernelConfig } from '../config';
@@ -52,20 +52,30 @@ export class InstanceService {
 
   /**
    * Same key + same body → the same operation; same key + other body → 422; keys are per account.
-   * Two statements: the key's operation, if any; then zpack_accept_create, which under the
-   * account's advisory lock looks for the key again, checks the quota and inserts the instance
-   * and its operation (migration 1700000830000).
+   * One statement: zpack_accept_create (migration 1700000830000), which under the account's
+   * advisory lock answers the key's operation if there is one, else checks the quota and inserts
+   * the instance and its operation. A request refused before it (billing, plan, entitlements)
+   * looks for the key first: the replay of a request accepted before answers as it did then.
    */
   async requestCreate(account: AccountView, key: string, body: CreateInstanceBody): Promise<ProvisioningOperation> {
     const hash = requestHash(body);
-    const [prior] = await hotQuery<Record<string, unknown>>(this.ds, 'zpack_operation_by_key',
-      `SELECT * FROM provisioning_operation WHERE account_id = $1 AND idempotency_key = $2`, [account.id, key]);
-    if (prior) return replay(hydrate(this.ds, ProvisioningOperation, prior), hash);
-
-    await guardMutation(this.ds, account.id, await this.billing.state(account.id), 'mutation', 'server.create', null);
-    const entitlements = await this.billing.entitlements(account);
-    const plan = await this.plan(account, body);
-    assertEntitled(entitlements, plan.choices ?? {});
+    let state: EnforcementState | undefined;
+    let plan: ProvisionPlan;
+    let entitlements: PlanEntitlements | null;
+    try {
+      state = await this.billing.state(account.id);
+      assertMayMutate(state, 'mutation');
+      entitlements = await this.billing.entitlements(account);
+      plan = await this.plan(account, body);
+      assertEntitled(entitlements, plan.choices ?? {});
+    } catch (err) {
+      const [prior] = await hotQuery<Record<string, unknown>>(this.ds, 'zpack_operation_by_key',
+        `SELECT * FROM provisioning_operation WHERE account_id = $1 AND idempotency_key = $2`, [account.id, key]);
+      if (prior) return replay(hydrate(this.ds, ProvisioningOperation, prior), hash);
+      // A refusal for billing is audited (a replay was none).
+      if (state !== undefined) await guardMutation(this.ds, account.id, state, 'mutation', 'server.create', null);
+      throw err;
+    }
     const [{ outcome }] = await hotQuery<{ outcome: AcceptOutcome }>(this.ds, 'zpack_accept_create',
       `SELECT zpack_accept_create($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11::jsonb, $12) AS outcome`,
       [account.id, key, hash, entitlements?.maxInstances ?? null, this.config.quota.defaultMaxInstances, plan.kind, plan.type, plan.name,
@@ -76,8 +86,8 @@ export class InstanceService {
     if (outcome.quota) throw new QuotaExceededError(`Your plan allows ${outcome.quota.maxInstances} instance(s)`, { ...outcome.quota });
     const op = hydrate(this.ds, ProvisioningOperation, outcome.op!);
     if (!outcome.fresh) return replay(op, hash);
-    await this.accountChanged(account.id);
-    await this.dispatch(op);
+    // Independent of each other: the caches hear of the new instance while the job is queued.
+    await Promise.all([this.accountChanged(account.id), this.dispatch(op)]);
     return op;
   }
 
