@@ -172,7 +172,8 @@ export class OperationRun {
 
   /** The instance row, read once (the statement that took the lease usually brought it); this run's own changes stay in step. */
   async instance(): Promise<Instance> {
-    return (this.row ??= await this.deps.ds.getRepository(Instance).findOneByOrFail({ id: this.op.instanceId! }));
+    if (!this.row) this.row = Object.assign(await this.deps.ds.getRepository(Instance).findOneByOrFail({ id: this.op.instanceId! }), this.facts);
+    return this.row;
   }
 
   /** Writes at once, outside the lease (cleanup after a failure); progress goes through `learnt`. */
