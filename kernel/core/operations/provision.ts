@@ -123,9 +123,8 @@ export class ProvisionWorker {
 
     if (!run.cp.started) {
       await run.phase('start');
-      await run.retry(async () => {
-        if ((await hosting.status(ref)) !== 'running') await hosting.start(ref);
-      });
+      // Starting a running container is harmless (the port's contract), so no status read comes first.
+      await run.retry(() => hosting.start(ref));
       await run.checkpoint({ started: true });
     }
 
