@@ -79,6 +79,17 @@ export async function hotQuery<T>(ds: DataSource, name: string, text: string, va
 }
 
 /**
+ * A raw row (column names as keys: a RETURNING *, or a to_jsonb of the row) as the entity a
+ * TypeORM read would have given, without a query builder around the statement.
+ */
+export function hydrate<T>(ds: DataSource, entity: new () => T, raw: Record<string, unknown>): T {
+  const meta = ds.getMetadata(entity);
+  const row = meta.create() as T;
+  for (const column of meta.columns) column.setEntityValue(row as object, ds.driver.prepareHydratedValue(raw[column.databaseName], column));
+  return row;
+}
+
+/**
  * SQLSTATEs of a server that is going away, not yet there or full: 57P01 admin_shutdown, 57P02
  * crash_shutdown, 57P03 cannot_connect_now, 53300 too_many_connections (a fleet's pools over max_connections).
  */

@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import type { Announcements, MaintenanceCalendar, MaintenanceWindowView, Notifications } from '../api';
 import type { KernelConfig } from './config';
-import { returnedRows } from './database';
+import { hotQuery, returnedRows } from './database';
 import { MaintenanceWindow } from './entities';
 
 export const MAINTENANCE_NOTICES_JOB = 'maintenance.notices';
@@ -22,7 +22,13 @@ export const windowView = (w: MaintenanceWindow): MaintenanceWindowView =>
 export interface NodesInMaintenance {
   fleet: MaintenanceWindowView | null;
   nodes: string[];
+  /** Every window in force, earliest start first (what activeFor would answer for any node at that instant). */
+  windows: MaintenanceWindowView[];
 }
+
+/** What `activeFor(node)` answers, from the windows in force at the same instant. */
+export const activeAmong = (windows: MaintenanceWindowView[], node: string): MaintenanceWindowView | null =>
+  windows.find((w) => w.node === null || w.node === node) ?? null;
 
 interface Affected {
   ownerId: string;
@@ -53,11 +59,13 @@ export class MaintenanceSchedule implements MaintenanceCalendar {
     return w ? windowView(w) : null;
   }
 
+  /** One prepared statement: every create's placement asks it. */
   async inMaintenance(at: Date = new Date()): Promise<NodesInMaintenance> {
-    const windows = await this.ds.getRepository(MaintenanceWindow).createQueryBuilder('w')
-      .where('w.starts_at <= :at AND w.ends_at > :at', { at }).getMany();
-    const fleet = windows.find((w) => w.node === null);
-    return { fleet: fleet ? windowView(fleet) : null, nodes: [...new Set(windows.flatMap((w) => (w.node ? [w.node] : [])))] };
+    const windows = (await hotQuery<{ id: string; node: string | null; starts_at: Date; ends_at: Date; message: string }>(this.ds, 'zpack_maintenance_now',
+      `SELECT id, node, starts_at, ends_at, message FROM maintenance_window WHERE starts_at <= $1 AND ends_at > $1 ORDER BY starts_at ASC`, [at]))
+      .map((w): MaintenanceWindowView => ({ id: w.id, node: w.node, startsAt: w.starts_at, endsAt: w.ends_at, message: w.message }));
+    const fleet = windows.find((w) => w.node === null) ?? null;
+    return { fleet, nodes: [...new Set(windows.flatMap((w) => (w.node ? [w.node] : [])))], windows };
   }
 
   async schedule(request: WindowRequest, actorId: string | null): Promise<MaintenanceWindow> {

@@ -12,6 +12,8 @@ export const SWEEP_JOB = 'notification.sweep';
 /** The channel an owner's message is recorded under when no notifier serves owners. */
 const OWNER_UNSERVED = 'owner';
 const OPERATORS_UNSERVED = 'operators';
+/** How often an audience without a notifier is logged. */
+const UNSERVED_LOG_MS = 60_000;
 
 type Policy = KernelConfig['notifications'];
 
@@ -41,7 +43,7 @@ export class NotificationOutbox implements Notifications {
     const channels = this.notifiers().filter((n) => n.audiences.includes('owner')).map((n) => n.channel);
     if (!channels.length) {
       await this.insert(OWNER_UNSERVED, message, 'undeliverable', 'no enabled notifier serves account owners');
-      this.logger.warn({ template: message.template }, 'notification undeliverable: no notifier serves account owners');
+      this.warnUnserved('owner', { template: message.template }, 'notification undeliverable: no notifier serves account owners');
       return;
     }
     if (await this.turnedOff(message)) {
@@ -55,11 +57,28 @@ export class NotificationOutbox implements Notifications {
     const channels = this.notifiers().filter((n) => n.audiences.includes('operators')).map((n) => n.channel);
     if (!channels.length) {
       await this.insert(OPERATORS_UNSERVED, { ...message, to: topic }, 'undeliverable', 'no enabled notifier serves operators');
-      this.logger.warn({ template: message.template, topic }, 'notification undeliverable: no notifier serves operators');
+      this.warnUnserved('operators', { template: message.template, topic }, 'notification undeliverable: no notifier serves operators');
       return;
     }
     for (const channel of new Set(channels)) await this.send(channel, { ...message, to: topic });
   }
+
+  /**
+   * Without a notifier for an audience every such message is undeliverable (each row says so):
+   * the log says it once a minute per audience, with how many since, not once per message.
+   */
+  private warnUnserved(audience: string, fields: Record<string, unknown>, msg: string): void {
+    const now = Date.now();
+    const last = this.unserved.get(audience);
+    if (last && now - last.at < UNSERVED_LOG_MS) {
+      last.suppressed++;
+      return;
+    }
+    this.unserved.set(audience, { at: now, suppressed: 0 });
+    this.logger.warn({ ...fields, ...(last?.suppressed ? { alsoUndeliverable: last.suppressed } : {}) }, msg);
+  }
+
+  private readonly unserved = new Map<string, { at: number; suppressed: number }>();
 
   async send(channel: string, message: NotificationRequest): Promise<void> {
     const row = await this.insert(channel, message, 'pending');

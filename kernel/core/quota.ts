@@ -1,4 +1,4 @@
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import type { KernelConfig } from './config';
 import { hotQuery } from './database';
 
@@ -17,13 +17,10 @@ const toQuota = (row: QuotaRow | undefined, config: KernelConfig, planMax?: numb
 
 /**
  * Live instances count against the quota; the account's override beats its plan's limit
- * (`planMax`, from BillingGate.entitlementsOf), which beats the configured default. Inside a transaction.
+ * (`planMax`, from BillingGate.entitlementsOf), which beats the configured default. A create
+ * checks the same under the account's lock, in zpack_accept_create (migration 1700000830000).
+ * As a prepared statement (GET /api/me).
  */
-export async function quotaOf(m: EntityManager, config: KernelConfig, accountId: string, planMax?: number): Promise<Quota> {
-  return toQuota((await m.query(QUOTA_SQL, [accountId]))[0], config, planMax);
-}
-
-/** The same, outside a transaction, as a prepared statement (GET /api/me). */
 export async function currentQuota(ds: DataSource, config: KernelConfig, accountId: string, planMax?: number): Promise<Quota> {
   return toQuota((await hotQuery<QuotaRow>(ds, 'zpack_quota', QUOTA_SQL, [accountId]))[0], config, planMax);
 }

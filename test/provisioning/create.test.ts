@@ -132,6 +132,10 @@ describe('POST /api/instances', () => {
       expect(statuses.filter((s) => s === 403)).to.have.length(47);
       expect(responses.filter((r) => r.status === 403).every((r) => r.body.error.code === 'quota_exceeded')).to.equal(true);
       await Promise.all(responses.filter((r) => r.status === 202).map((r) => settle(user, r.body.operation.id)));
+      const acceptedAt = statuses.indexOf(202);
+      const again = await create(user, `q-${acceptedAt}`, gameBody(`q${acceptedAt}`));
+      expect(again.status, 'a replay of an accepted create is not counted again').to.equal(202);
+      expect(again.body.operation.id).to.equal(responses[acceptedAt].body.operation.id);
     });
   });
 

@@ -42,4 +42,21 @@ describe('beforeProvision veto', () => {
     blocked.delete(user.id);
     expect((await create(user, 'vetoed')).status, 'the same key works once the veto is lifted').to.equal(202);
   });
+
+  it('answers a request accepted before the veto with its operation again; a new key is refused', async () => {
+    const user = await tk.user();
+    const first = await create(user, 'before-veto');
+    expect(first.status).to.equal(202);
+    blocked.add(user.id);
+    try {
+      const again = await create(user, 'before-veto');
+      expect(again.status).to.equal(202);
+      expect(again.body.operation.id).to.equal(first.body.operation.id);
+      expect((await create(user, 'after-veto')).status).to.equal(402);
+      const [{ n }] = await tk.kernel.ds.query(`SELECT count(*)::int AS n FROM provisioning_operation WHERE account_id = $1`, [user.id]);
+      expect(n).to.equal(1);
+    } finally {
+      blocked.delete(user.id);
+    }
+  });
 });

@@ -13,6 +13,7 @@ import { KernelServerManagement1700000500000 } from './1700000500000-kernel-serv
 import { KernelCrashCulprit1700000600000 } from './1700000600000-kernel-crash-culprit';
 import { KernelUptime1700000700000 } from './1700000700000-kernel-uptime';
 import { KernelFleetImportAgentToken1700000820000 } from './1700000820000-kernel-fleet-import-agent-token';
+import { KernelCreateFunctions1700000830000 } from './1700000830000-kernel-create-functions';
 
 /** Kernel migrations, oldest first (one per line, so branches adding one merge cleanly). */
 export const kernelMigrations: Function[] = [
@@ -31,4 +32,5 @@ export const kernelMigrations: Function[] = [
   KernelCrashCulprit1700000600000,
   KernelUptime1700000700000,
   KernelFleetImportAgentToken1700000820000,
+  KernelCreateFunctions1700000830000,
 ];

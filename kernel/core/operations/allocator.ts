@@ -1,4 +1,5 @@
-import type { EntityManager } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
+import { hotQuery } from '../database';
 import { ConflictError } from '../../api';
 import type { PortBinding } from '../../api';
 
@@ -7,48 +8,44 @@ interface Range {
   max: number;
 }
 
+type Granted = { vmid: number; ports: PortBinding[] };
+type Needs = Array<{ name: string; protocol: 'tcp' | 'udp' }>;
+
+/** zpack_allocate (migration 1700000830000): the advisory lock, the re-run's holdings and the grants, in one call. */
+const ALLOCATE_SQL = `SELECT zpack_allocate($1, $2, $3, $4, $5, $6::text[]) AS granted`;
+
 /**
  * VMIDs and ports come from configured ranges in Postgres, never from /cluster/nextid. A
  * transaction-scoped advisory lock serialises allocators; primary keys make a double grant
- * impossible even without it.
+ * impossible even without it. A re-run for the same instance gets what it already holds.
  */
-export async function allocate(
-  m: EntityManager, instanceId: string, vmids: Range, ports: Range, needs: Array<{ name: string; protocol: 'tcp' | 'udp' }>,
-): Promise<{ vmid: number; ports: PortBinding[] }> {
-  await m.query(`SELECT pg_advisory_xact_lock(hashtext('zpack.allocation'))`);
-  // What a re-run already holds, both kinds in one statement.
-  const [held]: Array<{ vmid: number | null; ports: Array<{ port: number; name: string }> }> = await m.query(
-    `SELECT (SELECT vmid FROM vmid_allocation WHERE instance_id = $1) AS vmid,
-            COALESCE((SELECT json_agg(json_build_object('port', port, 'name', name)) FROM port_allocation WHERE instance_id = $1), '[]') AS ports`,
-    [instanceId],
-  );
-  const vmid = held.vmid ?? await grantLowestFree(m, 'vmid', vmids, { instance_id: '$3::uuid' }, [instanceId]);
-  const bindings: PortBinding[] = [];
-  for (const need of needs) {
-    const port = held.ports.find((h) => h.name === need.name)?.port
-      ?? await grantLowestFree(m, 'port', ports, { instance_id: '$3::uuid', name: '$4::text' }, [instanceId, need.name]);
-    bindings.push({ name: need.name, port, protocol: need.protocol });
-  }
-  return { vmid, ports: bindings };
+export async function allocate(m: EntityManager, instanceId: string, vmids: Range, ports: Range, needs: Needs): Promise<Granted> {
+  return granted(await m.query(ALLOCATE_SQL, allocateValues(instanceId, vmids, ports, needs)).catch(rangeExhausted(vmids, ports)), needs);
 }
 
-/**
- * Inserts the lowest number of the range no row of `<column>_allocation` holds, the other
- * columns set from parameters $3 on, and returns it: finding and taking it is one statement.
- * Table and column names are ours, never input.
- */
-async function grantLowestFree(
-  m: EntityManager, column: 'vmid' | 'port', range: Range, others: Record<string, string>, values: string[],
-): Promise<number> {
-  const table = `${column}_allocation`;
-  const granted: Array<{ g: number }> = await m.query(
-    `INSERT INTO ${table} (${column}, ${Object.keys(others).join(', ')}) SELECT g, ${Object.values(others).join(', ')}
-       FROM generate_series($1::int, $2::int) g
-      WHERE NOT EXISTS (SELECT 1 FROM ${table} t WHERE t.${column} = g) ORDER BY g LIMIT 1 RETURNING ${column} AS g`,
-    [range.min, range.max, ...values],
-  );
-  if (!granted.length) throw new ConflictError(`No free ${column === 'vmid' ? 'VMID' : 'port'} in the configured range`, { range });
-  return granted[0].g;
+/** The same as one statement of its own (its own transaction), prepared: the create path's allocation. */
+export async function allocateNow(ds: DataSource, instanceId: string, vmids: Range, ports: Range, needs: Needs): Promise<Granted> {
+  return granted(await hotQuery<GrantedRow>(ds, 'zpack_allocate', ALLOCATE_SQL, allocateValues(instanceId, vmids, ports, needs)).catch(rangeExhausted(vmids, ports)), needs);
+}
+
+const allocateValues = (instanceId: string, vmids: Range, ports: Range, needs: Needs) =>
+  [instanceId, vmids.min, vmids.max, ports.min, ports.max, needs.map((n) => n.name)];
+
+type GrantedRow = { granted: { vmid: number; ports: Array<{ name: string; port: number }> } };
+
+function granted(rows: GrantedRow[], needs: Needs): Granted {
+  const { vmid, ports } = rows[0].granted;
+  return { vmid, ports: needs.map((need, i) => ({ name: need.name, port: ports[i].port, protocol: need.protocol })) };
+}
+
+/** The function's ZP001/ZP002 (no free VMID / port) as the ConflictError a caller answers with. */
+function rangeExhausted(vmids: Range, ports: Range): (err: unknown) => never {
+  return (err) => {
+    const code = ((err as { driverError?: { code?: string } }).driverError ?? (err as { code?: string }))?.code;
+    if (code === 'ZP001') throw new ConflictError('No free VMID in the configured range', { range: vmids });
+    if (code === 'ZP002') throw new ConflictError('No free port in the configured range', { range: ports });
+    throw err;
+  };
 }
 
 /** A VMID found taken on the hosting side by something not ours: keep it out of future grants. */

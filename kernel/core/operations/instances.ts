@@ -6,11 +6,11 @@ import {
 } from '../../api';
 import { assertEntitled } from '../../api';
 import type { AccountView, EnforcementState, InstanceType, KernelHooks, PlanEntitlements, ProvisionPlan } from '../../api';
-import { guardMutation } from '../billing-state';
+import { assertMayMutate, guardMutation } from '../billing-state';
+import { hotQuery, hydrate } from '../database';
 import { Instance, ProvisioningOperation } from '../entities';
 import type { KernelConfig } from '../config';
 import type { KernelQueues } from '../queues';
-import { quotaOf } from '../quota';
 import { readinessWakeId } from './wakeups';
 import { requestHash, type CreateInstanceBody } from './request';
 
@@ -20,6 +20,13 @@ export const TEARDOWN_JOB = 'instance.teardown';
 export const OPERATION_JOB = 'operation.run';
 
 const PG_UNIQUE = '23505';
+
+/** What zpack_accept_create answers: the key's operation (made now or before), or the quota it would exceed. */
+interface AcceptOutcome {
+  fresh?: boolean;
+  op?: Record<string, unknown>;
+  quota?: { maxInstances: number; used: number };
+}
 
 /** What billing says about an account at create and delete time (admins and exempt accounts: active, no limits). */
 export interface InstanceBilling {
@@ -43,37 +50,45 @@ export class InstanceService {
     private readonly billing: InstanceBilling,
   ) {}
 
-  /** Same key + same body → the same operation; same key + other body → 422; keys are per account. */
+  /**
+   * Same key + same body → the same operation; same key + other body → 422; keys are per account.
+   * One statement: zpack_accept_create (migration 1700000830000), which under the account's
+   * advisory lock answers the key's operation if there is one, else checks the quota and inserts
+   * the instance and its operation. A request refused before it (billing, plan, entitlements)
+   * looks for the key first: the replay of a request accepted before answers as it did then.
+   */
   async requestCreate(account: AccountView, key: string, body: CreateInstanceBody): Promise<ProvisioningOperation> {
     const hash = requestHash(body);
-    const prior = await this.ds.getRepository(ProvisioningOperation).findOneBy({ accountId: account.id, idempotencyKey: key });
-    if (prior) return replay(prior, hash);
-
-    await guardMutation(this.ds, account.id, await this.billing.state(account.id), 'mutation', 'server.create', null);
-    const entitlements = await this.billing.entitlements(account);
-    const plan = await this.plan(account, body);
-    assertEntitled(entitlements, plan.choices ?? {});
-    const outcome = await this.ds.transaction(async (m) => {
-      await m.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`zpack.account:${account.id}`]);
-      const again = await m.getRepository(ProvisioningOperation).findOneBy({ accountId: account.id, idempotencyKey: key });
-      if (again) return { op: again, fresh: false };
-      const quota = await quotaOf(m, this.config, account.id, entitlements?.maxInstances);
-      if (quota.used >= quota.maxInstances) {
-        throw new QuotaExceededError(`Your plan allows ${quota.maxInstances} instance(s)`, { ...quota });
-      }
-      const instance = await m.getRepository(Instance).save(m.getRepository(Instance).create({
-        ownerId: account.id, kind: plan.kind, type: plan.type, name: plan.name, state: 'provisioning', ports: [], payload: plan.payload ?? {}, options: plan.options,
-      }));
-      const op = await this.insertOperation(m, {
-        accountId: account.id, idempotencyKey: key, requestHash: hash, kind: 'create', instanceId: instance.id,
-        input: { request: body, plan: { ...plan, account: undefined } },
-      });
-      return { op, fresh: true };
-    });
-    if (!outcome.fresh) return replay(outcome.op, hash);
-    await this.accountChanged(account.id);
-    await this.dispatch(outcome.op);
-    return outcome.op;
+    let state: EnforcementState | undefined;
+    let plan: ProvisionPlan;
+    let entitlements: PlanEntitlements | null;
+    try {
+      state = await this.billing.state(account.id);
+      assertMayMutate(state, 'mutation');
+      entitlements = await this.billing.entitlements(account);
+      plan = await this.plan(account, body);
+      assertEntitled(entitlements, plan.choices ?? {});
+    } catch (err) {
+      const [prior] = await hotQuery<Record<string, unknown>>(this.ds, 'zpack_operation_by_key',
+        `SELECT * FROM provisioning_operation WHERE account_id = $1 AND idempotency_key = $2`, [account.id, key]);
+      if (prior) return replay(hydrate(this.ds, ProvisioningOperation, prior), hash);
+      // A refusal for billing is audited (a replay was none).
+      if (state !== undefined) await guardMutation(this.ds, account.id, state, 'mutation', 'server.create', null);
+      throw err;
+    }
+    const [{ outcome }] = await hotQuery<{ outcome: AcceptOutcome }>(this.ds, 'zpack_accept_create',
+      `SELECT zpack_accept_create($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11::jsonb, $12) AS outcome`,
+      [account.id, key, hash, entitlements?.maxInstances ?? null, this.config.quota.defaultMaxInstances, plan.kind, plan.type, plan.name,
+        JSON.stringify(plan.payload ?? {}), plan.options === undefined ? null : JSON.stringify(plan.options),
+        JSON.stringify({ request: body, plan: { ...plan, account: undefined } }),
+        new Date(Date.now() + this.config.provisioning.deadlineSeconds * 1000)],
+    );
+    if (outcome.quota) throw new QuotaExceededError(`Your plan allows ${outcome.quota.maxInstances} instance(s)`, { ...outcome.quota });
+    const op = hydrate(this.ds, ProvisioningOperation, outcome.op!);
+    if (!outcome.fresh) return replay(op, hash);
+    // Independent of each other: the caches hear of the new instance while the job is queued.
+    await Promise.all([this.accountChanged(account.id), this.dispatch(op)]);
+    return op;
   }
 
   /** A delete while one runs returns it; while a create runs → 409; a suspended account's delete is refused (402) and audited. */

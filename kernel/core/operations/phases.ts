@@ -4,7 +4,7 @@ import type { AgentTokens, HostingProvider, InstanceAgent, InstanceView, KernelH
 import type { NodesInMaintenance } from '../maintenance';
 import type { KernelConfig } from '../config';
 import { Instance, ProvisioningOperation, instanceView, type Checkpoint } from '../entities';
-import type { OperationLease } from './lease';
+import type { InstanceFacts, Leased, OperationLease } from './lease';
 import type { KernelMetrics } from '../metrics';
 import type { InstanceReadiness } from './readiness';
 
@@ -52,13 +52,23 @@ export class OperationFailure extends Error {
 /**
  * Saves phase + checkpoint after each step and keeps the lease alive: at every step, and by a
  * heartbeat while a long remote call runs, so a dead worker's lease expires soon after it died.
+ * What a step learnt about the instance (`learnt`) and the checkpoint it reached go out with the
+ * statement that enters the next phase: one write per transition, always before the next remote call.
  */
 export class OperationRun {
+  readonly op: ProvisioningOperation;
   private readonly heartbeat: NodeJS.Timeout;
   /** When this run entered its current phase. */
   private phaseSince = performance.now();
+  /** The checkpoint changed since the last write. */
+  private unsaved = false;
+  /** Instance facts learnt since the last write. */
+  private facts: InstanceFacts = {};
+  private row?: Instance;
 
-  constructor(readonly op: ProvisioningOperation, private readonly deps: WorkerDeps) {
+  constructor(leased: Leased, private readonly deps: WorkerDeps) {
+    this.op = leased.op;
+    this.row = leased.instance ?? undefined;
     const every = (deps.config.provisioning.leaseSeconds * 1000) / 3;
     this.heartbeat = setInterval(() => void this.beat(), every);
     this.heartbeat.unref();
@@ -73,13 +83,17 @@ export class OperationRun {
     clearInterval(this.heartbeat);
   }
 
-  /** Enters a phase: stops at the deadline, then one statement renews the lease, names the phase and saves the checkpoint. */
+  /**
+   * Enters a phase: stops at the deadline, then one statement renews the lease, names the phase
+   * and saves the checkpoint and the facts learnt. Entering the phase the row already names with
+   * nothing to save (the statement that took the lease just named it) writes nothing.
+   */
   async phase(name: string): Promise<void> {
     this.checkDeadline();
-    await this.renew(name);
+    if (name !== this.op.phase || this.unsaved || this.hasFacts()) await this.renew(name);
     this.phaseEnded();
     this.op.phase = name;
-    this.deps.logger.debug({ kind: this.op.kind, phase: name }, 'operation phase');
+    if (this.deps.logger.isLevelEnabled('debug')) this.deps.logger.debug({ kind: this.op.kind, phase: name }, 'operation phase');
   }
 
   private phaseEnded(): void {
@@ -98,6 +112,8 @@ export class OperationRun {
   /** Saves the checkpoint and lets go of the lease until a scheduled wake-up; false when the lease was already lost. */
   async park(): Promise<boolean> {
     this.close();
+    // Facts are recorded by the phase that learnt them, before any wait: none may be left to lose here.
+    if (this.hasFacts() && !(await this.deps.lease.renew(this.op.id, undefined, undefined, this.takeFacts()))) return false;
     const parked = await this.deps.lease.park(this.op.id, this.op.checkpoint);
     this.unsaved = false;
     return parked;
@@ -125,19 +141,42 @@ export class OperationRun {
     this.unsaved = true;
   }
 
+  /**
+   * Records what a step learnt about the instance (VMID, node, ports, addresses, state). Like the
+   * checkpoint, it reaches the row with the next phase or renewal, in the same statement, and only
+   * while this worker holds the lease; this run's view of the row has it at once.
+   */
+  learnt(facts: InstanceFacts): void {
+    Object.assign(this.facts, facts);
+    if (this.row) Object.assign(this.row, facts);
+  }
+
   async renew(phase?: string): Promise<void> {
     const checkpoint = this.unsaved ? this.op.checkpoint : undefined;
-    if (!(await this.deps.lease.renew(this.op.id, phase, checkpoint))) throw new LeaseLost(this.op.id);
+    const facts = this.hasFacts() ? this.facts : undefined;
+    if (!(await this.deps.lease.renew(this.op.id, phase, checkpoint, facts))) throw new LeaseLost(this.op.id);
     this.unsaved = false;
+    if (facts) this.facts = {};
   }
 
-  private unsaved = false;
+  private hasFacts(): boolean {
+    for (const _ in this.facts) return true;
+    return false;
+  }
 
-  /** The instance row, read once; this run's own changes go through updateInstance and stay in step. */
+  private takeFacts(): InstanceFacts {
+    const facts = this.facts;
+    this.facts = {};
+    return facts;
+  }
+
+  /** The instance row, read once (the statement that took the lease usually brought it); this run's own changes stay in step. */
   async instance(): Promise<Instance> {
-    return (this.row ??= await this.deps.ds.getRepository(Instance).findOneByOrFail({ id: this.op.instanceId! }));
+    if (!this.row) this.row = Object.assign(await this.deps.ds.getRepository(Instance).findOneByOrFail({ id: this.op.instanceId! }), this.facts);
+    return this.row;
   }
 
+  /** Writes at once, outside the lease (cleanup after a failure); progress goes through `learnt`. */
   async updateInstance(patch: Partial<Pick<Instance, 'vmid' | 'node' | 'ports' | 'address' | 'host' | 'state' | 'deletedAt'>>): Promise<void> {
     await this.deps.ds.getRepository(Instance).update(this.op.instanceId!, patch);
     if (this.row) Object.assign(this.row, patch);
@@ -147,16 +186,18 @@ export class OperationRun {
     return instanceView(await this.instance());
   }
 
-  private row?: Instance;
-
-  async finish(state: 'succeeded' | 'failed', error: ProvisioningOperation['error'] = null): Promise<void> {
+  /** Ends the operation; answers the owner's email, read by the same statement. */
+  async finish(state: 'succeeded' | 'failed', error: ProvisioningOperation['error'] = null): Promise<{ ownerEmail: string | null }> {
     this.close();
-    await this.deps.ds.getRepository(ProvisioningOperation).update(this.op.id, {
-      state, error, checkpoint: this.op.checkpoint, leaseOwner: null, leaseUntil: null,
-      phase: state === 'succeeded' ? 'done' : this.op.phase,
-    });
+    // Facts learnt just before a failure (a container made, then the deadline passed) are kept for its cleanup.
+    if (this.hasFacts()) await this.deps.lease.renew(this.op.id, undefined, undefined, this.takeFacts());
+    const phase = state === 'succeeded' ? 'done' : this.op.phase;
+    const answer = await this.deps.lease.finish(this.op.id, state, phase, this.op.checkpoint, error);
+    Object.assign(this.op, { state, error, phase, leaseOwner: null, leaseUntil: null });
+    this.unsaved = false;
     this.phaseEnded();
     this.deps.metrics.operationsFinished.inc({ kind: this.op.kind, outcome: state });
+    return answer;
   }
 }
 

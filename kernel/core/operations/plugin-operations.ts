@@ -96,10 +96,11 @@ export class PluginOperations implements Operations {
   }
 
   async run(operationId: string): Promise<void> {
-    const op = await this.workers.lease.acquire(operationId);
-    if (!op) return;
+    const leased = await this.workers.lease.acquire(operationId);
+    if (!leased) return;
+    const { op } = leased;
     const definition = this.registry.get(op.kind);
-    const run = new OperationRun(op, this.workers);
+    const run = new OperationRun(leased, this.workers);
     const logger = this.workers.logger.child({ operationId: op.id, instanceId: op.instanceId, operation: op.kind });
     try {
       if (!definition) {

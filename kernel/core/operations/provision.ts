@@ -3,7 +3,8 @@ import { isDatabaseUnavailable } from '../database';
 import type { AgentTokens, PortBinding, ProvisionPlan } from '../../api';
 import { Instance, ProvisioningOperation } from '../entities';
 import { withLogContext } from '../logger';
-import { allocate, markVmidForeign, release } from './allocator';
+import { activeAmong } from '../maintenance';
+import { allocate, allocateNow, markVmidForeign, release } from './allocator';
 import { LeaseLost, OperationFailure, OperationRun, describeError, type WorkerDeps } from './phases';
 
 const VMID_TAKEN_RETRIES = 3;
@@ -26,11 +27,12 @@ export class ProvisionWorker {
   constructor(private readonly deps: WorkerDeps) {}
 
   async run(operationId: string, resumed = false): Promise<void> {
-    const op = await this.deps.lease.acquire(operationId, resumed);
-    if (!op) return;
-    const run = new OperationRun(op, this.deps);
+    // A fresh create enters its first phase with the statement that takes it.
+    const leased = await this.deps.lease.acquire(operationId, resumed, 'allocate');
+    if (!leased) return;
+    const run = new OperationRun(leased, this.deps);
     try {
-      await withLogContext({ operationId: op.id, instanceId: op.instanceId ?? undefined }, () => this.execute(run));
+      await withLogContext({ operationId: run.op.id, instanceId: run.op.instanceId ?? undefined }, () => this.execute(run));
     } finally {
       run.close();
     }
@@ -73,19 +75,18 @@ export class ProvisionWorker {
       failure ??= err;
     }
     // A plugin's part failed: the operation says so; the server stays up.
-    await run.finish(failure === undefined ? 'succeeded' : 'failed', failure === undefined ? null : describeError(failure, 'after_provision'));
-    await this.tellOwner(run, 'server_ready', {});
+    const { ownerEmail } = await run.finish(failure === undefined ? 'succeeded' : 'failed', failure === undefined ? null : describeError(failure, 'after_provision'));
+    await this.tellOwner(run, ownerEmail, 'server_ready', {});
   }
 
-  /** The owner hears how the create ended; a notification that cannot be queued changes nothing of the operation. */
-  private async tellOwner(run: OperationRun, template: 'server_ready' | 'provisioning_failed', data: Record<string, unknown>): Promise<void> {
+  /** The owner (whose email the finishing statement read) hears how the create ended; a notification that cannot be queued changes nothing of the operation. */
+  private async tellOwner(run: OperationRun, email: string | null, template: 'server_ready' | 'provisioning_failed', data: Record<string, unknown>): Promise<void> {
+    if (!email) return;
     try {
-      const [owner]: Array<{ email: string }> = await this.deps.ds.query(`SELECT email FROM account WHERE id = $1`, [run.op.accountId]);
-      if (!owner) return;
       const instance = await run.instance();
       const base = this.deps.config.server.publicUrl;
       await this.deps.notifications.sendToOwner({
-        to: owner.email, template,
+        to: email, template,
         data: { serverId: instance.id, serverName: instance.name, operationId: run.op.id, ...(base ? { url: `${base}/servers/${instance.id}` } : {}), ...data },
       });
     } catch (err) {
@@ -97,12 +98,13 @@ export class ProvisionWorker {
     const { ds, config } = this.deps;
     const hosting = this.deps.hosting();
     const instanceId = run.op.instanceId!;
+    // Each step's facts and checkpoint reach the row with the statement that enters the next phase.
 
     if (!run.cp.allocated) {
       await run.phase('allocate');
       const node = await this.placeNode(run);
-      const granted = await ds.transaction((m) => allocate(m, instanceId, config.provisioning.vmidRange, config.provisioning.portRange, plan.portNeeds));
-      await run.updateInstance({ vmid: granted.vmid, node, ports: granted.ports });
+      const granted = await allocateNow(ds, instanceId, config.provisioning.vmidRange, config.provisioning.portRange, plan.portNeeds);
+      run.learnt({ vmid: granted.vmid, node, ports: granted.ports });
       await run.checkpoint({ allocated: true });
     }
 
@@ -111,7 +113,7 @@ export class ProvisionWorker {
       // Only a re-run can find a container of its own: the first attempt has created nothing yet.
       const found = run.op.attempts > 1 ? await run.retry(() => hosting.findByOperation(run.op.id)) : null;
       if (found) {
-        await run.updateInstance({ vmid: found.vmid, node: found.node });
+        run.learnt({ vmid: found.vmid, node: found.node });
         await run.checkpoint({ containerCreated: true, adopted: true });
       } else {
         await this.createContainer(run, plan);
@@ -121,16 +123,15 @@ export class ProvisionWorker {
 
     if (!run.cp.started) {
       await run.phase('start');
-      await run.retry(async () => {
-        if ((await hosting.status(ref)) !== 'running') await hosting.start(ref);
-      });
+      // Starting a running container is harmless (the port's contract), so no status read comes first.
+      await run.retry(() => hosting.start(ref));
       await run.checkpoint({ started: true });
     }
 
     if (!run.cp.located) {
       await run.phase('locate_agent');
       const { host, agentUrl } = await run.retry(() => hosting.address(ref));
-      await run.updateInstance({ address: agentUrl, host });
+      run.learnt({ address: agentUrl, host });
       await run.checkpoint({ located: true });
     }
 
@@ -148,7 +149,8 @@ export class ProvisionWorker {
         await this.park(run);
         return 'parked';
       }
-      await run.updateInstance({ state: 'running' });
+      // Saved, with the checkpoint, by the statement that enters after_provision.
+      run.learnt({ state: 'running' });
       await run.checkpoint({ ready: true });
     }
     return 'done';
@@ -159,12 +161,14 @@ export class ProvisionWorker {
    * node it picks is checked against the calendar (a provider that cannot avoid them fails here).
    */
   private async placeNode(run: OperationRun): Promise<string> {
-    const { fleet, nodes } = await this.deps.maintenance.inMaintenance();
+    const { fleet, nodes, windows } = await this.deps.maintenance.inMaintenance();
     if (fleet) {
       throw new OperationFailure('maintenance', `the fleet is in a maintenance window until ${new Date(fleet.endsAt).toISOString()}`, { windowId: fleet.id });
     }
     const node = await run.retry(() => this.deps.hosting().pickNode({ exclude: nodes }));
-    const window = await this.deps.calendar().activeFor(node);
+    // The kernel's own calendar already answered with the windows just read; another calendar is asked.
+    const calendar = this.deps.calendar();
+    const window = (calendar as object) === this.deps.maintenance ? activeAmong(windows, node) : await calendar.activeFor(node);
     if (window) {
       throw new OperationFailure('maintenance', `node ${node} is in a maintenance window until ${new Date(window.endsAt).toISOString()}`, { windowId: window.id, node });
     }
@@ -189,7 +193,7 @@ export class ProvisionWorker {
           vmid: row.vmid!, node: row.node!, operationId: run.op.id, instanceId, instanceName: row.name, template: plan.template ?? plan.type,
           memoryMb: plan.memoryMb ?? 1024, cores: plan.cores ?? 1, diskGb: plan.diskGb ?? 8,
         });
-        await run.updateInstance({ vmid: ref.vmid, node: ref.node });
+        run.learnt({ vmid: ref.vmid, node: ref.node });
         await run.checkpoint({ containerCreated: true });
         return;
       } catch (err) {
@@ -268,8 +272,8 @@ export class ProvisionWorker {
       await m.getRepository(Instance).update(run.op.instanceId!, { state: 'deleted', deletedAt: new Date() });
     });
     await this.deps.accountChanged(run.op.accountId);
-    await run.finish('failed', error);
-    await this.tellOwner(run, 'provisioning_failed', { code: error.code, reason: error.message });
+    const { ownerEmail } = await run.finish('failed', error);
+    await this.tellOwner(run, ownerEmail, 'provisioning_failed', { code: error.code, reason: error.message });
   }
 }
 

@@ -14,9 +14,10 @@ export class TeardownWorker {
   constructor(private readonly deps: WorkerDeps) {}
 
   async run(operationId: string): Promise<void> {
-    const op = await this.deps.lease.acquire(operationId);
-    if (!op) return;
-    const run = new OperationRun(op, this.deps);
+    const leased = await this.deps.lease.acquire(operationId);
+    if (!leased) return;
+    const { op } = leased;
+    const run = new OperationRun(leased, this.deps);
     const steps = new Map((op.checkpoint.steps ?? []).map((s) => [s.step, s]));
     const record = async (step: string, outcome: StepOutcome, error?: string) => {
       steps.set(step, { step, outcome, error, at: new Date().toISOString() });

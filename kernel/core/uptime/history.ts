@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Clock, DowntimeCause, MaintenanceCalendar, ReadinessSample, UptimeRecorder } from '../../api';
-import { returnedRows } from '../database';
+import { hotQuery, returnedRows } from '../database';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -49,16 +49,25 @@ export class UptimeHistory implements UptimeRecorder {
   async record(sample: ReadinessSample): Promise<void> {
     const at = sample.at ?? this.clock.now();
     const cause = sample.cause ?? 'unready';
+    // A server's first sample (every create's readiness) is one statement: its state row and, when
+    // not ready, its incident. Any later one conflicts here and is credited under the row's lock.
+    const [{ first }] = await hotQuery<{ first: number }>(this.ds, 'zpack_uptime_first',
+      `WITH s AS (INSERT INTO uptime_state (instance_id, at, ready) VALUES ($1, $2::timestamptz, $3::boolean)
+                  ON CONFLICT (instance_id) DO NOTHING RETURNING instance_id),
+            i AS (INSERT INTO uptime_incident (instance_id, started_at, cause) SELECT instance_id, $2::timestamptz, $4::text FROM s WHERE NOT $3::boolean
+                  ON CONFLICT (instance_id) WHERE ended_at IS NULL DO NOTHING)
+       SELECT count(*)::int AS first FROM s`,
+      [sample.instanceId, at, sample.ready, cause]);
+    if (first) return;
     await this.ds.transaction(async (m) => {
-      const first = returnedRows<unknown>(await m.query(
-        `INSERT INTO uptime_state (instance_id, at, ready) VALUES ($1, $2, $3) ON CONFLICT (instance_id) DO NOTHING RETURNING instance_id`,
-        [sample.instanceId, at, sample.ready]));
-      if (first.length) {
+      const [prior] = returnedRows<{ at: Date; ready: boolean }>(await m.query(
+        `SELECT at, ready FROM uptime_state WHERE instance_id = $1 FOR UPDATE`, [sample.instanceId]));
+      // Rows are never deleted; should one be, this sample is its first again.
+      if (!prior) {
+        await m.query(`INSERT INTO uptime_state (instance_id, at, ready) VALUES ($1, $2, $3) ON CONFLICT (instance_id) DO NOTHING`, [sample.instanceId, at, sample.ready]);
         if (!sample.ready) await this.openIncident(m, sample.instanceId, at, cause);
         return;
       }
-      const [prior] = returnedRows<{ at: Date; ready: boolean }>(await m.query(
-        `SELECT at, ready FROM uptime_state WHERE instance_id = $1 FOR UPDATE`, [sample.instanceId]));
       if (at.getTime() < prior.at.getTime()) return;
       await this.credit(m, sample.instanceId, prior.at.getTime(), at.getTime(), prior.ready);
       await m.query(`UPDATE uptime_state SET at = $2, ready = $3 WHERE instance_id = $1`, [sample.instanceId, at, sample.ready]);

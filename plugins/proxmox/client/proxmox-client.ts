@@ -32,20 +32,23 @@ const RETRY_BACKOFF_MS = 100;
 export class ProxmoxClient {
   private readonly base: string;
   /**
-   * GETs reuse connections (a fleet taken over is thousands of reads): a GET that meets a socket
-   * the server just closed is retried like any transient failure. Writes never reuse one.
+   * Connections GETs reuse (a fleet taken over is thousands of reads); an idle one closes after 4 s.
+   * At most 16 at once, so a bulk pass never floods the cluster. Writes never reuse one.
    */
-  private readonly reads: http.Agent;
+  private readonly keptAlive: { http: http.Agent; https: https.Agent };
 
   constructor(private readonly options: ProxmoxClientOptions) {
     this.base = options.baseUrl.replace(/\/+$/, '');
-    const keep = { keepAlive: true, maxSockets: 16, rejectUnauthorized: !options.insecureTls };
-    this.reads = this.base.startsWith('https:') ? new https.Agent(keep) : new http.Agent(keep);
+    this.keptAlive = {
+      http: new http.Agent({ keepAlive: true, timeout: 4000, maxSockets: 16 }),
+      https: new https.Agent({ keepAlive: true, timeout: 4000, maxSockets: 16, rejectUnauthorized: !options.insecureTls }),
+    };
   }
 
   /** Closes the kept-alive read connections (the plugin stopping). */
   close(): void {
-    this.reads.destroy();
+    this.keptAlive.http.destroy();
+    this.keptAlive.https.destroy();
   }
 
   /** Starts the create task; returns its UPID. */
@@ -140,12 +143,11 @@ export class ProxmoxClient {
     const form = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, typeof v === 'boolean' ? (v ? '1' : '0') : String(v)]));
     const body = method === 'POST' || method === 'PUT' ? form.toString() : undefined;
     if (body === undefined) url.search = form.toString();
-    const signal = AbortSignal.timeout(this.options.timeoutMs);
     let res: WireResponse;
     try {
-      res = await this.send(method, url, body, signal);
+      res = await this.send(method, url, body);
     } catch (err) {
-      if (signal.aborted) {
+      if (err instanceof TimedOut) {
         throw new ProxmoxError(operation, `no answer within ${this.options.timeoutMs} ms`, 'timeout', { url: url.href }, err);
       }
       throw new ProxmoxError(operation, (err as Error).message, 'network', { url: url.href }, err);
@@ -158,27 +160,51 @@ export class ProxmoxClient {
     return parsed.data;
   }
 
-  private send(method: Method, url: URL, body: string | undefined, signal: AbortSignal): Promise<WireResponse> {
-    const { tokenId, tokenSecret, insecureTls } = this.options;
+  /**
+   * GETs share kept-alive connections (a GET that meets a connection the server just closed is
+   * retried like any transient failure); anything else gets a fresh connection, so a POST never
+   * lands on a socket the server just closed. The whole exchange is bounded by timeoutMs.
+   */
+  private send(method: Method, url: URL, body: string | undefined): Promise<WireResponse> {
+    const { tokenId, tokenSecret, insecureTls, timeoutMs } = this.options;
     const headers: http.OutgoingHttpHeaders = { Authorization: `PVEAPIToken=${tokenId}=${tokenSecret}`, Accept: 'application/json' };
     if (body !== undefined) {
       headers['Content-Type'] = 'application/x-www-form-urlencoded';
       headers['Content-Length'] = Buffer.byteLength(body);
     }
-    const request: typeof https.request = url.protocol === 'https:' ? https.request : http.request;
+    const tls = url.protocol === 'https:';
+    const request: typeof https.request = tls ? https.request : http.request;
+    const agent = method !== 'GET' ? false : tls ? this.keptAlive.https : this.keptAlive.http;
     return new Promise((resolve, reject) => {
-      // Writes get a fresh connection per call, so a POST never lands on a socket the server just closed.
-      const agent = method === 'GET' ? this.reads : false;
-      const req = request(url, { method, headers, signal, agent, rejectUnauthorized: !insecureTls }, (res) => {
+      let timedOut = false;
+      const req = request(url, { method, headers, agent, rejectUnauthorized: !insecureTls }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', reject);
-        res.on('close', () => { if (!res.complete) reject(new Error('connection closed before the answer was complete')); });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, statusMessage: res.statusMessage ?? '', body: parseJson(Buffer.concat(chunks)) }));
+        res.on('error', () => undefined);
+        res.on('close', () => { if (!res.complete) reject(timedOut ? new TimedOut() : new Error('connection closed before the answer was complete')); });
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0, statusMessage: res.statusMessage ?? '', body: parseJson(Buffer.concat(chunks)) });
+        });
       });
-      req.on('error', reject);
+      const timer = setTimeout(() => {
+        timedOut = true;
+        req.destroy(new TimedOut());
+      }, timeoutMs);
+      req.on('error', (err) => {
+        clearTimeout(timer);
+        reject(timedOut ? new TimedOut() : err);
+      });
       req.end(body);
     });
+  }
+
+}
+
+/** The exchange took longer than timeoutMs. */
+class TimedOut extends Error {
+  constructor() {
+    super('timed out');
   }
 }
 
