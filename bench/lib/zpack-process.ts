@@ -86,6 +86,8 @@ export async function startZpack(opts: ZpackOptions): Promise<ZpackProcess> {
     // A role without HTTP says it is up only in its log ('zpack started', at info; it logs nothing per job).
     logging: { level: http ? 'warn' : 'info' },
     plugins: pluginSection(opts.plugins ?? {}),
+    // A benchmark's simulated world lives in memory: never the checkout's ./data/sim, never shared by its processes.
+    simulators: { stateDir: '' },
   }, opts.config ?? {})));
 
   const env: NodeJS.ProcessEnv = { ...process.env };

@@ -218,7 +218,6 @@ export class Kernel {
     this.started = true;
     const simulators = this.resolve(Tokens.Simulators) as KernelSimulators;
     await simulators.load(this.config.simulators.waitSeconds * 1000);
-    simulators.claim();
     for (const host of this.hosts) {
       await host.plugin.definition.start?.(host.runtime);
       this.logger.debug({ plugin: host.plugin.definition.name }, 'plugin started');

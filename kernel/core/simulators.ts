@@ -35,8 +35,11 @@ export class KernelSimulators implements SimulatorDirectory {
     return this.shared?.remote ?? false;
   }
 
+  /** Asked by a simulator that keeps state: the first ask claims the world for this process (see claim). */
   stateDir(name: string): string | undefined {
-    return this.stateRoot ? path.resolve(this.stateRoot, name) : undefined;
+    if (!this.stateRoot) return undefined;
+    this.claim();
+    return path.resolve(this.stateRoot, name);
   }
 
   publish(name: string, url: string): void {
@@ -61,7 +64,7 @@ export class KernelSimulators implements SimulatorDirectory {
    * `<stateDir>/.owner`; a file left by a process that is gone is taken over.
    */
   claim(): void {
-    if (!this.stateRoot || this.remote) return;
+    if (!this.stateRoot || this.remote || this.claimed) return;
     mkdirSync(this.stateRoot, { recursive: true });
     const file = path.join(this.stateRoot, OWNER);
     let holder: number | undefined;

@@ -16,7 +16,8 @@ describe('A kept simulated world has one owning process', () => {
     // pid 1 always exists.
     writeFileSync(owner(), '1');
     const sims = new KernelSimulators(dir);
-    expect(() => sims.claim()).to.throw(BootError, /in use by process 1 .*zpack simulators/).with.property('code', 'simulators_in_use');
+    // The first simulator asking where to keep its state claims the world.
+    expect(() => sims.stateDir('proxmox')).to.throw(BootError, /in use by process 1 .*zpack simulators/).with.property('code', 'simulators_in_use');
     expect(readFileSync(owner(), 'utf8')).to.equal('1');
   });
 
@@ -24,7 +25,7 @@ describe('A kept simulated world has one owning process', () => {
     const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
     writeFileSync(owner(), gone);
     const sims = new KernelSimulators(dir);
-    sims.claim();
+    expect(sims.stateDir('proxmox')).to.equal(path.join(dir, 'proxmox'));
     expect(readFileSync(owner(), 'utf8')).to.equal(String(process.pid));
     // Two kernels of one process (tests) share it.
     new KernelSimulators(dir).claim();
@@ -32,8 +33,10 @@ describe('A kept simulated world has one owning process', () => {
     expect(existsSync(owner())).to.equal(false);
   });
 
-  it('claims nothing for a world kept in memory, or one another process runs (remote)', () => {
-    new KernelSimulators('').claim();
+  it('claims nothing for a world kept in memory, one another process runs (remote), or before any simulator asks', () => {
+    new KernelSimulators(dir);
+    expect(existsSync(owner())).to.equal(false);
+    expect(new KernelSimulators('').stateDir('proxmox')).to.equal(undefined);
     const remote = new KernelSimulators(dir, { redis: () => { throw new Error('unused'); }, key: 'k', host: false, remote: true });
     remote.claim();
     expect(existsSync(owner())).to.equal(false);
