@@ -46,3 +46,29 @@ describe('A create whose VMID a stranger holds', () => {
     ]);
   });
 });
+
+describe('A cluster whose VMID range is crowded with containers that are not ours', () => {
+  const env = useFleetKernel();
+
+  it('reserves every stranger the hosts list at the first collision, so a create needs no more tries than that one', async () => {
+    // More strangers in a row than a create retries on a taken VMID one at a time.
+    for (let vmid = 5000; vmid <= 5005; vmid++) env.fleet.proxmox.addContainer(stranger(vmid));
+    env.fleet.proxmox.addContainer(stranger(99_000));
+    const user = await env.tk.user();
+    const op = await settle(user, (await create(user, 'crowded', gameBody('Crowded'))).body.operation.id);
+    expect(op.state, JSON.stringify(op.error)).to.equal('succeeded');
+    expect((await user.http.get(`/api/servers/${op.instanceId}`)).body.server.vmid).to.equal(5006);
+
+    const held = await env.tk.kernel.ds.query(`SELECT vmid, reason FROM vmid_allocation WHERE instance_id IS NULL ORDER BY vmid`);
+    // Reserved within the configured range only; the strangers themselves are left alone.
+    expect(held.map((r: { vmid: number }) => r.vmid)).to.deep.equal([5000, 5001, 5002, 5003, 5004, 5005]);
+    expect(held.every((r: { reason: string }) => r.reason === 'foreign')).to.equal(true);
+    const strangers = env.fleet.proxmox.containers().filter((c) => c.hostname.startsWith('someone-'));
+    expect(strangers.map((c) => [c.vmid, c.status, c.tags])).to.deep.equal(
+      [5000, 5001, 5002, 5003, 5004, 5005, 99_000].map((vmid) => [vmid, 'running', ['backup']]));
+
+    const next = await settle(user, (await create(user, 'crowded-2', gameBody('Crowded 2'))).body.operation.id);
+    expect(next.state, JSON.stringify(next.error)).to.equal('succeeded');
+    expect((await user.http.get(`/api/servers/${next.instanceId}`)).body.server.vmid).to.equal(5007);
+  });
+});

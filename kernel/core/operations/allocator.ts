@@ -53,6 +53,15 @@ export async function markVmidForeign(m: EntityManager, vmid: number): Promise<v
   await m.query(`UPDATE vmid_allocation SET instance_id = NULL, reason = 'foreign' WHERE vmid = $1`, [vmid]);
 }
 
+/** VMIDs the hosting side lists that no grant of ours holds, within the range: kept out of future grants. Returns how many. */
+export async function reserveForeignVmids(m: EntityManager, listed: readonly number[], range: Range): Promise<number> {
+  const rows = await m.query(
+    `INSERT INTO vmid_allocation (vmid, instance_id, reason)
+       SELECT v, NULL, 'foreign' FROM unnest($1::int[]) v WHERE v BETWEEN $2 AND $3
+     ON CONFLICT (vmid) DO NOTHING RETURNING vmid`, [listed, range.min, range.max]) as unknown[];
+  return rows.length;
+}
+
 export async function release(m: EntityManager, instanceId: string): Promise<void> {
   await m.query(`DELETE FROM port_allocation WHERE instance_id = $1`, [instanceId]);
   await m.query(`DELETE FROM vmid_allocation WHERE instance_id = $1`, [instanceId]);

@@ -4,7 +4,7 @@ import type { AgentTokens, PortBinding, ProvisionPlan } from '../../api';
 import { Instance, ProvisioningOperation } from '../entities';
 import { withLogContext } from '../logger';
 import { activeAmong } from '../maintenance';
-import { allocate, allocateNow, markVmidForeign, release } from './allocator';
+import { allocate, allocateNow, markVmidForeign, release, reserveForeignVmids } from './allocator';
 import { LeaseLost, OperationFailure, OperationRun, describeError, type WorkerDeps } from './phases';
 
 const VMID_TAKEN_RETRIES = 3;
@@ -198,12 +198,28 @@ export class ProvisionWorker {
         return;
       } catch (err) {
         if (!(err instanceof VmidTakenError) || attempt >= VMID_TAKEN_RETRIES) throw err;
+        // One stranger in the range hints at more (a cluster shared with another system): the first
+        // collision reserves every VMID the hosts list in one bulk read, so the next grant is free.
+        const listed = attempt === 0 ? await this.strangersListed() : [];
+        const { vmidRange, portRange } = this.deps.config.provisioning;
         const granted = await ds.transaction(async (m) => {
           await markVmidForeign(m, row.vmid!);
-          return allocate(m, instanceId, this.deps.config.provisioning.vmidRange, this.deps.config.provisioning.portRange, plan.portNeeds);
+          const reserved = listed.length ? await reserveForeignVmids(m, listed, vmidRange) : 0;
+          if (reserved) this.deps.logger.warn({ vmid: row.vmid, reserved }, 'VMIDs of containers that are not ours reserved as foreign');
+          return allocate(m, instanceId, vmidRange, portRange, plan.portNeeds);
         });
         await run.updateInstance({ vmid: granted.vmid });
       }
+    }
+  }
+
+  /** Every VMID the hosts list; none when the provider cannot list in bulk (then each collision is learnt one at a time). */
+  private async strangersListed(): Promise<number[]> {
+    try {
+      return (await this.deps.hosting().list()).map((c) => c.vmid);
+    } catch (err) {
+      this.deps.logger.debug({ err }, 'hosting provider cannot list containers; foreign VMIDs are learnt one collision at a time');
+      return [];
     }
   }
 
