@@ -29,3 +29,4 @@ export * from './sessions';
 export * from './activity';
 export * from './uptime';
 export * from './simulator-seed';
+export * from './concurrency';

@@ -1,4 +1,4 @@
-import { AgentError, DriftDetector, KernelDrift } from '../../kernel/api';
+import { AgentError, DriftDetector, KernelDrift, eachLimited } from '../../kernel/api';
 import type { DriftFinding, DriftReport, DriftScan, InstanceAgent } from '../../kernel/api';
 
 /** The drift kinds this plugin reports; the kernel re-sends a payload, this plugin restarts a workload once approved. */
@@ -34,34 +34,30 @@ export class AgentDriftDetector extends DriftDetector {
     this.cursor = (this.cursor + budget) % running.length;
     const findings: DriftFinding[] = [];
     const examined: string[] = [];
-    let next = 0;
-    const lane = async () => {
-      while (next < batch.length && !scan.signal.aborted) {
-        const instance = batch[next++];
-        let answer: Awaited<ReturnType<InstanceAgent['ready']>>;
-        try {
-          answer = await this.agent().ready(instance);
-        } catch (err) {
-          // Another token than ours is a finding; an agent that does not answer is the supervision's.
-          if (!rejectsOurToken(err)) continue;
-          examined.push(instance.id);
-          findings.push({ kind: AgentDrift.tokenRejected, instanceId: instance.id, level: 2, action: 'agent_token_provision', evidence: { status: 401 } });
-          continue;
-        }
+    await eachLimited(batch, 8, async (instance) => {
+      if (scan.signal.aborted) return;
+      let answer: Awaited<ReturnType<InstanceAgent['ready']>>;
+      try {
+        answer = await this.agent().ready(instance);
+      } catch (err) {
+        // Another token than ours is a finding; an agent that does not answer is the supervision's.
+        if (!rejectsOurToken(err)) return;
         examined.push(instance.id);
-        if (answer.provisioned === false) {
-          findings.push({ kind: AgentDrift.unprovisioned, instanceId: instance.id, level: 2, action: 'agent_reprovision', evidence: { ready: answer.ready, detail: answer.detail ?? null } });
-        } else if (!answer.ready) {
-          findings.push({ kind: AgentDrift.notReady, instanceId: instance.id, level: 2, action: 'restart_workload', evidence: { detail: answer.detail ?? null } });
-        } else if (!scan.ready.has(instance.id)) {
-          findings.push({
-            kind: AgentDrift.readinessUnrecorded, instanceId: instance.id, level: 1, action: 'record_readiness',
-            evidence: { recorded: scan.readinessUnknown.has(instance.id) ? 'never' : 'down' },
-          });
-        }
+        findings.push({ kind: AgentDrift.tokenRejected, instanceId: instance.id, level: 2, action: 'agent_token_provision', evidence: { status: 401 } });
+        return;
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(8, batch.length) }, lane));
+      examined.push(instance.id);
+      if (answer.provisioned === false) {
+        findings.push({ kind: AgentDrift.unprovisioned, instanceId: instance.id, level: 2, action: 'agent_reprovision', evidence: { ready: answer.ready, detail: answer.detail ?? null } });
+      } else if (!answer.ready) {
+        findings.push({ kind: AgentDrift.notReady, instanceId: instance.id, level: 2, action: 'restart_workload', evidence: { detail: answer.detail ?? null } });
+      } else if (!scan.ready.has(instance.id)) {
+        findings.push({
+          kind: AgentDrift.readinessUnrecorded, instanceId: instance.id, level: 1, action: 'record_readiness',
+          evidence: { recorded: scan.readinessUnknown.has(instance.id) ? 'never' : 'down' },
+        });
+      }
+    });
     return { findings, examined };
   }
 }

@@ -1,4 +1,4 @@
-import { AgentError, SimulatorSeeder, type SeededServer, type SimulatorDirectory } from '../../kernel/api';
+import { AgentError, SimulatorSeeder, eachLimited, type SeededServer, type SimulatorDirectory } from '../../kernel/api';
 
 /** How many seeds are in flight at once. */
 const LANES = 8;
@@ -17,17 +17,12 @@ export class AgentSeeder extends SimulatorSeeder {
   async seedServers(servers: readonly SeededServer[]): Promise<number> {
     const base = this.simulators().require('agent');
     const running = servers.filter((s) => !s.omit.includes('agent') && s.instance.state === 'running' && s.instance.vmid !== null);
-    let next = 0;
-    const lane = async () => {
-      while (next < running.length) {
-        const { instance, agent } = running[next++];
-        const res = await fetch(`${base}/__sim/ct/${instance.vmid}`, {
-          method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(agent), signal: AbortSignal.timeout(10_000),
-        });
-        if (!res.ok) throw new AgentError(`the agent simulator refused the sample agent of CT ${instance.vmid}`, { status: res.status });
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(LANES, running.length) }, lane));
+    await eachLimited(running, LANES, async ({ instance, agent }) => {
+      const res = await fetch(`${base}/__sim/ct/${instance.vmid}`, {
+        method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(agent), signal: AbortSignal.timeout(10_000),
+      });
+      if (!res.ok) throw new AgentError(`the agent simulator refused the sample agent of CT ${instance.vmid}`, { status: res.status });
+    });
     return running.length;
   }
 }

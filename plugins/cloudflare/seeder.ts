@@ -1,4 +1,4 @@
-import { EdgeProvider, SimulatorSeeder, type SeededServer } from '../../kernel/api';
+import { EdgeProvider, SimulatorSeeder, eachLimited, type SeededServer } from '../../kernel/api';
 import type { SrvServiceOf } from './provider';
 
 const LANES = 8;
@@ -16,11 +16,7 @@ export class CloudflareSeeder extends SimulatorSeeder {
 
   async seedServers(servers: readonly SeededServer[]): Promise<number> {
     const due = servers.filter((s) => !s.omit.includes('edge') && s.instance.vmid !== null && this.srvServiceOf(s.instance));
-    let next = 0;
-    const lane = async () => {
-      while (next < due.length) await this.edge().publish(due[next++].instance);
-    };
-    await Promise.all(Array.from({ length: Math.min(LANES, due.length) }, lane));
+    await eachLimited(due, LANES, (s) => this.edge().publish(s.instance));
     return due.length;
   }
 }

@@ -1,4 +1,4 @@
-import { SimulatorSeeder, type InstanceView, type ProxyRegistry, type SeededServer } from '../../kernel/api';
+import { SimulatorSeeder, eachLimited, type InstanceView, type ProxyRegistry, type SeededServer } from '../../kernel/api';
 import { backendFor } from './backend';
 
 const LANES = 8;
@@ -21,14 +21,7 @@ export class VelocitySeeder extends SimulatorSeeder {
   async seedServers(servers: readonly SeededServer[]): Promise<number> {
     const types = new Set(this.proxiedTypes());
     const due = servers.filter((s) => !s.omit.includes('proxy') && s.instance.state === 'running' && s.instance.host && types.has(s.instance.type));
-    let next = 0;
-    const lane = async () => {
-      while (next < due.length) {
-        const { instance } = due[next++];
-        await this.proxy.register(backendFor(instance, this.playerHost(instance)));
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(LANES, due.length) }, lane));
+    await eachLimited(due, LANES, ({ instance }) => this.proxy.register(backendFor(instance, this.playerHost(instance))));
     return due.length;
   }
 }

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { DriftDetector, KernelDrift } from '../../api';
+import { DriftDetector, KernelDrift, eachLimited } from '../../api';
 import type { DriftFinding, DriftReport, DriftScan, HostingProvider, InstanceView } from '../../api';
 
 
@@ -68,11 +68,3 @@ function addressFinding(instance: InstanceView, live: { host: string; agentUrl: 
 
 const iso = (d: Date | null): string | null => (d ? new Date(d).toISOString() : null);
 
-/** Runs `work` on every item, at most `limit` at once. */
-export async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) await work(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-}

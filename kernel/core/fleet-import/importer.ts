@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Logger } from 'pino';
-import { InvalidRequestError } from '../../api';
+import { InvalidRequestError, eachLimited } from '../../api';
 import type { AccountView, HostingProvider, ImportedAccountSection, InstanceType } from '../../api';
 import { algorithmOf } from '../auth/passwords';
 import { fleetFile, PASSWORD_ALGORITHMS, type FleetAccount, type FleetFile, type FleetServer } from './format';
@@ -163,40 +163,35 @@ export class FleetImporter {
     // One bulk read of the hosts when the provider can list; otherwise each container is asked on its own.
     const listed = await hosting.list().then((all) => new Map(all.map((c) => [c.vmid, c] as const)), () => undefined);
     const addresses: Array<{ id: string; agentUrl: string; host: string }> = [];
-    let next = 0;
-    const lane = async () => {
-      while (next < rows.length) {
-        const row = rows[next++];
-        const ref = { vmid: row.vmid, node: row.node };
-        const seen = listed?.get(row.vmid);
-        if (listed && (!seen || seen.node !== row.node)) {
-          const reason = seen ? `CT ${row.vmid} is on node ${seen.node}, not ${row.node}` : `CT ${row.vmid} does not exist on any node`;
-          report.adoption.failed.push({ ref: row.ref, vmid: row.vmid, reason });
-          continue;
-        }
-        try {
-          const outcome = seen?.managed ? 'already_managed' : await hosting.markManaged(ref, seen);
-          if (outcome === 'tagged') report.adoption.tagged++;
-          else report.adoption.alreadyManaged++;
-        } catch (err) {
-          report.adoption.failed.push({ ref: row.ref, vmid: row.vmid, reason: (err as Error).message });
-          continue;
-        }
-        // A stopped container has no address yet: the controller records it once the server runs.
-        if (seen && seen.status !== 'running') {
-          report.adoption.addressPending++;
-          continue;
-        }
-        try {
-          // Where its agent and the proxy reach it: the controller follows it from here on.
-          const live = await hosting.address(ref);
-          addresses.push({ id: row.id, agentUrl: live.agentUrl, host: live.host });
-        } catch {
-          report.adoption.addressPending++;
-        }
+    await eachLimited(rows, 8, async (row) => {
+      const ref = { vmid: row.vmid, node: row.node };
+      const seen = listed?.get(row.vmid);
+      if (listed && (!seen || seen.node !== row.node)) {
+        const reason = seen ? `CT ${row.vmid} is on node ${seen.node}, not ${row.node}` : `CT ${row.vmid} does not exist on any node`;
+        report.adoption.failed.push({ ref: row.ref, vmid: row.vmid, reason });
+        return;
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(8, rows.length) }, lane));
+      try {
+        const outcome = seen?.managed ? 'already_managed' : await hosting.markManaged(ref, seen);
+        if (outcome === 'tagged') report.adoption.tagged++;
+        else report.adoption.alreadyManaged++;
+      } catch (err) {
+        report.adoption.failed.push({ ref: row.ref, vmid: row.vmid, reason: (err as Error).message });
+        return;
+      }
+      // A stopped container has no address yet: the controller records it once the server runs.
+      if (seen && seen.status !== 'running') {
+        report.adoption.addressPending++;
+        return;
+      }
+      try {
+        // Where its agent and the proxy reach it: the controller follows it from here on.
+        const live = await hosting.address(ref);
+        addresses.push({ id: row.id, agentUrl: live.agentUrl, host: live.host });
+      } catch {
+        report.adoption.addressPending++;
+      }
+    });
     for (let i = 0; i < addresses.length; i += 5000) {
       const chunk = addresses.slice(i, i + 5000);
       await this.deps.ds.query(
