@@ -1,4 +1,4 @@
-import { AgentError, DriftDetector, KernelDrift, eachLimited } from '../../kernel/api';
+import { AgentError, DriftDetector, KernelDrift, RoundRobin, eachLimited } from '../../kernel/api';
 import type { DriftFinding, DriftReport, DriftScan, InstanceAgent } from '../../kernel/api';
 
 /** The drift kinds this plugin reports; the kernel re-sends a payload, this plugin restarts a workload once approved. */
@@ -20,18 +20,14 @@ export const AgentDrift = {
 export class AgentDriftDetector extends DriftDetector {
   readonly name = 'agent';
   readonly kinds = Object.values(AgentDrift);
-  private cursor = 0;
+  private readonly turn = new RoundRobin();
 
   constructor(private readonly agent: () => InstanceAgent, private readonly perPass: () => number) {
     super();
   }
 
   async detect(scan: DriftScan): Promise<DriftReport> {
-    const running = scan.instances.filter((i) => i.state === 'running' && i.address);
-    const budget = Math.min(this.perPass(), running.length);
-    if (!budget) return { findings: [], examined: [] };
-    const batch = Array.from({ length: budget }, (_, n) => running[(this.cursor + n) % running.length]);
-    this.cursor = (this.cursor + budget) % running.length;
+    const batch = this.turn.next(scan.instances.filter((i) => i.state === 'running' && i.address), this.perPass());
     const findings: DriftFinding[] = [];
     const examined: string[] = [];
     await eachLimited(batch, 8, async (instance) => {

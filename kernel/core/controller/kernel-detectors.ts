@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { DriftDetector, KernelDrift, eachLimited } from '../../api';
+import { DriftDetector, KernelDrift, RoundRobin, eachLimited } from '../../api';
 import type { DriftFinding, DriftReport, DriftScan, HostingProvider, InstanceView } from '../../api';
 
 
@@ -32,7 +32,7 @@ export class StaleOperationDetector extends DriftDetector {
 export class AddressDetector extends DriftDetector {
   readonly name = 'kernel.addresses';
   readonly kinds = [KernelDrift.addressChanged];
-  private cursor = 0;
+  private readonly turn = new RoundRobin();
 
   constructor(private readonly hosting: () => HostingProvider | undefined, private readonly perPass: () => number) {
     super();
@@ -40,11 +40,8 @@ export class AddressDetector extends DriftDetector {
 
   async detect(scan: DriftScan): Promise<DriftReport> {
     const hosting = this.hosting();
-    const running = scan.instances.filter((i) => i.state === 'running' && i.vmid !== null && i.node !== null);
-    const budget = Math.min(this.perPass(), running.length);
-    if (!hosting || !budget) return { findings: [], examined: [] };
-    const batch = Array.from({ length: budget }, (_, n) => running[(this.cursor + n) % running.length]);
-    this.cursor = (this.cursor + budget) % running.length;
+    if (!hosting) return { findings: [], examined: [] };
+    const batch = this.turn.next(scan.instances.filter((i) => i.state === 'running' && i.vmid !== null && i.node !== null), this.perPass());
     const findings: DriftFinding[] = [];
     const examined: string[] = [];
     await eachLimited(batch, 8, async (instance) => {
