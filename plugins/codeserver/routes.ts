@@ -75,7 +75,7 @@ export function devRoutes(r: ApiRouter, deps: DevRouteDeps): void {
   r.route({
     method: 'get', path: '/api/dev/:id/ide', operationId: 'openIde', tags: ['dev'], auth: 'none',
     summary: 'IDE bootstrap: exchanges the token for the IDE cookie and redirects to the IDE',
-    description: 'On `dev-<vmid>.<devDomain>` the cookie is scoped to that host and the redirect goes to `/`; on the API host (the compatibility path) to `/__ide/{id}/`. The cookie is HttpOnly, Secure and SameSite=Lax.',
+    description: 'On `dev-<vmid>.<devDomain>` the cookie is scoped to that host and the redirect goes to `/`; on the API host (the compatibility path) to `/__ide/{id}/`. The cookie is HttpOnly and SameSite=Lax, and Secure unless `publicScheme` is http (the embedded default).',
     params: id, query: z.object({ token: z.string().max(2048) }), errors: [401, 402],
     responses: { 302: null },
     responseHeaders: { Location: 'Where the IDE is', 'Set-Cookie': 'The IDE cookie (`zpack_ide`)' },
