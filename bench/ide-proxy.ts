@@ -9,6 +9,8 @@ import { fleetPluginOptions, signUp, startInstantFleet, type Fleet } from './lib
 import { warmThenLoad, type LoadResult } from './lib/load';
 import { fixed, ms, step, table } from './lib/print';
 import { mib, settledRss } from './lib/process-memory';
+import { startBareProxy } from './lib/bare-proxy';
+import type { ServerProcess } from './lib/server-process';
 import { mean, percentile } from './lib/stats';
 import { startZpack, type ZpackProcess } from './lib/zpack-process';
 
@@ -25,9 +27,15 @@ const OPEN_CONCURRENCY = 50;
 const MIN_RATIO = 0.8;
 const MAX_KB_PER_SOCKET = 100;
 
+type HttpPath = 'direct' | 'bare' | 'proxied';
+const HTTP_PATHS: readonly HttpPath[] = ['direct', 'bare', 'proxied'];
+
 interface Ends {
-  /** The fake code-server itself, and the proxy in front of it: HTTP base and headers, and a socket opener. */
-  http: Record<'direct' | 'proxied', { url: string; headers: Record<string, string> }>;
+  /**
+   * The fake code-server itself, a bare node:http proxy in front of it (the ceiling of any hop
+   * here) and the hosted IDE proxy: HTTP base and headers, and a socket opener.
+   */
+  http: Record<HttpPath, { url: string; headers: Record<string, string> }>;
   socket: Record<'direct' | 'proxied', () => Promise<WebSocket>>;
 }
 
@@ -77,12 +85,15 @@ function open(url: string, headers: Record<string, string>): Promise<WebSocket> 
   });
 }
 
-function ends(zpack: ZpackProcess, fleet: Fleet, vmid: number, cookie: string): Ends {
+const codeServerOf = (fleet: Fleet, vmid: number): string => `${fleet.agents.url}/ct/${vmid}/codeserver`;
+
+function ends(zpack: ZpackProcess, fleet: Fleet, vmid: number, cookie: string, bare: ServerProcess): Ends {
   const host = `dev-${vmid}.${DEV_DOMAIN}`;
-  const direct = `${fleet.agents.url}/ct/${vmid}/codeserver`;
+  const direct = codeServerOf(fleet, vmid);
   return {
     http: {
       direct: { url: `${direct}/static/app.js`, headers: {} },
+      bare: { url: `${bare.url}/static/app.js`, headers: {} },
       proxied: { url: `http://127.0.0.1:${zpack.port}/static/app.js`, headers: { host, cookie } },
     },
     socket: {
@@ -133,11 +144,12 @@ async function roundTrips(ws: WebSocket, count: number): Promise<number[]> {
   return times;
 }
 
-async function httpRuns(e: Ends, zpack: ZpackProcess): Promise<Record<'direct' | 'proxied', LoadResult[]>> {
-  const out: Record<'direct' | 'proxied', LoadResult[]> = { direct: [], proxied: [] };
+async function httpRuns(e: Ends, zpack: ZpackProcess, bare: ServerProcess): Promise<Record<HttpPath, LoadResult[]>> {
+  const out: Record<HttpPath, LoadResult[]> = { direct: [], bare: [], proxied: [] };
+  const pids: Record<HttpPath, number | undefined> = { direct: undefined, bare: bare.pid, proxied: zpack.pid };
   for (let round = 0; round < ROUNDS; round++) {
-    for (const kind of ['direct', 'proxied'] as const) {
-      const r = await warmThenLoad({ ...e.http[kind], connections: CONNECTIONS, seconds: LOAD_SECONDS, warmupSeconds: 1, serverPid: kind === 'proxied' ? zpack.pid : undefined });
+    for (const kind of HTTP_PATHS) {
+      const r = await warmThenLoad({ ...e.http[kind], connections: CONNECTIONS, seconds: LOAD_SECONDS, warmupSeconds: 1, serverPid: pids[kind] });
       out[kind].push(r);
       step(`round ${round + 1} HTTP ${kind}: ${fixed(r.requestsPerSecond)} req/s, p50 ${ms(r.p50Ms)}, p99 ${ms(r.p99Ms)}, non-2xx ${r.non2xx}, errors ${r.errors}`);
     }
@@ -179,25 +191,31 @@ async function idleSockets(zpack: ZpackProcess, e: Ends): Promise<{ before: numb
   }
 }
 
-function report(http: Record<'direct' | 'proxied', LoadResult[]>, ws: Awaited<ReturnType<typeof socketRuns>>, idle: Awaited<ReturnType<typeof idleSockets>>): BenchmarkReport {
-  const rps = { direct: mean(http.direct.map((r) => r.requestsPerSecond)), proxied: mean(http.proxied.map((r) => r.requestsPerSecond)) };
+function report(http: Record<HttpPath, LoadResult[]>, ws: Awaited<ReturnType<typeof socketRuns>>, idle: Awaited<ReturnType<typeof idleSockets>>): BenchmarkReport {
+  const rps = { direct: mean(http.direct.map((r) => r.requestsPerSecond)), bare: mean(http.bare.map((r) => r.requestsPerSecond)), proxied: mean(http.proxied.map((r) => r.requestsPerSecond)) };
   const p99 = { direct: mean(http.direct.map((r) => r.p99Ms)), proxied: mean(http.proxied.map((r) => r.p99Ms)) };
   const echoes = { direct: mean(ws.pumped.direct.map((p) => p.messages / p.ms * 1000)), proxied: mean(ws.pumped.proxied.map((p) => p.messages / p.ms * 1000)) };
   const rtt = (k: 'direct' | 'proxied', q: number) => percentile(ws.rtt[k], q);
   const kbPerSocket = (idle.after - idle.before) / IDLE_SOCKETS / 1024;
-  const bad = [...http.direct, ...http.proxied].reduce((s, r) => s + r.non2xx + r.errors, 0);
+  const bad = [...http.direct, ...http.bare, ...http.proxied].reduce((s, r) => s + r.non2xx + r.errors, 0);
   const cpu = mean(http.proxied.map((r) => r.serverCpuUsPerRequest ?? NaN));
+  const bareCpu = mean(http.bare.map((r) => r.serverCpuUsPerRequest ?? NaN));
   const checks: TargetCheck[] = [
     { name: 'proxied / direct HTTP requests per second', ratio: rps.proxied / rps.direct, minimum: MIN_RATIO, invalid: bad ? `${bad} non-2xx answers or errors` : '' },
     { name: 'proxied / direct WebSocket echoes per second', ratio: echoes.proxied / echoes.direct, minimum: MIN_RATIO, invalid: '' },
     { name: `${MAX_KB_PER_SOCKET} KB / kernel RSS per open IDE WebSocket`, ratio: MAX_KB_PER_SOCKET / kbPerSocket, minimum: 1, invalid: idle.opened === IDLE_SOCKETS ? '' : `${idle.opened} of ${IDLE_SOCKETS} opened` },
   ];
   console.log();
-  table(['path', 'HTTP req/s', 'HTTP p99', 'WS echoes/s', 'WS RTT p50', 'WS RTT p99'], (['direct', 'proxied'] as const).map((k) => [
-    k === 'direct' ? 'direct to the fake code-server' : 'through the hosted IDE proxy', fixed(rps[k]), ms(p99[k], 2), fixed(echoes[k]), ms(rtt(k, 50), 3), ms(rtt(k, 99), 3),
-  ]));
+  table(['path', 'HTTP req/s', 'HTTP p99', 'WS echoes/s', 'WS RTT p50', 'WS RTT p99'], [
+    ...(['direct', 'proxied'] as const).map((k) => [
+      k === 'direct' ? 'direct to the fake code-server' : 'through the hosted IDE proxy', fixed(rps[k]), ms(p99[k], 2), fixed(echoes[k]), ms(rtt(k, 50), 3), ms(rtt(k, 99), 3),
+    ]),
+    ['through a bare node:http proxy', fixed(rps.bare), ms(mean(http.bare.map((r) => r.p99Ms)), 2), '', '', ''],
+  ]);
   console.log(`\n  HTTP: GET of a small JSON asset, ${CONNECTIONS} keep-alive connections, ${ROUNDS} × ${LOAD_SECONDS} s per path, alternating; the proxy (taken before koa) checks the IDE cookie (pass reused for recheckMs) and streams to code-server over a keep-alive pool`);
   console.log(`  HTTP proxied / direct: ${fixed(checks[0].ratio, 2)} (target >= ${MIN_RATIO}): ${verdict(checks[0])}; added p99 ${ms(p99.proxied - p99.direct, 2)}; kernel CPU ${fixed(cpu, 0)} µs per proxied request`);
+  console.log(`  the ceiling of a hop: a bare node:http proxy (no checks, no logs, the answer piped) in the kernel's place reaches ${fixed(rps.bare / rps.direct, 2)} of direct`);
+  console.log(`  at ${fixed(bareCpu, 0)} µs CPU per request; the hosted IDE proxy reaches ${fixed(rps.proxied / rps.bare, 2)} of that bare hop`);
   console.log(`  WebSocket (piped as bytes after the checks): ${WINDOW} echoes of ${PAYLOAD_BYTES} B in flight for ${PUMP_MS / 1000} s: proxied / direct ${fixed(checks[1].ratio, 2)}: ${verdict(checks[1])}; added RTT p50 +${ms(rtt('proxied', 50) - rtt('direct', 50), 3)}, p99 +${ms(rtt('proxied', 99) - rtt('direct', 99), 3)}`);
   console.log(`  ${IDLE_SOCKETS} open IDE sockets: kernel RSS ${fixed(mib(idle.before), 1)} → ${fixed(mib(idle.after), 1)} MiB = ${fixed(kbPerSocket, 1)} KB each (target < ${MAX_KB_PER_SOCKET}): ${verdict(checks[2])}`);
   console.log('  limits: the direct baseline is the simulator\'s code-server, in this process, on the same 2 shared cores as the kernel and the load generator; a real code-server answers slower, which would raise the ratio');
@@ -205,6 +223,8 @@ function report(http: Record<'direct' | 'proxied', LoadResult[]>, ws: Awaited<Re
     targets: checks,
     figures: [
       { label: 'HTTP req/s direct / proxied', value: `${fixed(rps.direct)} / ${fixed(rps.proxied)}` },
+      { label: 'HTTP bare node:http proxy / direct (a hop\'s ceiling)', value: fixed(rps.bare / rps.direct, 2) },
+      { label: 'HTTP proxied / bare node:http proxy', value: fixed(rps.proxied / rps.bare, 2) },
       { label: 'HTTP p99 added', value: ms(p99.proxied - p99.direct, 2) },
       { label: 'WS echoes/s direct / proxied', value: `${fixed(echoes.direct)} / ${fixed(echoes.proxied)}` },
       { label: 'WS RTT p99 added', value: ms(rtt('proxied', 99) - rtt('direct', 99), 3) },
@@ -216,6 +236,7 @@ function report(http: Record<'direct' | 'proxied', LoadResult[]>, ws: Awaited<Re
 async function run(): Promise<BenchmarkReport> {
   const fleet = await startInstantFleet();
   let zpack: ZpackProcess | undefined;
+  let bare: ServerProcess | undefined;
   try {
     zpack = await startZpack({
       role: 'all',
@@ -230,12 +251,14 @@ async function run(): Promise<BenchmarkReport> {
     const token = await signUp(zpack.url);
     const dev = await devContainer(zpack, token);
     step(`zpack all pid ${zpack.pid} on :${zpack.port}; dev container ${dev.id} (vmid ${dev.vmid}); code-server at ${fleet.agents.url}/ct/${dev.vmid}/codeserver`);
-    const e = ends(zpack, fleet, dev.vmid, dev.cookie);
+    bare = await startBareProxy(codeServerOf(fleet, dev.vmid), '/static/app.js');
+    const e = ends(zpack, fleet, dev.vmid, dev.cookie, bare);
     const idle = await idleSockets(zpack, e);
-    const http = await httpRuns(e, zpack);
+    const http = await httpRuns(e, zpack, bare);
     const ws = await socketRuns(e);
     return report(http, ws, idle);
   } finally {
+    await bare?.stop();
     await zpack?.stop();
     await fleet.stop();
   }

@@ -1,4 +1,4 @@
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { Client } from 'pg';
 import type { Benchmark, BenchmarkReport, TargetCheck } from './lib/benchmark';
 import { verdict } from './lib/benchmark';
@@ -7,7 +7,7 @@ import { closedLoopCreates, openLoopCreates, settle, type CreateLoad, type Settl
 import { forEachConcurrently } from './lib/concurrency';
 import { fleetPluginOptions, signUp, startInstantFleet, type Fleet } from './lib/fleet';
 import { fixed, ms, step, table } from './lib/print';
-import { processCpuMs } from './lib/process-cpu';
+import { cpuMsBetween, cpuMsByPid, processCpuMs } from './lib/process-cpu';
 import { rawRoundTrips, type RawRun } from './lib/raw-bullmq';
 import { percentile } from './lib/stats';
 import { measureTakeover, type Takeover } from './lib/takeover';
@@ -44,10 +44,27 @@ interface Kernel {
   worker: ZpackProcess;
 }
 
-/** What the kernel's two processes spent over one run. */
+/** What the kernel's two processes, and the rest of the machine's work for them, spent over one run. */
 interface Spent {
   cpuMs: { api: number; worker: number };
   calls: { api: ProbedCalls; worker: ProbedCalls };
+  /** Postgres (every backend), Redis, and this process (the simulators and the clients). */
+  rest: { postgres: number; redis: number; bench: number };
+}
+
+/** A reading of the machine's other processes that serve the creates. */
+interface RestReading {
+  postgres: Map<number, number>;
+  redis: Map<number, number>;
+  benchUs: number;
+}
+
+/** `ownBackend`: the Postgres backend of the bench's own polling connection, not counted as the kernel's Postgres. */
+function restReading(ownBackend: number): RestReading {
+  const self = process.cpuUsage();
+  const postgres = cpuMsByPid(['postgres']);
+  postgres.delete(ownBackend);
+  return { postgres, redis: cpuMsByPid(['redis-server']), benchUs: self.user + self.system };
 }
 
 interface Run {
@@ -62,7 +79,7 @@ interface Run {
   load1: number;
 }
 
-async function reading(k: Kernel): Promise<Spent> {
+async function reading(k: Kernel): Promise<Omit<Spent, 'rest'>> {
   const [api, worker] = await Promise.all([k.api.calls(), k.worker.calls()]);
   return { cpuMs: { api: processCpuMs(k.api.pid) ?? NaN, worker: processCpuMs(k.worker.pid) ?? NaN }, calls: { api, worker } };
 }
@@ -78,6 +95,8 @@ function callsBetween(before: ProbedCalls, after: ProbedCalls): ProbedCalls {
 
 /** Runs `fire`, waits until every accepted operation finished, and reads what the kernel's processes spent meanwhile. */
 async function measure(k: Kernel, pg: Client, label: string, fire: () => Promise<CreateLoad>): Promise<Run> {
+  const ownBackend = (await pg.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+  const restBefore = restReading(ownBackend);
   const before = await reading(k);
   const started = performance.now();
   const load = await fire();
@@ -85,7 +104,13 @@ async function measure(k: Kernel, pg: Client, label: string, fire: () => Promise
   const settled = await settle(pg, k.api.schema, ids, SETTLE_TIMEOUT_MS);
   const wallMs = performance.now() - started;
   const after = await reading(k);
+  const restAfter = restReading(ownBackend);
   const spent: Spent = {
+    rest: {
+      postgres: cpuMsBetween(restBefore.postgres, restAfter.postgres),
+      redis: cpuMsBetween(restBefore.redis, restAfter.redis),
+      bench: (restAfter.benchUs - restBefore.benchUs) / 1000,
+    },
     cpuMs: { api: after.cpuMs.api - before.cpuMs.api, worker: after.cpuMs.worker - before.cpuMs.worker },
     calls: { api: callsBetween(before.calls.api, after.calls.api), worker: callsBetween(before.calls.worker, after.calls.worker) },
   };
@@ -93,6 +118,11 @@ async function measure(k: Kernel, pg: Client, label: string, fire: () => Promise
 }
 
 const cpuPer = (r: Run) => (r.spent.cpuMs.api + r.spent.cpuMs.worker) / r.creates;
+/** Everything a create costs the machine: the kernel, Postgres, Redis, the simulators and the clients. */
+const machinePer = (r: Run) => cpuPer(r) + (r.spent.rest.postgres + r.spent.rest.redis + r.spent.rest.bench) / r.creates;
+/** What this machine's cores could sustain at that cost, if every one of them did nothing else. */
+const CORES = availableParallelism();
+const ceilingPer = (r: Run) => (CORES * 1000) / machinePer(r);
 const sqlPer = (r: Run) => (r.spent.calls.api.sql + r.spent.calls.worker.sql) / r.creates;
 const ratePer = (r: Run) => r.creates / r.wallMs * 1000;
 const accepted = (r: Run) => r.load.answers.map((a) => a.ms);
@@ -124,6 +154,10 @@ function printRuns(runs: Run[], raw: RawRun): void {
       [r.label, 'api', fixed(r.spent.cpuMs.api / r.creates, 2), per(r.spent.calls.api.sql, r), per(r.spent.calls.api.redis, r)],
       ['', 'provision-worker', fixed(r.spent.cpuMs.worker / r.creates, 2), per(r.spent.calls.worker.sql, r), per(r.spent.calls.worker.redis, r)],
       ['', 'kernel (both)', fixed(cpuPer(r), 2), fixed(sqlPer(r), 1), per(r.spent.calls.api.redis + r.spent.calls.worker.redis, r)],
+      ['', 'Postgres (the kernel\'s backends)', fixed(r.spent.rest.postgres / r.creates, 2), '', ''],
+      ['', 'Redis', fixed(r.spent.rest.redis / r.creates, 2), '', ''],
+      ['', 'simulators + clients', fixed(r.spent.rest.bench / r.creates, 2), '', ''],
+      ['', 'the machine, all of it', fixed(machinePer(r), 2), '', ''],
     ]),
   );
   console.log(`  raw BullMQ job, for scale: ${fixed(raw.cpuMs / raw.latencyMs.length, 2)} ms CPU and ${fixed(raw.redis / raw.latencyMs.length, 1)} Redis commands (producer, worker and events in one process)`);
@@ -155,6 +189,8 @@ function report(open: Run, saturated: Run, raw: RawRun, takeover: Takeover): Ben
   console.log(`      (saturated run: ${ms(cpuPer(saturated), 2)}; the open loop is judged, since past what the kernel sustains its queueing costs CPU too)`);
   console.log(`  (c) SQL statements per create: ${fixed(sqlPer(open), 1)} (target <= ${SQL_LIMIT}): ${verdict(checks[2])}`);
   console.log(`  (d) sustained: ${fixed(ratePer(saturated), 1)} creates/s from ${SATURATION_CLIENTS} closed-loop clients (target >= ${MIN_RATE}): ${verdict(checks[3])}`);
+  console.log(`      the ceiling: a create costs the machine ${ms(machinePer(saturated), 2)} of CPU in all (kernel ${ms(cpuPer(saturated), 2)}, Postgres ${ms(saturated.spent.rest.postgres / saturated.creates, 2)},`);
+  console.log(`      Redis ${ms(saturated.spent.rest.redis / saturated.creates, 2)}, simulators and clients ${ms(saturated.spent.rest.bench / saturated.creates, 2)}), so ${CORES} cores doing nothing else sustain at most ${fixed(ceilingPer(saturated), 0)} creates/s`);
   for (const invalid of [invalidOpen, invalidSaturated].filter(Boolean)) console.log(`  ! the run does not count: ${invalid}`);
   console.log(`\n  takeover: a provision worker killed (SIGKILL) mid-create; another worker took the operation over after ${ms(takeover.ms, 0)}`);
   console.log(`  (lease ${takeover.leaseSeconds} s renewed every ${fixed(takeover.leaseSeconds / 3, 1)} s, queue lock ${takeover.lockDurationMs} ms, stalled check every ${takeover.stalledIntervalMs} ms; one run, not a distribution)`);
@@ -164,6 +200,7 @@ function report(open: Run, saturated: Run, raw: RawRun, takeover: Takeover): Ben
       { label: `202 p50 / p99 at ${RATE}/s`, value: `${ms(percentile(accepted(open), 50))} / ${ms(p99)}` },
       { label: 'kernel CPU / SQL per create (open loop; saturated)', value: `${ms(cpuPer(open), 2)} / ${fixed(sqlPer(open), 1)}; ${ms(cpuPer(saturated), 2)} / ${fixed(sqlPer(saturated), 1)}` },
       { label: 'creates/s sustained (raw BullMQ jobs/s)', value: `${fixed(ratePer(saturated), 1)} (${fixed(raw.latencyMs.length / raw.wallMs * 1000)})` },
+      { label: `machine CPU per create, saturated (${CORES} cores' ceiling)`, value: `${ms(machinePer(saturated), 2)} (${fixed(ceilingPer(saturated), 0)} creates/s)` },
       { label: 'load average (open / saturated)', value: `${fixed(open.load1, 2)} / ${fixed(saturated.load1, 2)}` },
       { label: 'takeover after a worker is killed', value: ms(takeover.ms, 0) },
     ],

@@ -12,6 +12,45 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * VMID and the lowest free port per need; primary keys still make a double grant impossible.
  * Errors: ZP001 no free VMID, ZP002 no free port (the statement rolls back whole).
  */
+/** zpack_allocate as first written: the lowest free value found by a scan of the whole range (replaced by 1700000840000). */
+export const ALLOCATE_V1 = `CREATE OR REPLACE FUNCTION zpack_allocate(
+        p_instance uuid, p_vmid_min int, p_vmid_max int, p_port_min int, p_port_max int, p_needs text[])
+      RETURNS jsonb LANGUAGE plpgsql VOLATILE AS $fn$
+      DECLARE
+        v_vmid int;
+        v_port int;
+        v_need text;
+        v_ports jsonb := '[]'::jsonb;
+      BEGIN
+        PERFORM pg_advisory_xact_lock(hashtext('zpack.allocation'));
+        SELECT vmid INTO v_vmid FROM vmid_allocation WHERE instance_id = p_instance;
+        IF v_vmid IS NULL THEN
+          INSERT INTO vmid_allocation (vmid, instance_id)
+            SELECT g, p_instance FROM generate_series(p_vmid_min, p_vmid_max) g
+             WHERE NOT EXISTS (SELECT 1 FROM vmid_allocation t WHERE t.vmid = g) ORDER BY g LIMIT 1
+            RETURNING vmid INTO v_vmid;
+          IF v_vmid IS NULL THEN
+            RAISE EXCEPTION 'No free VMID in the configured range' USING ERRCODE = 'ZP001';
+          END IF;
+        END IF;
+        FOREACH v_need IN ARRAY p_needs LOOP
+          v_port := NULL;
+          SELECT port INTO v_port FROM port_allocation WHERE instance_id = p_instance AND name = v_need;
+          IF v_port IS NULL THEN
+            INSERT INTO port_allocation (port, instance_id, name)
+              SELECT g, p_instance, v_need FROM generate_series(p_port_min, p_port_max) g
+               WHERE NOT EXISTS (SELECT 1 FROM port_allocation t WHERE t.port = g) ORDER BY g LIMIT 1
+              RETURNING port INTO v_port;
+            IF v_port IS NULL THEN
+              RAISE EXCEPTION 'No free port in the configured range' USING ERRCODE = 'ZP002';
+            END IF;
+          END IF;
+          v_ports := v_ports || jsonb_build_array(jsonb_build_object('name', v_need, 'port', v_port));
+        END LOOP;
+        RETURN jsonb_build_object('vmid', v_vmid, 'ports', v_ports);
+      END
+      $fn$`;
+
 export class KernelCreateFunctions1700000830000 implements MigrationInterface {
   name = 'KernelCreateFunctions1700000830000';
 
@@ -48,43 +87,7 @@ export class KernelCreateFunctions1700000830000 implements MigrationInterface {
         RETURN jsonb_build_object('fresh', true, 'op', to_jsonb(v_op));
       END
       $fn$`);
-    await q.query(`CREATE FUNCTION zpack_allocate(
-        p_instance uuid, p_vmid_min int, p_vmid_max int, p_port_min int, p_port_max int, p_needs text[])
-      RETURNS jsonb LANGUAGE plpgsql VOLATILE AS $fn$
-      DECLARE
-        v_vmid int;
-        v_port int;
-        v_need text;
-        v_ports jsonb := '[]'::jsonb;
-      BEGIN
-        PERFORM pg_advisory_xact_lock(hashtext('zpack.allocation'));
-        SELECT vmid INTO v_vmid FROM vmid_allocation WHERE instance_id = p_instance;
-        IF v_vmid IS NULL THEN
-          INSERT INTO vmid_allocation (vmid, instance_id)
-            SELECT g, p_instance FROM generate_series(p_vmid_min, p_vmid_max) g
-             WHERE NOT EXISTS (SELECT 1 FROM vmid_allocation t WHERE t.vmid = g) ORDER BY g LIMIT 1
-            RETURNING vmid INTO v_vmid;
-          IF v_vmid IS NULL THEN
-            RAISE EXCEPTION 'No free VMID in the configured range' USING ERRCODE = 'ZP001';
-          END IF;
-        END IF;
-        FOREACH v_need IN ARRAY p_needs LOOP
-          v_port := NULL;
-          SELECT port INTO v_port FROM port_allocation WHERE instance_id = p_instance AND name = v_need;
-          IF v_port IS NULL THEN
-            INSERT INTO port_allocation (port, instance_id, name)
-              SELECT g, p_instance, v_need FROM generate_series(p_port_min, p_port_max) g
-               WHERE NOT EXISTS (SELECT 1 FROM port_allocation t WHERE t.port = g) ORDER BY g LIMIT 1
-              RETURNING port INTO v_port;
-            IF v_port IS NULL THEN
-              RAISE EXCEPTION 'No free port in the configured range' USING ERRCODE = 'ZP002';
-            END IF;
-          END IF;
-          v_ports := v_ports || jsonb_build_array(jsonb_build_object('name', v_need, 'port', v_port));
-        END LOOP;
-        RETURN jsonb_build_object('vmid', v_vmid, 'ports', v_ports);
-      END
-      $fn$`);
+    await q.query(ALLOCATE_V1);
   }
 
   async down(q: QueryRunner): Promise<void> {

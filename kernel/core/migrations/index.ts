@@ -14,6 +14,7 @@ import { KernelCrashCulprit1700000600000 } from './1700000600000-kernel-crash-cu
 import { KernelUptime1700000700000 } from './1700000700000-kernel-uptime';
 import { KernelFleetImportAgentToken1700000820000 } from './1700000820000-kernel-fleet-import-agent-token';
 import { KernelCreateFunctions1700000830000 } from './1700000830000-kernel-create-functions';
+import { KernelAllocationHint1700000840000 } from './1700000840000-kernel-allocation-hint';
 
 /** Kernel migrations, oldest first (one per line, so branches adding one merge cleanly). */
 export const kernelMigrations: Function[] = [
@@ -33,4 +34,5 @@ export const kernelMigrations: Function[] = [
   KernelUptime1700000700000,
   KernelFleetImportAgentToken1700000820000,
   KernelCreateFunctions1700000830000,
+  KernelAllocationHint1700000840000,
 ];
