@@ -63,12 +63,12 @@ async function idleConsoles(zpack: ZpackProcess, fleet: Fleet, vmid: number, ope
   await openMany(open, WARMUP_CONSOLES, warm);
   await Promise.all(warm.map((ws) => closeSocket(ws)));
   await sleep(1000);
-  const [kernelBefore, memBefore] = [await settledRss(zpack.pid), await zpackMemory(zpack.url)];
+  const [kernelBefore, memBefore] = [await settledRss(zpack.pid), await zpackMemory(zpack)];
   const sockets: WebSocket[] = [];
   try {
     await openMany(open, IDLE_CONSOLES, sockets);
     await sleep(1000);
-    const [kernelAfter, memAfter] = [await settledRss(zpack.pid), await zpackMemory(zpack.url)];
+    const [kernelAfter, memAfter] = [await settledRss(zpack.pid), await zpackMemory(zpack)];
     const attached = fleet.agents.containers().get(vmid)?.consoles ?? 0;
     await Promise.all(sockets.splice(0).map((ws) => closeSocket(ws)));
     await sleep(2000);

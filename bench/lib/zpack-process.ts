@@ -37,6 +37,8 @@ export interface ZpackProcess extends ServerProcess {
   prefix: string;
   /** The auth section it was given, so another role can join it. */
   auth: Record<string, unknown>;
+  /** The bearer token its GET /metrics asks for (Prometheus's). */
+  metricsToken: string;
   /** With `probe`: SQL statements and Redis commands the child has sent so far. */
   calls(): Promise<ProbedCalls>;
 }
@@ -69,6 +71,7 @@ export async function startZpack(opts: ZpackOptions): Promise<ZpackProcess> {
   const prefix = opts.joining?.prefix ?? `zbench-${id}`;
   const http = SERVES_HTTP.includes(opts.role);
   const port = http ? await freePort() : 0;
+  const metricsToken = opts.joining?.metricsToken ?? randomBytes(24).toString('base64url');
   const auth = opts.joining?.auth ?? {
     jwtSecret: randomBytes(30).toString('base64url'),
     agentTokenSecret: randomBytes(30).toString('base64url'),
@@ -85,6 +88,7 @@ export async function startZpack(opts: ZpackOptions): Promise<ZpackProcess> {
     console: { allowMissingOrigin: true },
     // A role without HTTP says it is up only in its log ('zpack started', at info; it logs nothing per job).
     logging: { level: http ? 'warn' : 'info' },
+    metrics: { token: metricsToken },
     plugins: pluginSection(opts.plugins ?? {}),
     // A benchmark's simulated world lives in memory: never the checkout's ./data/sim, never shared by its processes.
     simulators: { stateDir: '' },
@@ -101,7 +105,7 @@ export async function startZpack(opts: ZpackOptions): Promise<ZpackProcess> {
     // Whoever joined a schema leaves it to its owner.
     afterExit: () => (opts.joining ? Promise.resolve(rmSync(configFile, { force: true })) : cleanUp(configFile, schema, prefix)),
   });
-  return { ...server, schema, prefix, auth, calls: () => server.ask<ProbedCalls>(CALLS_QUESTION) };
+  return { ...server, schema, prefix, auth, metricsToken, calls: () => server.ask<ProbedCalls>(CALLS_QUESTION) };
 }
 
 /** The child drops its schema on a clean stop; this covers the unclean ones and the Redis keys it left. */
