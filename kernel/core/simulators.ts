@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
-import { BootError } from '../api';
+import { API_SIMULATOR_NAME, BootError } from '../api';
 import type { SimulatorDirectory } from '../api';
 import { processAlive } from './process-guards';
 
@@ -9,6 +9,8 @@ import { processAlive } from './process-guards';
 export const SIMULATORS_ROLE = 'simulators';
 const READY = '.ready';
 const OWNER = '.owner';
+/** How often the simulators process reads where the fleet's API listens (for simulators that call back, e.g. Stripe's webhooks). */
+const API_REFRESH_MS = 2000;
 
 export interface SharedSimulators {
   redis: () => Redis;
@@ -27,6 +29,9 @@ export interface SharedSimulators {
 export class KernelSimulators implements SimulatorDirectory {
   private readonly urls = new Map<string, string>();
   private claimed?: string;
+  /** Host: where an API process of the fleet said it listens, read from Redis every API_REFRESH_MS. */
+  private fleetApi?: string;
+  private apiRefresh?: NodeJS.Timeout;
 
   /** `stateRoot` '' keeps every simulator's state in memory. */
   constructor(private readonly stateRoot: string, private readonly shared?: SharedSimulators) {}
@@ -44,10 +49,18 @@ export class KernelSimulators implements SimulatorDirectory {
 
   publish(name: string, url: string): void {
     this.urls.set(name, url);
+    // A process of the fleet that serves the API tells the simulators process, whose simulators call it back.
+    if (name === API_SIMULATOR_NAME && this.shared?.remote) {
+      void this.shared.redis().set(this.apiKey, url).catch(() => undefined);
+    }
   }
 
   lookup(name: string): string | undefined {
-    return this.urls.get(name);
+    return this.urls.get(name) ?? (name === API_SIMULATOR_NAME ? this.fleetApi : undefined);
+  }
+
+  private get apiKey(): string {
+    return `${this.shared!.key}:${API_SIMULATOR_NAME}`;
   }
 
   require(name: string): string {
@@ -86,10 +99,17 @@ export class KernelSimulators implements SimulatorDirectory {
     if (!this.shared?.host) return;
     const redis = this.shared.redis();
     await redis.multi().del(this.shared.key).hset(this.shared.key, { ...Object.fromEntries(this.urls), [READY]: new Date().toISOString() }).exec();
+    const readApi = async () => {
+      this.fleetApi = (await redis.get(this.apiKey).catch(() => null)) ?? undefined;
+    };
+    await readApi();
+    this.apiRefresh = setInterval(() => void readApi(), API_REFRESH_MS);
+    this.apiRefresh.unref();
   }
 
   /** Host stopping: the URLs go with it, so no process finds a dead simulator. */
   async withdraw(): Promise<void> {
+    clearInterval(this.apiRefresh);
     if (this.claimed) {
       const file = this.claimed;
       this.claimed = undefined;

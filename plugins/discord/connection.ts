@@ -3,6 +3,10 @@ import type { DiscordConfig } from './config';
 import type { Topic } from './notifier';
 import { DiscordSimulator } from './testing/simulator';
 
+/** The simulated webhooks' URLs, as the simulators process publishes them. */
+const DISCORD_OPS = 'discord.ops';
+const DISCORD_SUPPORT = 'discord.support';
+
 /**
  * Where this kernel's notices go: the configured webhooks, or in simulate mode a loopback
  * simulator's (started in the plugin's start, one per kernel).
@@ -20,10 +24,17 @@ export class DiscordConnection {
 
   async open(simulators: SimulatorDirectory): Promise<void> {
     if (!this.config.simulate) return;
+    if (simulators.remote) {
+      // `zpack simulators` runs Discord for every process of the fleet and publishes its webhooks.
+      this.simulated = { ops: simulators.require(DISCORD_OPS), support: simulators.require(DISCORD_SUPPORT) };
+      return;
+    }
     this.simulator = new DiscordSimulator(this.config.simulator);
     await this.simulator.start();
-    simulators.publish('discord', this.simulator.url);
     this.simulated = { ops: this.simulator.webhook('ops'), support: this.simulator.webhook('support') };
+    simulators.publish('discord', this.simulator.url);
+    simulators.publish(DISCORD_OPS, this.simulated.ops);
+    simulators.publish(DISCORD_SUPPORT, this.simulated.support);
   }
 
   async close(): Promise<void> {

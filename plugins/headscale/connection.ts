@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { BootError } from '../../kernel/api';
+import { BootError, type SimulatorDirectory } from '../../kernel/api';
 import { HeadscaleClient } from './client/headscale-client';
 import type { HeadscaleConfig } from './config';
 import { HeadscaleSimulator, SIMULATOR_API_KEY } from './testing/simulator';
@@ -22,11 +22,17 @@ export class HeadscaleConnection {
     return this.config.loginServer || this.base;
   }
 
-  async open(logger: Logger): Promise<void> {
+  async open(logger: Logger, simulators: SimulatorDirectory): Promise<void> {
     const { timeoutMs } = this.config;
     if (!this.config.simulate) {
       this.base = this.config.baseUrl;
       this.current = new HeadscaleClient({ baseUrl: this.config.baseUrl, apiKey: this.config.apiKey, timeoutMs });
+      return;
+    }
+    if (simulators.remote) {
+      // `zpack simulators` runs Headscale for every process of the fleet.
+      this.base = simulators.require('headscale');
+      this.current = new HeadscaleClient({ baseUrl: this.base, apiKey: SIMULATOR_API_KEY, timeoutMs });
       return;
     }
     const simulator = new HeadscaleSimulator(this.config.simulator);
@@ -35,6 +41,7 @@ export class HeadscaleConnection {
     });
     this.simulator = simulator;
     this.current = new HeadscaleClient({ baseUrl: this.base, apiKey: SIMULATOR_API_KEY, timeoutMs });
+    simulators.publish('headscale', this.base);
     logger.info({ url: this.base }, 'headscale simulator listening');
   }
 

@@ -45,7 +45,7 @@ export default definePlugin({
     }));
   },
   async start(ctx) {
-    await ctx.resolve(HeadscaleConnection).open(ctx.logger);
+    await ctx.resolve(HeadscaleConnection).open(ctx.logger, ctx.resolve(Tokens.Simulators));
   },
   async stop(ctx) {
     await ctx.resolve(HeadscaleConnection).close();

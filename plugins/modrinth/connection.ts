@@ -22,7 +22,10 @@ export class ModrinthConnection {
   async open(logger: Logger, redis: Redis | undefined, simulators?: SimulatorDirectory): Promise<void> {
     const c = this.config;
     let baseUrl = c.baseUrl;
-    if (c.simulate) {
+    if (c.simulate && simulators?.remote) {
+      // `zpack simulators` runs the catalog for every process of the fleet.
+      baseUrl = simulators.require('modrinth');
+    } else if (c.simulate) {
       this.simulator = new ModrinthSimulator(c.simulator);
       baseUrl = await this.simulator.start().catch((err: Error) => {
         throw new BootError(`modrinth simulator cannot listen on ${c.simulator.host}:${c.simulator.port}: ${err.message}`);

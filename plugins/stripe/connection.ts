@@ -34,6 +34,11 @@ export class StripeConnection {
     }
     const secretKey = config.secretKey || SIMULATOR_SECRET_KEY;
     const webhookSecret = config.webhookSecret || SIMULATOR_WEBHOOK_SECRET;
+    if (simulators.remote) {
+      // `zpack simulators` runs Stripe for every process of the fleet, and posts its events to the API it was told of.
+      this.current = { client: new StripeClient({ ...config, secretKey, baseUrl: simulators.require('stripe') }), webhookSecret };
+      return;
+    }
     const api = () => simulators.lookup(API_SIMULATOR_NAME);
     const stateDir = simulators.stateDir('stripe');
     this.simulator = new StripeSimulator({
@@ -44,6 +49,7 @@ export class StripeConnection {
       throw new BootError(`stripe simulator cannot listen on ${config.simulator.host}:${config.simulator.port}: ${err.message}`);
     });
     this.current = { client: new StripeClient({ ...config, secretKey, baseUrl }), webhookSecret };
+    simulators.publish('stripe', baseUrl);
     logger.info({ url: baseUrl }, 'stripe simulator listening (checkout pages under /checkout)');
   }
 

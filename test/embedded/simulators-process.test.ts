@@ -11,6 +11,14 @@ import cloudflarePlugin from '../../plugins/cloudflare';
 import minecraftPlugin from '../../plugins/minecraft';
 import proxmoxPlugin from '../../plugins/proxmox';
 import velocityPlugin from '../../plugins/velocity';
+import discordPlugin from '../../plugins/discord';
+import headscalePlugin from '../../plugins/headscale';
+import modrinthPlugin from '../../plugins/modrinth';
+import stripePlugin from '../../plugins/stripe';
+import { DiscordConnection } from '../../plugins/discord/connection';
+import { HeadscaleConnection } from '../../plugins/headscale/connection';
+import { ModrinthConnection } from '../../plugins/modrinth/connection';
+import { StripeConnection } from '../../plugins/stripe/connection';
 import { SIMULATOR_TOKEN } from '../../plugins/proxmox/testing/simulator';
 import { dropSchema } from '../../kernel/core/database';
 import { importCommand } from '../../kernel/core/fleet-import/command';
@@ -24,7 +32,12 @@ const simulated = {
   cloudflare: { enabled: true, options: { simulate: true } },
   velocity: { enabled: true, options: { simulate: true } },
   minecraft: { enabled: true, options: {} },
+  modrinth: { enabled: true, options: { simulate: true } },
+  discord: { enabled: true, options: { simulate: true } },
+  headscale: { enabled: true, options: { simulate: true } },
+  stripe: { enabled: true, options: { simulate: true, plans: { vanilla: { priceId: 'price_vanilla', maxInstances: 5, memoryMbMax: 4096, flavors: [], mods: true } } } },
 };
+const PLUGINS = [proxmoxPlugin, agentPlugin, cloudflarePlugin, velocityPlugin, minecraftPlugin, modrinthPlugin, discordPlugin, headscalePlugin, stripePlugin];
 
 describe('zpack simulators: one simulated world for a fleet of processes', () => {
   const prefix = `zt-sims-${randomBytes(4).toString('hex')}`;
@@ -57,7 +70,7 @@ describe('zpack simulators: one simulated world for a fleet of processes', () =>
 
   const remoteKernel = async (role: string) => {
     const tk = await startTestKernel({
-      plugins: [proxmoxPlugin, agentPlugin, cloudflarePlugin, velocityPlugin, minecraftPlugin],
+      plugins: PLUGINS,
       prefix,
       config: { role, plugins: simulated, simulators: { mode: 'remote' }, provisioning: { readyPollMs: 25 } },
     });
@@ -67,8 +80,38 @@ describe('zpack simulators: one simulated world for a fleet of processes', () =>
 
   it('publishes every simulator it runs in Redis under the prefix', async () => {
     const all = await redis.hgetall(`${prefix}:simulators`);
-    expect(Object.keys(all).sort()).to.deep.equal(['.ready', 'agent', 'cloudflare', 'proxmox', 'velocity']);
+    expect(Object.keys(all).sort()).to.deep.equal(['.ready', 'agent', 'cloudflare', 'discord', 'discord.ops', 'discord.support', 'headscale', 'modrinth', 'proxmox', 'stripe', 'velocity']);
   });
+
+  it('gives a kernel in remote mode the catalog, Discord, Headscale and Stripe of the simulators process, starting none of its own', async () => {
+    const tk = await remoteKernel('all');
+    // Stopped at the end: two kernels on one prefix would take each other's jobs.
+    try {
+      await remoteWorld(tk);
+    } finally {
+      kernels.splice(kernels.indexOf(tk), 1);
+      await tk.stop();
+    }
+  });
+
+  const remoteWorld = async (tk: TestKernel) => {
+    const published = await redis.hgetall(`${prefix}:simulators`);
+    const { kernel } = tk;
+    const conn = <T>(token: new (...args: never[]) => T): T => kernel.resolve(token as never) as T;
+    expect(conn(ModrinthConnection).simulator).to.equal(undefined);
+    expect(conn(DiscordConnection).simulator).to.equal(undefined);
+    expect(conn(HeadscaleConnection).simulator).to.equal(undefined);
+    expect(conn(StripeConnection).simulator).to.equal(undefined);
+    expect(conn(DiscordConnection).webhooks()).to.deep.equal({ ops: published['discord.ops'], support: published['discord.support'] });
+    expect(conn(HeadscaleConnection).loginServer).to.equal(published.headscale);
+    // The catalog search is answered by the simulators process's Modrinth.
+    const user = await tk.user();
+    const search = await user.http.get('/api/mods/search?limit=3');
+    expect(search.status, JSON.stringify(search.body)).to.equal(200);
+    expect(search.body.projects).to.have.length(3);
+    // Stripe's simulator there posts its events to this kernel's API, which told it where it listens.
+    await until('the API to tell the simulators process where it listens', () => redis.get(`${prefix}:simulators:api`), (v) => v === `http://127.0.0.1:${kernel.port}`, 5000, 50);
+  };
 
   it('serves a kernel in simulators.mode remote: its containers live in the simulators process, not in its own', async () => {
     const tk = await remoteKernel('all');
