@@ -84,3 +84,5 @@ export const operationSchema = z.object({
 
 /** The 202 answer of a route that started an operation. */
 export const operationAccepted = z.object({ operation: operationSchema });
+/** The header a 202 with an operation sends beside it, in the document's words (`responseHeaders`). */
+export const OPERATION_LOCATION = { Location: 'The operation to poll: /api/operations/{operationId}' };

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { z } from 'zod';
-import { BillingGate, EdgeProvider, ForbiddenError, HostingProvider, InvalidRequestError, operationAccepted } from '../../api';
+import { BillingGate, EdgeProvider, ForbiddenError, HostingProvider, InvalidRequestError, OPERATION_LOCATION, operationAccepted } from '../../api';
 import type { ApiRouter, InstanceView, Operations, PortRef } from '../../api';
 import { Instance, instanceView } from '../entities';
 import { fromAgentError } from '../files/agent-failures';
@@ -117,6 +117,8 @@ export function serverSettingsRoutes(r: ApiRouter, deps: Deps): void {
     method: 'post', path: '/api/servers/:id/reinstall', summary: 'Reinstall (202 with the operation): a backup first; the world is kept unless wipe, which needs confirm', auth: 'user', tags: ['instances'],
     description: 'Change `version` or `flavor` keeping the files, or start from scratch with `wipe: true` and `confirm` set to the server\'s name.',
     operationId: 'reinstallServer', responses: { 202: operationAccepted }, errors: [402, 409, 422],
+    responseHeaders: OPERATION_LOCATION,
+    headers: z.object({ 'Idempotency-Key': z.string().optional().meta({ description: 'Repeating a key answers the operation the first request started' }) }),
     params: idParam,
     body: z.object({
       version: z.string().max(32).optional(), flavor: z.string().max(32).optional(),

@@ -10,7 +10,7 @@ import type { ModService } from './service';
 const params = z.object({ id: z.uuid() });
 const modParams = z.object({ id: z.uuid(), modId: z.uuid() });
 const catalogId = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a catalog id or slug');
-const idempotencyHeader = z.object({ 'idempotency-key': z.string().max(200).optional().meta({ description: 'Repeating a key repeats the answer (same operation)' }) });
+const idempotencyHeader = z.object({ 'Idempotency-Key': z.string().max(200).optional().meta({ description: 'Repeating a key repeats the answer (same operation)' }) });
 
 /** An opaque cursor holding the offset of the next page in the list's stable order. */
 const cursor = z.string().max(64).transform((text, ctx) => {
