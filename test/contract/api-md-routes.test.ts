@@ -1,15 +1,8 @@
 import { expect } from 'chai';
 import { startTestKernel, type TestKernel } from '../harness';
+import { everyPlugin } from './every-plugin';
 
 type Operation = Record<string, any>;
-
-/** Every plugin with routes, on its simulator: the document a portal generates its client from in production. */
-const PLUGINS = ['proxmox', 'agent', 'minecraft', 'cloudflare', 'velocity', 'stripe', 'modrinth', 'discord', 'support', 'codeserver', 'headscale'];
-const everyPlugin = () => Object.fromEntries(PLUGINS.map((name) => [name, {
-  enabled: true,
-  options: name === 'minecraft' || name === 'support' ? {}
-    : name === 'velocity' ? { simulate: true, simulator: { port: 0 }, proxyToken: 'proxy-secret' } : { simulate: true },
-}]));
 
 /**
  * Every route of API.md as `METHOD path`, with the success statuses it names ([] where it names
