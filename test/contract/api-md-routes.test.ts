@@ -130,6 +130,11 @@ describe('Every route of API.md in GET /api/openapi.json, with every plugin enab
     expect(section('edge').properties.published.type).to.equal('boolean');
   });
 
+  it('names Retry-After and the RateLimit headers on every 429', () => {
+    expect(Object.keys(doc.components.responses.Error429.headers)).to.include.members(['Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset']);
+    for (const [route, o] of operations()) if (o.responses?.['429']) expect(o.responses['429'], route).to.deep.equal({ $ref: '#/components/responses/Error429' });
+  });
+
   it('names the RateLimit headers an API key gets on the routes it may call', () => {
     for (const route of ['GET /api/servers', 'GET /api/servers/{id}/files/content', 'POST /api/instances', 'GET /api/admin/users']) {
       const success = Object.entries<any>(op(route).responses).find(([s]) => s < '300')![1];

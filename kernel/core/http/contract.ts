@@ -42,6 +42,13 @@ const HEADERS = {
 } as const;
 const REQUEST_ID = { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } };
 const RETRY_AFTER = { ...REQUEST_ID, 'Retry-After': { $ref: '#/components/headers/RetryAfter' } };
+/** A 429 comes only from a counted window (sign-in address, API key), which sets these before refusing. */
+const RATE_LIMITED = {
+  ...RETRY_AFTER,
+  'RateLimit-Limit': { description: 'Requests the window allows', schema: { type: 'string' } },
+  'RateLimit-Remaining': { description: 'Requests left in the window: 0', schema: { type: 'string' } },
+  'RateLimit-Reset': { description: 'Seconds until the window starts afresh', schema: { type: 'string' } },
+};
 
 const USER_SCHEME = 'userToken';
 const TICKET_SCHEME = 'upgradeTicket';
@@ -96,7 +103,7 @@ export class ContractComponents {
       const name = `Error${status}`;
       this.once(`response ${name}`, () => this.registry.registerComponent('responses', name, {
         description: FAILURES[status] ?? 'error',
-        headers: this.headers(status === 429 || status === 503) as any,
+        headers: (status === 429 ? { ...this.headers(true), ...RATE_LIMITED } : this.headers(status === 503)) as any,
         content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
       }));
       return [status, { $ref: `#/components/responses/${name}` }];
