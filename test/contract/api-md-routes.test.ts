@@ -130,6 +130,16 @@ describe('Every route of API.md in GET /api/openapi.json, with every plugin enab
     expect(section('edge').properties.published.type).to.equal('boolean');
   });
 
+  it('takes If-Match (412 when stale) on every write to a server, a file\'s content or the notes, and answers their ETag', () => {
+    for (const route of ['PATCH /api/servers/{id}', 'DELETE /api/servers/{id}', 'PUT /api/servers/{id}/files/content', 'PUT /api/notes']) {
+      expect((op(route).parameters ?? []).find((p: any) => p.in === 'header' && p.name === 'If-Match'), route).to.include({ required: false });
+      expect(op(route).responses['412'], route).to.deep.equal({ $ref: '#/components/responses/Error412' });
+    }
+    for (const route of ['PATCH /api/servers/{id}', 'GET /api/servers/{id}', 'PUT /api/servers/{id}/files/content', 'GET /api/notes', 'PUT /api/notes']) {
+      expect(op(route).responses['200'].headers, route).to.have.property('ETag');
+    }
+  });
+
   it('names Retry-After and the RateLimit headers on every 429', () => {
     expect(Object.keys(doc.components.responses.Error429.headers)).to.include.members(['Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset']);
     for (const [route, o] of operations()) if (o.responses?.['429']) expect(o.responses['429'], route).to.deep.equal({ $ref: '#/components/responses/Error429' });
