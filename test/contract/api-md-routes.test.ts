@@ -113,6 +113,9 @@ describe('Every route of API.md in GET /api/openapi.json, with every plugin enab
     const spellings = operations().flatMap(([route, o]) => (o.parameters ?? [])
       .filter((p: any) => p.in === 'header' && p.name.toLowerCase() === 'idempotency-key').map((p: any) => `${route} ${p.name}`));
     expect(spellings.filter((s) => !s.endsWith(' Idempotency-Key'))).to.deep.equal([]);
+    // One bound everywhere: the key sits in a unique index.
+    const unbounded = operations().filter(([, o]) => (o.parameters ?? []).some((p: any) => p.name === 'Idempotency-Key' && p.schema.maxLength !== 200));
+    expect(unbounded.map(([route]) => route)).to.deep.equal([]);
     for (const route of ['POST /api/instances', 'POST /api/servers/{id}/backups', 'POST /api/servers/{id}/reinstall', 'POST /api/dev/{id}/runtime', 'POST /api/servers/{id}/mods']) {
       expect(spellings, route).to.include(`${route} Idempotency-Key`);
     }

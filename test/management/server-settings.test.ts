@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestUser } from '../harness';
@@ -103,6 +104,14 @@ describe('Server settings, resize, reinstall and resources', function () {
       const backups = (await owner.http.get(url('/backups'))).body.backups as any[];
       expect(backups.map((b) => b.name)).to.include(`before-reinstall-${op.id.slice(0, 8)}`);
       expect((await owner.http.get(url())).body.server.state).to.equal('running');
+    });
+
+    it('refuses an Idempotency-Key longer than 200 characters or with spaces (400), starting nothing', async () => {
+      for (const key of ['k'.repeat(201), randomBytes(4500).toString('base64url'), 'two words']) {
+        const res = await owner.http.post(url('/reinstall'), { version: '1.20.6' }, { headers: { 'idempotency-key': key } });
+        expect(res.status, res.text).to.equal(400);
+        expect(res.body.error.details.fields[0].path).to.equal('header.Idempotency-Key');
+      }
     });
 
     it('refuses an unknown version (400) and a wipe without the server’s name as confirmation (400)', async () => {

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { z } from 'zod';
-import { BillingGate, ETAG, EdgeProvider, ForbiddenError, HostingProvider, IF_MATCH, InvalidRequestError, OPERATION_LOCATION, conditional, jsonTag, operationAccepted, requireMatch } from '../../api';
+import { BillingGate, ETAG, EdgeProvider, ForbiddenError, HostingProvider, IF_MATCH, InvalidRequestError, OPERATION_LOCATION, conditional, idempotencyKeyHeader, jsonTag, operationAccepted, requireMatch } from '../../api';
 import type { ApiRouter, InstanceView, Operations, PortRef } from '../../api';
 import { Instance, instanceView } from '../entities';
 import { fromAgentError } from '../files/agent-failures';
@@ -123,7 +123,7 @@ export function serverSettingsRoutes(r: ApiRouter, deps: Deps): void {
     description: 'Change `version` or `flavor` keeping the files, or start from scratch with `wipe: true` and `confirm` set to the server\'s name.',
     operationId: 'reinstallServer', responses: { 202: operationAccepted }, errors: [402, 409, 422],
     responseHeaders: OPERATION_LOCATION,
-    headers: z.object({ 'Idempotency-Key': z.string().optional().meta({ description: 'Repeating a key answers the operation the first request started' }) }),
+    headers: idempotencyKeyHeader,
     params: idParam,
     body: z.object({
       version: z.string().max(32).optional(), flavor: z.string().max(32).optional(),
