@@ -143,6 +143,12 @@ describe('Every route of API.md in GET /api/openapi.json, with every plugin enab
     }
   });
 
+  it('names Content-Disposition on the downloads, canonical and compatibility', () => {
+    for (const route of ['GET /api/servers/{id}/files/download', 'GET /api/game/servers/{id}/files/download', 'GET /api/servers/{id}/backups/{backupId}/download']) {
+      expect(op(route).responses['200'].headers, route).to.have.property('Content-Disposition');
+    }
+  });
+
   it('names Retry-After and the RateLimit headers on every 429', () => {
     expect(Object.keys(doc.components.responses.Error429.headers)).to.include.members(['Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset']);
     for (const [route, o] of operations()) if (o.responses?.['429']) expect(o.responses['429'], route).to.deep.equal({ $ref: '#/components/responses/Error429' });
