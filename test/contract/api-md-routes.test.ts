@@ -143,6 +143,12 @@ describe('Every route of API.md in GET /api/openapi.json, with every plugin enab
     }
   });
 
+  it('lists 402 on the console WebSocket, which a suspended account gets before the 101', () => {
+    for (const route of ['GET /api/servers/{id}/console', 'GET /api/game/servers/{id}/console']) {
+      expect(Object.keys(op(route).responses), route).to.include.members(['101', '401', '402', '403', '404']);
+    }
+  });
+
   it('names Content-Disposition on the downloads, canonical and compatibility', () => {
     for (const route of ['GET /api/servers/{id}/files/download', 'GET /api/game/servers/{id}/files/download', 'GET /api/servers/{id}/backups/{backupId}/download']) {
       expect(op(route).responses['200'].headers, route).to.have.property('Content-Disposition');
