@@ -34,6 +34,16 @@ export interface OperationDefinition<I = Record<string, unknown>> {
   deadlineSeconds?: number;
 }
 
+/**
+ * An Idempotency-Key as every route takes it. Bounded: the key sits in a unique index, and a longer
+ * one than a B-tree entry holds would fail the insert instead of being refused as bad input.
+ */
+export const idempotencyKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+/** The optional Idempotency-Key header of a route that starts an operation, as the document shows it. */
+export const idempotencyKeyHeader = z.object({
+  'Idempotency-Key': idempotencyKey.optional().meta({ description: 'Repeating a key answers the operation the first request started; another body with it is 422' }),
+});
+
 export interface StartOperationOptions {
   /** Same key and same input → the same operation; same key, other input → 422. Keys are per account. */
   idempotencyKey?: string;
@@ -84,3 +94,5 @@ export const operationSchema = z.object({
 
 /** The 202 answer of a route that started an operation. */
 export const operationAccepted = z.object({ operation: operationSchema });
+/** The header a 202 with an operation sends beside it, in the document's words (`responseHeaders`). */
+export const OPERATION_LOCATION = { Location: 'The operation to poll: /api/operations/{operationId}' };

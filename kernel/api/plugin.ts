@@ -51,8 +51,12 @@ export interface PluginContext<C> {
    * streaming proxy that must not pay for the API's middleware). Tried before every other route.
    */
   rawRoutes(match: RawRouteMatch, handler: RawRouteHandler): void;
-  /** Adds `name` to GET /api/servers/:id/status; a name is owned by one plugin and may not shadow the kernel's fields. */
-  statusSection(name: string, reader: StatusSectionReader): void;
+  /**
+   * Adds `name` to GET /api/servers/:id/status; a name is owned by one plugin and may not shadow the
+   * kernel's fields. `schema` describes the section in the OpenAPI document (nullable, since a failed
+   * read shows as null); without one a generated client sees it as unknown.
+   */
+  statusSection(name: string, reader: StatusSectionReader, schema?: ZodType): void;
 
   // Process extension points: queues, roles, leader loops, commands, readiness.
   /** Declares this plugin's own queue, really named `<plugin>.<name>`; only roles that list it (and `all`) work it. */

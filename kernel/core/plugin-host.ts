@@ -88,7 +88,7 @@ export class PluginHost {
       hostRoutes: (host, handler) => http.hostRoutes.add(name, host, handler),
       pathRoutes: (prefix, handler) => http.hostRoutes.addPrefix(name, prefix, handler),
       rawRoutes: (match, handler) => http.hostRoutes.addRaw(name, match, handler),
-      statusSection: (section, reader) => http.statusSections.add(name, section, reader),
+      statusSection: (section, reader, schema) => http.statusSections.add(name, section, reader, schema),
       // Process extension points.
       queues: { declare: (queue, options) => queues.declare(name, queue, options) },
       roles: { define: (role, spec) => extensions.roles.define(name, role, spec) },

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { EdgeProvider, Tokens } from '../../kernel/api';
 import type { EdgeRecord, InstanceState, InstanceView, PluginContext, RepairResult } from '../../kernel/api';
 import type { SrvServiceOf } from './provider';
@@ -9,6 +10,13 @@ export interface EdgeSection {
   record: EdgeRecord | null;
   at?: string;
 }
+/** EdgeSection as GET /api/servers/:id/status documents it (`edge: {published, record}` of API.md). */
+export const edgeSectionSchema = z.object({
+  published: z.boolean(),
+  record: z.object({ id: z.string(), name: z.string(), target: z.string(), port: z.number().int() }).nullable()
+    .meta({ description: 'The SRV record players resolve, or null while unpublished' }),
+  at: z.string().optional().meta({ description: 'When the record was last published or removed (ISO-8601 UTC)' }),
+}).meta({ description: 'The server\'s published DNS name' });
 /** A failed teardown leaves an instance in 'error': republishing it would undo the unpublish. */
 const REPUBLISHABLE: ReadonlySet<InstanceState> = new Set(['running', 'stopped', 'crashed']);
 

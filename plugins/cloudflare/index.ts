@@ -2,7 +2,7 @@ import { DriftDetector, EdgeProvider, InstanceType, SimulatorSeeder, Tokens, def
 import { EdgeDriftDetector } from './drift';
 import { cloudflareConfig } from './config';
 import { CloudflareConnection } from './connection';
-import { tapEdgeHooks } from './hooks';
+import { edgeSectionSchema, tapEdgeHooks } from './hooks';
 import { CloudflareSection1700000100000 } from './migrations/1700000100000-cloudflare-section';
 import { CloudflareEdge, type SrvServiceOf } from './provider';
 import { CloudflareSeeder } from './seeder';
@@ -27,7 +27,7 @@ export default definePlugin({
     ctx.provide(DriftDetector, () => new EdgeDriftDetector(ctx.config, () => ctx.resolve(EdgeProvider), srvServiceOf));
     // The status shows this plugin's own payload section as `edge`; never published reads as such,
     // so clients see one shape whether or not a record was ever made.
-    ctx.statusSection('edge', async (instance) => instance.payload[ctx.name] ?? { published: false, record: null });
+    ctx.statusSection('edge', async (instance) => instance.payload[ctx.name] ?? { published: false, record: null }, edgeSectionSchema);
     ctx.migrations(CloudflareSection1700000100000);
   },
   async start(ctx) {

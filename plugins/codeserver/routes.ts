@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConflictError, InvalidRequestError, NotFoundError, Tokens, operationAccepted, timestamp } from '../../kernel/api';
+import { ConflictError, InvalidRequestError, NotFoundError, Tokens, idempotencyKeyHeader, operationAccepted, timestamp } from '../../kernel/api';
 import type { AccountView, ApiRouter, InstanceView, PluginContext, ServerPermission } from '../../kernel/api';
 import type { RuntimeCatalog } from './catalog';
 import type { CodeserverConfig } from './config';
@@ -101,7 +101,7 @@ export function devRoutes(r: ApiRouter, deps: DevRouteDeps): void {
     summary: 'Installs another catalog version of the container’s runtime next to the current one and switches to it',
     description: 'An operation (phases `install`, `activate`). The agent checks the artifact’s SHA-256; a failed install leaves the current runtime active. The replaced version is kept for rollback; the workspace is never touched.',
     params: id, body: z.object({ version: z.string().min(1).max(32) }), errors: [402, 409, 422, 502],
-    headers: z.object({ 'idempotency-key': z.string().optional() }),
+    headers: idempotencyKeyHeader,
     responses: { 202: operationAccepted },
     handler: async ({ params, body, account, koa }) => {
       const instance = await devContainer(account, params.id, 'settings', 'codeserver.runtime.upgrade');
@@ -117,7 +117,7 @@ export function devRoutes(r: ApiRouter, deps: DevRouteDeps): void {
     method: 'post', path: '/api/dev/:id/runtime/rollback', operationId: 'rollbackDevRuntime', tags: ['dev'], auth: 'user',
     summary: 'Switches the container back to the runtime version the last change replaced',
     params: id, errors: [402, 409, 422, 502],
-    headers: z.object({ 'idempotency-key': z.string().optional() }),
+    headers: idempotencyKeyHeader,
     responses: { 202: operationAccepted },
     handler: async ({ params, account, koa }) => {
       const instance = await devContainer(account, params.id, 'settings', 'codeserver.runtime.rollback');

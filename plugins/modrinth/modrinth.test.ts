@@ -182,6 +182,17 @@ describe('modrinth plugin', () => {
       expect(all.body.nextCursor).to.equal(null);
     });
 
+    it('pages as every list does: 50 by default, up to 200 asked, the catalog never asked for more than 100 at once', async () => {
+      sim.requests.length = 0;
+      const byDefault = await user.http.get('/api/mods/search?q=default-page');
+      expect(byDefault.status).to.equal(200);
+      const most = await user.http.get('/api/mods/search?q=largest-page&limit=200');
+      expect(most.status).to.equal(200);
+      const asked = sim.requests.filter((r) => r.path.endsWith('/search')).map((r) => `${r.query.query} ${r.query.limit}`);
+      expect(asked).to.deep.equal(['default-page 50', 'largest-page 100']);
+      expect((await user.http.get('/api/mods/search?limit=201')).status).to.equal(400);
+    });
+
     it('filters by free text, game version and type', async () => {
       const res = await user.http.get('/api/mods/search?q=sodium&gameVersion=1.21.4&type=mod');
       expect(res.body.projects.map((p: any) => p.slug)).to.deep.equal(['sodium']);

@@ -12,6 +12,8 @@ const cursor = z.string().max(64).transform((text, ctx) => {
   return z.NEVER;
 });
 const cursorOf = (offset: number): string => Buffer.from(`o:${offset}`).toString('base64url');
+/** The most hits Modrinth answers in one search; a larger `limit` gets a page this long and a cursor to the rest. */
+const CATALOG_PAGE = 100;
 
 const side = z.enum(['required', 'optional', 'unsupported', 'unknown']);
 export const catalogProjectSchema = z.object({
@@ -49,7 +51,8 @@ export function catalogRoutes(r: ApiRouter, ctx: PluginContext<unknown>): void {
       gameVersion: z.string().regex(/^\d+\.\d+(\.\d+)?$/).optional(),
       category: slugish.optional(),
       type: z.enum(['mod', 'plugin', 'modpack']).optional(),
-      limit: z.coerce.number().int().min(1).max(100).default(20).meta({ description: 'Items per page (the catalog gives at most 100)' }),
+      // API.md's page size for every list; the catalog's own page is shorter, and nextCursor carries on from where it stopped.
+      limit: z.coerce.number().int().min(1).max(200).default(50).meta({ description: `Items per page, at most ${CATALOG_PAGE} at a time from the catalog (nextCursor continues)` }),
       cursor: cursor.optional().meta({ description: 'The nextCursor of the previous page; absent for the first page' }),
     }),
     responses: {
@@ -63,10 +66,11 @@ export function catalogRoutes(r: ApiRouter, ctx: PluginContext<unknown>): void {
     handler: async ({ query }) => {
       const catalog = ctx.resolve(ModCatalog);
       const offset = query.cursor ?? 0;
-      if (offset + query.limit > 10_000) throw new InvalidRequestError('Invalid query', { fields: [{ path: 'query.cursor', message: 'goes past the last page the catalog serves' }] });
+      const limit = Math.min(query.limit, CATALOG_PAGE);
+      if (offset + limit > 10_000) throw new InvalidRequestError('Invalid query', { fields: [{ path: 'query.cursor', message: 'goes past the last page the catalog serves' }] });
       const res = await catalog.search({
         query: query.q, loaders: query.loader ? [query.loader] : undefined, gameVersions: query.gameVersion ? [query.gameVersion] : undefined,
-        categories: query.category ? [query.category] : undefined, projectTypes: query.type ? [query.type] : undefined, offset, limit: query.limit,
+        categories: query.category ? [query.category] : undefined, projectTypes: query.type ? [query.type] : undefined, offset, limit,
       });
       const next = res.offset + res.hits.length;
       return {

@@ -4,7 +4,7 @@ import { velocityConfig } from './config';
 import { VelocityConnection } from './connection';
 import { tapVelocityHooks } from './hooks';
 import { VelocityProxy } from './provider';
-import { ProxyRegistrations } from './registrations';
+import { ProxyRegistrations, proxySectionSchema } from './registrations';
 import { VelocitySeeder } from './seeder';
 import { VelocitySection1700000101000 } from './migrations/1700000101000-velocity-section';
 import { velocityRoutes } from './routes';
@@ -44,7 +44,7 @@ export default definePlugin({
     if (ctx.config.simulate) ctx.provide(SimulatorSeeder, () => new VelocitySeeder(proxy, proxiedTypes, playerHost));
     ctx.routes((r) => velocityRoutes(r, registrations, ctx.config.proxyToken));
     // The status shows this plugin's own payload section as `proxy`.
-    ctx.statusSection('proxy', async (instance) => instance.payload[ctx.name] ?? null);
+    ctx.statusSection('proxy', async (instance) => instance.payload[ctx.name] ?? null, proxySectionSchema);
     ctx.migrations(VelocitySection1700000101000);
   },
   async start(ctx) {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import { NotFoundError, ProviderError } from '../../kernel/api';
 import type { AccountView, Clock, InstanceDirectory, InstanceView, ProxyBackend, ProxyRegistry, StepOutcome } from '../../kernel/api';
 import { backendFor, backendName, nameOf, vmidOf } from './backend';
@@ -13,6 +14,13 @@ export interface ProxySection {
   lastEvent: string;
   at: string;
 }
+
+/** ProxySection as GET /api/servers/:id/status documents it (`proxy: {state, lastEvent, at}` of API.md). */
+export const proxySectionSchema = z.object({
+  state: z.enum(['registered', 'reachable', 'unreachable', 'register_failed', 'suspended', 'unregistered']),
+  lastEvent: z.string().meta({ description: 'The last proxy event or change that set the state' }),
+  at: z.string().meta({ description: 'When it happened (ISO-8601 UTC)' }),
+}).meta({ description: 'The game server as the proxy sees it; null until the proxy plugin first records it' });
 
 /** Recorded states that already mean the proxy routes the server (its own pings included). */
 const ROUTED: ReadonlySet<string> = new Set<ProxySection['state']>(['registered', 'reachable', 'unreachable']);

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestUser } from '../harness';
@@ -58,6 +59,20 @@ describe('Server settings, resize, reinstall and resources', function () {
       expect((await owner.http.get(url())).body.server.name).to.equal('Creative world');
     });
 
+    it('honours If-Match with the server\'s ETag: 412 once stale, changing nothing; the answer\'s ETag is what GET answers next', async () => {
+      const read = await owner.http.get(url());
+      const tag = read.headers.get('etag')!;
+      const renamed = await owner.http.patch(url(), { name: 'Tagged world' }, { headers: { 'if-match': tag } });
+      expect(renamed.status, renamed.text).to.equal(200);
+      expect(renamed.headers.get('etag')).to.equal((await owner.http.get(url())).headers.get('etag')).and.not.equal(tag);
+      const stale = await owner.http.patch(url(), { name: 'Lost update' }, { headers: { 'if-match': tag } });
+      expect(stale.status, stale.text).to.equal(412);
+      expect(stale.body.error.code).to.equal('precondition_failed');
+      expect((await owner.http.get(url())).body.server.name).to.equal('Tagged world');
+      // The reinstall below confirms with the name the rename above gave.
+      expect((await owner.http.patch(url(), { name: 'Creative world' })).status).to.equal(200);
+    });
+
     it('resizes the container through the hosting provider and hands the agent the new heap, saying a restart is needed', async () => {
       const res = await owner.http.patch(url(), { memoryMb: 3072 });
       expect(res.status, res.text).to.equal(200);
@@ -89,6 +104,14 @@ describe('Server settings, resize, reinstall and resources', function () {
       const backups = (await owner.http.get(url('/backups'))).body.backups as any[];
       expect(backups.map((b) => b.name)).to.include(`before-reinstall-${op.id.slice(0, 8)}`);
       expect((await owner.http.get(url())).body.server.state).to.equal('running');
+    });
+
+    it('refuses an Idempotency-Key longer than 200 characters or with spaces (400), starting nothing', async () => {
+      for (const key of ['k'.repeat(201), randomBytes(4500).toString('base64url'), 'two words']) {
+        const res = await owner.http.post(url('/reinstall'), { version: '1.20.6' }, { headers: { 'idempotency-key': key } });
+        expect(res.status, res.text).to.equal(400);
+        expect(res.body.error.details.fields[0].path).to.equal('header.Idempotency-Key');
+      }
     });
 
     it('refuses an unknown version (400) and a wipe without the server’s name as confirmation (400)', async () => {

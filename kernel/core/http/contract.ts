@@ -42,6 +42,13 @@ const HEADERS = {
 } as const;
 const REQUEST_ID = { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } };
 const RETRY_AFTER = { ...REQUEST_ID, 'Retry-After': { $ref: '#/components/headers/RetryAfter' } };
+/** A 429 comes only from a counted window (sign-in address, API key), which sets these before refusing. */
+const RATE_LIMITED = {
+  ...RETRY_AFTER,
+  'RateLimit-Limit': { description: 'Requests the window allows', schema: { type: 'string' } },
+  'RateLimit-Remaining': { description: 'Requests left in the window: 0', schema: { type: 'string' } },
+  'RateLimit-Reset': { description: 'Seconds until the window starts afresh', schema: { type: 'string' } },
+};
 
 const USER_SCHEME = 'userToken';
 const TICKET_SCHEME = 'upgradeTicket';
@@ -96,7 +103,7 @@ export class ContractComponents {
       const name = `Error${status}`;
       this.once(`response ${name}`, () => this.registry.registerComponent('responses', name, {
         description: FAILURES[status] ?? 'error',
-        headers: this.headers(status === 429 || status === 503) as any,
+        headers: (status === 429 ? { ...this.headers(true), ...RATE_LIMITED } : this.headers(status === 503)) as any,
         content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
       }));
       return [status, { $ref: `#/components/responses/${name}` }];
@@ -139,6 +146,17 @@ function openApiPath(path: string, params: ZodType | undefined): { path: string;
   return { path: path.replace(/:([A-Za-z0-9_]+)/g, '{$1}'), params: (params as z.ZodObject<any, any>) ?? implied };
 }
 
+/** What an API key's window adds to every answer it gets (ApiKeys.authenticate), as API.md's rate-limited routes promise. */
+const API_KEY_RATE_LIMIT = {
+  'RateLimit-Limit': 'With an API key: requests the key may make in the current window',
+  'RateLimit-Remaining': 'With an API key: requests left in the current window',
+  'RateLimit-Reset': 'With an API key: seconds until the window starts afresh',
+};
+
+/** A route an API key may call: a server route (its permission maps to a scope), one naming a scope, or an admin route (`admin` scope). */
+const keyMayCall = (spec: RouteSpec<any, any, any>): boolean =>
+  spec.auth === 'admin' || (spec.auth === 'user' && (spec.server !== undefined || spec.scope !== undefined));
+
 /** A route's own response headers as OpenAPI header objects (all strings on the wire). */
 function routeHeaders(declared: Record<string, string> | undefined): ResponseConfig['headers'] {
   return Object.fromEntries(Object.entries(declared ?? {}).map(([name, description]) => [name, { description, schema: { type: 'string' } }]));
@@ -150,7 +168,7 @@ export function describeRoute(registry: OpenAPIRegistry, components: ContractCom
   const body = spec.body
     ? { required: !(spec.body as ZodType).safeParse(undefined).success, content: { 'application/json': { schema: spec.body as ZodType } } }
     : spec.rawBody ? { required: true, content: { [spec.rawBody]: { schema: z.string().meta({ format: 'binary' }) } } } : undefined;
-  const headers = { ...components.headers(), ...routeHeaders(spec.responseHeaders) };
+  const headers = { ...components.headers(), ...routeHeaders(keyMayCall(spec) ? API_KEY_RATE_LIMIT : undefined), ...routeHeaders(spec.responseHeaders) };
   const successes = Object.entries(spec.responses as Record<string, ResponseSpec>)
     .map(([status, d]) => [status, successResponse(Number(status), d, headers)]);
   registry.registerPath({

@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import {
-  BootError, IdempotencyKeyReusedError, InvalidRequestError, KernelQueue, OperationInProgressError, ConflictError,
+  BootError, IdempotencyKeyReusedError, InvalidRequestError, KernelQueue, OperationInProgressError, ConflictError, idempotencyKey,
 } from '../../api';
 import type { AccountView, OperationDefinition, OperationStepContext, OperationView, Operations, StartOperationOptions } from '../../api';
 import { Instance, ProvisioningOperation } from '../entities';
@@ -51,7 +51,13 @@ export class PluginOperations implements Operations {
     if (!definition) throw new InvalidRequestError(`No operation "${kind}" is defined`);
     const repo = this.ds.getRepository(ProvisioningOperation);
     const hash = requestHash({ kind, instanceId, input });
-    const key = options.idempotencyKey ?? null;
+    const key = options.idempotencyKey || null;
+    // Routes hand the header over as they got it: bad input here is the caller's, not a failed insert.
+    const valid = key === null ? undefined : idempotencyKey.safeParse(key);
+    if (valid && !valid.success) {
+      const message = valid.error.issues[0].message;
+      throw new InvalidRequestError(`Idempotency-Key header is invalid: ${message}`, { fields: [{ path: 'header.Idempotency-Key', message }] });
+    }
     if (key) {
       const prior = await repo.findOneBy({ accountId: account.id, idempotencyKey: key });
       if (prior) return replay(prior, hash);

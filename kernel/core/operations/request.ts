@@ -40,7 +40,7 @@ export function createInstanceBody(types: readonly InstanceType[]): ZodType<Crea
   }) as unknown as ZodType<CreateInstanceBody>;
 }
 
-export const idempotencyKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+export { idempotencyKey } from '../../api';
 
 /** Hash of the request as validated, with keys sorted: the same body in any key order hashes alike. */
 export function requestHash(body: unknown): string {

@@ -87,6 +87,7 @@ export function backupRoutes(r: ApiRouter, deps: BackupDeps): void {
   r.route({
     method: 'get', path: `${base}/:backupId/download`, summary: 'Download a backup archive (streamed)', auth: 'user', tags: ['backups'],
     operationId: 'downloadBackup', responses: { 200: streamed('application/gzip', 'The backup\'s .tar.gz, with Content-Disposition') }, errors: [409, 502],
+    responseHeaders: { 'Content-Disposition': 'attachment, with the archive\'s name' },
     params: z.object({ id, backupId }), server: { permission: 'backups', activity: 'backup.download' },
     handler: async ({ params, koa, server }) => {
       const answer = await deps.agent().request(server, { method: 'GET', path: `/backups/${encodeURIComponent(params.backupId)}/download` })

@@ -64,6 +64,8 @@ export function consoleSocketDoc(r: ApiRouter): void {
     r.socket({
       path: `${prefix}/:id/console`, operationId, auth: 'ticket', tags: ['console'],
       summary: 'The server console (WebSocket)', description: CONSOLE_PROTOCOL,
+      // The gateway refuses a suspended owner's console before the 101 (ConsoleGateway.accept).
+      errors: [402],
       params: z.object({ id: z.uuid() }),
       query: z.object({ ticket: z.string().meta({ description: 'From POST /api/servers/{id}/console/ticket' }) }),
     });

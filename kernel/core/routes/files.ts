@@ -87,9 +87,12 @@ export function fileRoutes(r: ApiRouter, deps: Deps): void {
   }
 }
 
+/** What a browser saves a download as, relayed from the agent. */
+const ATTACHMENT = { 'Content-Disposition': 'attachment, with the file\'s name' };
+
 /** A file's content carries its version (ETag): reads answer 304 while it holds, writes check If-Match (files/versions.ts). */
 function conditions(route: FileRoute): { headers?: z.ZodObject; responseHeaders?: Record<string, string> } {
-  const responseHeaders = route.suffix === '/files/content' ? ETAG : undefined;
+  const responseHeaders = route.suffix === '/files/content' ? ETAG : route.suffix === '/files/download' ? ATTACHMENT : undefined;
   if (route.mutation) return { headers: z.object({ 'If-Match': IF_MATCH }), responseHeaders };
   if (route.responses[304] !== undefined) return { headers: z.object({ 'If-None-Match': IF_NONE_MATCH }), responseHeaders };
   return { responseHeaders };

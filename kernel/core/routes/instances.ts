@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { DataSource } from 'typeorm';
-import { EdgeProvider, InstanceAgent, InvalidRequestError, NotFoundError } from '../../api';
+import { EdgeProvider, InstanceAgent, InvalidRequestError, NotFoundError, OPERATION_LOCATION } from '../../api';
 import type { ApiRouter, EnforcementState, InstanceType, PortRef } from '../../api';
 import { Instance, ProvisioningOperation, instanceView } from '../entities';
 import type { InstanceService } from '../operations/instances';
@@ -28,13 +28,13 @@ const idParam = z.object({ id: z.uuid() });
 const adminServer = serverSchema.extend({ ownerId: z.uuid() });
 const adminOperation = operationSchema.extend({ accountId: z.uuid(), attempts: z.number().int(), checkpoint: openObject('Provisioning progress, for diagnosis') });
 /** Kernel fields, then one field per status section a plugin adds (null when its reader failed). */
-const status = z.object({
+const kernelStatus = z.object({
   state: serverSchema.shape.state,
   agentReady: z.boolean(),
   ready: z.boolean(),
   crash: crashSchema.partial().nullable().meta({ description: 'The last crash report, or null' }),
   billing: z.object({ state: enforcementState }).nullable().meta({ description: 'The owner\'s billing state; null for the accounts the server is shared with' }),
-}).catchall(z.unknown());
+});
 const opStates = z.enum(['queued', 'running', 'succeeded', 'failed', 'stale']);
 const instanceStates = z.enum(['provisioning', 'running', 'stopped', 'crashed', 'error', 'deleting']);
 const operationsQuery = pageQuery({
@@ -55,6 +55,8 @@ const accepted = (op: ProvisioningOperation) => ({
 export function instanceRoutes(r: ApiRouter, { ds, instances, probes, optional, billingState, types, sections }: Deps): void {
   const view = (i: Instance) => serverView(i, optional(EdgeProvider)?.playerAddress(instanceView(i)) ?? null);
   const list = new ServerList(ds);
+  // Plugins added their sections while registering, before the kernel's routes: each is described with its own schema.
+  const status = kernelStatus.extend(sections.shape());
   const operations = (q: z.infer<typeof operationsQuery>) => {
     const qb = ds.getRepository(ProvisioningOperation).createQueryBuilder('o').where('TRUE');
     if (q.state) qb.andWhere('o.state = :state', { state: q.state });
@@ -65,6 +67,7 @@ export function instanceRoutes(r: ApiRouter, { ds, instances, probes, optional, 
   r.route({
     method: 'post', path: '/api/instances', summary: 'Create a game server or dev container (Idempotency-Key required)', auth: 'user', tags: ['instances'],
     operationId: 'createInstance', responses: { 202: operationAccepted }, errors: [402, 403, 409, 422, 429, 502], scope: 'servers.write',
+    responseHeaders: OPERATION_LOCATION,
     headers: z.object({ 'Idempotency-Key': idempotencyKey.meta({ description: 'Required. The same key with the same body returns the same operation; with another body 422' }) }),
     body: createInstanceBody(types),
     handler: async ({ body, account, koa }) => {
@@ -122,7 +125,7 @@ export function instanceRoutes(r: ApiRouter, { ds, instances, probes, optional, 
 
   r.route({
     method: 'delete', path: '/api/servers/:id', summary: 'Tear a server down (202 with the delete operation; If-Match → 412 when stale)', auth: 'user', tags: ['instances'],
-    operationId: 'deleteServer', responses: { 202: operationAccepted }, errors: [402, 409, 412],
+    operationId: 'deleteServer', responses: { 202: operationAccepted }, errors: [402, 409, 412], responseHeaders: OPERATION_LOCATION,
     headers: z.object({ 'If-Match': IF_MATCH }),
     params: idParam, server: { permission: 'owner', activity: 'server.delete' },
     handler: async ({ params, account, koa }) => {

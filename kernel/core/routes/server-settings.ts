@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { z } from 'zod';
-import { BillingGate, EdgeProvider, ForbiddenError, HostingProvider, InvalidRequestError, operationAccepted } from '../../api';
+import { BillingGate, ETAG, EdgeProvider, ForbiddenError, HostingProvider, IF_MATCH, InvalidRequestError, OPERATION_LOCATION, conditional, idempotencyKeyHeader, jsonTag, operationAccepted, requireMatch } from '../../api';
 import type { ApiRouter, InstanceView, Operations, PortRef } from '../../api';
 import { Instance, instanceView } from '../entities';
 import { fromAgentError } from '../files/agent-failures';
@@ -57,13 +57,18 @@ export function serverSettingsRoutes(r: ApiRouter, deps: Deps): void {
 
   r.route({
     method: 'patch', path: '/api/servers/:id', summary: 'Rename, or change the memory (the container is resized; the game\'s heap follows at its next start)', auth: 'user', tags: ['instances'],
-    operationId: 'updateServer', errors: [402, 409, 502, 503],
+    description: 'A write to the server GET /api/servers/{id} tags: `If-Match` with its ETag makes it conditional (412 once stale), and the answer\'s ETag is the server\'s new one.',
+    operationId: 'updateServer', errors: [402, 409, 412, 502, 503],
     responses: { 200: z.object({ server: serverSchema, restartRequired: z.boolean().meta({ description: 'True when a change applies only once the server restarts' }) }) },
+    headers: z.object({ 'If-Match': IF_MATCH }), responseHeaders: ETAG,
     params: idParam, body: z.object({ name: z.string().trim().min(1).max(64).optional(), memoryMb: z.number().int().positive().optional() }).strict(),
     server: { permission: 'settings', mutation: true, action: 'server.update', activity: 'server.update' },
-    handler: async ({ body, server }) => {
+    handler: async ({ body, server, koa }) => {
       const repo = deps.ds.getRepository(Instance);
       const row = await repo.findOneByOrFail({ id: server.id });
+      // The same representation, so the same tag, as GET /api/servers/:id answers.
+      const tagOf = (instance: Instance) => jsonTag({ server: serverView(instance, deps.optional(EdgeProvider)?.playerAddress(instanceView(instance)) ?? null) });
+      if (conditional(koa)) requireMatch(koa, 'The server', tagOf(row));
       let restartRequired = false;
       if (body.memoryMb !== undefined) {
         const { type, options } = await currentOptions(deps, row);
@@ -81,7 +86,7 @@ export function serverSettingsRoutes(r: ApiRouter, deps: Deps): void {
       if (body.name !== undefined) row.name = body.name;
       await repo.save(row);
       const connect = deps.optional(EdgeProvider)?.playerAddress(instanceView(row)) ?? null;
-      return { body: { server: serverView(row, connect), restartRequired } };
+      return { body: { server: serverView(row, connect), restartRequired }, headers: { ETag: tagOf(row) } };
     },
   });
 
@@ -117,6 +122,8 @@ export function serverSettingsRoutes(r: ApiRouter, deps: Deps): void {
     method: 'post', path: '/api/servers/:id/reinstall', summary: 'Reinstall (202 with the operation): a backup first; the world is kept unless wipe, which needs confirm', auth: 'user', tags: ['instances'],
     description: 'Change `version` or `flavor` keeping the files, or start from scratch with `wipe: true` and `confirm` set to the server\'s name.',
     operationId: 'reinstallServer', responses: { 202: operationAccepted }, errors: [402, 409, 422],
+    responseHeaders: OPERATION_LOCATION,
+    headers: idempotencyKeyHeader,
     params: idParam,
     body: z.object({
       version: z.string().max(32).optional(), flavor: z.string().max(32).optional(),

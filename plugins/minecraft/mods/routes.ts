@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InvalidRequestError, Tokens, operationAccepted, timestamp } from '../../../kernel/api';
+import { InvalidRequestError, Tokens, idempotencyKeyHeader, operationAccepted, timestamp } from '../../../kernel/api';
 import type { AccountView, ApiRouter, InstanceView, PluginContext } from '../../../kernel/api';
 import type { InstalledMod } from './installed-mod';
 import { MOD_OPERATIONS, type ModChangeInput } from './operations';
@@ -10,7 +10,6 @@ import type { ModService } from './service';
 const params = z.object({ id: z.uuid() });
 const modParams = z.object({ id: z.uuid(), modId: z.uuid() });
 const catalogId = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a catalog id or slug');
-const idempotencyHeader = z.object({ 'idempotency-key': z.string().max(200).optional().meta({ description: 'Repeating a key repeats the answer (same operation)' }) });
 
 /** An opaque cursor holding the offset of the next page in the list's stable order. */
 const cursor = z.string().max(64).transform((text, ctx) => {
@@ -89,7 +88,7 @@ export function modRoutes(r: ApiRouter, ctx: PluginContext<unknown>, mods: ModSe
   });
 
   r.route({
-    method: 'post', path: '/api/servers/:id/mods', server: { permission: 'settings', mutation: true, action: 'mods.install', activity: 'mods.install' }, operationId: 'installServerMod', tags: ['mods'], auth: 'user', params, headers: idempotencyHeader,
+    method: 'post', path: '/api/servers/:id/mods', server: { permission: 'settings', mutation: true, action: 'mods.install', activity: 'mods.install' }, operationId: 'installServerMod', tags: ['mods'], auth: 'user', params, headers: idempotencyKeyHeader,
     summary: 'Install a mod or plugin (the best version for the server, with its required dependencies)',
     description: 'Conflicts (another loader or game version, a declared incompatibility, already installed) are 409 naming them; '
       + 'a catalog that is rate-limiting or down is 503 with Retry-After and nothing starts.',
@@ -104,7 +103,7 @@ export function modRoutes(r: ApiRouter, ctx: PluginContext<unknown>, mods: ModSe
   });
 
   r.route({
-    method: 'patch', path: '/api/servers/:id/mods/:modId', server: { permission: 'settings', mutation: true, action: 'mods.change', activity: 'mods.change' }, operationId: 'changeServerMod', tags: ['mods'], auth: 'user', params: modParams, headers: idempotencyHeader,
+    method: 'patch', path: '/api/servers/:id/mods/:modId', server: { permission: 'settings', mutation: true, action: 'mods.change', activity: 'mods.change' }, operationId: 'changeServerMod', tags: ['mods'], auth: 'user', params: modParams, headers: idempotencyKeyHeader,
     summary: 'Enable, disable or change the version of an installed mod',
     body: z.object({ enabled: z.boolean().optional(), versionId: catalogId.optional() }).strict(),
     responses: { 202: operationAccepted }, errors: [402, 403, 409, 422, 502, 503],
@@ -123,7 +122,7 @@ export function modRoutes(r: ApiRouter, ctx: PluginContext<unknown>, mods: ModSe
   });
 
   r.route({
-    method: 'delete', path: '/api/servers/:id/mods/:modId', server: { permission: 'settings', mutation: true, action: 'mods.remove', activity: 'mods.remove' }, operationId: 'removeServerMod', tags: ['mods'], auth: 'user', params: modParams, headers: idempotencyHeader,
+    method: 'delete', path: '/api/servers/:id/mods/:modId', server: { permission: 'settings', mutation: true, action: 'mods.remove', activity: 'mods.remove' }, operationId: 'removeServerMod', tags: ['mods'], auth: 'user', params: modParams, headers: idempotencyKeyHeader,
     summary: 'Remove a mod (409 naming the mods that require it, unless cascade=true removes them too)',
     query: z.object({ cascade: z.enum(['true', 'false']).default('false').meta({ description: 'Also remove the mods that require it' }) }),
     responses: { 202: operationAccepted }, errors: [402, 409, 422],

@@ -33,6 +33,7 @@ export function ticketRoutes(r: ApiRouter, { ds, config, desk, pager }: Deps): v
     serverId: z.uuid().optional().meta({ description: 'One of your servers: the ticket keeps a read-only snapshot of its state' }),
   }).strict();
   const created = z.object({ ticket: ticketSchema });
+  const location = { Location: 'The new ticket: /api/support/tickets/{id}' };
   const open = async ({ account, body: input }: { account: Parameters<TicketDesk['open']>[0]; body: z.infer<typeof body> }) => {
     const { ticket } = await desk.open(account, input);
     return { status: 201 as const, body: { ticket: ticketView(ticket) }, headers: { Location: `/api/support/tickets/${ticket.id}` } };
@@ -40,13 +41,13 @@ export function ticketRoutes(r: ApiRouter, { ds, config, desk, pager }: Deps): v
 
   r.route({
     method: 'post', path: '/api/support/tickets', summary: 'Open a support ticket', auth: 'user', tags: ['support'],
-    operationId: 'createSupportTicket', responses: { 201: created }, body, errors: [404],
+    operationId: 'createSupportTicket', responses: { 201: created }, responseHeaders: location, body, errors: [404],
     description: 'The customer gets an acknowledgement email and the support channel an alert. A `serverId` that is not yours is 404.',
     handler: (ctx) => open(ctx),
   });
   r.route({
     method: 'post', path: '/api/support/create', summary: 'Open a support ticket (older path of POST /api/support/tickets)', auth: 'user', tags: ['support'],
-    operationId: 'createSupportTicketLegacy', responses: { 201: created }, body, errors: [404],
+    operationId: 'createSupportTicketLegacy', responses: { 201: created }, responseHeaders: location, body, errors: [404],
     handler: (ctx) => open(ctx),
   });
 
