@@ -15,9 +15,11 @@ describe('zpack import --verify in another process than the import, on the embed
   const config = testConfig({
     database: { dropSchemaOnStop: false },
     simulators: { stateDir },
+    controller: { addressChecksPerPass: 4 },
     plugins: {
       proxmox: { enabled: true, options: { simulate: true, simulator: { taskMs: 5 } } },
-      agent: { enabled: true, options: { simulate: true, simulator: { bootMs: BOOT_MS } } },
+      // Fewer than the fleet per pass: a verify is one pass, and must still ask every agent and address.
+      agent: { enabled: true, options: { simulate: true, simulator: { bootMs: BOOT_MS }, driftChecksPerPass: 4 } },
       cloudflare: { enabled: true, options: { simulate: true } },
       velocity: { enabled: true, options: { simulate: true } },
       minecraft: { enabled: true, options: {} },
@@ -28,7 +30,7 @@ describe('zpack import --verify in another process than the import, on the embed
     rmSync(stateDir, { recursive: true, force: true });
   });
 
-  it('lists only the drift the sample injected: no address changed by the restart, no agent caught booting', async function () {
+  it('lists the drift the sample injected and asks every server, with no address changed by the restart and no agent caught booting', async function () {
     this.timeout(120_000);
     const imported = await runZpack(config, 'import', '--sample', '--accounts', '4', '--servers', '12');
     expect(imported.code, imported.out).to.equal(0);
@@ -40,6 +42,8 @@ describe('zpack import --verify in another process than the import, on the embed
     // Injected: a container gone, an SRV record gone, a legacy agent; and, as for any taken-over server
     // whose agent answers ready, readiness zpack never observed (docs/fleet-import.md).
     expect([...new Set(kinds)].sort(), verified.out).to.deep.equal(['agent_token_rejected', 'container_missing', 'edge_missing', 'readiness_unrecorded']);
+    // 12 servers: srv_7 stopped, srv_3's container gone, srv_10's agent the old system's; the 9 others answer ready.
+    expect(kinds.filter((k) => k === 'readiness_unrecorded'), verified.out).to.have.length(9);
     expect(verified.code, verified.out).to.equal(1);
   });
 });
