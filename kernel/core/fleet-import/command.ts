@@ -30,7 +30,9 @@ export async function importCommand(kernel: Kernel, args: string[], print: (line
   let raw: unknown;
   let sample: { drift: SampleDrift; deps: SeedDeps; counts: SeedCounts } | undefined;
   if (values.sample) {
-    const fleet = sampleFleet({ game: await sampleGame(kernel), accounts: count(values.accounts, 30), servers: count(values.servers, 60), nodes: ['pve1'] });
+    // Above the ports zpack allocates, as a real takeover's are: a server created here first keeps its port and the sample's rows import.
+    const portBase = kernel.config.provisioning.portRange.max + 1;
+    const fleet = sampleFleet({ game: await sampleGame(kernel), accounts: count(values.accounts, 30), servers: count(values.servers, 60), nodes: ['pve1'], portBase });
     sample = { drift: injectSampleDrift(fleet), deps: seedDeps(kernel), counts: { byPlugin: {} } };
     if (values.out) writeFileSync(values.out, JSON.stringify(fleet, null, 2));
     // The old system's world first: the import adopts the containers it finds.
