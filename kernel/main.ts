@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
-import { BootError, ConflictError } from './api';
+import { z } from 'zod';
+import { BootError, ConflictError, ZpackError } from './api';
+import { commandArgs } from './core/cli-args';
 import { loadConfig, type KernelConfig } from './core/config';
 import { startEmbedded, type EmbeddedServices } from './core/embedded';
 import { Kernel } from './core/kernel';
@@ -70,8 +71,12 @@ async function kernelCommand(kernel: Kernel, run: (kernel: Kernel) => Promise<nu
 }
 
 async function oneShot(command: 'migrate' | 'create-admin', args: string[], config: KernelConfig): Promise<void> {
-  const { values } = parseArgs({ args, options: { email: { type: 'string' }, password: { type: 'string' } } });
+  const { values } = commandArgs({ args, options: { email: { type: 'string' }, password: { type: 'string' } } }, KERNEL_USAGE);
   if (command === 'create-admin' && !values.email) throw new BootError(`create-admin needs --email\n${KERNEL_USAGE}`, 'invalid_arguments');
+  // The same rule as registration: an admin whose address is not one could never get a reset mail.
+  if (command === 'create-admin' && !z.email().max(254).safeParse(values.email).success) {
+    throw new BootError(`"${values.email}" is not an email address`, 'invalid_arguments');
+  }
   const logger = createLogger(config.logging.level);
   const embedded = await startEmbedded(config, root, logger);
   try {
@@ -84,7 +89,7 @@ async function oneShot(command: 'migrate' | 'create-admin', args: string[], conf
 
 /** One pass of the controller, printed; recording and repairing stay with the elected controller. */
 async function controllerOnce(kernel: Kernel, args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { once: { type: 'boolean' }, 'dry-run': { type: 'boolean' } } });
+  const { values } = commandArgs({ args, options: { once: { type: 'boolean' }, 'dry-run': { type: 'boolean' } } }, KERNEL_USAGE);
   if (!values['dry-run']) {
     throw new BootError('zpack controller --once runs only with --dry-run: recording and repairing belong to the elected controller (zpack controller)', 'invalid_arguments');
   }
@@ -160,6 +165,7 @@ async function createAdmin(config: KernelConfig, logger: ReturnType<typeof creat
 }
 
 main().catch((err) => {
-  console.error(err instanceof BootError ? `zpack: ${err.message} (${err.code})` : err);
+  // A refusal with a code (a password too short for create-admin …) is one line; anything else keeps its stack.
+  console.error(err instanceof BootError || err instanceof ZpackError ? `zpack: ${err.message} (${err.code})` : err);
   process.exit(1);
 });

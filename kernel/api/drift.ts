@@ -52,6 +52,12 @@ export interface DriftScan {
   readonly now: Date;
   /** Aborted when the pass must stop (leadership lost, process stopping). */
   readonly signal: AbortSignal;
+  /**
+   * A one-off check (`zpack controller --once --dry-run`, `zpack import --verify`) rather than one
+   * pass of many: a detector that asks a bounded share of the fleet per pass asks every instance,
+   * since no later pass will ask the rest.
+   */
+  readonly everyInstance?: boolean;
 }
 
 /**

@@ -80,6 +80,14 @@ describe('InstanceAgent console (openConsole)', () => {
     expect(await log.frame('stats')).to.deep.equal({ type: 'stats', cpuPercent: 12.5, memoryBytes: 1536 * 1024 * 1024, players: 2 });
   });
 
+  it('says the state once on open: a server that became ready before the console opened is no change on the next stats', async () => {
+    const socket = await connect();
+    const log = new ConsoleTranscript(socket);
+    send(socket, { type: 'stats' });
+    await log.frame('stats');
+    expect(log.of('status')).to.deep.equal([{ type: 'status', state: 'running' }]);
+  });
+
   it('delivers signals: Ctrl-C stops the server gracefully, SIGKILL kills it; each ends with status, exit and a close', async () => {
     const graceful = await connect();
     const log = new ConsoleTranscript(graceful);

@@ -27,7 +27,8 @@ export class AgentDriftDetector extends DriftDetector {
   }
 
   async detect(scan: DriftScan): Promise<DriftReport> {
-    const batch = this.turn.next(scan.instances.filter((i) => i.state === 'running' && i.address), this.perPass());
+    const running = scan.instances.filter((i) => i.state === 'running' && i.address);
+    const batch = this.turn.next(running, scan.everyInstance ? running.length : this.perPass());
     const findings: DriftFinding[] = [];
     const examined: string[] = [];
     await eachLimited(batch, 8, async (instance) => {

@@ -45,3 +45,40 @@ describe('zpack <plugin command>', () => {
     expect(out).to.match(/zpack: unknown command "sample-greets"[\s\S]*\(unknown_command\)/);
   });
 });
+
+describe('zpack refusing what was typed', () => {
+  const config = testConfig({ database: { dropSchemaOnStop: false } });
+  after(async () => dropSchema(config.database.url, config.database.schema));
+  /** One line of refusal, never Node's stack. */
+  const refused = (out: string) => expect(out, out).not.to.match(/^\s+at /m);
+
+  it('names a mistyped or incomplete option and shows the usage (invalid_arguments)', async () => {
+    const missing = await runZpack(config, 'create-admin', '--email');
+    expect(missing.code, missing.out).to.equal(1);
+    expect(missing.out).to.match(/^zpack: Option '--email <value>' argument missing\nusage: zpack/m).and.to.match(/\(invalid_arguments\)/);
+    refused(missing.out);
+    const unknown = await runZpack(config, 'migrate', '--bogus');
+    expect(unknown.code, unknown.out).to.equal(1);
+    expect(unknown.out).to.match(/^zpack: Unknown option '--bogus'/m).and.to.match(/\(invalid_arguments\)/);
+    refused(unknown.out);
+  });
+
+  it('refuses an admin whose email is not an address, or whose password is too short, in one line', async () => {
+    const email = await runZpack(config, 'create-admin', '--email', 'not-an-email', '--password', 'a-long-enough-password');
+    expect(email.code, email.out).to.equal(1);
+    expect(email.out).to.match(/^zpack: "not-an-email" is not an email address \(invalid_arguments\)$/m);
+    refused(email.out);
+    const password = await runZpack(config, 'create-admin', '--email', 'ops@example.com', '--password', 'short');
+    expect(password.code, password.out).to.equal(1);
+    expect(password.out).to.match(/^zpack: Password must be at least 10 characters \(invalid_request\)$/m);
+    refused(password.out);
+    const pg = new Client({ connectionString: config.database.url });
+    await pg.connect();
+    try {
+      const rows = (await pg.query(`SELECT email FROM "${config.database.schema}".account`)).rows;
+      expect(rows).to.deep.equal([]);
+    } finally {
+      await pg.end();
+    }
+  });
+});

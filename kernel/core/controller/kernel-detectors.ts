@@ -41,7 +41,8 @@ export class AddressDetector extends DriftDetector {
   async detect(scan: DriftScan): Promise<DriftReport> {
     const hosting = this.hosting();
     if (!hosting) return { findings: [], examined: [] };
-    const batch = this.turn.next(scan.instances.filter((i) => i.state === 'running' && i.vmid !== null && i.node !== null), this.perPass());
+    const running = scan.instances.filter((i) => i.state === 'running' && i.vmid !== null && i.node !== null);
+    const batch = this.turn.next(running, scan.everyInstance ? running.length : this.perPass());
     const findings: DriftFinding[] = [];
     const examined: string[] = [];
     await eachLimited(batch, 8, async (instance) => {

@@ -69,7 +69,8 @@ export class Reconciler {
     const observed = await this.deps.readiness.observed(instances.map((i) => i.id));
     const ready = new Set(instances.filter((_, n) => observed[n] === 'ready').map((i) => i.id));
     const readinessUnknown = new Set(instances.filter((_, n) => observed[n] === undefined).map((i) => i.id));
-    const scan = { instances, ready, readinessUnknown, now: new Date(), signal };
+    // A dry run is a one-off check: no later pass would look at the share it left out.
+    const scan = { instances, ready, readinessUnknown, now: new Date(), signal, everyInstance: !fence };
     const detectors = this.deps.detectors();
     const outcomes = await Promise.allSettled(detectors.map((d) => d.detect(scan)));
     const found: Array<DriftFinding & { subject: string; detector: string }> = [];

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { BootError, HostingProvider, ImportedAccountSection, InstanceType, SimulatorSeeder, Tokens, ZpackError } from '../../api';
+import { commandArgs } from '../cli-args';
 import { findingsTable } from '../controller';
 import type { Kernel } from '../kernel';
 import { FleetImporter, type ImportReport } from './importer';
@@ -15,13 +15,13 @@ export const IMPORT_USAGE = `zpack import <fleet.json> [--dry-run] [--json]   im
 
 /** `zpack import …`: runs in a booted kernel with its plugins started (no HTTP, no queue work). */
 export async function importCommand(kernel: Kernel, args: string[], print: (line: string) => void = console.log): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = commandArgs({
     args, allowPositionals: true,
     options: {
       'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, sample: { type: 'boolean' }, schema: { type: 'boolean' }, verify: { type: 'boolean' },
       accounts: { type: 'string' }, servers: { type: 'string' }, out: { type: 'string' },
     },
-  });
+  }, `usage: ${IMPORT_USAGE}`);
   if (values.schema) {
     print(JSON.stringify(fleetJsonSchema(), null, 2));
     return 0;
@@ -30,7 +30,9 @@ export async function importCommand(kernel: Kernel, args: string[], print: (line
   let raw: unknown;
   let sample: { drift: SampleDrift; deps: SeedDeps; counts: SeedCounts } | undefined;
   if (values.sample) {
-    const fleet = sampleFleet({ game: await sampleGame(kernel), accounts: count(values.accounts, 30), servers: count(values.servers, 60), nodes: ['pve1'] });
+    // Above the ports zpack allocates, as a real takeover's are: a server created here first keeps its port and the sample's rows import.
+    const portBase = kernel.config.provisioning.portRange.max + 1;
+    const fleet = sampleFleet({ game: await sampleGame(kernel), accounts: count(values.accounts, 30), servers: count(values.servers, 60), nodes: ['pve1'], portBase });
     sample = { drift: injectSampleDrift(fleet), deps: seedDeps(kernel), counts: { byPlugin: {} } };
     if (values.out) writeFileSync(values.out, JSON.stringify(fleet, null, 2));
     // The old system's world first: the import adopts the containers it finds.

@@ -55,6 +55,9 @@ export class SimConsole {
 
   /** The socket first gets the server's state and the recent log, then everything the server prints. */
   attach(socket: WebSocket): void {
+    // The state turns running by time, unseen: consoles already open hear it now, and the newcomer
+    // is not told it again as a change on the next stats.
+    this.syncStatus();
     this.pty.attach(socket);
     this.pty.send({ type: 'status', state: this.server.state() }, socket);
     const replay = this.history.slice(-REPLAY_LINES);

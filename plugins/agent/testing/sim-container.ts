@@ -7,6 +7,9 @@ import { SimDisk } from './sim-disk';
 import { SimStaging, type ModpackPayload } from './sim-staging';
 import { SimDevContainer } from './sim-dev';
 
+/** Pids of a container's server process count up from here, one per launch. */
+const FIRST_PID = 1000;
+
 export type SimServerState = 'stopped' | 'starting' | 'running' | 'crashed';
 
 /** What tests see of a simulated container: a copy, safe to keep. */
@@ -32,6 +35,11 @@ export interface SavedSimContainer {
   payload?: Record<string, unknown>;
   state: SimServerState;
   backups: BackupView[];
+  /**
+   * The server process as it was (epoch ms, pid), so a container that kept running while the
+   * control plane was stopped is found running, not booting again; absent in older state files.
+   */
+  process?: { startedAt: number; readyAt: number; pid: number };
 }
 
 export interface SimContainerOptions {
@@ -75,7 +83,11 @@ export class SimContainer {
     this.console = new SimConsole({ state: () => this.state, stop: () => this.power('stop'), crash: (kind) => options.crash(kind), kill: () => this.power('kill') });
   }
 
-  /** A container saved by an earlier run: a server that was up boots again, as after a host restart. */
+  /**
+   * A container saved by an earlier run. Stopping zpack stops the control plane, not the hosts: a
+   * server that was up is still up (a booting one finishes at the time it would have), with its pid.
+   * A state file from before the process was kept has only the state: that server boots again.
+   */
   static restore(saved: SavedSimContainer, options: SimContainerOptions): SimContainer {
     const sim = new SimContainer(saved.vmid, options);
     sim.token = saved.token;
@@ -83,14 +95,28 @@ export class SimContainer {
     if (saved.payload?.type === 'codeserver') sim.dev = new SimDevContainer(saved.vmid, saved.payload);
     sim.current = saved.state === 'crashed' ? 'crashed' : 'stopped';
     sim.backups.reload(saved.backups);
-    if (saved.state === 'starting' || saved.state === 'running') sim.boot();
+    if (saved.state !== 'starting' && saved.state !== 'running') return sim;
+    if (!saved.process) {
+      sim.boot();
+      return sim;
+    }
+    sim.current = saved.state;
+    sim.startedAt = saved.process.startedAt;
+    sim.readyAt = saved.process.readyAt;
+    sim.pid = saved.process.pid;
+    sim.launches = Math.max(0, saved.process.pid - FIRST_PID);
     return sim;
   }
 
   /** What a restart keeps; undefined before provision (nothing worth keeping yet). */
   saved(): SavedSimContainer | undefined {
     if (this.token === undefined) return undefined;
-    return { vmid: this.vmid, dir: this.options.dir, token: this.token, payload: this.payload, state: this.state, backups: this.backups.list() };
+    const { state } = this;
+    const up = (state === 'starting' || state === 'running') && this.startedAt !== undefined && this.readyAt !== undefined && this.pid !== null;
+    return {
+      vmid: this.vmid, dir: this.options.dir, token: this.token, payload: this.payload, state, backups: this.backups.list(),
+      ...(up ? { process: { startedAt: this.startedAt!, readyAt: this.readyAt!, pid: this.pid! } } : {}),
+    };
   }
 
   get provisioned(): boolean {
@@ -204,7 +230,7 @@ export class SimContainer {
     this.current = 'starting';
     this.startedAt = Date.now();
     this.readyAt = this.startedAt + this.options.bootMs;
-    this.pid = 1000 + ++this.launches;
+    this.pid = FIRST_PID + ++this.launches;
     this.console.print(`Starting minecraft server version ${stringOrNull(this.payload?.version) ?? '1.21.4'}`);
     this.console.print('Preparing level "world"');
     this.console.syncStatus();

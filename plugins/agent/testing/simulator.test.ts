@@ -1,5 +1,8 @@
 import { expect } from 'chai';
-import { readdir, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { AgentSimulator } from './simulator';
 
 const BOOT_MS = 100;
@@ -121,5 +124,69 @@ describe('AgentSimulator wire contract', () => {
     const root = own.rootOf(1);
     await own.stop();
     expect(await stat(root).catch(() => 'gone')).to.equal('gone');
+  });
+});
+
+describe('AgentSimulator with a state folder (the embedded default), across a stop and a start', () => {
+  let dir: string;
+  const started: AgentSimulator[] = [];
+  const start = async (options: { bootMs: number; port?: number }) => {
+    const sim = await new AgentSimulator({ port: 0, ...options, stateDir: dir }).start();
+    started.push(sim);
+    return sim;
+  };
+  const provisionIn = (sim: AgentSimulator, vmid: number) => fetch(`${sim.address(vmid)}/provision`, {
+    method: 'POST', headers: { authorization: 'Bearer t' }, body: JSON.stringify({ payload: { agentToken: 't', type: 'minecraft' } }), signal: AbortSignal.timeout(2000),
+  });
+  const readyOf = async (sim: AgentSimulator, vmid: number) => (await fetch(`${sim.address(vmid)}/ready`, { headers: { authorization: 'Bearer t' } })).json();
+  beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'zpack-agent-state-')); });
+  afterEach(async () => {
+    for (const sim of started.splice(0)) await sim.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('listens on the port it had, so the agent addresses the control plane stored still name it', async () => {
+    const first = await start({ bootMs: 0 });
+    const { url } = first;
+    await first.stop();
+    const second = await start({ bootMs: 0 });
+    expect(second.url).to.equal(url);
+  });
+
+  it('takes a free port when another program holds the one it had', async () => {
+    const first = await start({ bootMs: 0 });
+    const { url } = first;
+    await first.stop();
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(Number(new URL(url).port), '127.0.0.1', resolve));
+    try {
+      const second = await start({ bootMs: 0 });
+      expect(second.url).to.not.equal(url);
+      expect(await readyOf(second, 1)).to.deep.equal({ ready: false, phase: 'unprovisioned' });
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+  });
+
+  it('finds a server that was running still running, with its pid, rather than booting it again', async () => {
+    const first = await start({ bootMs: 50 });
+    expect((await provisionIn(first, 7)).status).to.equal(200);
+    await sleep(80);
+    expect(first.containers().get(7)).to.include({ state: 'running', pid: 1001 });
+    await first.stop();
+    // A boot this long would still be under way when the second start is asked.
+    const second = await start({ bootMs: 60_000 });
+    expect(second.containers().get(7)).to.include({ state: 'running', pid: 1001 });
+    expect(await readyOf(second, 7)).to.deep.equal({ ready: true, phase: 'running' });
+  });
+
+  it('lets a server that was booting finish at the time it would have', async () => {
+    const first = await start({ bootMs: 300 });
+    await provisionIn(first, 8);
+    await first.stop();
+    const second = await start({ bootMs: 60_000 });
+    expect(second.containers().get(8)).to.include({ state: 'starting', pid: 1001 });
+    await sleep(350);
+    expect(second.containers().get(8)).to.include({ state: 'running', pid: 1001 });
   });
 });

@@ -62,6 +62,11 @@ interface SavedAgents {
   /** Containers ever created, so a folder name is never used twice. */
   created: number;
   containers: SavedSimContainer[];
+  /**
+   * The port it listened on. A container's agent address (stored by the control plane) names it,
+   * so the next start takes it again when it is free and no port is configured.
+   */
+  port?: number;
 }
 
 /**
@@ -90,6 +95,8 @@ export class AgentSimulator {
   });
   private listening = false;
   private port = 0;
+  /** The port an earlier run with this state folder listened on. */
+  private keptPort?: number;
   private dataDir = '';
   private created = 0;
 
@@ -133,12 +140,13 @@ export class AgentSimulator {
       this.dataDir = await mkdtemp(join(tmpdir(), 'zpack-agent-sim-'));
     }
     try {
-      this.port = (await this.http.listen(this.options.port, this.options.host)).port;
+      this.port = await this.listen();
     } catch (err) {
       if (!stateDir) await rm(this.dataDir, { recursive: true, force: true });
       throw err;
     }
     this.listening = true;
+    this.save();
     for (const sim of this.sims.values()) await this.openGamePort(sim);
     return this;
   }
@@ -354,15 +362,29 @@ export class AgentSimulator {
     };
   }
 
+  /** The configured port, else the one an earlier run kept (if another program took it meanwhile, a free one). */
+  private async listen(): Promise<number> {
+    const { port, host } = this.options;
+    if (!port && this.keptPort) {
+      try {
+        return (await this.http.listen(this.keptPort, host)).port;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+      }
+    }
+    return (await this.http.listen(port, host)).port;
+  }
+
   private load(): void {
     const saved = this.state.load() ?? { created: 0, containers: [] };
+    this.keptPort = saved.port;
     this.created = saved.created;
     for (const c of saved.containers) this.sims.set(c.vmid, SimContainer.restore(c, this.containerOptions(c.vmid, c.dir)));
   }
 
   private save(): void {
     const containers = [...this.sims.values()].flatMap((sim) => sim.saved() ?? []);
-    this.state.save({ created: this.created, containers });
+    this.state.save({ created: this.created, containers, ...(this.port ? { port: this.port } : {}) });
   }
 
   private provisioned(vmid: number): SimContainer {
