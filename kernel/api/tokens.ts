@@ -22,6 +22,8 @@ export const Tokens = {
   Logger: token<Logger>('core.logger'),
   DataSource: token<DataSource>('core.database'),
   Redis: token<Redis>('core.redis'),
+  /** `redis.prefix`: a plugin's own keys start with `<prefix>:<plugin>:`, so installations sharing a Redis never meet. */
+  RedisPrefix: token<string>('core.redis-prefix'),
   Hooks: token<KernelHooks>('core.hooks'),
   Queues: token<JobQueues>('core.queues'),
   Notifications: token<Notifications>('core.notifications'),

@@ -268,6 +268,7 @@ export class Kernel {
     this.redis = connectRedis(config.redis.url, 'command');
     this.redis.on('error', (err) => this.logger.debug({ err: err.message }, 'redis connection error'));
     c.register(Tokens.Redis, { useValue: this.redis });
+    c.register(Tokens.RedisPrefix, { useValue: this.config.redis.prefix });
     const contributions = this.contributions;
 
     this.ds = await openDatabase({ url: config.database.url, schema: config.database.schema, pool: config.database.pool, ...contributions, logger: this.logger });

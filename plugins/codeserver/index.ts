@@ -50,7 +50,7 @@ export default definePlugin({
       allowedOrigins: () => [],
       spend: async (nonce, expiresAt) => {
         const ttl = Math.max(1, expiresAt - Date.now());
-        return (await ctx.resolve(Tokens.Redis).set(`codeserver:ide-token-spent:${nonce}`, '1', 'PX', ttl, 'NX')) === 'OK';
+        return (await ctx.resolve(Tokens.Redis).set(`${ctx.resolve(Tokens.RedisPrefix)}:codeserver:ide-token-spent:${nonce}`, '1', 'PX', ttl, 'NX')) === 'OK';
       },
     });
 

@@ -15,8 +15,8 @@ export const modrinthConfig = z.object({
     freshSeconds: z.number().int().min(0).default(300),
     /** After that they are revalidated with If-None-Match (a 304 keeps them) and dropped after this. */
     keepSeconds: z.number().int().min(1).default(86_400),
-    /** Redis keys are `<keyPrefix>:<sha1 of the URL>`; a second installation on the same Redis uses its own. */
-    keyPrefix: z.string().min(1).default('zpack:modrinth'),
+    /** Redis keys are `<keyPrefix>:<sha1 of the URL>`; empty: `<redis.prefix>:modrinth`, so each installation has its own. */
+    keyPrefix: z.string().default(''),
   }).prefault({}),
   /** Retry-After sent to our own clients when Modrinth is down without saying for how long. */
   unavailableRetrySeconds: z.number().int().min(1).default(30),

@@ -19,7 +19,8 @@ export class ModrinthConnection {
     return this.current;
   }
 
-  async open(logger: Logger, redis: Redis | undefined, simulators?: SimulatorDirectory): Promise<void> {
+  /** `defaultKeyPrefix`: the cache's keys when cache.keyPrefix is empty. */
+  async open(logger: Logger, redis: Redis | undefined, simulators: SimulatorDirectory | undefined, defaultKeyPrefix: string): Promise<void> {
     const c = this.config;
     let baseUrl = c.baseUrl;
     if (c.simulate && simulators?.remote) {
@@ -33,7 +34,7 @@ export class ModrinthConnection {
       simulators?.publish('modrinth', baseUrl);
       logger.info({ url: baseUrl }, 'modrinth simulator listening');
     }
-    this.cache = new CatalogCache(() => redis, c.cache.keyPrefix, c.cache.keepSeconds, logger);
+    this.cache = new CatalogCache(() => redis, c.cache.keyPrefix || defaultKeyPrefix, c.cache.keepSeconds, logger);
     this.current = new ModrinthClient({
       baseUrl, userAgent: c.userAgent, timeoutMs: c.timeoutMs, freshSeconds: c.cache.freshSeconds, maxFileBytes: c.maxFileBytes,
       unavailableRetrySeconds: c.unavailableRetrySeconds,

@@ -18,7 +18,7 @@ export default definePlugin({
     ctx.routes((r) => catalogRoutes(r, ctx));
   },
   async start(ctx) {
-    await ctx.resolve(ModrinthConnection).open(ctx.logger, ctx.resolve(Tokens.Redis), ctx.resolve(Tokens.Simulators));
+    await ctx.resolve(ModrinthConnection).open(ctx.logger, ctx.resolve(Tokens.Redis), ctx.resolve(Tokens.Simulators), `${ctx.resolve(Tokens.RedisPrefix)}:modrinth`);
   },
   async stop(ctx) {
     await ctx.resolve(ModrinthConnection).close();

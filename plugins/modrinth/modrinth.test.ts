@@ -37,6 +37,22 @@ describe('modrinth plugin', () => {
     await sim?.stop();
   });
 
+  it('keeps its cache under the installation\'s redis.prefix when cache.keyPrefix is not set', async () => {
+    const other = await startTestKernel({ plugins: [modrinthPlugin], config: { plugins: { modrinth: { enabled: true, options: { simulate: false, baseUrl: sim.url } } } } });
+    try {
+      const redis = other.kernel.resolve(Tokens.Redis);
+      const shared = async () => (await redis.keys('zpack:modrinth:*')).length;
+      const before = await shared();
+      const someone = await other.user({ email: 'prefix@zpack.test' });
+      expect((await someone.http.get(`/api/mods/search?q=sodium-${Date.now()}&limit=1`)).status).to.equal(200);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(await redis.keys(`${other.prefix}:modrinth:*`)).to.have.length(1);
+      expect(await shared()).to.equal(before);
+    } finally {
+      await other.stop();
+    }
+  });
+
   describe('the simulator', () => {
     it('holds a few dozen projects with dependency chains, incompatibilities and files with real hashes', () => {
       expect(sim.projects.length).to.be.at.least(30);
