@@ -158,7 +158,7 @@ export function wireInstances(k: InstanceWiringContext) {
     maxTaskDelaySeconds: config.management.schedules.maxTaskDelaySeconds, consoleTimeoutMs: config.console.connectTimeoutMs, logger,
   });
   queues.define<ScheduleJob>(SCHEDULE_JOB, k.scheduleQueue, (data, job) => schedules.handle(data, job));
-  scheduleRoutes(routes, { ds, runner: schedules, config });
+  scheduleRoutes(routes, { ds, runner: schedules, config, access });
   const setup = {
     ds, agent, types: () => ports.resolveAll(InstanceType), agentTokens, controlPlaneUrl: workerDeps.controlPlaneUrl, readiness, backups: new BackupRotation(backupDeps),
   };
