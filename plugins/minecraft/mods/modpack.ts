@@ -36,7 +36,7 @@ export class Modpacks {
   constructor(private readonly ctx: PluginContext<unknown>, private readonly mods: ModService, private readonly ds: () => DataSource) {}
 
   async plan(plan: ProvisionPlan, option: ModpackOption, game: { version: string; flavor: string }): Promise<ProvisionPlan> {
-    await this.mods.requireModsAllowed(plan.account);
+    await this.mods.requireModsAllowed(plan.account.id);
     const catalog = this.mods.catalog;
     const [project, version] = await Promise.all([catalog.project(option.projectId), catalog.version(option.versionId)]);
     if (!project || project.projectType !== 'modpack' || !version || version.projectId !== project.id) {
