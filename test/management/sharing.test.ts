@@ -66,6 +66,26 @@ describe('Sharing a server: invitations, subuser permissions, API keys and the a
       expect((await owner.http.post(`/api/servers/${serverId}/subusers`, { email: owner.email, permissions: [] })).status).to.equal(400);
       expect((await owner.http.post(`/api/servers/${serverId}/subusers`, { email: 'x@y.test', permissions: ['root'] })).status).to.equal(400);
     });
+
+    it('limits the invitations one account sends (each mails an address it chose): inviting and removing in a loop ends in 429, mailing no more', async () => {
+      const spammer = await tk.user();
+      const own = (await gameServer(spammer, 'sharing-spam')).id;
+      const { max } = tk.config.management.invitations.rateLimit;
+      const invite = (n: number) => spammer.http.post(`/api/servers/${own}/subusers`, { email: `target-${n}@elsewhere.test`, permissions: [] });
+      for (let n = 0; n < max; n++) {
+        const res = await invite(n);
+        expect(res.status, res.text).to.equal(201);
+        expect(res.headers.get('ratelimit-remaining')).to.equal(String(max - n - 1));
+        expect((await spammer.http.delete(`/api/servers/${own}/subusers/${res.body.subuser.id}`)).status).to.equal(204);
+      }
+      const refused = await invite(max);
+      expect(refused.status, refused.text).to.equal(429);
+      expect(refused.body.error.code).to.equal('rate_limited');
+      expect(Number(refused.headers.get('retry-after'))).to.be.above(0);
+      const mailed = await tk.kernel.ds.query(`SELECT count(*)::int AS n FROM notification WHERE template = 'server_invitation' AND recipient LIKE 'target-%@elsewhere.test'`);
+      expect(mailed[0].n).to.equal(max);
+      expect((await owner.http.post(`/api/servers/${serverId}/subusers`, { email: 'someone-else@zpack.test', permissions: [] })).status, 'another account keeps its own allowance').to.equal(201);
+    });
   });
 
   describe('subuser permissions', () => {
