@@ -222,6 +222,19 @@ describe('Sharing a server: invitations, subuser permissions, API keys and the a
       expect((await plainKey.get('/api/admin/servers')).status).to.equal(403);
     });
 
+    it('an admin\'s key reaches customers\' servers only with the admin scope: without it, only what the admin\'s own account holds (404)', async () => {
+      const admin = await tk.user({ role: 'admin' });
+      const plain = tk.http.as(await apiKey(admin, ['servers.read', 'servers.write', 'files.read']));
+      for (const [method, path] of [['GET', `/api/servers/${serverId}`], ['GET', `${files()}?path=/`], ['POST', `/api/servers/${serverId}/power`]] as const) {
+        const res = await plain.request(method, path, { body: method === 'POST' ? { action: 'stop' } : undefined });
+        expect(res.status, `${method} ${path}: ${res.text}`).to.equal(404);
+      }
+      const operator = tk.http.as(await apiKey(admin, ['servers.read', 'files.read', 'admin']));
+      expect((await operator.get(`/api/servers/${serverId}`)).status).to.equal(200);
+      expect((await operator.get(`${files()}?path=/`)).status).to.equal(200);
+      expect((await admin.http.get(`/api/servers/${serverId}`)).status, 'the admin\'s login session').to.equal(200);
+    });
+
     it('a revoked or expired key stops working at once (401)', async () => {
       const made = await owner.http.post('/api/me/api-keys', { name: 'short', scopes: ['servers.read'] });
       const key = tk.http.as(made.body.secret);
