@@ -112,7 +112,13 @@ describe('Schedules', function () {
       expect(await count()).to.equal(before + 1);
       const [kept] = await a.kernel.ds.query(`SELECT tasks FROM schedule WHERE id = $1`, [owned.body.schedule.id]);
       expect(kept.tasks.map((t: { action: string }) => t.action)).to.deep.equal(['power']);
-      expect((await guest.http.patch(url(`/${owned.body.schedule.id}`), { enabled: false })).status).to.equal(200);
+      // Nor may it change or run the owner's schedule of power tasks: a cron every 5 minutes, or "run now", is power at will.
+      expect((await guest.http.patch(url(`/${owned.body.schedule.id}`), { cron: '*/5 * * * *', enabled: true })).status).to.equal(403);
+      expect((await guest.http.post(url(`/${owned.body.schedule.id}/run`))).status).to.equal(403);
+      const [after] = await a.kernel.ds.query(`SELECT cron, enabled, last_result FROM schedule WHERE id = $1`, [owned.body.schedule.id]);
+      expect(after).to.deep.include({ cron: restartEveryMinute.cron, enabled: false, last_result: null });
+      const withPower = await subuser(a, owner, serverId, ['schedules', 'power']);
+      expect((await withPower.http.patch(url(`/${owned.body.schedule.id}`), { name: 'renamed' })).status).to.equal(200);
       expect((await owner.http.delete(url(`/${owned.body.schedule.id}`))).status).to.equal(204);
     });
 

@@ -48,8 +48,9 @@ const view = (s: Schedule) => ({
 const params = z.object({ id: z.uuid(), scheduleId: z.uuid() });
 
 /**
- * A task does later what its action does now: whoever writes it must hold that action's permission
- * (and a key its scope), or `schedules` alone would type console commands, switch power or make backups.
+ * A task does later what its action does now: whoever writes, changes or runs a schedule must hold
+ * the permission of each of its actions (and a key its scope), or `schedules` alone would type console
+ * commands, switch power or make backups (rotating the oldest out) whenever it liked.
  */
 type ScheduleTaskAction = z.infer<typeof task>['action'];
 const PERMISSION_FOR_TASK: Record<ScheduleTaskAction, ServerPermission> = { command: 'console', power: 'power', backup: 'backups' };
@@ -103,7 +104,7 @@ export function scheduleRoutes(r: ApiRouter, deps: { ds: DataSource; runner: Sch
     server: { permission: 'schedules', mutation: true, action: 'schedule.update', activity: 'schedule.update' },
     handler: async ({ params: p, body, account, server }) => {
       const schedule = await find(server.id, p.scheduleId);
-      await mayWriteTasks(account, server.id, body.tasks);
+      await mayWriteTasks(account, server.id, [...schedule.tasks, ...(body.tasks ?? [])]);
       Object.assign(schedule, Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)));
       checkCron(schedule.cron, schedule.timezone);
       await repo().save(schedule);
@@ -128,8 +129,9 @@ export function scheduleRoutes(r: ApiRouter, deps: { ds: DataSource; runner: Sch
     method: 'post', path: '/api/servers/:id/schedules/:scheduleId/run', summary: 'Run a schedule now (202; its result shows as lastResult)', auth: 'user', tags: ['schedules'],
     operationId: 'runSchedule', responses: { 202: z.object({ schedule: scheduleSchema }) }, errors: [402],
     params, server: { permission: 'schedules', mutation: true, action: 'schedule.run', activity: 'schedule.runNow' },
-    handler: async ({ params: p, server }) => {
+    handler: async ({ params: p, account, server }) => {
       const schedule = await find(server.id, p.scheduleId);
+      await mayWriteTasks(account, server.id, schedule.tasks);
       await deps.runner.runNow(schedule.id);
       return { status: 202, body: { schedule: view(schedule) } };
     },
