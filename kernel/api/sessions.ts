@@ -10,6 +10,11 @@ export interface AccessEnded {
   sessionId?: string;
   /** An API key revoked: what was opened with its tickets ends. */
   apiKeyId?: string;
+  /**
+   * Only what matches every field given (one subuser's access to one server), not what matches any
+   * of them: taking a subuser's console away ends neither the owner's connections nor theirs elsewhere.
+   */
+  all?: boolean;
   /** The WebSocket close code the console uses for it (4401 session, 4402 suspended, 4410 deleted). */
   code: number;
   reason: string;

@@ -9,8 +9,8 @@ import { guardMutation } from './billing-state';
 /**
  * The one gate of every route acting on a server. Visible: its owner and the accounts it is shared
  * with (an accepted invitation); anyone else gets 404. Permitted: the owner for everything, a
- * subuser for the permissions granted, `view` for any of them; an admin as the owner does; an API
- * key only within its scopes.
+ * subuser for the permissions granted, `view` for any of them; an admin as the owner does (with an API
+ * key, only one holding the admin scope); an API key only within its scopes.
  * Billing is the owner's: a suspended owner's server refuses mutations whoever asks.
  */
 export class KernelInstanceAccess implements InstanceAccess {
@@ -23,8 +23,10 @@ export class KernelInstanceAccess implements InstanceAccess {
     const instance = await this.ds.getRepository(Instance).findOneBy({ id: instanceId });
     if (!instance || instance.deletedAt) throw new NotFoundError('Server');
     const view = instanceView(instance);
-    // Operators steer the whole fleet (the operator web console uses these same routes).
-    const relation = (await this.relation(account, view)) ?? (account.role === 'admin' ? { kind: 'owner' as const } : null);
+    // Operators steer the whole fleet (the operator web console uses these same routes); an operator's
+    // API key does so only with the admin scope, else it reaches what the operator's own account holds.
+    const operator = account.role === 'admin' && (!account.credential || account.credential.scopes.includes('admin'));
+    const relation = (await this.relation(account, view)) ?? (operator ? { kind: 'owner' as const } : null);
     if (!relation) throw new NotFoundError('Server');
     if (relation.kind === 'subuser' && permission !== 'view' && (permission === 'owner' || !relation.permissions.includes(permission))) {
       throw new ForbiddenError(permission === 'owner' ? 'Only the server\'s owner may do this' : `This needs the ${permission} permission on the server`, { permission });

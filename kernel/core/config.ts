@@ -165,6 +165,10 @@ export const kernelConfigSchema = z.object({
       /** Schedule runs at once per worker. */
       concurrency: z.number().int().positive().default(20),
     }).prefault({}),
+    invitations: z.object({
+      /** Invitations (each one a mail to an address the inviter chose) one account may send per window; 429 past it. */
+      rateLimit: rateWindow.default({ max: 20, windowSeconds: 3600 }),
+    }).prefault({}),
     /** Backups a server keeps when the plan says nothing (BillingGate.entitlementsOf → null). */
     defaultBackupsMax: z.number().int().positive().default(5),
   }).prefault({}),

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { DependencyContainer } from 'tsyringe';
 import { KernelInstanceAccess } from './access';
+import { RateLimiter } from './auth/rate-limit';
 import { OperationRegistry, PluginOperations } from './operations/plugin-operations';
 import { BillingGate, CONSOLE_PROTOCOL_V1, HostingProvider, InstanceAgent, InstanceType, KernelQueue, Tokens } from '../api';
 import type { AccountView, ActivityLog, AgentTokens, ApiRouter, QueueRef, LiveSessions, MaintenanceCalendar, Notifications, PortRef } from '../api';
@@ -158,7 +159,7 @@ export function wireInstances(k: InstanceWiringContext) {
     maxTaskDelaySeconds: config.management.schedules.maxTaskDelaySeconds, consoleTimeoutMs: config.console.connectTimeoutMs, logger,
   });
   queues.define<ScheduleJob>(SCHEDULE_JOB, k.scheduleQueue, (data, job) => schedules.handle(data, job));
-  scheduleRoutes(routes, { ds, runner: schedules, config });
+  scheduleRoutes(routes, { ds, runner: schedules, config, access });
   const setup = {
     ds, agent, types: () => ports.resolveAll(InstanceType), agentTokens, controlPlaneUrl: workerDeps.controlPlaneUrl, readiness, backups: new BackupRotation(backupDeps),
   };
@@ -171,7 +172,10 @@ export function wireInstances(k: InstanceWiringContext) {
   });
   fileRoutes(routes, { agent, maxUploadBytes: config.files.maxUploadBytes });
   fileOperationRoutes(routes, { agent });
-  sharingRoutes(routes, { ds, notifications: k.notifications, activity, closeConsoles: (order) => gateway.order(order), publicUrl: k.publicUrl });
+  sharingRoutes(routes, {
+    ds, notifications: k.notifications, activity, closeConsoles: (order) => gateway.order(order), publicUrl: k.publicUrl,
+    limiter: new RateLimiter(redis, config.redis.prefix), invitationLimit: config.management.invitations.rateLimit,
+  });
   activityRoutes(routes, { ds });
   return { directory, readiness, instances, supervisor, console: gateway, operationEvents, schedules, fleetEvents, uptime };
 }

@@ -16,6 +16,22 @@ export default definePlugin({
   register(ctx) {
     const connection = new HeadscaleConnection(ctx.config);
     ctx.provide(HeadscaleConnection, () => connection);
+    // A deleted container's VMID goes to the next one: the nodes tagged for it, and keys still able to
+    // join with its tag, must go first, or they would reach whoever gets that VMID next.
+    ctx.hooks.onTeardown.tapPromise('headscale', async (instance, report) => {
+      if (instance.kind !== DEV_KIND || instance.vmid === null) {
+        report.record('headscale_revoke', 'skipped');
+        return;
+      }
+      const tag = `tag:dev-${instance.vmid}`;
+      const client = connection.client;
+      for (const n of await client.nodes()) if (n.forcedTags.includes(tag) || n.validTags.includes(tag)) await client.deleteNode(n.id);
+      const now = Date.now();
+      for (const k of await client.preAuthKeys(ctx.config.user)) {
+        if (k.aclTags.includes(tag) && !(k.used && !k.reusable) && Date.parse(k.expiration) > now) await client.expirePreAuthKey(ctx.config.user, k.key);
+      }
+      report.record('headscale_revoke', 'done');
+    });
     ctx.routes((r) => r.route({
       method: 'post', path: '/api/dev/:id/ssh-key', operationId: 'createDevSshKey', tags: ['dev'], auth: 'user',
       summary: 'A single-use, expiring Headscale pre-auth key for this dev container, and the SSH config snippet to use it',

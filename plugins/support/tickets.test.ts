@@ -7,6 +7,8 @@ import { dayIn } from './numbering';
 import { insertServer } from './testing/fixture';
 
 const TZ = 'America/Detroit';
+/** Above the 25 tickets each user opens in the numbering test. */
+const TICKETS_PER_HOUR = 30;
 const ticket = (subject = 'My server is down', extra: Record<string, unknown> = {}) => ({ subject, message: 'It stopped at noon.', category: 'technical', ...extra });
 
 const mail = new MemoryNotifier('mail', ['owner']);
@@ -22,7 +24,7 @@ describe('support tickets', () => {
     overrides: [{ token: Tokens.Clock, value: clock }],
     config: {
       plugins: {
-        support: { enabled: true, options: { ticketPrefix: 'ZLH', timeZone: TZ, staffEmail: 'staff@zpack.test' } },
+        support: { enabled: true, options: { ticketPrefix: 'ZLH', timeZone: TZ, staffEmail: 'staff@zpack.test', ticketsPerHour: TICKETS_PER_HOUR } },
         mail: { enabled: true, options: {} },
         pager: { enabled: true, options: {} },
       },
@@ -88,6 +90,26 @@ describe('support tickets', () => {
     expect(ack.text).to.contain('It stopped at noon.');
     const alert = await until('the support alert', () => pager.messages.find((m) => m.to === 'support' && m.subject.includes(opened.number)), (m) => m !== undefined);
     expect(alert!.text).to.contain(user.email).and.to.contain('Category: technical');
+  });
+
+  it('opens at most ticketsPerHour tickets per account in an hour (each mails its text to an unverified address): then 429 with Retry-After, mailing nothing', async () => {
+    const user = await env.tk.user();
+    // A burst at once: the limit holds however the requests interleave.
+    const burst = await Promise.all(Array.from({ length: TICKETS_PER_HOUR + 10 }, (_, i) => user.http.post('/api/support/tickets', ticket(`Flood ${i}`))));
+    expect(burst.filter((r) => r.status === 201)).to.have.length(TICKETS_PER_HOUR);
+    expect(burst.filter((r) => r.status === 429)).to.have.length(10);
+    await mail.waitFor(user.email, 'support_acknowledgement');
+    const mailed = () => mail.messages.filter((m) => m.to === user.email && m.template === 'support_acknowledgement').length;
+    await until('every acknowledgement', () => mailed(), (n) => n === TICKETS_PER_HOUR);
+    for (const path of ['/api/support/tickets', '/api/support/create']) {
+      const refused = await user.http.post(path, ticket('One more'));
+      expect(refused.status, refused.text).to.equal(429);
+      expect(refused.body.error.code).to.equal('rate_limited');
+      expect(Number(refused.headers.get('retry-after'))).to.be.within(1, 3600);
+    }
+    expect((await user.http.get('/api/support/tickets?limit=200')).body.tickets).to.have.length(TICKETS_PER_HOUR);
+    expect(mailed()).to.equal(TICKETS_PER_HOUR);
+    expect((await (await env.tk.user()).http.post('/api/support/tickets', ticket('Someone else'))).status, 'another account keeps its own allowance').to.equal(201);
   });
 
   it('strips control characters, keeps text as text, and refuses an over-long subject with 400', async () => {

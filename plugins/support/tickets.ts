@@ -1,5 +1,5 @@
-import type { DataSource } from 'typeorm';
-import { NotFoundError } from '../../kernel/api';
+import type { DataSource, EntityManager } from 'typeorm';
+import { NotFoundError, RateLimitedError } from '../../kernel/api';
 import type { AccountView, Clock, InstanceAccess, InstanceDirectory, Notifications } from '../../kernel/api';
 import type { SupportConfig } from './config';
 import { SupportTicket, TicketMessage, type ServerSnapshot, type TicketStatus } from './entities/ticket';
@@ -29,11 +29,15 @@ export class TicketDesk {
   constructor(private readonly d: TicketDeps) {}
 
   async open(account: AccountView, input: NewTicket): Promise<{ ticket: SupportTicket; message: TicketMessage }> {
+    await this.withinHourlyLimit(account.id);
     // The server must be one the customer can see (404 otherwise, as everywhere).
     const snapshot = input.serverId ? await this.snapshot(account, input.serverId) : null;
     // Its own statement: the counter row is locked only while it is incremented, not while the ticket is written.
     const number = await nextTicketNumber(this.d.ds().manager, this.d.config.ticketPrefix, this.d.clock().now(), this.d.config.timeZone);
     const { ticket, message } = await this.d.ds().transaction(async (m) => {
+      // Asked again under a lock per account, so a burst of opens cannot all pass the first look together.
+      await m.query(`SELECT pg_advisory_xact_lock(hashtext('support_ticket:' || $1))`, [account.id]);
+      await this.withinHourlyLimit(account.id, m);
       const ticket = await m.getRepository(SupportTicket).save(m.getRepository(SupportTicket).create({
         number, accountId: account.id, email: account.email, subject: input.subject, category: input.category, status: 'open',
         assigneeId: null, serverId: input.serverId ?? null, snapshot,
@@ -57,6 +61,14 @@ export class TicketDesk {
       data: { ticketId: ticket.id, number: ticket.number },
     });
     return { ticket, message };
+  }
+
+  /** At most `ticketsPerHour` tickets in the last hour; Retry-After says when the oldest of them leaves the window. */
+  private async withinHourlyLimit(accountId: string, m: EntityManager = this.d.ds().manager): Promise<void> {
+    const [row] = await m.query(
+      `SELECT count(*)::int AS n, extract(epoch FROM min(created_at) + interval '1 hour' - now()) AS wait
+         FROM support_ticket WHERE account_id = $1 AND created_at > now() - interval '1 hour'`, [accountId]) as Array<{ n: number; wait: number | null }>;
+    if (row.n >= this.d.config.ticketsPerHour) throw new RateLimitedError(Math.max(1, Math.ceil(Number(row.wait ?? 3600))));
   }
 
   private async snapshot(account: AccountView, serverId: string): Promise<ServerSnapshot> {

@@ -4,7 +4,7 @@ import stripePlugin from '../../plugins/stripe';
 import { stripePluginConfig, subscribe, testStripe } from '../../plugins/stripe/testing/fixture';
 import type { StripeSimulator } from '../../plugins/stripe/testing/simulator';
 import { startTestKernel, type TestKernel } from '../harness';
-import { create, fleetConfig, fleetPlugins, gameBody, startFleet, type Fleet } from '../provisioning/fixture';
+import { create, fleetConfig, fleetPlugins, gameBody, settle, startFleet, type Fleet } from '../provisioning/fixture';
 
 describe('Plan entitlements at create (BillingGate.entitlementsOf)', () => {
   let fleet: Fleet;
@@ -62,6 +62,20 @@ describe('Plan entitlements at create (BillingGate.entitlementsOf)', () => {
     const user = await tk.user();
     await subscribe(stripe, user, 'modded');
     expect((await create(user, 'modded-1', fabric)).status).to.equal(202);
+  });
+
+  it('a reinstall into a flavor the plan does not include is 403 naming the plan, and the server keeps its flavor', async () => {
+    const user = await tk.user();
+    await subscribe(stripe, user, 'vanilla');
+    const made = await create(user, 'reinstall-1');
+    expect(made.status, made.text).to.equal(202);
+    const op = await settle(user, made.body.operation.id);
+    expect(op.state, JSON.stringify(op.error)).to.equal('succeeded');
+    const res = await user.http.post(`/api/servers/${op.instanceId}/reinstall`, { flavor: 'fabric' });
+    expect(res.status, res.text).to.equal(403);
+    expect(res.body.error.details).to.deep.include({ plan: 'vanilla', limit: 'flavors', requested: 'fabric' });
+    const operations = await tk.kernel.ds.query(`SELECT kind FROM provisioning_operation WHERE instance_id = $1`, [op.instanceId]);
+    expect(operations.map((o: { kind: string }) => o.kind)).to.deep.equal(['create']);
   });
 
   it('requirePlan: without a plan a create is refused naming the plans; admins and exempt accounts need none', async () => {

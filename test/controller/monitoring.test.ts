@@ -73,6 +73,17 @@ describe('Monitoring: protected metrics, lifecycle metrics, service discovery an
       }
     });
 
+    it('takes an admin\'s API key only with the admin scope, as the admin routes do (403 naming the scope)', async () => {
+      const keyOf = async (scopes: string[]) => (await admin.http.post('/api/me/api-keys', { name: scopes.join(' '), scopes })).body.secret as string;
+      const narrow = await keyOf(['account.read']);
+      for (const path of ['/metrics', '/metrics/targets']) {
+        const res = await tk.http.as(narrow).get(path);
+        expect(res.status, `${path}: ${res.text}`).to.equal(403);
+        expect(res.body.error.details).to.deep.equal({ scope: 'admin' });
+      }
+      expect((await tk.http.as(await keyOf(['admin'])).get('/metrics')).status).to.equal(200);
+    });
+
     it('has every metric the committed Grafana dashboard queries', async () => {
       const dashboard = JSON.parse(readFileSync(path.join(projectRoot, 'ops', 'grafana', 'zpack-dashboard.json'), 'utf8'));
       const exprs: string[] = dashboard.panels.flatMap((p: any) => p.targets.map((t: any) => t.expr));

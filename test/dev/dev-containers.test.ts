@@ -4,6 +4,7 @@ import path from 'node:path';
 import { InstanceType } from '../../kernel/api';
 import { create, settle } from '../provisioning/fixture';
 import type { TestUser } from '../harness';
+import { subuser } from '../management/fixture';
 import { TEST_CATALOG, billing, createDev, devBody, httpTo, openIde, startDevEnv, type DevContainer, type DevEnv } from './fixture';
 
 describe('Dev containers: the codeserver type, its catalog, code-server lifecycle and runtime changes', () => {
@@ -105,6 +106,33 @@ describe('Dev containers: the codeserver type, its catalog, code-server lifecycl
       const stranger = await env.tk.user({ email: 'dev-stranger@zpack.test' });
       expect((await stranger.http.post(`/api/dev/${dev.id}/codeserver/stop`)).status).to.equal(404);
       expect((await owner.http.post(`/api/dev/${dev.id}/codeserver/explode`)).status).to.equal(400);
+    });
+  });
+
+  describe('who may act on a dev container', () => {
+    /** Each dev route with the permission it needs of a subuser. */
+    const routes = (id: string) => [
+      { path: `/api/dev/${id}/ide-token`, body: undefined, permission: 'console' },
+      { path: `/api/dev/${id}/codeserver/stop`, body: undefined, permission: 'power' },
+      { path: `/api/dev/${id}/runtime`, body: { version: '20' }, permission: 'settings' },
+      { path: `/api/dev/${id}/runtime/rollback`, body: undefined, permission: 'settings' },
+    ] as const;
+
+    it('a subuser without the route\'s permission is 403 on every dev route, a stranger 404, and an API key (even the owner\'s) 403; nothing reaches the agent', async () => {
+      const viewer = await subuser(env.tk, owner, dev.id, ['files.read', 'activity']);
+      const stranger = await env.tk.user({ email: 'dev-routes-stranger@zpack.test' });
+      const key = (await owner.http.post('/api/me/api-keys', { name: 'all', scopes: ['servers.read', 'servers.write', 'console', 'files.read', 'files.write', 'backups'] })).body.secret as string;
+      const runtime = env.fleet.agents.devOf(dev.vmid).runtime;
+      for (const route of routes(dev.id)) {
+        const asViewer = await viewer.http.post(route.path, route.body);
+        expect(asViewer.status, `${route.path}: ${asViewer.text}`).to.equal(403);
+        expect(asViewer.body.error.details).to.deep.equal({ permission: route.permission });
+        expect((await stranger.http.post(route.path, route.body)).status, route.path).to.equal(404);
+        expect((await env.tk.http.as(key).post(route.path, route.body)).status, route.path).to.equal(403);
+      }
+      expect(env.fleet.agents.devOf(dev.vmid).runtime).to.deep.equal(runtime);
+      const ops = await env.tk.kernel.ds.query(`SELECT count(*)::int AS n FROM provisioning_operation WHERE instance_id = $1 AND kind LIKE 'codeserver.%'`, [dev.id]);
+      expect(ops[0].n).to.equal(0);
     });
   });
 

@@ -4,6 +4,7 @@ import { closed, connect, nextMessage } from '../console/client';
 import { settle } from '../provisioning/fixture';
 import type { TestUser } from '../harness';
 import { IdeCredentials } from '../../plugins/codeserver/ide/credentials';
+import { subuser } from '../management/fixture';
 import { DEV_DOMAIN, IDE_SECRET, PORTAL, billing, createDev, httpTo, openIde, pipelined, rawRequest, startDevEnv, type DevContainer, type DevEnv } from './fixture';
 
 describe('Hosted IDE: dev-<vmid>.<devDomain> and /__ide/:id, proxied to code-server only', () => {
@@ -278,6 +279,30 @@ describe('Hosted IDE: dev-<vmid>.<devDomain> and /__ide/:id, proxied to code-ser
       expect((await user.http.post('/api/auth/logout')).status).to.equal(204);
       expect((await ended).code).to.equal(4401);
       expect((await httpTo(env, 'GET', '/', { host: dev.host, cookie })).status).to.equal(401);
+    });
+
+    it('closes a subuser’s IDE socket (4403) when the owner takes the console permission away, leaving the owner’s and the subuser’s own IDE open', async () => {
+      const host = await env.tk.user({ email: 'ide-share-owner@zpack.test' });
+      const shared = await createDev(host, 'ide-share');
+      const guest = await subuser(env.tk, host, shared.id, ['console']);
+      const guestsOwn = await createDev(guest, 'ide-share-guest');
+      const open = async (user: TestUser, dev: DevContainer) => {
+        const { cookie } = await openIde(env, user, dev);
+        const opened = await ws(dev.host, '/', { cookie, origin: `https://${dev.host}` });
+        expect(opened.ws, JSON.stringify(opened.body)).to.not.equal(undefined);
+        return opened.ws!;
+      };
+      const hostSocket = await open(host, shared);
+      const guestSocket = await open(guest, shared);
+      const guestOwnSocket = await open(guest, guestsOwn);
+      const ended = closed(guestSocket);
+      expect((await host.http.patch(`/api/servers/${shared.id}/subusers/${guest.subuserId}`, { permissions: [] })).status).to.equal(200);
+      expect((await ended).code).to.equal(4403);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(hostSocket.readyState, 'the owner’s IDE on the shared container').to.equal(WebSocket.OPEN);
+      expect(guestOwnSocket.readyState, 'the subuser’s IDE on their own container').to.equal(WebSocket.OPEN);
+      hostSocket.close();
+      guestOwnSocket.close();
     });
 
     it('closes the socket and answers 402 once the account is suspended', async () => {

@@ -59,6 +59,22 @@ describe('POST /api/dev/:id/ssh-key (the headscale plugin, against its Headscale
     expect(headscale().keys.length).to.equal(before);
   });
 
+  it('removes the container\'s tailnet nodes and expires its unused keys when it is deleted: a VMID given to the next customer opens to no one', async () => {
+    const doomed = await createDev(owner, 'ssh-doomed');
+    const tag = `tag:dev-${doomed.vmid}`;
+    const joined = (await owner.http.post(`/api/dev/${doomed.id}/ssh-key`)).body.preAuthKey.key as string;
+    const unused = (await owner.http.post(`/api/dev/${doomed.id}/ssh-key`)).body.preAuthKey.key as string;
+    expect(headscale().use(joined)).to.equal(true);
+    const others = headscale().nodes.filter((n) => !n.forcedTags.includes(tag)).length;
+    expect(headscale().nodes.filter((n) => n.forcedTags.includes(tag))).to.have.length(1);
+    const del = await owner.http.delete(`/api/servers/${doomed.id}`);
+    expect(del.status, del.text).to.equal(202);
+    expect((await settle(owner, del.body.operation.id)).state).to.equal('succeeded');
+    expect(headscale().nodes.filter((n) => n.forcedTags.includes(tag))).to.deep.equal([]);
+    expect(headscale().nodes.length, 'nodes of other containers stay').to.equal(others);
+    expect(headscale().use(unused), 'the unused key no longer joins').to.equal(false);
+  });
+
   it('answers 502 naming Headscale when it fails', async () => {
     headscale().faults.failNext(1, 500);
     const res = await owner.http.post(`/api/dev/${dev.id}/ssh-key`);

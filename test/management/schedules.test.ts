@@ -92,6 +92,46 @@ describe('Schedules', function () {
       expect((await guest.http.get(url())).status).to.equal(403);
       expect((await guest.http.post(url(), restartEveryMinute)).status).to.equal(403);
     });
+
+    it('a subuser with schedules alone cannot write a task its permissions do not allow: command needs console, power power, backup backups (403)', async () => {
+      const guest = await subuser(a, owner, serverId, ['schedules']);
+      const count = async () => Number((await a.kernel.ds.query(`SELECT count(*) AS n FROM schedule WHERE instance_id = $1`, [serverId]))[0].n);
+      const before = await count();
+      const tasks = { command: { command: 'op intruder' }, power: { action: 'stop' }, backup: {} } as const;
+      const needs = { command: 'console', power: 'power', backup: 'backups' } as const;
+      for (const [action, payload] of Object.entries(tasks)) {
+        const res = await guest.http.post(url(), { ...restartEveryMinute, tasks: [{ action, payload }] });
+        expect(res.status, `${action}: ${res.text}`).to.equal(403);
+        expect(res.body.error.details).to.deep.equal({ permission: needs[action as keyof typeof needs] });
+      }
+      const owned = await owner.http.post(url(), { ...restartEveryMinute, name: 'owner-made', enabled: false });
+      expect(owned.status, owned.text).to.equal(201);
+      const rewrite = await guest.http.patch(url(`/${owned.body.schedule.id}`), { tasks: [{ action: 'command', payload: tasks.command }] });
+      expect(rewrite.status, rewrite.text).to.equal(403);
+      // Nothing was stored: no schedule of the guest's, and the owner's keeps its task.
+      expect(await count()).to.equal(before + 1);
+      const [kept] = await a.kernel.ds.query(`SELECT tasks FROM schedule WHERE id = $1`, [owned.body.schedule.id]);
+      expect(kept.tasks.map((t: { action: string }) => t.action)).to.deep.equal(['power']);
+      // Nor may it change or run the owner's schedule of power tasks: a cron every 5 minutes, or "run now", is power at will.
+      expect((await guest.http.patch(url(`/${owned.body.schedule.id}`), { cron: '*/5 * * * *', enabled: true })).status).to.equal(403);
+      expect((await guest.http.post(url(`/${owned.body.schedule.id}/run`))).status).to.equal(403);
+      const [after] = await a.kernel.ds.query(`SELECT cron, enabled, last_result FROM schedule WHERE id = $1`, [owned.body.schedule.id]);
+      expect(after).to.deep.include({ cron: restartEveryMinute.cron, enabled: false, last_result: null });
+      const withPower = await subuser(a, owner, serverId, ['schedules', 'power']);
+      expect((await withPower.http.patch(url(`/${owned.body.schedule.id}`), { name: 'renamed' })).status).to.equal(200);
+      expect((await owner.http.delete(url(`/${owned.body.schedule.id}`))).status).to.equal(204);
+    });
+
+    it('a subuser holding the task’s permission writes it, and an API key needs the task’s scope (command: console)', async () => {
+      const guest = await subuser(a, owner, serverId, ['schedules', 'power']);
+      const made = await guest.http.post(url(), { ...restartEveryMinute, name: 'guest-made', enabled: false });
+      expect(made.status, made.text).to.equal(201);
+      const key = (await owner.http.post('/api/me/api-keys', { name: 'ops', scopes: ['servers.write'] })).body.secret;
+      const byKey = await a.http.as(key).post(url(), { ...restartEveryMinute, tasks: [{ action: 'command', payload: { command: 'op intruder' } }] });
+      expect(byKey.status, byKey.text).to.equal(403);
+      expect(byKey.body.error.details).to.deep.equal({ scope: 'console' });
+      expect((await owner.http.delete(url(`/${made.body.schedule.id}`))).status).to.equal(204);
+    });
   });
 
   it('creates a BullMQ job scheduler for the schedule, in the owner’s time zone, and shows the next run', async () => {

@@ -66,6 +66,26 @@ describe('Sharing a server: invitations, subuser permissions, API keys and the a
       expect((await owner.http.post(`/api/servers/${serverId}/subusers`, { email: owner.email, permissions: [] })).status).to.equal(400);
       expect((await owner.http.post(`/api/servers/${serverId}/subusers`, { email: 'x@y.test', permissions: ['root'] })).status).to.equal(400);
     });
+
+    it('limits the invitations one account sends (each mails an address it chose): inviting and removing in a loop ends in 429, mailing no more', async () => {
+      const spammer = await tk.user();
+      const own = (await gameServer(spammer, 'sharing-spam')).id;
+      const { max } = tk.config.management.invitations.rateLimit;
+      const invite = (n: number) => spammer.http.post(`/api/servers/${own}/subusers`, { email: `target-${n}@elsewhere.test`, permissions: [] });
+      for (let n = 0; n < max; n++) {
+        const res = await invite(n);
+        expect(res.status, res.text).to.equal(201);
+        expect(res.headers.get('ratelimit-remaining')).to.equal(String(max - n - 1));
+        expect((await spammer.http.delete(`/api/servers/${own}/subusers/${res.body.subuser.id}`)).status).to.equal(204);
+      }
+      const refused = await invite(max);
+      expect(refused.status, refused.text).to.equal(429);
+      expect(refused.body.error.code).to.equal('rate_limited');
+      expect(Number(refused.headers.get('retry-after'))).to.be.above(0);
+      const mailed = await tk.kernel.ds.query(`SELECT count(*)::int AS n FROM notification WHERE template = 'server_invitation' AND recipient LIKE 'target-%@elsewhere.test'`);
+      expect(mailed[0].n).to.equal(max);
+      expect((await owner.http.post(`/api/servers/${serverId}/subusers`, { email: 'someone-else@zpack.test', permissions: [] })).status, 'another account keeps its own allowance').to.equal(201);
+    });
   });
 
   describe('subuser permissions', () => {
@@ -200,6 +220,19 @@ describe('Sharing a server: invitations, subuser permissions, API keys and the a
       expect((await adminKey.get('/api/admin/servers')).status).to.equal(200);
       const plainKey = tk.http.as(await apiKey(admin, ['servers.read']));
       expect((await plainKey.get('/api/admin/servers')).status).to.equal(403);
+    });
+
+    it('an admin\'s key reaches customers\' servers only with the admin scope: without it, only what the admin\'s own account holds (404)', async () => {
+      const admin = await tk.user({ role: 'admin' });
+      const plain = tk.http.as(await apiKey(admin, ['servers.read', 'servers.write', 'files.read']));
+      for (const [method, path] of [['GET', `/api/servers/${serverId}`], ['GET', `${files()}?path=/`], ['POST', `/api/servers/${serverId}/power`]] as const) {
+        const res = await plain.request(method, path, { body: method === 'POST' ? { action: 'stop' } : undefined });
+        expect(res.status, `${method} ${path}: ${res.text}`).to.equal(404);
+      }
+      const operator = tk.http.as(await apiKey(admin, ['servers.read', 'files.read', 'admin']));
+      expect((await operator.get(`/api/servers/${serverId}`)).status).to.equal(200);
+      expect((await operator.get(`${files()}?path=/`)).status).to.equal(200);
+      expect((await admin.http.get(`/api/servers/${serverId}`)).status, 'the admin\'s login session').to.equal(200);
     });
 
     it('a revoked or expired key stops working at once (401)', async () => {

@@ -6,6 +6,7 @@ import { Tokens } from '../../kernel/api';
 import type { TestUser } from '../harness';
 import { settle, waitFor } from '../provisioning/fixture';
 import { change, folder, server, serverBody, useModsWorld } from './fixture';
+import { subuser } from '../management/fixture';
 
 const sha512 = (file: string) => createHash('sha512').update(readFileSync(file)).digest('hex');
 
@@ -228,6 +229,27 @@ describe('Mods on a server: /api/servers/:id/mods', () => {
         expect(res.body.error.message).to.include('"vanilla"');
       } finally {
         world.plans.plans.delete(owner.id);
+      }
+    });
+
+    it("reads the server owner's plan, not the caller's: a subuser's modded plan does not lend mods to a vanilla-plan server (403), nor does a vanilla plan withhold them from a modded one", async () => {
+      const helper = await subuser(world.tk, owner, fabric.id, ['settings']);
+      const vanilla = { plan: 'vanilla', maxInstances: 3, memoryMbMax: 4096, flavors: [], mods: false };
+      const modded = { ...vanilla, plan: 'modded', mods: true };
+      world.plans.plans.set(owner.id, vanilla);
+      world.plans.plans.set(helper.id, modded);
+      try {
+        const res = await helper.http.post(`/api/servers/${fabric.id}/mods`, { projectId: 'appleskin' });
+        expect(res.status, res.text).to.equal(403);
+        expect(res.body.error.details).to.deep.equal({ plan: 'vanilla' });
+        world.plans.plans.set(owner.id, modded);
+        world.plans.plans.set(helper.id, vanilla);
+        const allowed = await helper.http.post(`/api/servers/${fabric.id}/mods`, { projectId: 'appleskin' });
+        expect(allowed.status, allowed.text).to.equal(202);
+        await settle(helper, allowed.body.operation.id);
+      } finally {
+        world.plans.plans.delete(owner.id);
+        world.plans.plans.delete(helper.id);
       }
     });
 

@@ -65,6 +65,17 @@ describe('Crash supervision', () => {
       expect((await crash(a, {}, access)).status, 'a user access token is not an agent token').to.equal(401);
       expect((await user.http.get(`/api/servers/${a}/crashes`)).body.crashes).to.deep.equal([]);
     });
+
+    it('an agent token opens no user route, not even its own server\'s (401)', async () => {
+      const a = await server('agent-as-user');
+      const agent = tk.http.as(token(a));
+      for (const [method, path] of [['GET', `/api/servers/${a}`], ['GET', `/api/servers/${a}/files?path=/`], ['POST', `/api/servers/${a}/power`], ['POST', `/api/servers/${a}/console/ticket`], ['GET', '/api/me'], ['GET', '/api/servers']] as const) {
+        const res = await agent.request(method, path, { body: method === 'POST' ? { action: 'stop' } : undefined });
+        expect(res.status, `${method} ${path}: ${res.text}`).to.equal(401);
+        expect(res.body.error.code).to.equal('unauthenticated');
+      }
+      expect((await user.http.get(`/api/servers/${a}`)).body.server.state).to.equal('running');
+    });
   });
 
   it('three quick crashes restart at 30 s, 60 s, 120 s; the fourth leaves the server in error', async () => {

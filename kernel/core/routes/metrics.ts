@@ -35,6 +35,8 @@ function guardFor(deps: MetricsDeps): (ctx: Context) => Promise<void> {
     if (deps.config.token && sameSecret(presented, deps.config.token)) return;
     const { account } = await deps.authenticate(ctx);
     if (account.role !== 'admin') throw new ForbiddenError('Metrics are for operators');
+    // An admin's key reaches operator data only with the admin scope, as on the admin routes.
+    if (account.credential && !account.credential.scopes.includes('admin')) throw new ForbiddenError('This API key lacks the admin scope', { scope: 'admin' });
   };
 }
 

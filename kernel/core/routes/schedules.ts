@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { DataSource } from 'typeorm';
 import { ForbiddenError, InvalidRequestError, NotFoundError, nullableTimestamp, timestamp } from '../../api';
-import type { ApiRouter } from '../../api';
+import type { AccountView, ApiRouter, InstanceAccess, ServerPermission } from '../../api';
 import { Schedule } from '../entities';
 import type { KernelConfig } from '../config';
 import { pageQuery, pageRows, paged } from '../http/paging';
@@ -47,13 +47,24 @@ const view = (s: Schedule) => ({
 });
 const params = z.object({ id: z.uuid(), scheduleId: z.uuid() });
 
+/**
+ * A task does later what its action does now: whoever writes, changes or runs a schedule must hold
+ * the permission of each of its actions (and a key its scope), or `schedules` alone would type console
+ * commands, switch power or make backups (rotating the oldest out) whenever it liked.
+ */
+type ScheduleTaskAction = z.infer<typeof task>['action'];
+const PERMISSION_FOR_TASK: Record<ScheduleTaskAction, ServerPermission> = { command: 'console', power: 'power', backup: 'backups' };
+
 /** Schedules of a server: cron in the owner's time zone, tasks in order, fired by BullMQ job schedulers (ScheduleRunner). */
-export function scheduleRoutes(r: ApiRouter, deps: { ds: DataSource; runner: ScheduleRunner; config: KernelConfig }): void {
+export function scheduleRoutes(r: ApiRouter, deps: { ds: DataSource; runner: ScheduleRunner; config: KernelConfig; access: InstanceAccess }): void {
   const repo = () => deps.ds.getRepository(Schedule);
   const { minIntervalSeconds, maxPerServer } = deps.config.management.schedules;
   const checkCron = (cron: string, timezone: string) => {
     const problem = cronProblem(cron, timezone, minIntervalSeconds);
     if (problem) throw new InvalidRequestError(`The cron expression ${problem}`, { fields: [{ path: 'body.cron', message: problem }], minIntervalSeconds });
+  };
+  const mayWriteTasks = async (account: AccountView, instanceId: string, tasks: ReadonlyArray<{ action: ScheduleTaskAction }> | undefined) => {
+    for (const action of new Set((tasks ?? []).map((t) => t.action))) await deps.access.require(account, instanceId, PERMISSION_FOR_TASK[action]);
   };
   const find = async (instanceId: string, id: string) => {
     const found = await repo().findOneBy({ id, instanceId });
@@ -76,7 +87,8 @@ export function scheduleRoutes(r: ApiRouter, deps: { ds: DataSource; runner: Sch
     operationId: 'createSchedule', responses: { 201: z.object({ schedule: scheduleSchema }) }, errors: [402],
     params: z.object({ id: z.uuid() }), body: createBody,
     server: { permission: 'schedules', mutation: true, action: 'schedule.create', activity: 'schedule.create' },
-    handler: async ({ body, server }) => {
+    handler: async ({ body, account, server }) => {
+      await mayWriteTasks(account, server.id, body.tasks);
       checkCron(body.cron, body.timezone);
       if ((await repo().countBy({ instanceId: server.id })) >= maxPerServer) throw new ForbiddenError(`A server keeps at most ${maxPerServer} schedules`);
       const schedule = await repo().save(repo().create({ ...body, instanceId: server.id, lastResult: null }));
@@ -90,8 +102,9 @@ export function scheduleRoutes(r: ApiRouter, deps: { ds: DataSource; runner: Sch
     operationId: 'updateSchedule', responses: { 200: z.object({ schedule: scheduleSchema }) }, errors: [402],
     params, body: updateBody,
     server: { permission: 'schedules', mutation: true, action: 'schedule.update', activity: 'schedule.update' },
-    handler: async ({ params: p, body, server }) => {
+    handler: async ({ params: p, body, account, server }) => {
       const schedule = await find(server.id, p.scheduleId);
+      await mayWriteTasks(account, server.id, [...schedule.tasks, ...(body.tasks ?? [])]);
       Object.assign(schedule, Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)));
       checkCron(schedule.cron, schedule.timezone);
       await repo().save(schedule);
@@ -116,8 +129,9 @@ export function scheduleRoutes(r: ApiRouter, deps: { ds: DataSource; runner: Sch
     method: 'post', path: '/api/servers/:id/schedules/:scheduleId/run', summary: 'Run a schedule now (202; its result shows as lastResult)', auth: 'user', tags: ['schedules'],
     operationId: 'runSchedule', responses: { 202: z.object({ schedule: scheduleSchema }) }, errors: [402],
     params, server: { permission: 'schedules', mutation: true, action: 'schedule.run', activity: 'schedule.runNow' },
-    handler: async ({ params: p, server }) => {
+    handler: async ({ params: p, account, server }) => {
       const schedule = await find(server.id, p.scheduleId);
+      await mayWriteTasks(account, server.id, schedule.tasks);
       await deps.runner.runNow(schedule.id);
       return { status: 202, body: { schedule: view(schedule) } };
     },

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { z } from 'zod';
-import { BillingGate, ETAG, EdgeProvider, ForbiddenError, HostingProvider, IF_MATCH, InvalidRequestError, OPERATION_LOCATION, conditional, idempotencyKeyHeader, jsonTag, operationAccepted, requireMatch } from '../../api';
+import { BillingGate, ETAG, EdgeProvider, ForbiddenError, HostingProvider, IF_MATCH, InvalidRequestError, OPERATION_LOCATION, assertEntitled, conditional, idempotencyKeyHeader, jsonTag, operationAccepted, requireMatch } from '../../api';
 import type { ApiRouter, InstanceView, Operations, PortRef } from '../../api';
 import { Instance, instanceView } from '../entities';
 import { fromAgentError } from '../files/agent-failures';
@@ -138,6 +138,9 @@ export function serverSettingsRoutes(r: ApiRouter, deps: Deps): void {
       const { type, options } = await currentOptions(deps, row);
       const change = Object.fromEntries(Object.entries({ version: body.version, flavor: body.flavor }).filter(([, v]) => v !== undefined));
       const next = mergedOptions(type, options, change);
+      // A reinstall provisions the server anew: the owner's plan must include what it becomes, as at create.
+      const { plan } = await setupFor(deps, row, type, next);
+      assertEntitled((await deps.optional(BillingGate)?.entitlementsOf(row.ownerId)) ?? null, plan.choices ?? {});
       const operation = await deps.operations.start(account, server.id, 'kernel.reinstall', { options: next, wipe: body.wipe },
         { idempotencyKey: koa.get('idempotency-key') || undefined });
       return { status: 202, body: { operation }, headers: { Location: `/api/operations/${operation.id}` } };

@@ -6,6 +6,7 @@ import { Instance, Subuser } from '../entities';
 import { normaliseEmail } from '../auth/auth-service';
 import { pageQuery, pageRows, paged } from '../http/paging';
 import type { CloseOrder } from '../console/gateway';
+import type { RateLimiter, Window } from '../auth/rate-limit';
 import { CLOSE } from '../console/bridge';
 
 interface Deps {
@@ -15,7 +16,16 @@ interface Deps {
   /** Closes consoles on every API process. */
   closeConsoles(order: CloseOrder): Promise<void>;
   publicUrl: string;
+  /** Counts the invitations each account sends: every one is a mail to an address the inviter chose. */
+  limiter: RateLimiter;
+  invitationLimit: Window;
 }
+
+const RATE_LIMIT = {
+  'RateLimit-Limit': 'Invitations this account may send in the current window',
+  'RateLimit-Remaining': 'Invitations left in the current window (0 on a 429)',
+  'RateLimit-Reset': 'Seconds until the window starts afresh',
+};
 
 const permissions = z.array(z.enum(SERVER_PERMISSIONS)).max(SERVER_PERMISSIONS.length).transform((p) => [...new Set(p)])
   .meta({ description: `Any of ${SERVER_PERMISSIONS.join(', ')}` });
@@ -58,15 +68,20 @@ export function sharingRoutes(r: ApiRouter, deps: Deps): void {
 
   r.route({
     method: 'post', path: '/api/servers/:id/subusers', summary: 'Share the server: an invitation is emailed', auth: 'user', tags: ['sharing'],
-    operationId: 'createSubuser', responses: { 201: z.object({ subuser: subuserSchema }) }, errors: [409],
+    operationId: 'createSubuser', responses: { 201: z.object({ subuser: subuserSchema }) }, errors: [409, 429], responseHeaders: RATE_LIMIT,
     params: z.object({ id: z.uuid() }),
     body: z.object({ email: z.email().max(254), permissions }).strict(),
     server: { permission: 'owner', activity: 'subuser.create' },
-    handler: async ({ body, account, server }) => {
+    handler: async ({ body, account, server, koa }) => {
       const email = normaliseEmail(body.email);
       if (email === normaliseEmail(account.email)) {
         throw new InvalidRequestError('The owner already holds every permission', { fields: [{ path: 'body.email', message: 'is the owner' }] });
       }
+      await deps.limiter.hit('invite-acct', account.id, deps.invitationLimit, (w) => {
+        koa.set('RateLimit-Limit', String(w.limit));
+        koa.set('RateLimit-Remaining', String(w.remaining));
+        koa.set('RateLimit-Reset', String(w.resetSeconds));
+      });
       let row: Subuser;
       try {
         row = await repo().save(repo().create({ instanceId: server.id, email, permissions: body.permissions, invitedBy: account.id, accountId: null, acceptedAt: null }));

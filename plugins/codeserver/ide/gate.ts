@@ -28,9 +28,14 @@ export const IDE_CLOSE = { expired: 4401, suspended: 4402, deleted: 4410, upstre
 
 const RECENT_ORDERS = 256;
 
-const hits = (order: AccessEnded, p: IdePass): boolean => (order.sessionId !== undefined && p.grant.sessionId === order.sessionId)
-  || (order.accountId !== undefined && p.grant.accountId === order.accountId)
-  || (order.instanceId !== undefined && p.instance.id === order.instanceId);
+const hits = (order: AccessEnded, p: IdePass): boolean => {
+  const named = [
+    order.sessionId === undefined ? undefined : p.grant.sessionId === order.sessionId,
+    order.accountId === undefined ? undefined : p.grant.accountId === order.accountId,
+    order.instanceId === undefined ? undefined : p.instance.id === order.instanceId,
+  ].filter((m): m is boolean => m !== undefined);
+  return order.all ? named.length > 0 && named.every(Boolean) : named.some(Boolean);
+};
 
 interface OpenSocket {
   pass: IdePass;

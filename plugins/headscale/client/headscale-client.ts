@@ -20,6 +20,14 @@ export const preAuthKey = z.object({
 });
 export type PreAuthKey = z.infer<typeof preAuthKey>;
 
+/** A tailnet node, as far as we read it: the tags it carries, however Headscale came to give them. */
+const node = z.object({
+  id: z.string(),
+  forcedTags: z.array(z.string()).default([]),
+  validTags: z.array(z.string()).default([]),
+});
+export type HeadscaleNode = z.infer<typeof node>;
+
 /** Typed client of the Headscale REST API: bearer API key, JSON, one deadline per call, never retried (a create is not idempotent). */
 export class HeadscaleClient {
   constructor(private readonly options: HeadscaleClientOptions) {}
@@ -31,6 +39,32 @@ export class HeadscaleClient {
     const parsed = z.object({ preAuthKey }).safeParse(answer);
     if (!parsed.success) throw new ProviderError('headscale', 'create pre-auth key', 'answered an unexpected body', { body: answer });
     return parsed.data.preAuthKey;
+  }
+
+  /** GET /api/v1/preauthkey?user=: every pre-auth key of `user`. */
+  async preAuthKeys(user: string): Promise<PreAuthKey[]> {
+    const answer = await this.call('list pre-auth keys', 'GET', `/api/v1/preauthkey?user=${encodeURIComponent(user)}`);
+    const parsed = z.object({ preAuthKeys: z.array(preAuthKey).default([]) }).safeParse(answer);
+    if (!parsed.success) throw new ProviderError('headscale', 'list pre-auth keys', 'answered an unexpected body', { body: answer });
+    return parsed.data.preAuthKeys;
+  }
+
+  /** POST /api/v1/preauthkey/expire: the key joins no more nodes. */
+  async expirePreAuthKey(user: string, key: string): Promise<void> {
+    await this.call('expire pre-auth key', 'POST', '/api/v1/preauthkey/expire', { user, key });
+  }
+
+  /** GET /api/v1/node: every node of the tailnet. */
+  async nodes(): Promise<HeadscaleNode[]> {
+    const answer = await this.call('list nodes', 'GET', '/api/v1/node');
+    const parsed = z.object({ nodes: z.array(node).default([]) }).safeParse(answer);
+    if (!parsed.success) throw new ProviderError('headscale', 'list nodes', 'answered an unexpected body', { body: answer });
+    return parsed.data.nodes;
+  }
+
+  /** DELETE /api/v1/node/{id}: the node leaves the tailnet. */
+  async deleteNode(id: string): Promise<void> {
+    await this.call('delete node', 'DELETE', `/api/v1/node/${encodeURIComponent(id)}`);
   }
 
   private async call(operation: string, method: string, path: string, body?: unknown): Promise<unknown> {

@@ -19,25 +19,37 @@ interface StoredKey {
   aclTags: string[];
 }
 
+/** A machine that joined the tailnet with a pre-auth key: it carries the key's tags. */
+export interface StoredNode {
+  id: string;
+  name: string;
+  user: string;
+  forcedTags: string[];
+}
+
 /**
- * The slice of Headscale's REST API zpack uses: create and list pre-auth keys under a bearer API
- * key, with the errors Headscale gives (401 without the key, 400 for a bad tag or expiry, a user
- * that does not exist), and the usual injected faults.
+ * The slice of Headscale's REST API zpack uses: create, list and expire pre-auth keys, list and
+ * delete nodes, under a bearer API key, with the errors Headscale gives (401 without the key, 400
+ * for a bad tag or expiry, a user that does not exist), and the usual injected faults.
  */
 export class HeadscaleSimulator extends LoopbackSimulator {
   readonly faults = new SimulatorFaults({ errorStatus: 500 });
   readonly keys: StoredKey[] = [];
   readonly users = new Set<string>(['zpack']);
+  readonly nodes: StoredNode[] = [];
+  private nextNode = 1;
 
   constructor(where: { host?: string; port?: number } = {}, private readonly apiKey = SIMULATOR_API_KEY) {
     super(where);
   }
 
-  /** A node joins with the key: a single-use key is spent. */
+  /** A node joins with the key (a single-use key is spent) and carries its tags. */
   use(key: string): boolean {
     const found = this.keys.find((k) => k.key === key);
     if (!found || (found.used && !found.reusable) || Date.parse(found.expiration) <= Date.now()) return false;
     found.used = true;
+    const id = String(this.nextNode++);
+    this.nodes.push({ id, name: `node-${id}`, user: found.user, forcedTags: [...found.aclTags] });
     return true;
   }
 
@@ -47,6 +59,23 @@ export class HeadscaleSimulator extends LoopbackSimulator {
     const failed = this.faults.takeFailure(req.method);
     if (failed) return sendSimulatorAnswer(res, { status: failed, body: { code: 13, message: 'internal error' } });
     if (req.headers.authorization !== `Bearer ${this.apiKey}`) return sendSimulatorAnswer(res, { status: 401, body: { code: 16, message: 'Unauthorized' } });
+    if (url.pathname === '/api/v1/node' && req.method === 'GET') {
+      return sendSimulatorAnswer(res, { status: 200, body: { nodes: this.nodes.map((n) => ({ ...n, user: { name: n.user }, validTags: [], invalidTags: [] })) } });
+    }
+    const node = /^\/api\/v1\/node\/(\d+)$/.exec(url.pathname);
+    if (node && req.method === 'DELETE') {
+      const at = this.nodes.findIndex((n) => n.id === node[1]);
+      if (at < 0) return sendSimulatorAnswer(res, { status: 404, body: { code: 5, message: 'node not found' } });
+      this.nodes.splice(at, 1);
+      return sendSimulatorAnswer(res, { status: 200, body: {} });
+    }
+    if (url.pathname === '/api/v1/preauthkey/expire' && req.method === 'POST') {
+      const body = parseJsonBody(await readBoundedBody(req)) as { user?: string; key?: string } | undefined;
+      const found = this.keys.find((k) => k.key === body?.key && k.user === body?.user);
+      if (!found) return sendSimulatorAnswer(res, { status: 404, body: { code: 5, message: 'AuthKey not found' } });
+      found.expiration = new Date().toISOString();
+      return sendSimulatorAnswer(res, { status: 200, body: {} });
+    }
     if (url.pathname !== '/api/v1/preauthkey') return sendSimulatorAnswer(res, { status: 404, body: { code: 5, message: 'Not Found' } });
     if (req.method === 'GET') {
       const user = url.searchParams.get('user');

@@ -24,6 +24,41 @@ export function confinedPackPath(path: string): boolean {
   return path.split('/').every((s) => s !== '' && s !== '.' && s !== '..');
 }
 
+/** A pack's index is a few hundred kilobytes; the declared size of a bigger one is not even allocated. */
+export const INDEX_MAX_BYTES = 8 * 1024 * 1024;
+const INDEX = 'modrinth.index.json';
+
+/**
+ * The pack's index and the names of all its entries, inflating the index alone: a pack is anyone's
+ * upload, and inflating its overrides here (each to the size its header claims) could exhaust the
+ * control plane's memory. The agent unpacks the overrides; here their names are only checked.
+ */
+function readPack(archive: Uint8Array, pack: string): { index: unknown; names: string[] } {
+  const names: string[] = [];
+  const invalid = (why: string) => new VetoError('modpack_invalid', `${pack} ${why}`, 422);
+  let zip: Record<string, Uint8Array>;
+  try {
+    zip = unzipSync(archive, {
+      filter: (entry) => {
+        names.push(entry.name);
+        if (entry.name !== INDEX) return false;
+        if (entry.originalSize > INDEX_MAX_BYTES) throw invalid(`has a modrinth.index.json larger than ${INDEX_MAX_BYTES} bytes`);
+        return true;
+      },
+    });
+  } catch (err) {
+    if (err instanceof VetoError) throw err;
+    throw invalid('is not a readable zip archive');
+  }
+  const raw = zip[INDEX];
+  if (!raw) throw invalid('has no modrinth.index.json');
+  try {
+    return { index: JSON.parse(Buffer.from(raw).toString('utf8')), names };
+  } catch {
+    throw invalid('has a modrinth.index.json that is not JSON');
+  }
+}
+
 const unsafe = (path: string) =>
   new VetoError('modpack_unsafe', `The modpack entry "${path.slice(0, 200)}" escapes the server root; the pack was refused`, 422, { path: path.slice(0, 200) });
 
@@ -36,7 +71,7 @@ export class Modpacks {
   constructor(private readonly ctx: PluginContext<unknown>, private readonly mods: ModService, private readonly ds: () => DataSource) {}
 
   async plan(plan: ProvisionPlan, option: ModpackOption, game: { version: string; flavor: string }): Promise<ProvisionPlan> {
-    await this.mods.requireModsAllowed(plan.account);
+    await this.mods.requireModsAllowed(plan.account.id);
     const catalog = this.mods.catalog;
     const [project, version] = await Promise.all([catalog.project(option.projectId), catalog.version(option.versionId)]);
     if (!project || project.projectType !== 'modpack' || !version || version.projectId !== project.id) {
@@ -44,10 +79,9 @@ export class Modpacks {
     }
     const archive = version.files.find((f) => f.primary && f.filename.endsWith('.mrpack')) ?? version.files.find((f) => f.filename.endsWith('.mrpack'));
     if (!archive) throw new ConflictError(`${project.title} ${version.versionNumber} has no .mrpack file`, { reason: 'no_mrpack' });
-    const zip = unzipSync(await catalog.fetchFile(archive));
-    const raw = zip['modrinth.index.json'];
-    const parsed = raw ? manifestSchema.safeParse(JSON.parse(Buffer.from(raw).toString('utf8'))) : undefined;
-    if (!parsed?.success) throw new VetoError('modpack_invalid', `${project.title} ${version.versionNumber} has no valid modrinth.index.json`, 422);
+    const { index: raw, names } = readPack(await catalog.fetchFile(archive), `${project.title} ${version.versionNumber}`);
+    const parsed = manifestSchema.safeParse(raw);
+    if (!parsed.success) throw new VetoError('modpack_invalid', `${project.title} ${version.versionNumber} has no valid modrinth.index.json`, 422);
     const index = parsed.data;
 
     const loader = loaderOf(game.flavor);
@@ -59,7 +93,7 @@ export class Modpacks {
     if (packLoaders.length && !matchingLoader(loader, packLoaders)) {
       throw new ConflictError(`${project.title} runs on ${packLoaders.join(', ')}, not on a ${game.flavor} server`, { reason: 'loader', loaders: packLoaders, server: game });
     }
-    for (const name of Object.keys(zip)) {
+    for (const name of names) {
       for (const prefix of ['overrides/', 'server-overrides/']) {
         if (name.startsWith(prefix) && !name.endsWith('/') && !confinedPackPath(name.slice(prefix.length))) throw unsafe(name);
       }

@@ -96,7 +96,7 @@ export function modRoutes(r: ApiRouter, ctx: PluginContext<unknown>, mods: ModSe
     responses: { 202: operationAccepted }, errors: [402, 403, 409, 422, 502, 503],
     handler: async ({ account, params: p, body, koa }) => {
       const instance = await access(account, p.id, 'mods.install');
-      await mods.requireModsAllowed(account);
+      await mods.requireModsAllowed(instance.ownerId);
       const input = await mods.planInstall(instance, body.projectId, body.versionId);
       return start(account, instance.id, MOD_OPERATIONS.install, input, koa.get('idempotency-key'));
     },
@@ -113,7 +113,7 @@ export function modRoutes(r: ApiRouter, ctx: PluginContext<unknown>, mods: ModSe
       const action = body.versionId ? 'mods.update' : body.enabled ? 'mods.enable' : 'mods.disable';
       const instance = await access(account, p.id, action);
       const mod = await mods.mod(instance.id, p.modId);
-      if (body.versionId || body.enabled) await mods.requireModsAllowed(account);
+      if (body.versionId || body.enabled) await mods.requireModsAllowed(instance.ownerId);
       const key = koa.get('idempotency-key');
       if (body.versionId) return start(account, instance.id, MOD_OPERATIONS.update, await mods.planUpdate(instance, mod, body.versionId), key);
       const input = mods.planToggle(mod, body.enabled!, await mods.installed(instance.id));

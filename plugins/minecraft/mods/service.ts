@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { BillingGate, ConflictError, ModCatalog, NotFoundError, UnavailableError, ZpackError } from '../../../kernel/api';
-import type { AccountView, InstanceView, ModVersion, PluginContext } from '../../../kernel/api';
+import type { InstanceView, ModVersion, PluginContext } from '../../../kernel/api';
 import { InstalledMod, pathOnDisk } from './installed-mod';
 import { loaderOf } from './loaders';
 import type { ModChangeInput } from './operations';
@@ -48,12 +48,15 @@ export class ModService {
     return { version: s.version, loader: loaderOf(s.flavor) };
   }
 
-  /** Plan limits: a plan without `mods` refuses installs (403 naming the plan); no gate or no limits allows them. */
-  async requireModsAllowed(account: AccountView): Promise<void> {
+  /**
+   * Plan limits: a plan without `mods` refuses installs (403 naming the plan); no gate or no limits allows them.
+   * The plan is the server owner's, whoever asks: a subuser's own plan neither lends mods to the server nor withholds them.
+   */
+  async requireModsAllowed(ownerId: string): Promise<void> {
     const gate = this.ctx.resolveAll(BillingGate)[0];
-    const plan = gate ? await gate.entitlementsOf(account.id) : null;
+    const plan = gate ? await gate.entitlementsOf(ownerId) : null;
     if (plan && !plan.mods) {
-      throw new ZpackError('forbidden', 403, `Your plan "${plan.plan}" does not include mods and plugins; upgrade to a modded plan`, { plan: plan.plan });
+      throw new ZpackError('forbidden', 403, `The server owner's plan "${plan.plan}" does not include mods and plugins; upgrade to a modded plan`, { plan: plan.plan });
     }
   }
 

@@ -41,13 +41,13 @@ export function ticketRoutes(r: ApiRouter, { ds, config, desk, pager }: Deps): v
 
   r.route({
     method: 'post', path: '/api/support/tickets', summary: 'Open a support ticket', auth: 'user', tags: ['support'],
-    operationId: 'createSupportTicket', responses: { 201: created }, responseHeaders: location, body, errors: [404],
-    description: 'The customer gets an acknowledgement email and the support channel an alert. A `serverId` that is not yours is 404.',
+    operationId: 'createSupportTicket', responses: { 201: created }, responseHeaders: location, body, errors: [404, 429],
+    description: 'The customer gets an acknowledgement email and the support channel an alert. A `serverId` that is not yours is 404; past `ticketsPerHour` new tickets in an hour, 429 with Retry-After.',
     handler: (ctx) => open(ctx),
   });
   r.route({
     method: 'post', path: '/api/support/create', summary: 'Open a support ticket (older path of POST /api/support/tickets)', auth: 'user', tags: ['support'],
-    operationId: 'createSupportTicketLegacy', responses: { 201: created }, responseHeaders: location, body, errors: [404],
+    operationId: 'createSupportTicketLegacy', responses: { 201: created }, responseHeaders: location, body, errors: [404, 429],
     handler: (ctx) => open(ctx),
   });
 
