@@ -148,6 +148,11 @@ export const kernelConfigSchema = z.object({
     maxLifetimeSeconds: z.number().int().positive().max(7 * 24 * 3600).default(12 * 3600),
     /** How long before that end a v1 console is sent `{type:"expiring",inSeconds}`. */
     expiringNoticeSeconds: z.number().int().positive().default(60),
+    /** Typed commands recorded one by one in the activity log (a burst, then a rate); past it, summed up once a second. */
+    commandLog: z.object({
+      burst: z.number().int().positive().default(50),
+      perSecond: z.number().positive().default(10),
+    }).prefault({}),
   }).prefault({}),
   management: z.object({
     apiKeys: z.object({

@@ -428,6 +428,8 @@ export class Kernel {
     stage('queues');
     await this.queues.close();
     stage('database connections');
+    // Activity recorded by the last requests and consoles is written before the pool closes.
+    if (this.container.isRegistered(Tokens.Activity)) await (this.resolve(Tokens.Activity) as KernelActivityLog).flushed();
     if (this.ds?.isInitialized) await this.ds.destroy();
     if (this.config.database.dropSchemaOnStop) await dropSchema(this.config.database.url, this.config.database.schema);
     stage('Redis connections');

@@ -5,6 +5,7 @@ import { InstanceAgent, ZpackError } from '../../api';
 import type { ActivityLog, EnforcementState, InstanceAccess, InstanceDirectory, UpgradeRequest } from '../../api';
 import type { KernelConfig } from '../config';
 import { CLOSE, bridge, closeQuietly, type ConsoleLink } from './bridge';
+import { ConsoleCommandLog } from './command-log';
 import { framingFor } from './framing';
 import type { ConsoleRevocation } from '../auth/auth-service';
 import { subscriberOf } from '../redis';
@@ -133,10 +134,11 @@ export class ConsoleGateway {
     const actor = session.apiKeyId ? { type: 'apiKey' as const, id: session.apiKeyId }
       : { type: session.accountId === instance.ownerId ? 'user' as const : 'subuser' as const, id: session.accountId };
     // Commands typed are recorded (who typed what, on which server); what the server prints is not.
-    const onCommand = (command: string) => void this.activity().record({
-      instanceId: instance.id, event: 'console.command', actor, ip: session.ip ?? null, properties: { command },
-    }).catch((err) => this.logger.warn({ err, instanceId: instance.id }, 'console command not recorded'));
-    const link = bridge(client, agentSocket, framingFor(client.protocol), { ...this.config.console, logger: this.logger, onCommand });
+    const commands = new ConsoleCommandLog(this.config.console.commandLog, ({ event, properties }) => void this.activity().record({
+      instanceId: instance.id, event, actor, ip: session.ip ?? null, properties,
+    }).catch((err) => this.logger.warn({ err, instanceId: instance.id }, 'console command not recorded')));
+    const link = bridge(client, agentSocket, framingFor(client.protocol), { ...this.config.console, logger: this.logger, onCommand: (c) => commands.typed(c) });
+    client.once('close', () => commands.flush());
     client.resume();
     await this.expireLater(session, link);
   }
