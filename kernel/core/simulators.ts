@@ -9,7 +9,7 @@ import { processAlive } from './process-guards';
 export const SIMULATORS_ROLE = 'simulators';
 const READY = '.ready';
 const OWNER = '.owner';
-/** How often the simulators process reads where the fleet's API listens (for simulators that call back, e.g. Stripe's webhooks). */
+/** How often the simulators process reads where the fleet's API listens (for simulators that call back, e.g. with webhooks). */
 const API_REFRESH_MS = 2000;
 
 export interface SharedSimulators {
