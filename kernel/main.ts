@@ -11,7 +11,7 @@ import { Kernel } from './core/kernel';
 import { createLogger } from './core/logger';
 import { drainOnce, installProcessGuards } from './core/process-guards';
 import { Account } from './core/entities';
-import { IMPORT_USAGE, importCommand } from './core/fleet-import/command';
+import { IMPORT_USAGE, importArgs, importCommand } from './core/fleet-import/command';
 import { findingsTable } from './core/controller';
 
 const distRoot = path.resolve(__dirname, '..');
@@ -43,7 +43,10 @@ async function main(): Promise<void> {
   const kernel = new Kernel({ config, distRoot });
   kernel.register();
   if (command === 'help') return void console.log(usage(kernel));
-  if (command === 'import') return kernelCommand(kernel, (k) => importCommand(k, argv.slice(1)));
+  if (command === 'import') {
+    importArgs(argv.slice(1));
+    return kernelCommand(kernel, (k) => importCommand(k, argv.slice(1)));
+  }
   const pluginCommand = kernel.extensions.commands.get(command);
   // A role named on the command line must exist; one from config or ZPACK_ROLE is checked by start() (unknown_role).
   if (!pluginCommand && named && !kernel.extensions.roles.has(command)) throw new BootError(`unknown command "${command}"\n${usage(kernel)}`, 'unknown_command');

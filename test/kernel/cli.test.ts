@@ -63,6 +63,29 @@ describe('zpack refusing what was typed', () => {
     refused(unknown.out);
   });
 
+  it('refuses a mistyped import option before anything boots: no schema is made, no plugin started', async () => {
+    const fresh = testConfig({ database: { dropSchemaOnStop: false } });
+    try {
+      for (const args of [['--bogus'], ['--accounts'], []]) {
+        const res = await runZpack(fresh, 'import', ...args);
+        expect(res.code, res.out).to.equal(1);
+        expect(res.out).to.match(/\(invalid_arguments\)/).and.to.match(/usage: zpack import/);
+        expect(res.out, res.out).not.to.match(/zpack started|plugin|migrat/i);
+        refused(res.out);
+      }
+      const pg = new Client({ connectionString: fresh.database.url });
+      await pg.connect();
+      try {
+        const schemas = (await pg.query('SELECT 1 FROM information_schema.schemata WHERE schema_name = $1', [fresh.database.schema])).rows;
+        expect(schemas, 'the schema of a refused import').to.deep.equal([]);
+      } finally {
+        await pg.end();
+      }
+    } finally {
+      await dropSchema(fresh.database.url, fresh.database.schema);
+    }
+  });
+
   it('refuses an admin whose email is not an address, or whose password is too short, in one line', async () => {
     const email = await runZpack(config, 'create-admin', '--email', 'not-an-email', '--password', 'a-long-enough-password');
     expect(email.code, email.out).to.equal(1);

@@ -13,15 +13,26 @@ export const IMPORT_USAGE = `zpack import <fleet.json> [--dry-run] [--json]   im
        zpack import --sample [--accounts N] [--servers M] [--out file]   write a sample export and import it
        zpack import --schema                   print the JSON Schema of the import format`;
 
-/** `zpack import …`: runs in a booted kernel with its plugins started (no HTTP, no queue work). */
-export async function importCommand(kernel: Kernel, args: string[], print: (line: string) => void = console.log): Promise<number> {
-  const { values, positionals } = commandArgs({
+/**
+ * What `zpack import` was given, checked before anything boots: a mistyped option is refused at
+ * once, not after the database and the plugins have started.
+ */
+export function importArgs(args: string[]) {
+  const parsed = commandArgs({
     args, allowPositionals: true,
     options: {
       'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, sample: { type: 'boolean' }, schema: { type: 'boolean' }, verify: { type: 'boolean' },
       accounts: { type: 'string' }, servers: { type: 'string' }, out: { type: 'string' },
     },
   }, `usage: ${IMPORT_USAGE}`);
+  const { values, positionals } = parsed;
+  if (!values.schema && !values.verify && !values.sample && positionals.length !== 1) throw new BootError(`import needs one file\nusage: ${IMPORT_USAGE}`, 'invalid_arguments');
+  return parsed;
+}
+
+/** `zpack import …`: runs in a booted kernel with its plugins started (no HTTP, no queue work). */
+export async function importCommand(kernel: Kernel, args: string[], print: (line: string) => void = console.log): Promise<number> {
+  const { values, positionals } = importArgs(args);
   if (values.schema) {
     print(JSON.stringify(fleetJsonSchema(), null, 2));
     return 0;
@@ -39,7 +50,6 @@ export async function importCommand(kernel: Kernel, args: string[], print: (line
     if (!values['dry-run']) await seedContainers(sample.deps, fleet, sample.drift, sample.counts);
     raw = fleet;
   } else {
-    if (positionals.length !== 1) throw new BootError(`import needs one file\nusage: ${IMPORT_USAGE}`, 'invalid_arguments');
     raw = readJson(positionals[0]);
   }
   const importer = new FleetImporter({
