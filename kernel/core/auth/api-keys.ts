@@ -7,7 +7,7 @@ import type { AccountView, ApiKeyScope } from '../../api';
 import { Account, ApiKey } from '../entities';
 import type { KernelConfig } from '../config';
 import type { ConsoleRevocation } from './auth-service';
-import type { RateLimiter } from './rate-limit';
+import { rateLimitHeaders, type RateLimiter } from './rate-limit';
 import { randomToken, sha256 } from './tokens';
 
 /** Every personal key starts with it, so a leaked one is recognisable (secret scanners) and never mistaken for a JWT. */
@@ -90,11 +90,7 @@ export class ApiKeys {
       throw new UnauthenticatedError('Invalid, revoked or expired API key');
     }
     if (key.allowedIps?.length && !allows(key.allowedIps, ctx.ip)) throw new ForbiddenError('This API key may not be used from this address', { ip: ctx.ip });
-    await this.limiter.hit('api-key', key.id, this.config.management.apiKeys.rateLimit, (s) => {
-      ctx.set('RateLimit-Limit', String(s.limit));
-      ctx.set('RateLimit-Remaining', String(s.remaining));
-      ctx.set('RateLimit-Reset', String(s.resetSeconds));
-    });
+    await this.limiter.hit('api-key', key.id, this.config.management.apiKeys.rateLimit, rateLimitHeaders(ctx));
     if (!key.lastUsedAt || Date.now() - key.lastUsedAt.getTime() > LAST_USED_EVERY_MS || key.lastUsedIp !== ctx.ip) {
       await this.ds.getRepository(ApiKey).update(key.id, { lastUsedAt: new Date(), lastUsedIp: ctx.ip });
     }

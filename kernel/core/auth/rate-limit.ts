@@ -14,6 +14,13 @@ export interface RateLimitState {
 }
 export type RateLimitObserver = (state: RateLimitState) => void;
 
+/** An observer that tells the caller where it stands: RateLimit-Limit / -Remaining / -Reset (seconds), 429s included. */
+export const rateLimitHeaders = (ctx: { set(name: string, value: string): void }): RateLimitObserver => (s) => {
+  ctx.set('RateLimit-Limit', String(s.limit));
+  ctx.set('RateLimit-Remaining', String(s.remaining));
+  ctx.set('RateLimit-Reset', String(s.resetSeconds));
+};
+
 /** Fixed-window counters in Redis, shared by every API process. */
 export class RateLimiter {
   constructor(private readonly redis: Redis, private readonly prefix: string) {}

@@ -1,8 +1,7 @@
-import type { Context } from 'koa';
 import { z } from 'zod';
 import type { ApiRouter } from '../../api';
 import type { AuthService } from '../auth/auth-service';
-import type { RateLimitObserver } from '../auth/rate-limit';
+import { rateLimitHeaders } from '../auth/rate-limit';
 import { tokenPairSchema as tokenPair, userSchema as user } from './schemas';
 
 const credentials = z.object({ email: z.email().max(254), password: z.string().min(1).max(1024) });
@@ -13,11 +12,6 @@ const RATE_LIMIT = {
   'RateLimit-Limit': 'Requests this address may make in the current window',
   'RateLimit-Remaining': 'Requests left in the current window (0 on a 429)',
   'RateLimit-Reset': 'Seconds until the window starts afresh',
-};
-const rateLimitHeaders = (koa: Context): RateLimitObserver => (s) => {
-  koa.set('RateLimit-Limit', String(s.limit));
-  koa.set('RateLimit-Remaining', String(s.remaining));
-  koa.set('RateLimit-Reset', String(s.resetSeconds));
 };
 
 /** Answers carrying tokens must not be kept by any cache on the way (RFC 6749 §5.1). */

@@ -6,7 +6,7 @@ import { Instance, Subuser } from '../entities';
 import { normaliseEmail } from '../auth/auth-service';
 import { pageQuery, pageRows, paged } from '../http/paging';
 import type { CloseOrder } from '../console/gateway';
-import type { RateLimiter, Window } from '../auth/rate-limit';
+import { rateLimitHeaders, type RateLimiter, type Window } from '../auth/rate-limit';
 import { CLOSE } from '../console/bridge';
 
 interface Deps {
@@ -77,11 +77,7 @@ export function sharingRoutes(r: ApiRouter, deps: Deps): void {
       if (email === normaliseEmail(account.email)) {
         throw new InvalidRequestError('The owner already holds every permission', { fields: [{ path: 'body.email', message: 'is the owner' }] });
       }
-      await deps.limiter.hit('invite-acct', account.id, deps.invitationLimit, (w) => {
-        koa.set('RateLimit-Limit', String(w.limit));
-        koa.set('RateLimit-Remaining', String(w.remaining));
-        koa.set('RateLimit-Reset', String(w.resetSeconds));
-      });
+      await deps.limiter.hit('invite-acct', account.id, deps.invitationLimit, rateLimitHeaders(koa));
       let row: Subuser;
       try {
         row = await repo().save(repo().create({ instanceId: server.id, email, permissions: body.permissions, invitedBy: account.id, accountId: null, acceptedAt: null }));
